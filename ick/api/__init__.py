@@ -1,0 +1,1 @@
+"""The HTTP API (aiohttp): JSON routes, token scopes, error mapping."""

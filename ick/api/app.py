@@ -1,0 +1,97 @@
+"""The aiohttp application: shared services, the error middleware, scope checks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+import ick
+from ick.auth import TokenKeeper
+from ick.config import Settings
+from ick.errors import IckError, InputError
+from ick.scheduler.driver import Controller
+from ick.storage.builds import BuildStore
+from ick.storage.logs import LogStore
+from ick.storage.resources import ResourceStore
+from ick.storage.tokens import TokenRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a route handler may use; built once by the daemon."""
+
+    settings: Settings
+    resources: ResourceStore
+    builds: BuildStore
+    logs: LogStore
+    controller: Controller
+    tokens: TokenKeeper
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SERVICES = web.AppKey("services", Services)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def require(request: web.Request, scope: str) -> TokenRecord:
+    """The request's token, if it has `scope`; else 401 or 403."""
+    return services(request).tokens.check(request.headers.get("Authorization"), scope)
+
+
+async def json_body(request: web.Request) -> Any:
+    if not request.body_exists:
+        return None
+    try:
+        text = await request.text()
+        return json.loads(text) if text.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"request body is not valid JSON: {e}") from None
+
+
+def error_response(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except IckError as e:
+        if e.status >= 500:
+            log.error("internal error on %s %s: %s", request.method, request.path, e.message)
+        return error_response(e.status, e.message)
+    except web.HTTPException as e:
+        if e.status >= 400 and e.content_type != "application/json":
+            return error_response(e.status, e.reason.lower())
+        raise
+
+
+async def version(request: web.Request) -> web.Response:
+    return web.json_response({"name": "ick", "version": ick.__version__})
+
+
+def make_app(svc: Services) -> web.Application:
+    from ick.api import builds, resources, tokens, work
+
+    app = web.Application(middlewares=[errors_middleware])
+    app[SERVICES] = svc
+    app.router.add_get("/version", version)
+    resources.add_routes(app)
+    builds.add_routes(app)
+    tokens.add_routes(app)
+    work.add_routes(app)
+    for extend in svc.extra.get("route_adders", []):
+        extend(app)
+    return app

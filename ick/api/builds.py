@@ -1,0 +1,83 @@
+"""Routes for builds: listing, one build, its log (offset, follow) and cancelling."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.api.app import require, services
+from ick.errors import InputError, NotFoundError
+
+FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
+
+
+def _int_arg(request: web.Request, key: str, default: int, low: int, high: int) -> int:
+    text = request.query.get(key)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise InputError(f"{key}: expected a whole number from {low} to {high}, got {text!r}")
+    return int(text)
+
+
+def _build_id(request: web.Request) -> int:
+    text = request.match_info["id"]
+    if not text.isdigit() or len(text) > 18:
+        raise InputError(f"bad build id {text!r}: expected a number")
+    return int(text)
+
+
+async def list_builds(request: web.Request) -> web.Response:
+    require(request, "read")
+    limit = _int_arg(request, "limit", 50, 1, 10000)
+    project = request.query.get("project")
+    builds = await services(request).builds.list(project, limit)
+    return web.json_response([b.to_json() for b in builds])
+
+
+async def get_build(request: web.Request) -> web.Response:
+    require(request, "read")
+    build_id = _build_id(request)
+    build = await services(request).builds.get(build_id)
+    if build is None:
+        raise NotFoundError(f"no build {build_id}")
+    return web.json_response(build.to_json())
+
+
+async def get_log(request: web.Request) -> web.StreamResponse:
+    require(request, "read")
+    build_id = _build_id(request)
+    svc = services(request)
+    if not await svc.builds.exists(build_id):
+        raise NotFoundError(f"no build {build_id}")
+    offset = _int_arg(request, "offset", 0, 0, 2**62)
+    follow = request.query.get("follow", "0") not in ("0", "", "false", "no")
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    if follow:
+        async for chunk in svc.logs.follow(build_id, offset, FOLLOW_LIMIT):
+            await response.write(chunk)
+    else:
+        while chunk := svc.logs.read(build_id, offset):
+            offset += len(chunk)
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def cancel_build(request: web.Request) -> web.Response:
+    require(request, "write")
+    build_id = _build_id(request)
+    svc = services(request)
+    await svc.controller.cancel(build_id)
+    build = await svc.builds.get(build_id)
+    assert build is not None
+    return web.json_response(build.to_json())
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/builds", list_builds)
+    r.add_get("/builds/{id}", get_build)
+    r.add_get("/builds/{id}/log", get_log)
+    r.add_post("/builds/{id}/+cancel", cancel_build)

@@ -1,0 +1,134 @@
+"""Routes for projects and pipelines, and triggering a project."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ick.api.app import json_body, require, services
+from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
+from ick.ickfile import check_references, pipeline_from_doc, project_from_doc
+from ick.model import name_problem
+
+
+def _name(request: web.Request) -> str:
+    name = request.match_info["name"]
+    problem = name_problem(name)
+    if problem:
+        raise InputError(problem)
+    return name
+
+
+def _named_doc(doc: Any, key: str, name: str) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise InputError(f"expected a JSON object describing {key} {name!r}")
+    doc = dict(doc)
+    doc.setdefault(key, name)
+    if doc[key] != name:
+        raise InputError(f"{key} name {doc[key]!r} in the body differs from {name!r} in the path")
+    return doc
+
+
+async def list_projects(request: web.Request) -> web.Response:
+    require(request, "read")
+    projects = await services(request).resources.projects()
+    return web.json_response([p.to_doc() for p in projects])
+
+
+async def get_project(request: web.Request) -> web.Response:
+    require(request, "read")
+    name = _name(request)
+    project = await services(request).resources.project(name)
+    if project is None:
+        raise NotFoundError(f"no project {name!r}")
+    return web.json_response(project.to_doc())
+
+
+async def put_project(request: web.Request) -> web.Response:
+    require(request, "write")
+    name = _name(request)
+    doc = _named_doc(await json_body(request), "project", name)
+    project = project_from_doc(doc, f"project {name!r}")
+    store = services(request).resources
+    pipelines = {p.name: p for p in await store.pipelines()}
+    problems = check_references([project], pipelines)
+    if problems:
+        raise IckFileError(problems)
+    created = await store.project(name) is None
+    await store.put_project(project)
+    return web.json_response(project.to_doc(), status=201 if created else 200)
+
+
+async def delete_project(request: web.Request) -> web.Response:
+    require(request, "write")
+    name = _name(request)
+    if not await services(request).resources.delete_project(name):
+        raise NotFoundError(f"no project {name!r}")
+    return web.json_response({"deleted": name})
+
+
+async def list_pipelines(request: web.Request) -> web.Response:
+    require(request, "read")
+    pipelines = await services(request).resources.pipelines()
+    return web.json_response([p.to_doc() for p in pipelines])
+
+
+async def get_pipeline(request: web.Request) -> web.Response:
+    require(request, "read")
+    name = _name(request)
+    pipeline = await services(request).resources.pipeline(name)
+    if pipeline is None:
+        raise NotFoundError(f"no pipeline {name!r}")
+    return web.json_response(pipeline.to_doc())
+
+
+async def put_pipeline(request: web.Request) -> web.Response:
+    require(request, "write")
+    name = _name(request)
+    doc = _named_doc(await json_body(request), "pipeline", name)
+    pipeline = pipeline_from_doc(doc, f"pipeline {name!r}")
+    store = services(request).resources
+    created = await store.pipeline(name) is None
+    await store.put_pipeline(pipeline)
+    return web.json_response(pipeline.to_doc(), status=201 if created else 200)
+
+
+async def delete_pipeline(request: web.Request) -> web.Response:
+    require(request, "write")
+    name = _name(request)
+    store = services(request).resources
+    users = [p.name for p in await store.projects() if name in p.pipelines]
+    if users:
+        raise ConflictError(f"pipeline {name!r} is used by project {users[0]!r}")
+    if not await store.delete_pipeline(name):
+        raise NotFoundError(f"no pipeline {name!r}")
+    return web.json_response({"deleted": name})
+
+
+async def trigger(request: web.Request) -> web.Response:
+    require(request, "trigger")
+    name = _name(request)
+    body = await json_body(request)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict) or set(body) - {"parameters"}:
+        raise InputError("expected a JSON object with an optional 'parameters' object")
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InputError("parameters: expected a JSON object")
+    build = await services(request).controller.trigger(name, parameters)
+    return web.json_response(build.to_json(), status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/projects", list_projects)
+    r.add_post(r"/projects/{name:.+}/+trigger", trigger)
+    r.add_get(r"/projects/{name:.+}", get_project)
+    r.add_put(r"/projects/{name:.+}", put_project)
+    r.add_delete(r"/projects/{name:.+}", delete_project)
+    r.add_get("/pipelines", list_pipelines)
+    r.add_get(r"/pipelines/{name:.+}", get_pipeline)
+    r.add_put(r"/pipelines/{name:.+}", put_pipeline)
+    r.add_delete(r"/pipelines/{name:.+}", delete_pipeline)

@@ -1,0 +1,41 @@
+"""Routes for API tokens (admin scope only)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.api.app import json_body, require, services
+from ick.errors import InputError
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    require(request, "admin")
+    return web.json_response([t.to_json() for t in services(request).tokens.list()])
+
+
+async def create_token(request: web.Request) -> web.Response:
+    require(request, "admin")
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InputError("expected a JSON object with 'name' and 'scopes'")
+    name = body.get("name")
+    scopes = body.get("scopes")
+    if not isinstance(name, str):
+        raise InputError("name: expected a string")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise InputError("scopes: expected a list of strings")
+    token, record = await services(request).tokens.create(name, scopes)
+    return web.json_response({**record.to_json(), "token": token}, status=201)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    require(request, "admin")
+    key_id = request.match_info["id"]
+    await services(request).tokens.revoke(key_id)
+    return web.json_response({"revoked": key_id})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/tokens", list_tokens)
+    app.router.add_post("/tokens", create_token)
+    app.router.add_delete("/tokens/{id}", revoke_token)

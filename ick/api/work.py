@@ -1,0 +1,92 @@
+"""The work protocol over HTTP, for remote workers (`ick worker`): worker scope."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from ick.api.app import json_body, require, services
+from ick.errors import InputError
+from ick.scheduler.work import outcome_from_json
+
+MAX_POLL = 60.0
+
+
+def _worker(request: web.Request) -> str:
+    worker = request.query.get("worker")
+    if not worker:
+        raise InputError("missing ?worker=ID (register at POST /workers first)")
+    return worker
+
+
+def _ints(request: web.Request) -> tuple[int, int]:
+    try:
+        return int(request.match_info["build"]), int(request.match_info["seq"])
+    except ValueError:
+        raise InputError("build and seq must be numbers") from None
+
+
+async def register(request: web.Request) -> web.Response:
+    require(request, "worker")
+    body = await json_body(request) or {}
+    name = body.get("name", "worker") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name or len(name) > 100:
+        raise InputError("name: expected a string of 1 to 100 characters")
+    worker = await services(request).controller.register(name)
+    return web.json_response({"worker": worker}, status=201)
+
+
+async def next_work(request: web.Request) -> web.Response:
+    require(request, "worker")
+    worker = _worker(request)
+    try:
+        timeout = min(float(request.query.get("timeout", "30")), MAX_POLL)
+    except ValueError:
+        raise InputError("timeout: expected a number of seconds") from None
+    item = await services(request).controller.next_work(worker, timeout)
+    if item is None:
+        return web.Response(status=204)
+    return web.json_response(item.to_json())
+
+
+async def output(request: web.Request) -> web.Response:
+    require(request, "worker")
+    worker = _worker(request)
+    build_id, seq = _ints(request)
+    data = await request.read()
+    services(request).controller.output(worker, build_id, seq, data)
+    return web.json_response({"ok": True})
+
+
+async def done(request: web.Request) -> web.Response:
+    require(request, "worker")
+    worker = _worker(request)
+    build_id, seq = _ints(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InputError("expected a JSON object with the action's outcome")
+    more = await services(request).controller.done(worker, build_id, seq, outcome_from_json(body))
+    return web.json_response({"more": more})
+
+
+async def wait_cancel(request: web.Request) -> web.Response:
+    require(request, "worker")
+    worker = _worker(request)
+    build_id, _ = _ints(request)
+    try:
+        await asyncio.wait_for(
+            services(request).controller.wait_cancel(worker, build_id), MAX_POLL
+        )
+    except TimeoutError:
+        return web.json_response({"cancel": False})
+    return web.json_response({"cancel": True})
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/workers", register)
+    r.add_get("/work", next_work)
+    r.add_post("/work/{build}/{seq}/output", output)
+    r.add_post("/work/{build}/{seq}/done", done)
+    r.add_get("/work/{build}/{seq}/cancel", wait_cancel)

@@ -1,0 +1,81 @@
+"""Tokens: minting, hashing and checking them in constant time against their scopes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from ick.errors import AuthError, ForbiddenError, InputError, NotFoundError
+from ick.storage.tokens import TokenRecord, TokenStore
+from ick.timefmt import now_iso
+
+SCOPES = ("read", "trigger", "write", "worker", "admin")
+PREFIX = "ick"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    parts = token.split("_")
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+class TokenKeeper:
+    """Holds every token's hash in memory (the daemon is the only writer) and checks requests."""
+
+    def __init__(self, store: TokenStore) -> None:
+        self.store = store
+        self._by_id: dict[str, TokenRecord] = {}
+
+    async def load(self) -> None:
+        self._by_id = {t.key_id: t for t in await self.store.all()}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    async def create(self, name: str, scopes: list[str]) -> tuple[str, TokenRecord]:
+        """Mint a token; the clear text is returned once and never stored."""
+        unknown = [s for s in scopes if s not in SCOPES]
+        if unknown:
+            raise InputError(f"unknown scope {unknown[0]!r} (expected one of: {', '.join(SCOPES)})")
+        if not scopes:
+            raise InputError("a token needs at least one scope")
+        if not name or len(name) > 200:
+            raise InputError("a token needs a name of 1 to 200 characters")
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32).replace("_", "-")
+        record = TokenRecord(key_id, name, _digest(secret), frozenset(scopes), now_iso())
+        await self.store.add(record)
+        self._by_id[key_id] = record
+        return f"{PREFIX}_{key_id}_{secret}", record
+
+    async def revoke(self, key_id: str) -> None:
+        if not await self.store.remove(key_id):
+            raise NotFoundError(f"no token with id {key_id!r}")
+        self._by_id.pop(key_id, None)
+
+    def list(self) -> list[TokenRecord]:
+        return sorted(self._by_id.values(), key=lambda t: t.created_at)
+
+    def check(self, header: str | None, scope: str) -> TokenRecord:
+        """The token in an Authorization header, if it is known and carries `scope`."""
+        if not header:
+            raise AuthError("missing token: send 'Authorization: Bearer TOKEN'")
+        kind, _, token = header.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            raise AuthError("bad authorization header: expected 'Bearer TOKEN'")
+        parts = split_token(token.strip())
+        record = self._by_id.get(parts[0]) if parts else None
+        # Compare against a digest even for unknown ids so timing says nothing about them.
+        expected = record.hash if record else _digest("")
+        given = _digest(parts[1]) if parts else _digest("x")
+        if not hmac.compare_digest(expected, given) or record is None:
+            raise AuthError("invalid token")
+        if scope not in record.scopes and "admin" not in record.scopes:
+            raise ForbiddenError(f"token {record.name!r} lacks the {scope!r} scope")
+        return record

@@ -1,0 +1,143 @@
+"""`ick trigger`, `ick builds`, `ick build`, `ick log`, `ick cancel`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ick.cli.main import EXIT_FAILED, Context, cli, fail, json_option, pass_ctx, print_json
+
+FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"-p {pair!r}: expected key=value")
+        params[key] = value
+    return params
+
+
+def _follow(ctx: Context, build_id: int) -> None:
+    out = sys.stdout.buffer
+    for chunk in ctx.client.stream(f"/builds/{build_id}/log?follow=1"):
+        out.write(chunk)
+        out.flush()
+
+
+def _wait_state(ctx: Context, build_id: int) -> dict[str, Any]:
+    build: dict[str, Any] = ctx.client.call("GET", f"/builds/{build_id}")
+    return build
+
+
+@cli.command()
+@click.argument("project")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A build parameter (a string), overriding the project's.")
+@click.option("--wait", is_flag=True, help="Follow the log; exit 0 if the build succeeds, else 1.")
+@json_option
+@pass_ctx
+def trigger(ctx: Context, project: str, params: tuple[str, ...], wait: bool, as_json: bool) -> None:
+    """Queue a build of PROJECT; print its id."""
+    from ick.cli.client import quote_name
+
+    body = {"parameters": _parse_params(params)}
+    build = ctx.client.call("POST", f"/projects/{quote_name(project)}/+trigger", body)
+    if as_json:
+        print_json(build)
+    else:
+        click.echo(build["id"])
+    if wait:
+        sys.stdout.flush()
+        _follow(ctx, build["id"])
+        final = _wait_state(ctx, build["id"])
+        if final["state"] != "succeeded":
+            click.echo(f"build {final['id']} {final['state']}", err=True)
+            sys.exit(EXIT_FAILED)
+
+
+@cli.command()
+@click.argument("project", required=False)
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@json_option
+@pass_ctx
+def builds(ctx: Context, project: str | None, limit: int, as_json: bool) -> None:
+    """List builds, newest first (of one PROJECT, or all)."""
+    from urllib.parse import urlencode
+
+    query: dict[str, Any] = {"limit": limit}
+    if project:
+        query["project"] = project
+    docs = ctx.client.call("GET", f"/builds?{urlencode(query)}")
+    if as_json:
+        print_json(docs)
+        return
+    for b in docs:
+        commit = str(b["parameters"].get("git_commit", ""))[:10]
+        click.echo(f"{b['id']:>6}  {b['project']} #{b['number']}  {b['state']:<11}  "
+                   f"{b['queued_at']}  {commit}".rstrip())
+
+
+@cli.command()
+@click.argument("build_id", type=int)
+@json_option
+@pass_ctx
+def build(ctx: Context, build_id: int, as_json: bool) -> None:
+    """Show one build: state, parameters, each action's outcome."""
+    import json
+
+    doc = ctx.client.call("GET", f"/builds/{build_id}")
+    if as_json:
+        print_json(doc)
+        return
+    click.echo(f"build {doc['id']}: {doc['project']} #{doc['number']}, {doc['state']}")
+    for key in ("queued_at", "started_at", "finished_at", "worker"):
+        if doc.get(key):
+            click.echo(f"  {key.replace('_', ' ')}: {doc[key]}")
+    click.echo("  parameters:")
+    for key, value in doc["parameters"].items():
+        click.echo(f"    {key}: {json.dumps(value)}")
+    click.echo("  actions:")
+    for a in doc["actions"]:
+        code = "" if a["exit_code"] is None else f" exit {a['exit_code']}"
+        duration = "" if a["duration"] is None else f" {a['duration']:.2f} s"
+        message = f" ({a['message']})" if a.get("message") else ""
+        click.echo(f"    {a['pipeline']}[{a['index']}] {a['kind']} ({a['where']}): "
+                   f"{a['state']}{code}{duration}{message}")
+        for extra in sorted(set(a) - {"pipeline", "index", "kind", "where", "state",
+                                       "exit_code", "duration", "message"}):
+            click.echo(f"      {extra}: {json.dumps(a[extra])}")
+
+
+@cli.command()
+@click.argument("build_id", type=int)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing until the build ends.")
+@click.option("--offset", type=click.IntRange(0), default=0, help="Start at this byte.")
+@pass_ctx
+def log(ctx: Context, build_id: int, follow: bool, offset: int) -> None:
+    """Print a build's log."""
+    out = sys.stdout.buffer
+    path = f"/builds/{build_id}/log?offset={offset}" + ("&follow=1" if follow else "")
+    for chunk in ctx.client.stream(path):
+        out.write(chunk)
+        out.flush()
+
+
+@cli.command()
+@click.argument("build_id", type=int)
+@json_option
+@pass_ctx
+def cancel(ctx: Context, build_id: int, as_json: bool) -> None:
+    """Cancel a queued or running build."""
+    doc = ctx.client.call("POST", f"/builds/{build_id}/+cancel")
+    if as_json:
+        print_json(doc)
+    else:
+        click.echo(f"build {build_id}: cancelling")
+
+
+__all__ = ["FINISHED"]

@@ -1,0 +1,109 @@
+"""A small blocking HTTP client on the standard library, so every CLI call starts fast."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ick.errors import ClientError, IckError
+
+DEFAULT_URL = "http://127.0.0.1:4250"
+
+
+class ApiError(IckError):
+    """The daemon answered with an error status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def default_token(environ: dict[str, str] | os._Environ[str]) -> str | None:
+    """The local daemon's admin token, when this user can read it."""
+    state = environ.get("ICK_STATE_DIR") or os.path.expanduser("~/.local/share/ick")
+    try:
+        return (Path(state) / "admin.token").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def quote_name(name: str) -> str:
+    """A project or pipeline name in a path: '/' stays literal, the rest is escaped."""
+    return urllib.parse.quote(name, safe="/")
+
+
+class Client:
+    def __init__(self, url: str, token: str | None, timeout: float = 60.0) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ClientError(f"bad daemon url {url!r}: expected http://HOST:PORT")
+        self.url = url.rstrip("/")
+        self.parsed = parsed
+        self.token = token
+        self.timeout = timeout
+
+    def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
+        cls = (http.client.HTTPSConnection if self.parsed.scheme == "https"
+               else http.client.HTTPConnection)
+        return cls(self.parsed.hostname or "", self.parsed.port, timeout=timeout)
+
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        headers.update(extra or {})
+        return headers
+
+    def open(
+        self, method: str, path: str, body: bytes | None = None,
+        headers: dict[str, str] | None = None, timeout: float | None = -1.0,
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send a request; return the connection and the response (status checked)."""
+        conn = self._connection(self.timeout if timeout == -1.0 else timeout)
+        prefix = self.parsed.path.rstrip("/")
+        try:
+            conn.request(method, prefix + path, body=body, headers=self._headers(headers))
+            response = conn.getresponse()
+        except (ConnectionError, socket.timeout, socket.gaierror, OSError) as e:
+            conn.close()
+            raise ClientError(f"cannot reach ick at {self.url}: {e}") from None
+        if response.status >= 400:
+            data = response.read()
+            conn.close()
+            try:
+                message = json.loads(data)["error"]
+            except (ValueError, KeyError, TypeError):
+                message = data.decode(errors="replace").strip() or response.reason
+            raise ApiError(response.status, str(message))
+        return conn, response
+
+    def call(self, method: str, path: str, doc: Any = None) -> Any:
+        body = None if doc is None else json.dumps(doc).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        conn, response = self.open(method, path, body, headers)
+        try:
+            data = response.read()
+        finally:
+            conn.close()
+        if not data:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise ClientError(f"{self.url}{path}: the daemon's answer is not JSON") from None
+
+    def stream(self, path: str, timeout: float | None = None) -> Iterator[bytes]:
+        conn, response = self.open("GET", path, timeout=timeout)
+        try:
+            while chunk := response.read1(65536):
+                yield chunk
+        except (ConnectionError, socket.timeout, OSError) as e:
+            raise ClientError(f"lost the connection to ick at {self.url}: {e}") from None
+        finally:
+            conn.close()

@@ -1,0 +1,3 @@
+"""Registers every `ick` subcommand on the group (imported lazily by `main`)."""
+
+from ick.cli import builds, resources, serve, tokens, hook, worker, doctor  # noqa: F401

@@ -1,0 +1,87 @@
+"""The `ick` command group: shared options, error handling and exit codes.
+
+Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot reach the daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from ick.errors import ClientError, IckError
+
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+EXIT_UNREACHABLE = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url
+        self.token = token
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from ick.cli.client import Client, default_token
+
+            self._client = Client(self.url, self.token or default_token(os.environ))
+        return self._client
+
+
+def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
+    click.echo(f"ick: error: {message}", err=True)
+    sys.exit(code)
+
+
+def print_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2, sort_keys=False))
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", envvar="ICK_URL", default="http://127.0.0.1:4250", show_default=True,
+              help="The daemon's address (ICK_URL).")
+@click.option("--token", envvar="ICK_TOKEN", default=None,
+              help="API token (ICK_TOKEN); default: the local daemon's admin.token.")
+@click.version_option(package_name="ick", prog_name="ick")
+@click.pass_context
+def cli(ctx: click.Context, url: str, token: str | None) -> None:
+    """ick: continuous integration and delivery, fun and easy."""
+    ctx.obj = Context(url, token)
+
+
+def main() -> None:
+    from ick.cli import commands  # noqa: F401  (registers the commands)
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("aborted")
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except ClientError as e:
+        fail(e.message, EXIT_UNREACHABLE)
+    except IckError as e:
+        fail(e.message, EXIT_INPUT)
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,105 @@
+"""`ick apply`, `ick projects`, `ick pipelines`: the resources of .ick files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ick.cli.main import Context, cli, fail, json_option, pass_ctx, print_json
+
+
+def _apply(ctx: Context, path: str) -> None:
+    from ick.cli.client import quote_name
+    from ick.errors import IckFileError
+    from ick.ickfile import check_references, load_ick_file, pipeline_from_doc, project_from_doc
+
+    try:
+        ick_file = load_ick_file(path)
+    except IckFileError as e:
+        for problem in e.problems:
+            click.echo(f"ick: error: {problem}", err=True)
+        raise SystemExit(2) from None
+    client = ctx.client
+    known = {d["pipeline"]: pipeline_from_doc(d, "daemon") for d in client.call("GET", "/pipelines")}
+    on_daemon = [project_from_doc(d, "daemon") for d in client.call("GET", "/projects")]
+    problems = ick_file.reference_problems(known)
+    # A pipeline this file changes must still suit the projects on the daemon that use it.
+    changed = {p.name for p in ick_file.pipelines}
+    mine = {p.name for p in ick_file.projects}
+    affected = [p for p in on_daemon if p.name not in mine and changed & set(p.pipelines)]
+    merged = {**known, **{p.name: p for p in ick_file.pipelines}}
+    problems += check_references(affected, merged, lambda name: f"{path}: on the daemon")
+    if problems:
+        for problem in problems:
+            click.echo(f"ick: error: {problem}", err=True)
+        raise SystemExit(2)
+    for pipeline in ick_file.pipelines:
+        client.call("PUT", f"/pipelines/{quote_name(pipeline.name)}", pipeline.to_doc())
+        click.echo(f"pipeline {pipeline.name}: applied")
+    for project in ick_file.projects:
+        client.call("PUT", f"/projects/{quote_name(project.name)}", project.to_doc())
+        click.echo(f"project {project.name}: applied")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_ctx
+def apply(ctx: Context, path: str) -> None:
+    """Create or update every project and pipeline in a .ick file."""
+    _apply(ctx, path)
+
+
+@cli.command("make-it-so")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_ctx
+def make_it_so(ctx: Context, path: str) -> None:
+    """Same as `apply`."""
+    _apply(ctx, path)
+
+
+def _resource_group(kind: str, plural: str) -> click.Group:
+    @click.group(plural, invoke_without_command=True)
+    @json_option
+    @click.pass_context
+    def group(click_ctx: click.Context, as_json: bool) -> None:
+        if click_ctx.invoked_subcommand is not None:
+            return
+        docs: list[dict[str, Any]] = click_ctx.find_object(Context).client.call(
+            "GET", f"/{plural}"
+        )
+        if as_json:
+            print_json(docs)
+            return
+        for doc in docs:
+            click.echo(doc[kind])
+
+    group.help = f"List {plural}; `show NAME` and `delete NAME` for one."
+
+    @group.command("show")
+    @click.argument("name")
+    @pass_ctx
+    def show(ctx: Context, name: str) -> None:
+        from ick.cli.client import quote_name
+
+        import yaml
+
+        doc = ctx.client.call("GET", f"/{plural}/{quote_name(name)}")
+        click.echo(yaml.safe_dump(doc, sort_keys=False).rstrip())
+
+    @group.command("delete")
+    @click.argument("name")
+    @pass_ctx
+    def delete(ctx: Context, name: str) -> None:
+        from ick.cli.client import quote_name
+
+        ctx.client.call("DELETE", f"/{plural}/{quote_name(name)}")
+        click.echo(f"{kind} {name}: deleted")
+
+    return group
+
+
+cli.add_command(_resource_group("project", "projects"))
+cli.add_command(_resource_group("pipeline", "pipelines"))
+
+__all__ = ["fail"]

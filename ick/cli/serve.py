@@ -1,0 +1,53 @@
+"""`ick serve`: run the daemon in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import click
+
+from ick.cli.main import cli, fail
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Daemon settings file (ick.yaml).")
+@click.option("--listen", default=None, help="HOST:PORT to listen on [127.0.0.1:4250].")
+@click.option("--state-dir", default=None, help="State directory [~/.local/share/ick].")
+@click.option("--workers", type=int, default=None, help="Local build slots [CPU count].")
+@click.option("--public-url", default=None, help="The URL people reach this daemon at.")
+@click.option("--debian-mirror", default=None, help="Mirror for debootstrap and apt.")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages too.")
+def serve(config_path: str | None, listen: str | None, state_dir: str | None,
+          workers: int | None, public_url: str | None, debian_mirror: str | None,
+          verbose: bool) -> None:
+    """Run the ick daemon: API, scheduler and local workers."""
+    from ick.config import load_settings
+    from ick.daemon import serve as run
+    from ick.errors import IckError
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(config_path, os.environ, {
+            "listen": listen, "state_dir": state_dir, "workers": workers,
+            "public_url": public_url, "debian_mirror": debian_mirror,
+        })
+    except IckError as e:
+        fail(e.message)
+
+    def ready(url: str) -> None:
+        # One line on stdout that scripts (and tests started on port 0) can wait for.
+        print(f"ick: listening on {url}", flush=True)
+
+    try:
+        asyncio.run(run(settings, ready))
+    except OSError as e:
+        fail(f"cannot start: {e}")
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,51 @@
+"""`ick token create|list|revoke`."""
+
+from __future__ import annotations
+
+import click
+
+from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
+
+SCOPES = ("read", "trigger", "write", "worker", "admin")
+
+
+@cli.group()
+def token() -> None:
+    """Create, list and revoke API tokens (needs an admin token)."""
+
+
+@token.command("create")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES),
+              help="A scope the token carries; repeat for more.")
+@click.option("--name", required=True, help="What the token is for.")
+@json_option
+@pass_ctx
+def create(ctx: Context, scopes: tuple[str, ...], name: str, as_json: bool) -> None:
+    """Mint a token and print it (it is shown only this once)."""
+    doc = ctx.client.call("POST", "/tokens", {"name": name, "scopes": list(scopes)})
+    if as_json:
+        print_json(doc)
+    else:
+        click.echo(doc["token"])
+
+
+@token.command("list")
+@json_option
+@pass_ctx
+def list_(ctx: Context, as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    docs = ctx.client.call("GET", "/tokens")
+    if as_json:
+        print_json(docs)
+        return
+    for t in docs:
+        click.echo(f"{t['id']}  {t['name']}  {','.join(t['scopes'])}  {t['created_at']}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@pass_ctx
+def revoke(ctx: Context, token_id: str) -> None:
+    """Revoke a token by its id (as `ick token list` shows it)."""
+    ctx.client.call("DELETE", f"/tokens/{token_id}")
+    click.echo(f"token {token_id}: revoked")

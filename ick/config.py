@@ -1,0 +1,126 @@
+"""Daemon settings: built-in defaults, then ick.yaml, then the environment, then flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ick.errors import InputError
+
+DEFAULT_LISTEN = "127.0.0.1:4250"
+DEFAULT_STATE_DIR = "~/.local/share/ick"
+
+
+@dataclass
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    tls: bool = False
+    user: str | None = None
+    password_file: str | None = None
+    sender: str = "ick@localhost"
+
+
+@dataclass
+class Settings:
+    listen: str = DEFAULT_LISTEN
+    state_dir: Path = field(default_factory=lambda: Path(DEFAULT_STATE_DIR).expanduser())
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    public_url: str | None = None
+    debian_mirror: str | None = None
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        return parse_listen(self.listen)
+
+    def url(self, port: int | None = None) -> str:
+        host, configured = self.host_port
+        return self.public_url or f"http://{host}:{port if port is not None else configured}"
+
+
+KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp"}
+SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise InputError(f"listen: expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def load_settings(
+    path: str | None, environ: Mapping[str, str], overrides: Mapping[str, Any]
+) -> Settings:
+    """Settings from the config file (if any), ICK_STATE_DIR, and command-line overrides."""
+    doc: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path) as f:
+                loaded = yaml.safe_load(f)
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise InputError(f"{path}{line}: not valid YAML") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise InputError(f"{path}: expected a mapping of settings")
+        doc = loaded or {}
+        unknown = sorted(set(doc) - KEYS)
+        if unknown:
+            raise InputError(
+                f"{path}: unknown setting {unknown[0]!r} (expected one of: {', '.join(sorted(KEYS))})"
+            )
+    where = path or "settings"
+    settings = Settings()
+    if environ.get("ICK_STATE_DIR"):
+        settings.state_dir = Path(environ["ICK_STATE_DIR"]).expanduser()
+    merged = {**doc, **{k: v for k, v in overrides.items() if v is not None}}
+    if "listen" in merged:
+        settings.listen = str(merged["listen"])
+        parse_listen(settings.listen)
+    if "state_dir" in merged:
+        settings.state_dir = Path(str(merged["state_dir"])).expanduser()
+    if "workers" in merged:
+        workers = merged["workers"]
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise InputError(f"{where}: workers: expected a whole number of at least 1")
+        settings.workers = workers
+    for key in ("public_url", "debian_mirror"):
+        if merged.get(key) is not None:
+            setattr(settings, key, str(merged[key]).rstrip("/"))
+    if merged.get("smtp") is not None:
+        settings.smtp = _smtp(merged["smtp"], where)
+    return settings
+
+
+def _smtp(doc: Any, where: str) -> SmtpSettings:
+    if not isinstance(doc, dict):
+        raise InputError(f"{where}: smtp: expected a mapping")
+    unknown = sorted(set(doc) - SMTP_KEYS)
+    if unknown:
+        raise InputError(f"{where}: smtp: unknown key {unknown[0]!r}")
+    smtp = SmtpSettings()
+    for key in ("host", "user", "password_file"):
+        if doc.get(key) is not None:
+            setattr(smtp, key, str(doc[key]))
+    if doc.get("from") is not None:
+        smtp.sender = str(doc["from"])
+    if doc.get("port") is not None:
+        if not isinstance(doc["port"], int):
+            raise InputError(f"{where}: smtp: port: expected a number")
+        smtp.port = doc["port"]
+    for key in ("starttls", "tls"):
+        if key in doc:
+            if not isinstance(doc[key], bool):
+                raise InputError(f"{where}: smtp: {key}: expected true or false")
+            setattr(smtp, key, doc[key])
+    return smtp

@@ -1,0 +1,137 @@
+"""`ick serve`: opens the state, recovers from a crash, runs the API and the local workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from ick.api.app import Services, make_app
+from ick.auth import TokenKeeper
+from ick.config import Settings
+from ick.leftovers import kill_leftovers
+from ick.runners.base import HostSettings
+from ick.runners.worker import Janitor, Worker
+from ick.scheduler.driver import Controller
+from ick.storage.builds import BuildStore
+from ick.storage.db import Database
+from ick.storage.logs import LogStore
+from ick.storage.resources import ResourceStore
+from ick.storage.tokens import TokenStore
+
+log = logging.getLogger(__name__)
+
+# Modules that add to the daemon (artifacts, notifications, apt...) register a plug-in here:
+# called with the services once they exist; may add routes via services.extra["route_adders"]
+# and return an async context manager that runs alongside the daemon.
+Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
+PLUGINS: list[Plugin] = []
+
+
+def prepare_state_dir(state_dir: Path) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for sub in ("logs", "artifacts", "workspaces", "systrees", "apt", "run", "git"):
+        (state_dir / sub).mkdir(exist_ok=True)
+
+
+async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
+    """On first start, mint an admin token and write it to STATE/admin.token (0600)."""
+    path = state_dir / "admin.token"
+    if path.exists():
+        return
+    token, _ = await tokens.create("admin", ["admin"])
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+    log.info("wrote a new admin token to %s", path)
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open the database and build the controller; close everything on the way out."""
+    state = settings.state_dir
+    prepare_state_dir(state)
+    db = await Database.open(state / "ick.db")
+    try:
+        tokens = TokenKeeper(TokenStore(db))
+        await tokens.load()
+        await write_admin_token(state, tokens)
+        logs = LogStore(state / "logs")
+        resources = ResourceStore(db)
+        builds = BuildStore(db)
+        controller = Controller(builds, resources, logs)
+        svc = Services(settings=settings, resources=resources, builds=builds, logs=logs,
+                       controller=controller, tokens=tokens)
+        svc.extra["db"] = db
+        yield svc
+        logs.close_all()
+    finally:
+        await db.close()
+
+
+async def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> None:
+    """Run until SIGTERM or SIGINT; running builds end as interrupted."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_services(settings) as svc, contextlib.AsyncExitStack() as plugins:
+        for plugin in PLUGINS:
+            await plugins.enter_async_context(plugin(svc))
+        controller = svc.controller
+        interrupted = await controller.recover()
+        if interrupted:
+            killed = kill_leftovers(interrupted, settings.state_dir)
+            log.warning("killed %d leftover processes of interrupted builds", killed)
+        app = make_app(svc)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        host, port = settings.host_port
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        bound = runner.addresses[0][1] if runner.addresses else port
+        url = f"http://{host}:{bound}"
+        log.info("ick listening on %s, state in %s, %d workers", url, settings.state_dir,
+                 settings.workers)
+        host_settings = HostSettings(state_dir=settings.state_dir,
+                                     debian_mirror=settings.debian_mirror)
+        janitor = Janitor()
+        svc.extra["janitor"] = janitor
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(janitor.run())
+                workers = [
+                    group.create_task(
+                        Worker(controller, f"local{i}", host_settings, svc.extra.get("worker_services"),
+                               janitor).run()
+                    )
+                    for i in range(settings.workers)
+                ]
+                if ready is not None:
+                    ready(url)
+                await stop.wait()
+                log.info("stopping: interrupting running builds")
+                await controller.shutdown()
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                raise _Stop()
+        except* _Stop:
+            pass
+        finally:
+            await runner.cleanup()
+    log.info("ick stopped")
+
+
+class _Stop(Exception):
+    """Ends the daemon's task group once the workers are done."""

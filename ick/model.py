@@ -1,0 +1,139 @@
+"""The resources users see (projects, pipelines, builds) as plain dataclasses and enums."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+WHERES = ("host", "chroot", "container")
+
+
+def name_problem(name: object) -> str | None:
+    """Say what is wrong with a project or pipeline name, or None if it is fine."""
+    if not isinstance(name, str) or not name:
+        return "a name must be a non-empty string"
+    if not NAME_RE.match(name) or any(part in (".", "..") for part in name.split("/")):
+        return f"bad name {name!r}: use letters, digits, '.', '_', '-' and '/'"
+    return None
+
+
+class BuildState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (BuildState.QUEUED, BuildState.RUNNING)
+
+
+class ActionState(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+def action_kind(action: dict[str, Any]) -> str:
+    """The type of an action document: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'."""
+    for key in ("shell", "python", "debootstrap", "archive"):
+        if key in action:
+            return key
+    return str(action.get("action", "?"))
+
+
+@dataclass
+class Pipeline:
+    name: str
+    parameters: list[str] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"pipeline": self.name, "parameters": self.parameters, "actions": self.actions}
+
+
+@dataclass
+class Project:
+    name: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    pipelines: list[str] = field(default_factory=list)
+    notify: list[dict[str, Any]] = field(default_factory=list)
+    concurrent: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "project": self.name,
+            "parameters": self.parameters,
+            "pipelines": self.pipelines,
+            "notify": self.notify,
+            "concurrent": self.concurrent,
+        }
+
+
+@dataclass
+class ActionRecord:
+    """One action of one build, with its outcome."""
+
+    pipeline: str
+    index: int
+    kind: str
+    where: str
+    spec: dict[str, Any]
+    state: ActionState = ActionState.PENDING
+    exit_code: int | None = None
+    duration: float | None = None
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "pipeline": self.pipeline,
+            "index": self.index,
+            "kind": self.kind,
+            "where": self.where,
+            "state": self.state.value,
+            "exit_code": self.exit_code,
+            "duration": self.duration,
+            "message": self.message,
+        }
+        out.update(self.details)
+        return out
+
+
+@dataclass
+class Build:
+    id: int
+    project: str
+    number: int
+    state: BuildState
+    parameters: dict[str, Any]
+    queued_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    concurrent: bool = False
+    actions: list[ActionRecord] = field(default_factory=list)
+    worker: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "project": self.project,
+            "number": self.number,
+            "state": self.state.value,
+            "parameters": self.parameters,
+            "queued_at": self.queued_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "worker": self.worker,
+            "actions": [a.to_json() for a in self.actions],
+        }

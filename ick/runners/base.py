@@ -1,0 +1,100 @@
+"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ick.errors import ActionError
+from ick.scheduler.machine import Outcome
+
+# Variables of the daemon's environment that actions may see; everything else stays out,
+# so a token or password in the daemon's environment never reaches a build.
+PASSED_ENV = (
+    "PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR",
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+)
+
+
+@dataclass
+class HostSettings:
+    """What the daemon tells its workers about the host (from ick.yaml)."""
+
+    state_dir: Path
+    debian_mirror: str | None = None
+
+
+@dataclass
+class BuildScratch:
+    """Per-build worker state that outlives one action: the systree, things to undo at the end."""
+
+    systree: Path | None = None
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ActionContext:
+    build_id: int
+    project: str
+    number: int
+    seq: int
+    action: dict[str, Any]
+    parameters: dict[str, Any]
+    workspace: Path
+    run_dir: Path
+    output: Callable[[bytes], None]
+    host: HostSettings
+    scratch: BuildScratch
+    services: Any = None  # the worker's artifact/secret access, set by the worker
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        """A built-in action's setting: the action's own key, else the build parameter."""
+        if key in self.action:
+            return self.action[key]
+        return self.parameters.get(key, default)
+
+    def required(self, key: str) -> Any:
+        value = self.setting(key)
+        if value is None:
+            raise ActionError(f"missing setting {key!r}: give it on the action or as a parameter")
+        return value
+
+    def say(self, text: str) -> None:
+        """A line of ick's own in the build log."""
+        self.output(f"ick: {text}\n".encode())
+
+    @property
+    def timeout(self) -> float | None:
+        value = self.action.get("timeout")
+        return float(value) if value is not None else None
+
+    def params_file(self) -> Path:
+        path = self.run_dir / "params.json"
+        if not path.exists():
+            path.write_text(json.dumps(self.parameters))
+        return path
+
+    def base_env(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
+        env.setdefault("LANG", "C.UTF-8")
+        env.update({
+            "ICK_BUILD_ID": str(self.build_id),
+            "ICK_PROJECT": self.project,
+            "BUILD_NUMBER": str(self.number),
+            "ICK_WORKSPACE": str(self.workspace),
+            "ICK_PARAMS": str(self.params_file()),
+        })
+        return env
+
+
+class Runner(Protocol):
+    async def run(self, ctx: ActionContext) -> Outcome: ...
+
+
+RunnerFactory = Callable[[], Runner]

@@ -1,0 +1,19 @@
+"""Which runner runs which action type."""
+
+from __future__ import annotations
+
+from ick.errors import ActionError
+from ick.runners.base import Runner
+from ick.runners.script import PythonRunner, ShellRunner
+
+RUNNERS: dict[str, Runner] = {
+    "shell": ShellRunner(),
+    "python": PythonRunner(),
+}
+
+
+def runner_for(kind: str) -> Runner:
+    try:
+        return RUNNERS[kind]
+    except KeyError:
+        raise ActionError(f"action type {kind!r} is not supported by this worker") from None

@@ -1,0 +1,48 @@
+"""The `shell:` and `python:` actions: a snippet of the user's, parameters as data."""
+
+from __future__ import annotations
+
+from ick.runners.base import ActionContext
+from ick.runners.places import run_in_place
+from ick.scheduler.machine import Outcome
+
+# The snippet is sourced from its own file so its line numbers in errors are its own;
+# `params` reads the parameters file, so no value is ever spliced into shell text.
+SHELL_PRELUDE = 'params() { cat -- "$ICK_PARAMS"; }; export -f params; . "$0"'
+
+PYTHON_PRELUDE = (
+    "import json, os, sys\n"
+    "path = sys.argv[1]\n"
+    "with open(os.environ['ICK_PARAMS']) as f:\n"
+    "    params = json.load(f)\n"
+    "code = compile(open(path).read(), path, 'exec')\n"
+    "sys.argv = sys.argv[1:]\n"
+    "exec(code, {'__name__': '__main__', '__file__': path, 'params': params})\n"
+)
+
+
+def outcome_of(code: int, timed_out: bool, duration: float, timeout: float | None) -> Outcome:
+    if timed_out:
+        return Outcome(code, duration, f"timed out after {timeout:g} s", timed_out=True)
+    if code < 0:
+        return Outcome(code, duration, f"killed by signal {-code}")
+    return Outcome(code, duration, None if code == 0 else f"exit status {code}")
+
+
+class ShellRunner:
+    async def run(self, ctx: ActionContext) -> Outcome:
+        script = ctx.run_dir / f"action-{ctx.seq}.sh"
+        script.write_text(ctx.action["shell"])
+        argv = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE,
+                str(script)]
+        result = await run_in_place(ctx, argv, ctx.base_env())
+        return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+
+
+class PythonRunner:
+    async def run(self, ctx: ActionContext) -> Outcome:
+        script = ctx.run_dir / f"action-{ctx.seq}.py"
+        script.write_text(ctx.action["python"])
+        argv = ["python3", "-c", PYTHON_PRELUDE, str(script)]
+        result = await run_in_place(ctx, argv, ctx.base_env())
+        return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)

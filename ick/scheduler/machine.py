@@ -1,0 +1,217 @@
+"""The build state machine and queue policy: events in, decisions out.
+
+No I/O, no asyncio, no clock: time arrives as an argument. The driver persists every
+`Save` decision before it acts on the decisions that follow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ick.model import ActionRecord, ActionState, Build, BuildState
+
+
+@dataclass(frozen=True)
+class Save:
+    """Persist the build's row and these actions' rows."""
+
+    build: Build
+    seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Hand action `seq` of `build` to `worker`."""
+
+    worker: str
+    build: Build
+    seq: int
+
+
+@dataclass(frozen=True)
+class Kill:
+    """Stop the action that `worker` runs for `build`."""
+
+    worker: str
+    build: Build
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The build has ended (its Save came first)."""
+
+    build: Build
+
+
+Decision = Save | Dispatch | Kill | Finished
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an action ended, as its worker reports it."""
+
+    exit_code: int | None
+    duration: float
+    message: str | None = None
+    timed_out: bool = False
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class _Running:
+    build: Build
+    worker: str
+    seq: int
+    cancel_requested: bool = False
+
+
+class Scheduler:
+    """Knows the queue, the running builds and the idle workers."""
+
+    def __init__(self) -> None:
+        self.queue: list[Build] = []
+        self.running: dict[int, _Running] = {}
+        self.idle: list[str] = []
+        self.workers: set[str] = set()
+
+    # events -------------------------------------------------------------
+
+    def add_worker(self, worker: str) -> list[Decision]:
+        self.workers.add(worker)
+        return []
+
+    def remove_worker(self, worker: str, now: str) -> list[Decision]:
+        """A worker went away: whatever it ran is interrupted."""
+        self.workers.discard(worker)
+        if worker in self.idle:
+            self.idle.remove(worker)
+        out: list[Decision] = []
+        for run in [r for r in self.running.values() if r.worker == worker]:
+            out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
+                             "the worker went away")
+        return out
+
+    def enqueue(self, build: Build, now: str) -> list[Decision]:
+        self.queue.append(build)
+        return self._assign(now)
+
+    def worker_ready(self, worker: str, now: str) -> list[Decision]:
+        """A worker with nothing to do asks for work."""
+        if worker not in self.workers:
+            self.workers.add(worker)
+        if worker not in self.idle:
+            self.idle.append(worker)
+        return self._assign(now)
+
+    def action_exited(self, build_id: int, seq: int, outcome: Outcome, now: str) -> list[Decision]:
+        run = self.running.get(build_id)
+        if run is None or run.seq != seq:
+            return []  # already ended (cancelled, interrupted): nothing to record
+        action = run.build.actions[seq]
+        action.exit_code = outcome.exit_code
+        action.duration = outcome.duration
+        action.details.update(outcome.details)
+        if run.cancel_requested:
+            return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, outcome, now,
+                             "cancelled")
+        if outcome.exit_code == 0 and not outcome.timed_out:
+            action.state = ActionState.SUCCEEDED
+            action.message = outcome.message
+            if seq + 1 < len(run.build.actions):
+                run.seq = seq + 1
+                run.build.actions[run.seq].state = ActionState.RUNNING
+                return [Save(run.build, (seq, run.seq)), Dispatch(run.worker, run.build, run.seq)]
+            return self._end(run, BuildState.SUCCEEDED, None, outcome, now, None)
+        message = outcome.message or f"exit status {outcome.exit_code}"
+        return self._end(run, BuildState.FAILED, ActionState.FAILED, outcome, now, message)
+
+    def cancel(self, build_id: int, now: str) -> list[Decision]:
+        """Cancel a queued or running build; a finished one is left alone."""
+        for build in self.queue:
+            if build.id == build_id:
+                self.queue.remove(build)
+                build.state = BuildState.CANCELLED
+                build.finished_at = now
+                for a in build.actions:
+                    a.state = ActionState.SKIPPED
+                return [Save(build, tuple(range(len(build.actions)))), Finished(build)]
+        run = self.running.get(build_id)
+        if run is None or run.cancel_requested:
+            return []
+        run.cancel_requested = True
+        return [Kill(run.worker, run.build)]
+
+    def recovered_running(self, build: Build, now: str) -> list[Decision]:
+        """A build the database says was running when the daemon died: it is interrupted."""
+        seq = next((i for i, a in enumerate(build.actions) if a.state == ActionState.RUNNING),
+                   None)
+        if seq is None:
+            seq = next((i for i, a in enumerate(build.actions)
+                        if a.state == ActionState.PENDING), len(build.actions) - 1)
+        if seq < 0:
+            build.state = BuildState.INTERRUPTED
+            build.finished_at = now
+            return [Save(build, ()), Finished(build)]
+        run = _Running(build, build.worker or "?", seq)
+        self.running[build.id] = run
+        return self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
+                         "the daemon stopped while it ran")
+
+    def shutdown(self, now: str) -> list[Decision]:
+        """The daemon stops: every running build is interrupted; queued ones stay queued."""
+        out: list[Decision] = []
+        for run in list(self.running.values()):
+            out.append(Kill(run.worker, run.build))
+            out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
+                             "the daemon stopped")
+        self.idle.clear()
+        self.workers.clear()
+        return out
+
+    # policy -------------------------------------------------------------
+
+    def _runnable(self, build: Build) -> bool:
+        if build.concurrent:
+            return True
+        return not any(r.build.project == build.project for r in self.running.values())
+
+    def _assign(self, now: str) -> list[Decision]:
+        out: list[Decision] = []
+        while self.idle:
+            build = next((b for b in self.queue if self._runnable(b)), None)
+            if build is None:
+                break
+            self.queue.remove(build)
+            worker = self.idle.pop(0)
+            build.state = BuildState.RUNNING
+            build.started_at = now
+            build.worker = worker
+            if not build.actions:
+                build.state = BuildState.SUCCEEDED
+                build.finished_at = now
+                out += [Save(build, ()), Finished(build)]
+                self.idle.insert(0, worker)
+                continue
+            build.actions[0].state = ActionState.RUNNING
+            self.running[build.id] = _Running(build, worker, 0)
+            out += [Save(build, (0,)), Dispatch(worker, build, 0)]
+        return out
+
+    def _end(
+        self, run: _Running, state: BuildState, action_state: ActionState | None,
+        outcome: Outcome | None, now: str, message: str | None,
+    ) -> list[Decision]:
+        del self.running[run.build.id]
+        build = run.build
+        build.state = state
+        build.finished_at = now
+        current: ActionRecord = build.actions[run.seq]
+        if action_state is not None:
+            current.state = action_state
+            current.message = message
+            if outcome is None:
+                current.exit_code = None
+        for a in build.actions[run.seq + 1:]:
+            a.state = ActionState.SKIPPED
+        seqs = tuple(range(run.seq, len(build.actions)))
+        return [Save(build, seqs), Finished(build)]

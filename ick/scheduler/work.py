@@ -1,0 +1,68 @@
+"""The work protocol between controller and workers, in-process or over HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ick.scheduler.machine import Outcome
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One action of one build, as a worker receives it."""
+
+    build_id: int
+    project: str
+    number: int
+    seq: int
+    total: int
+    action: dict[str, Any]
+    parameters: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "build_id": self.build_id, "project": self.project, "number": self.number,
+            "seq": self.seq, "total": self.total, "action": self.action,
+            "parameters": self.parameters,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> WorkItem:
+        return cls(
+            build_id=int(doc["build_id"]), project=str(doc["project"]),
+            number=int(doc["number"]), seq=int(doc["seq"]), total=int(doc["total"]),
+            action=dict(doc["action"]), parameters=dict(doc["parameters"]),
+        )
+
+
+def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
+    return {"exit_code": outcome.exit_code, "duration": outcome.duration,
+            "message": outcome.message, "timed_out": outcome.timed_out,
+            "details": outcome.details}
+
+
+def outcome_from_json(doc: dict[str, Any]) -> Outcome:
+    code = doc.get("exit_code")
+    details = doc.get("details") or {}
+    return Outcome(
+        exit_code=None if code is None else int(code),
+        duration=float(doc.get("duration") or 0.0),
+        message=None if doc.get("message") is None else str(doc["message"]),
+        timed_out=bool(doc.get("timed_out", False)),
+        details=dict(details) if isinstance(details, dict) else {},
+    )
+
+
+class WorkSource(Protocol):
+    """What a worker needs from the controller; `Controller` and the HTTP client both give it."""
+
+    async def register(self, name: str) -> str: ...
+
+    async def next_work(self, worker_id: str, timeout: float) -> WorkItem | None: ...
+
+    def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None: ...
+
+    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool: ...
+
+    async def wait_cancel(self, worker_id: str, build_id: int) -> None: ...

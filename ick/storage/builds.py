@@ -1,0 +1,159 @@
+"""Builds and their actions: creation, each state transition, listings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.storage.db import Database
+
+BUILD_COLUMNS = (
+    "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, worker"
+)
+ACTION_COLUMNS = "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details"
+
+
+def _build_from_row(row: aiosqlite.Row) -> Build:
+    return Build(
+        id=row["id"],
+        project=row["project"],
+        number=row["number"],
+        state=BuildState(row["state"]),
+        parameters=json.loads(row["parameters"]),
+        concurrent=bool(row["concurrent"]),
+        queued_at=row["queued_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        worker=row["worker"],
+    )
+
+
+def _action_from_row(row: aiosqlite.Row) -> ActionRecord:
+    return ActionRecord(
+        pipeline=row["pipeline"],
+        index=row["idx"],
+        kind=row["kind"],
+        where=row["place"],
+        spec=json.loads(row["spec"]),
+        state=ActionState(row["state"]),
+        exit_code=row["exit_code"],
+        duration=row["duration"],
+        message=row["message"],
+        details=json.loads(row["details"]),
+    )
+
+
+class BuildStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        project: str,
+        parameters: dict[str, Any],
+        concurrent: bool,
+        actions: Sequence[ActionRecord],
+        queued_at: str,
+    ) -> Build:
+        """Insert a queued build and its pending actions in one transaction."""
+        conn = self.db.conn
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = await conn.execute(
+                "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at) "
+                "VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?), "
+                "?, ?, ?, ?) RETURNING id, number",
+                (project, project, BuildState.QUEUED.value, json.dumps(parameters), int(concurrent),
+                 queued_at),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            assert row is not None
+            build_id, number = int(row[0]), int(row[1])
+            await conn.executemany(
+                f"INSERT INTO build_actions ({ACTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
+                     a.state.value, None, None, None, "{}")
+                    for seq, a in enumerate(actions)
+                ],
+            )
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        return Build(
+            id=build_id, project=project, number=number, state=BuildState.QUEUED,
+            parameters=parameters, queued_at=queued_at, concurrent=concurrent,
+            actions=list(actions),
+        )
+
+    async def get(self, build_id: int) -> Build | None:
+        rows = await self.db.fetchall(f"SELECT {BUILD_COLUMNS} FROM builds WHERE id = ?", (build_id,))
+        if not rows:
+            return None
+        build = _build_from_row(rows[0])
+        build.actions = await self.actions(build_id)
+        return build
+
+    async def actions(self, build_id: int) -> list[ActionRecord]:
+        rows = await self.db.fetchall(
+            f"SELECT {ACTION_COLUMNS} FROM build_actions WHERE build_id = ? ORDER BY seq", (build_id,)
+        )
+        return [_action_from_row(r) for r in rows]
+
+    async def list(self, project: str | None = None, limit: int = 100) -> list[Build]:
+        """The newest builds first, without their actions."""
+        if project is None:
+            rows = await self.db.fetchall(
+                f"SELECT {BUILD_COLUMNS} FROM builds ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self.db.fetchall(
+                f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? ORDER BY id DESC LIMIT ?",
+                (project, limit),
+            )
+        return [_build_from_row(r) for r in rows]
+
+    async def in_state(self, state: BuildState) -> list[Build]:
+        """Builds in one state, oldest first, with their actions."""
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE state = ? ORDER BY id", (state.value,)
+        )
+        builds = [_build_from_row(r) for r in rows]
+        for build in builds:
+            build.actions = await self.actions(build.id)
+        return builds
+
+    async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
+        """The state of the project's last finished build before this one."""
+        rows = await self.db.fetchall(
+            "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?) "
+            "ORDER BY id DESC LIMIT 1",
+            (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value),
+        )
+        return BuildState(rows[0][0]) if rows else None
+
+    async def save(self, build: Build, seqs: Iterable[int] = ()) -> None:
+        """Persist the build's row and the given actions' rows in one transaction."""
+        statements: list[tuple[str, Sequence[Any]]] = [(
+            "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? WHERE id = ?",
+            (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
+        )]
+        for seq in seqs:
+            a = build.actions[seq]
+            statements.append((
+                "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, message = ?, "
+                "details = ? WHERE build_id = ? AND seq = ?",
+                (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
+                 build.id, seq),
+            ))
+        await self.db.transaction(statements)
+
+    async def exists(self, build_id: int) -> bool:
+        rows = await self.db.fetchall("SELECT 1 FROM builds WHERE id = ?", (build_id,))
+        return bool(rows)

@@ -1,0 +1,68 @@
+"""Projects and pipelines, stored as the JSON documents users write."""
+
+from __future__ import annotations
+
+import json
+
+from ick.model import Pipeline, Project
+from ick.storage.db import Database
+from ick.timefmt import now_iso
+
+
+def project_from_json(text: str) -> Project:
+    doc = json.loads(text)
+    return Project(
+        name=doc["project"],
+        parameters=doc.get("parameters") or {},
+        pipelines=doc.get("pipelines") or [],
+        notify=doc.get("notify") or [],
+        concurrent=bool(doc.get("concurrent", False)),
+    )
+
+
+def pipeline_from_json(text: str) -> Pipeline:
+    doc = json.loads(text)
+    return Pipeline(
+        name=doc["pipeline"], parameters=doc.get("parameters") or [], actions=doc.get("actions") or []
+    )
+
+
+class ResourceStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def projects(self) -> list[Project]:
+        rows = await self.db.fetchall("SELECT doc FROM projects ORDER BY name")
+        return [project_from_json(r[0]) for r in rows]
+
+    async def project(self, name: str) -> Project | None:
+        rows = await self.db.fetchall("SELECT doc FROM projects WHERE name = ?", (name,))
+        return project_from_json(rows[0][0]) if rows else None
+
+    async def put_project(self, project: Project) -> None:
+        await self.db.execute(
+            "INSERT INTO projects (name, doc, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            (project.name, json.dumps(project.to_doc()), now_iso()),
+        )
+
+    async def delete_project(self, name: str) -> bool:
+        return await self.db.execute("DELETE FROM projects WHERE name = ?", (name,)) > 0
+
+    async def pipelines(self) -> list[Pipeline]:
+        rows = await self.db.fetchall("SELECT doc FROM pipelines ORDER BY name")
+        return [pipeline_from_json(r[0]) for r in rows]
+
+    async def pipeline(self, name: str) -> Pipeline | None:
+        rows = await self.db.fetchall("SELECT doc FROM pipelines WHERE name = ?", (name,))
+        return pipeline_from_json(rows[0][0]) if rows else None
+
+    async def put_pipeline(self, pipeline: Pipeline) -> None:
+        await self.db.execute(
+            "INSERT INTO pipelines (name, doc, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            (pipeline.name, json.dumps(pipeline.to_doc()), now_iso()),
+        )
+
+    async def delete_pipeline(self, name: str) -> bool:
+        return await self.db.execute("DELETE FROM pipelines WHERE name = ?", (name,)) > 0
