@@ -1,0 +1,154 @@
+"""A real `ick serve` subprocess for end-to-end tests, driven with the real `ick` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+START_TIMEOUT = 30.0
+
+
+class Daemon:
+    """One daemon on a free loopback port with its own state directory."""
+
+    def __init__(self, state_dir: Path, settings: dict[str, Any] | None = None,
+                 workers: int = 2) -> None:
+        self.state_dir = state_dir
+        self.settings = dict(settings or {})
+        self.workers = workers
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.log_path = state_dir.parent / f"{state_dir.name}-serve.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("ICK_TOKEN", None)
+        env["ICK_STATE_DIR"] = str(self.state_dir)
+        env["ICK_URL"] = self.url
+        return env
+
+    def start(self) -> Daemon:
+        """Start `ick serve` and wait (bounded) for its 'listening' line."""
+        argv = [sys.executable, "-m", "ick", "serve", "--listen", "127.0.0.1:0",
+                "--state-dir", str(self.state_dir), "--workers", str(self.workers)]
+        if self.settings:
+            config = self.state_dir.parent / f"{self.state_dir.name}-ick.yaml"
+            config.write_text(yaml.safe_dump(self.settings))
+            argv += ["--config", str(config)]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, env=self.env)
+        log.close()
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError(f"ick serve exited: {self.log_path.read_text()[-2000:]}")
+            if line.startswith("ick: listening on "):
+                self.url = line.split()[-1]
+                return self
+        raise RuntimeError("ick serve did not say it was listening in time")
+
+    @property
+    def admin_token(self) -> str:
+        return (self.state_dir / "admin.token").read_text().strip()
+
+    def ick(self, *args: str, input: str | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """Run the `ick` CLI against this daemon, as a user would."""
+        return subprocess.run(
+            [sys.executable, "-m", "ick", *args], input=input, capture_output=True, text=True,
+            timeout=timeout, env={**self.env, **(env or {})},
+        )
+
+    def api(self, method: str, path: str, doc: Any = None, token: str | None = "admin",
+            raw: bytes | None = None) -> tuple[int, Any]:
+        """One HTTP request; returns (status, parsed JSON or text)."""
+        headers = {}
+        if token == "admin":
+            token = self.admin_token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = raw
+        if doc is not None:
+            data = json.dumps(doc).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read()
+        try:
+            return status, json.loads(body) if body else None
+        except ValueError:
+            return status, body.decode(errors="replace")
+
+    def build(self, build_id: int) -> dict[str, Any]:
+        status, doc = self.api("GET", f"/builds/{build_id}")
+        assert status == 200, doc
+        return dict(doc)
+
+    def wait_build(self, build_id: int, states: tuple[str, ...] = (
+            "succeeded", "failed", "cancelled", "interrupted"), timeout: float = 120) -> dict[str, Any]:
+        """Poll (bounded) until the build is in one of `states`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            doc = self.build(build_id)
+            if doc["state"] in states:
+                return doc
+            if time.monotonic() > deadline:
+                raise AssertionError(f"build {build_id} still {doc['state']} after {timeout} s")
+            time.sleep(0.05)
+
+    def wait_log(self, build_id: int, text: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            status, log = self.api("GET", f"/builds/{build_id}/log")
+            if isinstance(log, str) and text in log:
+                return log
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the log of build {build_id}: {log!r}")
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(10)
+            raise AssertionError("ick serve did not stop in time") from None
+        finally:
+            if self.proc.stdout:
+                self.proc.stdout.close()
+        return code
+
+    def apply(self, text: str, name: str = "test.ick") -> subprocess.CompletedProcess[str]:
+        path = self.state_dir.parent / name
+        path.write_text(text)
+        result = self.ick("apply", str(path))
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def trigger(self, project: str, *params: str) -> int:
+        args = ["trigger", project]
+        for p in params:
+            args += ["-p", p]
+        result = self.ick(*args)
+        assert result.returncode == 0, result.stderr
+        return int(result.stdout.splitlines()[0])
