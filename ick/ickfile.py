@@ -1,0 +1,482 @@
+"""Reading .ick files and API resource documents into Projects and Pipelines.
+
+One set of rules for both: a problem in a file is placed by FILE:LINE, in a document by its `where`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import yaml
+
+from ick.actions import SECRET_NAME_RE, SECRET_NAME_RULE, action_problems, show_value
+from ick.errors import IckFileError
+from ick.model import Pipeline, Project, name_problem
+
+Path = tuple[object, ...]
+"""Where a value is in a document: keys and 0-based list indexes from the top."""
+
+Problem = tuple[Path, str]
+
+TOP_KEYS = ("pipelines", "projects")
+PROJECT_KEYS = ("concurrent", "notify", "parameters", "pipelines", "project")
+PIPELINE_KEYS = ("actions", "parameters", "pipeline")
+NOTIFY_KEYS = ("email", "on", "secret", "webhook", "when")
+NOTIFY_WHENS = ("always", "failure", "change")
+NOTIFY_ONS = ("start", "end")
+
+# Aliases can make a few lines of YAML into a value too big to store or send.
+MAX_VALUES = 100_000
+
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: `on:` (a notify key), `yes` and `no` stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass
+class IckFile:
+    """The resources of one .ick file, and the line where each begins."""
+
+    projects: list[Project] = field(default_factory=list)
+    pipelines: list[Pipeline] = field(default_factory=list)
+    filename: str = ""
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def where(self, kind: str, name: str) -> str:
+        """The place, as FILE:LINE, of resource `name` of `kind` ("project" or "pipeline")."""
+        line = self.lines.get((kind, name))
+        return self.filename if line is None else f"{self.filename}:{line}"
+
+    def reference_problems(self, known: Mapping[str, Pipeline] | None = None) -> list[str]:
+        """check_references for this file's projects, its pipelines replacing those in `known`."""
+        pipelines = dict(known or {})
+        pipelines.update((pipeline.name, pipeline) for pipeline in self.pipelines)
+        return check_references(self.projects, pipelines, lambda name: self.where("project", name))
+
+
+def _say(context: str, message: str) -> str:
+    return f"{context}: {message}" if context else message
+
+
+def _label(kind: str, name: object, fallback: str) -> str:
+    return f"{kind} {show_value(name)}" if isinstance(name, str) and name else fallback
+
+
+def _unknown_keys(
+    doc: dict[Any, Any], expected: tuple[str, ...], path: Path, context: str, out: list[Problem]
+) -> None:
+    for key in doc:
+        if key not in expected:
+            message = f"unknown key {show_value(key)} (expected one of: {', '.join(expected)})"
+            out.append(((*path, key), _say(context, message)))
+
+
+def _list(
+    doc: dict[Any, Any], key: str, path: Path, context: str, what: str, out: list[Problem]
+) -> list[object]:
+    """doc[key] as a list; absent or null is an empty list."""
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        message = f"'{key}' must be a list of {what}, not {show_value(value)}"
+        out.append(((*path, key), _say(context, message)))
+        return []
+    return value
+
+
+def _json_problem(value: object) -> str | None:
+    """What keeps `value` from being JSON data, which every stored value must be."""
+    active: set[int] = set()  # the containers enclosing the one at hand
+    sizes: dict[int, int] = {}  # values in each container checked, aliases expanded
+    # (item, None) to check an item; (container, its children) once they are all checked.
+    stack: list[tuple[object, list[object] | None]] = [(value, None)]
+    while stack:
+        item, children = stack.pop()
+        if children is not None:
+            active.discard(id(item))
+            sizes[id(item)] = 1 + sum(sizes.get(id(child), 1) for child in children)
+            if sizes[id(item)] > MAX_VALUES:
+                return f"more than {MAX_VALUES} values once aliases are expanded"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"{item} is not a JSON number"
+        elif isinstance(item, list | dict):
+            if id(item) in active:
+                return "a value must not contain itself"
+            if id(item) in sizes:
+                continue
+            for key in item if isinstance(item, dict) else ():
+                if not isinstance(key, str):
+                    return f"mapping keys must be strings, not {show_value(key)}"
+            children = list(item.values() if isinstance(item, dict) else item)
+            active.add(id(item))
+            stack.append((item, children))
+            stack.extend((child, None) for child in children)
+        elif not (item is None or isinstance(item, str | int | float)):
+            text = str(item) if len(str(item)) <= 40 else str(item)[:37] + "..."
+            return f"{text} is a {type(item).__name__}, not JSON data (quote it to make a string)"
+    return None
+
+
+def _parameter_name_problem(name: object) -> str | None:
+    if isinstance(name, str) and name:
+        return None
+    return f"a name must be a non-empty string, not {show_value(name)}"
+
+
+def _names(
+    doc: dict[Any, Any],
+    key: str,
+    problem_of: Callable[[object], str | None],
+    path: Path,
+    context: str,
+    out: list[Problem],
+) -> list[str]:
+    """doc[key] as a list of names: a project's pipelines or a pipeline's parameters."""
+    names: list[str] = []
+    for index, name in enumerate(_list(doc, key, path, context, "names", out)):
+        problem = problem_of(name)
+        if problem is not None:
+            out.append(((*path, key, index), _say(context, f"in '{key}': {problem}")))
+        else:
+            names.append(str(name))
+    return names
+
+
+def _parameters(value: object, path: Path, context: str, out: list[Problem]) -> dict[str, Any]:
+    """A project's 'parameters': names to any JSON values."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        message = f"'parameters' must be a mapping of names to values, not {show_value(value)}"
+        out.append((path, _say(context, message)))
+        return {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            message = f"a parameter name must be a non-empty string, not {show_value(key)}"
+            out.append(((*path, key), _say(context, message)))
+        elif (problem := _json_problem(item)) is not None:
+            out.append(((*path, key), _say(context, f"parameter '{key}': {problem}")))
+    return dict(value)
+
+
+def _is_url(value: object) -> bool:
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:
+        return False
+    return parts is not None and parts.scheme in ("http", "https") and parts.netloc != ""
+
+
+def _notify(doc: object, path: Path, context: str, out: list[Problem]) -> dict[str, Any] | None:
+    """One notify entry, with 'when' and 'on' filled in, or None if it has problems."""
+    before = len(out)
+    if not isinstance(doc, dict):
+        out.append((path, f"{context}: must be a mapping with 'email' or 'webhook'"))
+        return None
+    _unknown_keys(doc, NOTIFY_KEYS, path, context, out)
+    targets = [key for key in ("email", "webhook") if key in doc]
+    if not targets:
+        out.append((path, f"{context}: missing 'email' or 'webhook'"))
+    elif len(targets) > 1:
+        message = f"{context}: 'email' and 'webhook' together (give one per entry)"
+        out.append(((*path, "webhook"), message))
+    email, webhook = doc.get("email"), doc.get("webhook")
+    if "email" in doc and not (isinstance(email, str) and _EMAIL_RE.fullmatch(email)):
+        message = f"'email' must be an address like dev@example.org, not {show_value(email)}"
+        out.append(((*path, "email"), f"{context}: {message}"))
+    if "webhook" in doc and not _is_url(webhook):
+        message = f"'webhook' must be an http or https url, not {show_value(webhook)}"
+        out.append(((*path, "webhook"), f"{context}: {message}"))
+    when = doc.get("when", "always")
+    if not isinstance(when, str) or when not in NOTIFY_WHENS:
+        message = f"'when' must be one of {', '.join(NOTIFY_WHENS)}, not {show_value(when)}"
+        out.append(((*path, "when"), f"{context}: {message}"))
+    on = doc.get("on", ["end"])
+    if not (isinstance(on, list) and on and all(item in NOTIFY_ONS for item in on)):
+        message = f"'on' must be a list of start and/or end, not {show_value(on)}"
+        out.append(((*path, "on"), f"{context}: {message}"))
+    secret = doc.get("secret")
+    if "secret" in doc and "webhook" not in doc:
+        out.append(((*path, "secret"), f"{context}: 'secret' goes only with 'webhook'"))
+    elif "secret" in doc and not (isinstance(secret, str) and SECRET_NAME_RE.match(secret)):
+        message = f"'secret' must be {SECRET_NAME_RULE}, not {show_value(secret)}"
+        out.append(((*path, "secret"), f"{context}: {message}"))
+    if len(out) > before:
+        return None
+    entry: dict[str, Any] = {
+        targets[0]: doc[targets[0]],
+        "when": when,
+        "on": list(dict.fromkeys(on)),
+    }
+    if "secret" in doc:
+        entry["secret"] = secret
+    return entry
+
+
+def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project | None:
+    """Check one project document; the Project, or None after adding its problems to `out`."""
+    before = len(out)
+    if not isinstance(doc, dict):
+        out.append((path, f"{label} must be a mapping with a 'project' key, not {show_value(doc)}"))
+        return None
+    name = doc.get("project")
+    context = _label("project", name, label)
+    _unknown_keys(doc, PROJECT_KEYS, path, context, out)
+    if "project" not in doc:
+        out.append((path, f"{context}: missing 'project' (the project's name)"))
+    elif (problem := name_problem(name)) is not None:
+        out.append(((*path, "project"), f"{context}: {problem}"))
+    parameters = _parameters(doc.get("parameters"), (*path, "parameters"), context, out)
+    pipelines = _names(doc, "pipelines", name_problem, path, context, out)
+    notify = []
+    for index, item in enumerate(_list(doc, "notify", path, context, "mappings", out)):
+        where = f"notify {index + 1} of {context}"
+        entry = _notify(item, (*path, "notify", index), where, out)
+        if entry is not None:
+            notify.append(entry)
+    concurrent = doc.get("concurrent", False)
+    if not isinstance(concurrent, bool):
+        message = f"'concurrent' must be true or false, not {show_value(concurrent)}"
+        out.append(((*path, "concurrent"), f"{context}: {message}"))
+    if len(out) > before:
+        return None
+    return Project(str(name), parameters, pipelines, notify, concurrent)
+
+
+def _action(doc: object, path: Path, context: str, out: list[Problem]) -> None:
+    found = action_problems(doc)
+    out.extend(((*path, *where), f"{context}: {message}") for where, message in found)
+    if isinstance(doc, dict):
+        seen = {where for where, _ in found}
+        for key, value in doc.items():
+            if (key,) not in seen and (problem := _json_problem(value)) is not None:
+                out.append(((*path, key), f"{context}: '{key}': {problem}"))
+
+
+def _pipeline(doc: object, path: Path, label: str, out: list[Problem]) -> Pipeline | None:
+    """Check one pipeline document; the Pipeline, or None after adding its problems to `out`."""
+    before = len(out)
+    if not isinstance(doc, dict):
+        message = f"{label} must be a mapping with a 'pipeline' key, not {show_value(doc)}"
+        out.append((path, message))
+        return None
+    name = doc.get("pipeline")
+    context = _label("pipeline", name, label)
+    _unknown_keys(doc, PIPELINE_KEYS, path, context, out)
+    if "pipeline" not in doc:
+        out.append((path, f"{context}: missing 'pipeline' (the pipeline's name)"))
+    elif (problem := name_problem(name)) is not None:
+        out.append(((*path, "pipeline"), f"{context}: {problem}"))
+    parameters = _names(doc, "parameters", _parameter_name_problem, path, context, out)
+    actions = _list(doc, "actions", path, context, "actions", out)
+    for index, action in enumerate(actions):
+        _action(action, (*path, "actions", index), f"action {index + 1} of {context}", out)
+    if len(out) > before:
+        return None
+    return Pipeline(str(name), parameters, [dict(a) for a in actions if isinstance(a, dict)])
+
+
+def _node_lines(
+    loader: yaml.SafeLoader, root: yaml.Node
+) -> tuple[dict[Path, int], list[tuple[int, str]]]:
+    """The line of every key and list item, by path; and each key given twice in one mapping.
+
+    A node shared through aliases is walked once (so a file cannot make us walk exponentially
+    many): a problem inside a later use of it is placed at the key holding it.
+    """
+    lines: dict[Path, int] = {}
+    twice: list[tuple[int, str]] = []
+    walked: set[int] = set()
+    stack: list[tuple[yaml.Node, Path]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        lines.setdefault(path, node.start_mark.line + 1)
+        if id(node) in walked:
+            continue
+        walked.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, index)) for index, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key_node, value_node in node.value:
+                # Merged keys (<<) may be overridden; they are not given twice.
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                    continue
+                key = loader.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    twice.append((line, f"key {show_value(key)} given twice in one mapping"))
+                seen.add(key)
+                lines[(*path, key)] = line
+                stack.append((value_node, (*path, key)))
+    return lines, twice
+
+
+def _line(lines: dict[Path, int], path: Path) -> int:
+    """The line of `path`, or of the nearest enclosing value that has one."""
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+def _parse(text: str) -> tuple[object, dict[Path, int], list[tuple[int, str]]]:
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}, []
+        lines, twice = _node_lines(loader, root)
+        return loader.construct_document(root), lines, twice
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = exc.problem or exc.context or "cannot parse"
+        if exc.problem and exc.context and exc.context_mark:
+            what += f" ({exc.context} at line {exc.context_mark.line + 1})"
+        return line, f"invalid yaml: {what}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return line, f"invalid yaml: {exc.reason} (character #x{exc.character:04x})"
+    return 1, f"invalid yaml: {exc}"
+
+
+_R = TypeVar("_R", Project, Pipeline)
+
+
+def _resources(
+    data: dict[Any, Any],
+    kind: str,
+    check: Callable[[object, Path, str, list[Problem]], _R | None],
+    ickfile: IckFile,
+    lines: dict[Path, int],
+    out: list[Problem],
+) -> list[_R]:
+    """The projects or pipelines of a file, each name recorded with its line, once."""
+    resources: list[_R] = []
+    key = f"{kind}s"
+    for index, doc in enumerate(_list(data, key, (), "", key, out)):
+        path = (key, index)
+        resource = check(doc, path, f"{kind} {index + 1}", out)
+        name = doc.get(kind) if isinstance(doc, dict) else None
+        if isinstance(name, str) and (kind, name) in ickfile.lines:
+            first = ickfile.lines[(kind, name)]
+            message = f"defined more than once (first at line {first})"
+            out.append((path, f"{kind} {show_value(name)}: {message}"))
+        elif isinstance(name, str):
+            ickfile.lines[(kind, name)] = _line(lines, path)
+        if resource is not None:
+            resources.append(resource)
+    return resources
+
+
+def load_ick_text(text: str, filename: str) -> IckFile:
+    """The resources in .ick text, or IckFileError with every problem as "FILE:LINE: what"."""
+    try:
+        data, lines, found = _parse(text)
+    except yaml.YAMLError as exc:
+        line, message = _yaml_problem(exc, text)
+        raise IckFileError([f"{filename}:{line}: {message}"]) from None
+    except RecursionError:
+        raise IckFileError([f"{filename}: invalid yaml: nested too deeply"]) from None
+    ickfile = IckFile(filename=filename)
+    problems: list[Problem] = []
+    if isinstance(data, dict):
+        _unknown_keys(data, TOP_KEYS, (), "", problems)
+        ickfile.projects = _resources(data, "project", _project, ickfile, lines, problems)
+        ickfile.pipelines = _resources(data, "pipeline", _pipeline, ickfile, lines, problems)
+    elif data is not None:
+        expected = "a mapping with 'projects' and 'pipelines'"
+        problems.append(((), f"the top level must be {expected}, not {show_value(data)}"))
+    found.extend((_line(lines, path), message) for path, message in problems)
+    if found:
+        found.sort(key=lambda problem: problem[0])
+        raise IckFileError([f"{filename}:{line}: {message}" for line, message in found])
+    return ickfile
+
+
+def load_ick_file(path: str) -> IckFile:
+    """The resources in the .ick file at `path`; see load_ick_text."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IckFileError([f"{path}: cannot read: {reason[:1].lower()}{reason[1:]}"]) from None
+    except UnicodeDecodeError as exc:
+        raise IckFileError([f"{path}: cannot read: not utf-8 text (byte {exc.start})"]) from None
+    return load_ick_text(text, path)
+
+
+def _raise_for(where: str, problems: list[Problem]) -> None:
+    if problems:
+        raise IckFileError([_say(where, message) for _, message in problems])
+
+
+def project_from_doc(doc: object, where: str) -> Project:
+    """The Project a JSON document describes, or IckFileError with each problem after `where`."""
+    problems: list[Problem] = []
+    project = _project(doc, (), "project", problems)
+    _raise_for(where, problems)
+    assert project is not None  # _project adds a problem whenever it gives None
+    return project
+
+
+def pipeline_from_doc(doc: object, where: str) -> Pipeline:
+    """The Pipeline a JSON document describes, or IckFileError with each problem after `where`."""
+    problems: list[Problem] = []
+    pipeline = _pipeline(doc, (), "pipeline", problems)
+    _raise_for(where, problems)
+    assert pipeline is not None  # _pipeline adds a problem whenever it gives None
+    return pipeline
+
+
+def check_references(
+    projects: list[Project],
+    pipelines: Mapping[str, Pipeline],
+    where: Callable[[str], str] | None = None,
+) -> list[str]:
+    """Problems between resources: missing pipelines, required parameters a project lacks.
+
+    `where(project_name)`, when given, names the place of a project ("hello.ick:3").
+    """
+    problems: list[str] = []
+    for project in projects:
+        prefix = where(project.name) if where is not None else ""
+        for name in dict.fromkeys(project.pipelines):
+            pipeline = pipelines.get(name)
+            if pipeline is None:
+                message = f"project '{project.name}' names pipeline '{name}', which does not exist"
+                problems.append(_say(prefix, message))
+                continue
+            for parameter in dict.fromkeys(pipeline.parameters):
+                if parameter not in project.parameters:
+                    message = (
+                        f"project '{project.name}' does not give parameter '{parameter}'"
+                        f" that pipeline '{name}' requires"
+                    )
+                    problems.append(_say(prefix, message))
+    return problems
