@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -79,9 +80,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await db.close()
 
 
+def use_pidfd_watcher(loop: asyncio.AbstractEventLoop) -> None:
+    """Reap children through pidfds: Python 3.11 otherwise starts a thread per child."""
+    if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(loop)
+        asyncio.set_child_watcher(watcher)
+
+
 async def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> None:
     """Run until SIGTERM or SIGINT; running builds end as interrupted."""
     loop = asyncio.get_running_loop()
+    use_pidfd_watcher(loop)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-import aiosqlite
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
 from ick.storage.db import Database
@@ -17,7 +16,7 @@ BUILD_COLUMNS = (
 ACTION_COLUMNS = "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details"
 
 
-def _build_from_row(row: aiosqlite.Row) -> Build:
+def _build_from_row(row: sqlite3.Row) -> Build:
     return Build(
         id=row["id"],
         project=row["project"],
@@ -32,7 +31,7 @@ def _build_from_row(row: aiosqlite.Row) -> Build:
     )
 
 
-def _action_from_row(row: aiosqlite.Row) -> ActionRecord:
+def _action_from_row(row: sqlite3.Row) -> ActionRecord:
     return ActionRecord(
         pipeline=row["pipeline"],
         index=row["idx"],
@@ -60,21 +59,16 @@ class BuildStore:
         queued_at: str,
     ) -> Build:
         """Insert a queued build and its pending actions in one transaction."""
-        conn = self.db.conn
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = await conn.execute(
+        def insert(raw: sqlite3.Connection) -> tuple[int, int]:
+            row = raw.execute(
                 "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at) "
                 "VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?), "
                 "?, ?, ?, ?) RETURNING id, number",
-                (project, project, BuildState.QUEUED.value, json.dumps(parameters), int(concurrent),
-                 queued_at),
-            )
-            row = await cursor.fetchone()
-            await cursor.close()
-            assert row is not None
-            build_id, number = int(row[0]), int(row[1])
-            await conn.executemany(
+                (project, project, BuildState.QUEUED.value, json.dumps(parameters),
+                 int(concurrent), queued_at),
+            ).fetchone()
+            build_id = int(row[0])
+            raw.executemany(
                 f"INSERT INTO build_actions ({ACTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
@@ -82,10 +76,9 @@ class BuildStore:
                     for seq, a in enumerate(actions)
                 ],
             )
-            await conn.execute("COMMIT")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
+            return build_id, int(row[1])
+
+        build_id, number = await self.db.write(insert)
         return Build(
             id=build_id, project=project, number=number, state=BuildState.QUEUED,
             parameters=parameters, queued_at=queued_at, concurrent=concurrent,

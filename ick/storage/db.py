@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Each entry moves the schema one version up; never edit a released one, append.
 MIGRATIONS: list[str] = [
@@ -61,6 +67,9 @@ class Database:
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
+        # One connection is shared by every coroutine: a write must not land inside another
+        # coroutine's open transaction, so all writes take this lock.
+        self.lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -84,39 +93,68 @@ class Database:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             log.info("migrating database schema to version %d", number)
             statements = [s for s in script.split(";") if s.strip()]
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            statements.append(f"PRAGMA user_version={number}")
+
+            def run(raw: sqlite3.Connection, statements: list[str] = statements) -> None:
                 for statement in statements:
-                    await self.conn.execute(statement)
-                await self.conn.execute(f"PRAGMA user_version={number}")
-                await self.conn.execute("COMMIT")
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
+                    raw.execute(statement)
+
+            await self.write(run)
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` with the raw connection in the database thread: one hop, however much SQL.
+
+        aiosqlite has no public way to do this; `_execute` is what all its own methods use.
+        """
+        async with self.lock:
+            return await self.conn._execute(fn, self.conn._conn)  # type: ignore[no-any-return]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement as its own transaction; return the number of changed rows."""
-        cursor = await self.conn.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+        return await self.call(lambda raw: raw.execute(sql, params).rowcount)
 
     async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one INSERT as its own transaction; return the new row id."""
-        row_id = await self.conn.execute_insert(sql, params)
+        row_id = await self.call(lambda raw: raw.execute(sql, params).lastrowid)
         assert row_id is not None
-        return int(row_id[0])
+        return int(row_id)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self.conn.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return await self.call(lambda raw: raw.execute(sql, params).fetchall())
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` inside one write transaction, in one hop; rolled back if it raises."""
+
+        def transaction(raw: sqlite3.Connection) -> T:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(raw)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return result
+
+        return await self.call(transaction)
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[aiosqlite.Connection]:
+        """An exclusive write transaction: committed on success, rolled back on error."""
+        async with self.lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements atomically."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in statements:
-                await self.conn.execute(sql, params)
-            await self.conn.execute("COMMIT")
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
+        todo = list(statements)
+
+        def run(raw: sqlite3.Connection) -> None:
+            for sql, params in todo:
+                raw.execute(sql, params)
+
+        await self.write(run)
