@@ -8,6 +8,7 @@
     ├── NotFoundError     404    no such project, pipeline, build, artifact
     ├── ConflictError     409    the request contradicts the current state
     ├── ActionError              an action could not run (fails the build, no HTTP)
+    ├── SendError                a notification was not delivered (recorded, retried)
     └── ClientError              the CLI could not talk to the daemon (exit 3)
 """
 
@@ -54,6 +55,10 @@ class ConflictError(IckError):
 
 class ActionError(IckError):
     """An action could not start or finish; the message goes to the build log."""
+
+
+class SendError(IckError):
+    """A mail or webhook was not delivered; the message goes to the notification's history."""
 
 
 class ClientError(IckError):

@@ -59,6 +59,35 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # 2: notifications (ick/storage/notifications.py). A (build, event) is decided once; the
+    # builds that ended before this migration count as decided, so none is told about late.
+    """
+    CREATE TABLE notify_decisions (
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (build_id, event)
+    );
+    INSERT INTO notify_decisions (build_id, event, decided_at)
+        SELECT id, 'end', COALESCE(finished_at, queued_at) FROM builds
+        WHERE state NOT IN ('queued', 'running');
+    INSERT INTO notify_decisions (build_id, event, decided_at)
+        SELECT id, 'start', COALESCE(started_at, queued_at) FROM builds WHERE state != 'queued';
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        event TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        history TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+    CREATE INDEX notifications_build ON notifications (build_id);
+    """,
 ]
 
 

@@ -1,0 +1,148 @@
+"""Notifications at rest: who is told about which build event, and every attempt to tell them.
+
+A (build, event) pair is decided once: the decision and its pending notifications are written
+in one transaction, so a restart neither loses nor repeats them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from ick.storage.db import Database
+
+COLUMNS = (
+    "id, build_id, target, event, state, attempts, created_at, next_attempt_at, last_error, history"
+)
+
+
+class NotifyState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # retried for a day, then given up
+
+
+@dataclass
+class Notification:
+    id: int
+    build_id: int
+    target: dict[str, Any]
+    event: str
+    state: NotifyState
+    attempts: int
+    created_at: str
+    next_attempt_at: str | None
+    last_error: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        kind = "email" if "email" in self.target else "webhook"
+        return {
+            "id": self.id,
+            kind: self.target[kind],
+            "event": self.event,
+            "when": self.target.get("when", "always"),
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at,
+            "last_error": self.last_error,
+            "history": self.history,
+        }
+
+
+def _from_row(row: aiosqlite.Row) -> Notification:
+    return Notification(
+        id=row["id"],
+        build_id=row["build_id"],
+        target=json.loads(row["target"]),
+        event=row["event"],
+        state=NotifyState(row["state"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=row["last_error"],
+        history=json.loads(row["history"]),
+    )
+
+
+class NotificationStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def decide(
+        self, build_id: int, event: str, targets: list[dict[str, Any]], now: str
+    ) -> bool:
+        """Record that (build, event) is decided and queue one pending row per target.
+
+        False if it was decided before (nothing is written then).
+        """
+        statements: list[tuple[str, tuple[Any, ...]]] = [(
+            "INSERT INTO notify_decisions (build_id, event, decided_at) VALUES (?, ?, ?)",
+            (build_id, event, now),
+        )]
+        for target in targets:
+            statements.append((
+                "INSERT INTO notifications (build_id, target, event, state, attempts, "
+                "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
+                (build_id, json.dumps(target), event, NotifyState.PENDING.value, now, now),
+            ))
+        try:
+            await self.db.transaction(statements)
+        except sqlite3.IntegrityError:
+            return False  # the primary key of notify_decisions: decided already
+        return True
+
+    async def undecided_ends(self) -> list[int]:
+        """Finished builds whose end was never decided (the daemon died in between)."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM builds WHERE state NOT IN ('queued', 'running') AND id NOT IN "
+            "(SELECT build_id FROM notify_decisions WHERE event = 'end') ORDER BY id"
+        )
+        return [int(r[0]) for r in rows]
+
+    async def due(self, now: str, exclude: set[int], limit: int) -> list[Notification]:
+        """Pending notifications whose next attempt is due, oldest first."""
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM notifications WHERE state = ? AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            (NotifyState.PENDING.value, now, limit + len(exclude)),
+        )
+        found = [_from_row(r) for r in rows if r["id"] not in exclude]
+        return found[:limit]
+
+    async def next_due(self, exclude: set[int]) -> str | None:
+        """When the next pending notification (not one of `exclude`) is due."""
+        marks = ",".join("?" * len(exclude))
+        rows = await self.db.fetchall(
+            "SELECT MIN(next_attempt_at) FROM notifications WHERE state = ?"
+            + (f" AND id NOT IN ({marks})" if exclude else ""),
+            (NotifyState.PENDING.value, *sorted(exclude)),
+        )
+        return rows[0][0] if rows else None
+
+    async def all_due_now(self, now: str) -> int:
+        """Make every pending notification due now (at start-up: the settings may be fixed)."""
+        return await self.db.execute(
+            "UPDATE notifications SET next_attempt_at = ? WHERE state = ? AND next_attempt_at > ?",
+            (now, NotifyState.PENDING.value, now),
+        )
+
+    async def record(self, n: Notification) -> None:
+        """Store the outcome of an attempt: state, counters and history as `n` now has them."""
+        await self.db.execute(
+            "UPDATE notifications SET state = ?, attempts = ?, next_attempt_at = ?, "
+            "last_error = ?, history = ? WHERE id = ?",
+            (n.state.value, n.attempts, n.next_attempt_at, n.last_error, json.dumps(n.history),
+             n.id),
+        )
+
+    async def for_build(self, build_id: int) -> list[Notification]:
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM notifications WHERE build_id = ? ORDER BY id", (build_id,)
+        )
+        return [_from_row(r) for r in rows]
