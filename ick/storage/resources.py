@@ -28,16 +28,25 @@ def pipeline_from_json(text: str) -> Pipeline:
 
 
 class ResourceStore:
+    """Projects and pipelines, with a read cache: the daemon is the database's only writer.
+
+    What `project` and `pipeline` return is shared with the cache: read it, never change it.
+    """
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._projects: dict[str, Project | None] = {}
+        self._pipelines: dict[str, Pipeline | None] = {}
 
     async def projects(self) -> list[Project]:
         rows = await self.db.fetchall("SELECT doc FROM projects ORDER BY name")
         return [project_from_json(r[0]) for r in rows]
 
     async def project(self, name: str) -> Project | None:
-        rows = await self.db.fetchall("SELECT doc FROM projects WHERE name = ?", (name,))
-        return project_from_json(rows[0][0]) if rows else None
+        if name not in self._projects:
+            rows = await self.db.fetchall("SELECT doc FROM projects WHERE name = ?", (name,))
+            self._projects[name] = project_from_json(rows[0][0]) if rows else None
+        return self._projects[name]
 
     async def put_project(self, project: Project) -> None:
         await self.db.execute(
@@ -45,8 +54,10 @@ class ResourceStore:
             "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
             (project.name, json.dumps(project.to_doc()), now_iso()),
         )
+        self._projects.pop(project.name, None)
 
     async def delete_project(self, name: str) -> bool:
+        self._projects.pop(name, None)
         return await self.db.execute("DELETE FROM projects WHERE name = ?", (name,)) > 0
 
     async def pipelines(self) -> list[Pipeline]:
@@ -54,8 +65,10 @@ class ResourceStore:
         return [pipeline_from_json(r[0]) for r in rows]
 
     async def pipeline(self, name: str) -> Pipeline | None:
-        rows = await self.db.fetchall("SELECT doc FROM pipelines WHERE name = ?", (name,))
-        return pipeline_from_json(rows[0][0]) if rows else None
+        if name not in self._pipelines:
+            rows = await self.db.fetchall("SELECT doc FROM pipelines WHERE name = ?", (name,))
+            self._pipelines[name] = pipeline_from_json(rows[0][0]) if rows else None
+        return self._pipelines[name]
 
     async def put_pipeline(self, pipeline: Pipeline) -> None:
         await self.db.execute(
@@ -63,6 +76,8 @@ class ResourceStore:
             "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
             (pipeline.name, json.dumps(pipeline.to_doc()), now_iso()),
         )
+        self._pipelines.pop(pipeline.name, None)
 
     async def delete_pipeline(self, name: str) -> bool:
+        self._pipelines.pop(name, None)
         return await self.db.execute("DELETE FROM pipelines WHERE name = ?", (name,)) > 0
