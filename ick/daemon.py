@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
 PLUGINS: list[Plugin] = []
 
+import ick.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
+
 
 def prepare_state_dir(state_dir: Path) -> None:
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -83,11 +83,12 @@ async def version(request: web.Request) -> web.Response:
 
 
 def make_app(svc: Services) -> web.Application:
-    from ick.api import builds, resources, tokens, work
+    from ick.api import builds, resources, secrets, tokens, work
 
     app = web.Application(middlewares=[errors_middleware])
     app[SERVICES] = svc
     app.router.add_get("/version", version)
+    secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)
     builds.add_routes(app)
     tokens.add_routes(app)

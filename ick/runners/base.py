@@ -51,6 +51,7 @@ class ActionContext:
     host: HostSettings
     scratch: BuildScratch
     services: Any = None  # the worker's artifact/secret access, set by the worker
+    secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter."""
@@ -90,6 +91,8 @@ class ActionContext:
             "ICK_WORKSPACE": str(self.workspace),
             "ICK_PARAMS": str(self.params_file()),
         })
+        if self.secrets_dir is not None:
+            env["ICK_SECRETS"] = str(self.secrets_dir)
         return env
 
 

@@ -13,6 +13,7 @@ from ick.errors import ActionError, IckError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.registry import runner_for
+from ick.runners.secretfiles import secret_files
 from ick.scheduler.machine import Outcome
 from ick.scheduler.work import WorkItem, WorkSource
 
@@ -122,7 +123,8 @@ class Worker:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            return await runner_for(action_kind(item.action)).run(ctx)
+            async with secret_files(ctx):
+                return await runner_for(action_kind(item.action)).run(ctx)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
         except (OSError, ValueError, TypeError, KeyError) as e:

@@ -155,7 +155,7 @@ class Controller:
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
         run = self.machine.running.get(build_id)
         if run is not None and run.worker == worker_id and run.seq == seq:
-            self.logs.append(build_id, data)
+            self.logs.append(build_id, data, stream=True)
 
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
         run = self.machine.running.get(build_id)

@@ -7,6 +7,8 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ick.masking import Masker
+
 CHUNK = 64 * 1024
 
 
@@ -19,6 +21,7 @@ class LogStore:
         self._fds: dict[int, int] = {}
         self._grew: dict[int, asyncio.Event] = {}
         self._live: set[int] = set()
+        self._maskers: dict[int, Masker] = {}
 
     def path(self, build_id: int) -> Path:
         return self.directory / f"{build_id}.log"
@@ -30,7 +33,19 @@ class LogStore:
     def is_live(self, build_id: int) -> bool:
         return build_id in self._live
 
-    def append(self, build_id: int, data: bytes) -> None:
+    def set_masker(self, build_id: int, masker: Masker) -> None:
+        """From now on the build's secrets are written as `***`."""
+        self._maskers[build_id] = masker
+
+    def masker(self, build_id: int) -> Masker | None:
+        return self._maskers.get(build_id)
+
+    def append(self, build_id: int, data: bytes, *, stream: bool = False) -> None:
+        """Write to the build's log; `stream` for a command's output, which may end mid-secret,
+        so its last bytes wait for the next append (any other append writes them)."""
+        masker = self._maskers.get(build_id)
+        if masker is not None:
+            data = masker.feed(data) if stream else masker.feed(data) + masker.flush()
         if not data:
             return
         fd = self._fds.get(build_id)
@@ -45,6 +60,9 @@ class LogStore:
 
     def close(self, build_id: int) -> None:
         """The build has ended: its log will not grow again."""
+        masker = self._maskers.pop(build_id, None)
+        if masker is not None:
+            self.append(build_id, masker.flush())
         fd = self._fds.pop(build_id, None)
         if fd is not None:
             os.close(fd)

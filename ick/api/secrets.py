@@ -1,0 +1,85 @@
+"""Routes for a project's secrets; no route ever answers with a value.
+
+    PUT    /projects/{name}/+secrets/{secret}   body: the raw value        write
+    GET    /projects/{name}/+secrets            names and times            read
+    DELETE /projects/{name}/+secrets/{secret}                              write
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.actions import SECRET_NAME_RE
+from ick.api.app import require, services
+from ick.errors import IckError, InputError, NotFoundError
+from ick.model import name_problem
+from ick.secretkeeper import SecretKeeper
+from ick.storage.secrets import MAX_SECRET, check_secret_name
+
+# The secret's part cannot hold '/' or '+', so a project name never swallows it.
+_SECRET = SECRET_NAME_RE.pattern.strip("^$")
+_BASE = r"/projects/{name:.+}/+secrets"
+
+
+class _Unavailable(IckError):
+    status = 503
+
+
+def keeper(request: web.Request) -> SecretKeeper:
+    found = services(request).extra.get("secret_keeper")
+    if not isinstance(found, SecretKeeper):
+        raise _Unavailable("this daemon keeps no secrets")
+    return found
+
+
+async def _project(request: web.Request) -> str:
+    name = request.match_info["name"]
+    problem = name_problem(name)
+    if problem:
+        raise InputError(problem)
+    if await services(request).resources.project(name) is None:
+        raise NotFoundError(f"no project {name!r}")
+    return name
+
+
+def _secret(request: web.Request) -> str:
+    name = request.match_info["secret"]
+    check_secret_name(name)
+    return name
+
+
+async def put_secret(request: web.Request) -> web.Response:
+    require(request, "write")
+    project = await _project(request)
+    name = _secret(request)
+    if request.content_length is not None and request.content_length > MAX_SECRET:
+        raise InputError(f"secret {name!r} is too long: at most {MAX_SECRET} bytes")
+    value = await request.read()
+    found = keeper(request)
+    created = found.value(project, name) is None
+    found.set(project, name, value)
+    return web.json_response({"project": project, "secret": name},
+                             status=201 if created else 200)
+
+
+async def list_secrets(request: web.Request) -> web.Response:
+    require(request, "read")
+    project = await _project(request)
+    return web.json_response([s.to_json() for s in keeper(request).infos(project)])
+
+
+async def delete_secret(request: web.Request) -> web.Response:
+    require(request, "write")
+    project = await _project(request)
+    name = _secret(request)
+    if not keeper(request).remove(project, name):
+        raise NotFoundError(f"project {project!r} has no secret {name!r}")
+    return web.json_response({"deleted": name})
+
+
+def add_routes(app: web.Application) -> None:
+    """Must come before the `/projects/{name:.+}` routes, which would match these paths."""
+    r = app.router
+    r.add_get(_BASE, list_secrets)
+    r.add_put(f"{_BASE}/{{secret:{_SECRET}}}", put_secret)
+    r.add_delete(f"{_BASE}/{{secret:{_SECRET}}}", delete_secret)

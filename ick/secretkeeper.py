@@ -1,0 +1,52 @@
+"""The daemon's side of project secrets: storing them, masking them in the logs of the
+project's builds, and handing the named ones to local workers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ick.masking import Masker
+from ick.model import Build
+from ick.scheduler.driver import Controller
+from ick.storage.secrets import SecretInfo, SecretStore
+
+log = logging.getLogger(__name__)
+
+
+class SecretKeeper:
+    """One per daemon; every change of a secret goes through here so live logs learn of it."""
+
+    def __init__(self, store: SecretStore, controller: Controller) -> None:
+        self.store = store
+        self.controller = controller
+
+    def set(self, project: str, name: str, value: bytes) -> None:
+        self.store.set(project, name, value)
+        log.info("secret %s of project %s set", name, project)
+        # A build already running may print the new value: its log must hide it too.
+        for build in self._live_builds(project):
+            masker = self.controller.logs.masker(build.id)
+            if masker is not None:
+                masker.add(value)
+
+    def remove(self, project: str, name: str) -> bool:
+        removed = self.store.remove(project, name)
+        if removed:
+            log.info("secret %s of project %s removed", name, project)
+        return removed
+
+    def infos(self, project: str) -> list[SecretInfo]:
+        return self.store.infos(project)
+
+    def value(self, project: str, name: str) -> bytes | None:
+        """A secret's value, for the code that gives it to an action or signs with it."""
+        return self.store.get(project, name)
+
+    def build_started(self, build: Build) -> None:
+        """Controller listener: from the first action on, the project's secrets are masked."""
+        self.controller.logs.set_masker(build.id, Masker(self.store.values(build.project)))
+
+    def _live_builds(self, project: str) -> list[Build]:
+        return [run.build for run in self.controller.machine.running.values()
+                if run.build.project == project]

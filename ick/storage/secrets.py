@@ -1,0 +1,117 @@
+"""Project secrets at rest: one file per secret, STATE/secrets/PROJECT/NAME, mode 0600.
+
+Files rather than SQLite, so a value never sits in the database, its WAL or a backup of it,
+and its permissions are the file system's own.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ick.actions import SECRET_NAME_RE, SECRET_NAME_RULE
+from ick.errors import InputError
+
+MAX_SECRET = 64 * 1024
+MIN_SECRET = 4  # bytes, not counting surrounding white space: shorter cannot be masked usefully
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """What anyone may know about a secret: its name and when it was set. Never its value."""
+
+    name: str
+    updated_at: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "updated_at": self.updated_at}
+
+
+def check_secret_name(name: str) -> None:
+    if not SECRET_NAME_RE.match(name):
+        raise InputError(f"bad secret name {name!r}: expected {SECRET_NAME_RULE}")
+
+
+def check_secret_value(name: str, value: bytes) -> None:
+    if len(value) > MAX_SECRET:
+        raise InputError(f"secret {name!r} is too long: {len(value)} bytes, at most {MAX_SECRET}")
+    if len(value.strip()) < MIN_SECRET:
+        raise InputError(
+            f"secret {name!r} is too short: at least {MIN_SECRET} bytes besides white space, "
+            "or masking it would hide ordinary text in logs"
+        )
+
+
+class SecretStore:
+    """Reads and writes secret files; directories are 0700, files 0600, writes are atomic."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+
+    def _project_dir(self, project: str) -> Path:
+        # Project names may hold '/'; quoting keeps one flat directory per project, and
+        # since names never contain '%', no two projects share one.
+        return self.directory / urllib.parse.quote(project, safe="")
+
+    def _path(self, project: str, name: str) -> Path:
+        check_secret_name(name)
+        return self._project_dir(project) / name
+
+    def set(self, project: str, name: str, value: bytes) -> None:
+        path = self._path(project, name)
+        check_secret_value(name, value)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        tmp = path.with_name(f".{name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(value)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+
+    def get(self, project: str, name: str) -> bytes | None:
+        try:
+            return self._path(project, name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def remove(self, project: str, name: str) -> bool:
+        try:
+            self._path(project, name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def remove_project(self, project: str) -> None:
+        folder = self._project_dir(project)
+        for path in folder.glob("*"):
+            path.unlink(missing_ok=True)
+        if folder.exists():
+            folder.rmdir()
+
+    def infos(self, project: str) -> list[SecretInfo]:
+        folder = self._project_dir(project)
+        if not folder.is_dir():
+            return []
+        found = []
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("."):
+                continue
+            stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            found.append(SecretInfo(path.name, stamp.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        return found
+
+    def values(self, project: str) -> list[bytes]:
+        """Every secret value of a project: what its builds' logs must not show."""
+        folder = self._project_dir(project)
+        if not folder.is_dir():
+            return []
+        return [p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")]
