@@ -7,6 +7,7 @@
     ├── ForbiddenError    403    a token without the scope a route needs
     ├── NotFoundError     404    no such project, pipeline, build, artifact
     ├── ConflictError     409    the request contradicts the current state
+    ├── StorageFullError  507    the disk is full: an upload was not stored
     ├── ActionError              an action could not run (fails the build, no HTTP)
     ├── SendError                a notification was not delivered (recorded, retried)
     └── ClientError              the CLI could not talk to the daemon (exit 3)
@@ -51,6 +52,12 @@ class NotFoundError(IckError):
 
 class ConflictError(IckError):
     status = 409
+
+
+class StorageFullError(IckError):
+    """The disk filled up while storing something; nothing half-written was kept."""
+
+    status = 507
 
 
 class ActionError(IckError):

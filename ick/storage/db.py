@@ -88,6 +88,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
     CREATE INDEX notifications_build ON notifications (build_id);
     """,
+    # 3: artifacts (ick/storage/artifacts.py): names pointing at content-addressed blobs.
+    """
+    CREATE TABLE artifacts (
+        name TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX artifacts_digest ON artifacts (digest);
+    """,
 ]
 
 

@@ -1,0 +1,299 @@
+"""The artifact store: content-addressed blobs (sha256) under STATE/artifacts and the
+name -> digest table. A blob is written to a temporary file, fsynced and renamed before any
+name points at it, so a crash or a full disk never leaves a broken artifact under a name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import AsyncIterable, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ick.errors import InputError, StorageFullError
+from ick.storage.db import Database
+from ick.timefmt import now_iso
+
+log = logging.getLogger(__name__)
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+WRITE_SIZE = 1 << 20  # bytes gathered before one write: few thread hops, bounded memory
+MAX_NAME = 1024
+
+
+def artifact_name_problem(name: str) -> str | None:
+    """Say what is wrong with an artifact name, or None. Names are not paths on disk, but
+    they read like them (`liw/site.tar`), so nothing that could climb out of one is taken."""
+    if not name:
+        return "an artifact name must not be empty"
+    if "\0" in name:
+        return f"bad artifact name {name!r}: it contains a NUL byte"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return f"bad artifact name {name!r}: it contains a control character"
+    if name.startswith("/"):
+        return f"bad artifact name {name!r}: it must not be an absolute path"
+    if len(name) > MAX_NAME:
+        return f"bad artifact name {name[:40]!r}...: longer than {MAX_NAME} characters"
+    parts = name.split("/")
+    if ".." in parts or "." in parts:
+        return f"bad artifact name {name!r}: '.' and '..' are not allowed as parts"
+    if "" in parts:
+        return f"bad artifact name {name!r}: it has an empty part ('//' or a trailing '/')"
+    return None
+
+
+def check_name(name: str) -> str:
+    problem = artifact_name_problem(name)
+    if problem:
+        raise InputError(problem)
+    return name
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    digest: str  # "sha256:<64 hex digits>"
+    size: int
+    created_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "digest": self.digest, "size": self.size,
+                "created_at": self.created_at}
+
+
+def _artifact(row: sqlite3.Row) -> Artifact:
+    return Artifact(row[0], row[1], int(row[2]), row[3])
+
+
+class _BlobWriter:
+    """A temporary file being filled and hashed; `finish` makes it durable."""
+
+    def __init__(self, directory: Path) -> None:
+        fd, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+        self.path = Path(name)
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.hash.update(data)
+        self.file.write(data)
+        self.size += len(data)
+
+    def finish(self) -> str:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        return "sha256:" + self.hash.hexdigest()
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while block := f.read(WRITE_SIZE):
+            h.update(block)
+            size += len(block)
+    return "sha256:" + h.hexdigest(), size
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _full(e: OSError) -> bool:
+    return e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+DropListener = Callable[[str], Awaitable[None]]
+
+
+class ArtifactStore:
+    """Blobs at ROOT/sha256/XX/HEX, uploads in progress in ROOT/tmp, names in SQLite."""
+
+    def __init__(self, db: Database, root: Path) -> None:
+        self.db = db
+        self.root = root
+        self.blobs = root / "sha256"
+        self.tmp = root / "tmp"
+        # Called with a digest no name refers to any more (its blob is gone): caches of it go.
+        self.dropped: list[DropListener] = []
+        # Blob files and the table change together: one change at a time.
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Make the folders; forget uploads a crash cut short and blobs no name refers to."""
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(exist_ok=True)
+        known = {a.digest for a in await self.list()}
+        removed = await asyncio.to_thread(self._sweep, known)
+        if removed:
+            log.info("removed %d unfinished uploads and unreferenced blobs", removed)
+
+    def _sweep(self, known: set[str]) -> int:
+        removed = 0
+        for leftover in self.tmp.iterdir():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        for blob in self.blobs.glob("*/*"):
+            if f"sha256:{blob.name}" not in known:
+                blob.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def blob_path(self, digest: str) -> Path:
+        hexdigest = digest.removeprefix("sha256:")
+        return self.blobs / hexdigest[:2] / hexdigest
+
+    def temp_path(self, suffix: str = "") -> Path:
+        """A new empty file in the store's own temporary folder, for `put_file`."""
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="local-", suffix=suffix)
+        os.close(fd)
+        return Path(name)
+
+    async def list(self) -> list[Artifact]:
+        rows = await self.db.fetchall(
+            "SELECT name, digest, size, created_at FROM artifacts ORDER BY name")
+        return [_artifact(r) for r in rows]
+
+    async def get(self, name: str) -> Artifact | None:
+        rows = await self.db.fetchall(
+            "SELECT name, digest, size, created_at FROM artifacts WHERE name = ?", (name,))
+        return _artifact(rows[0]) if rows else None
+
+    async def referenced(self, digest: str) -> bool:
+        rows = await self.db.fetchall("SELECT 1 FROM artifacts WHERE digest = ? LIMIT 1",
+                                      (digest,))
+        return bool(rows)
+
+    async def put(self, name: str, chunks: AsyncIterable[bytes],
+                  expected: str | None = None) -> tuple[Artifact, bool]:
+        """Store a stream under `name`; return the artifact and whether the name is new.
+
+        With `expected` (a digest the sender computed), a stream that differs is refused and
+        nothing changes.
+        """
+        check_name(name)
+        if expected is not None and not DIGEST_RE.match(expected):
+            raise InputError(f"bad digest {expected!r}: expected sha256:<64 lowercase hex digits>")
+        writer = await asyncio.to_thread(_BlobWriter, self.tmp)
+        try:
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if len(buffer) >= WRITE_SIZE:
+                    data, buffer = bytes(buffer), bytearray()
+                    await asyncio.to_thread(writer.write, data)
+            await asyncio.to_thread(writer.write, bytes(buffer))
+            digest = await asyncio.to_thread(writer.finish)
+        except OSError as e:
+            await asyncio.to_thread(writer.discard)
+            if _full(e):
+                raise StorageFullError(f"artifact {name!r} not stored: the disk is full") from None
+            raise
+        except BaseException:
+            await asyncio.to_thread(writer.discard)
+            raise
+        if expected is not None and expected != digest:
+            await asyncio.to_thread(writer.discard)
+            raise InputError(f"artifact {name!r} not stored: its digest is {digest}, "
+                             f"not {expected} as the upload said")
+        return await self._commit(name, writer.path, digest, writer.size)
+
+    async def put_file(self, name: str, path: Path) -> tuple[Artifact, bool]:
+        """Store a finished file from `temp_path` under `name` (the file is moved, not copied)."""
+        check_name(name)
+        try:
+            digest, size = await asyncio.to_thread(hash_file, path)
+            await asyncio.to_thread(_fsync_file, path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return await self._commit(name, path, digest, size)
+
+    async def _commit(self, name: str, tmp: Path, digest: str, size: int) -> tuple[Artifact, bool]:
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self._place, tmp, digest)
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                if _full(e):
+                    raise StorageFullError(
+                        f"artifact {name!r} not stored: the disk is full") from None
+                raise
+            artifact = Artifact(name, digest, size, now_iso())
+
+            def upsert(raw: sqlite3.Connection) -> str | None:
+                row = raw.execute("SELECT digest FROM artifacts WHERE name = ?",
+                                  (name,)).fetchone()
+                raw.execute(
+                    "INSERT INTO artifacts (name, digest, size, created_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, "
+                    "size = excluded.size, created_at = excluded.created_at",
+                    (name, digest, size, artifact.created_at),
+                )
+                return None if row is None else str(row[0])
+
+            old = await self.db.write(upsert)
+            if old is not None and old != digest:
+                await self._collect(old)
+        return artifact, old is None
+
+    def _place(self, tmp: Path, digest: str) -> None:
+        blob = self.blob_path(digest)
+        blob.parent.mkdir(exist_ok=True)
+        if blob.exists():
+            tmp.unlink()  # the same bytes are stored already
+            return
+        os.rename(tmp, blob)
+        _fsync_dir(blob.parent)
+
+    async def delete(self, name: str) -> bool:
+        async with self._lock:
+            def remove(raw: sqlite3.Connection) -> str | None:
+                row = raw.execute("SELECT digest FROM artifacts WHERE name = ?",
+                                  (name,)).fetchone()
+                raw.execute("DELETE FROM artifacts WHERE name = ?", (name,))
+                return None if row is None else str(row[0])
+
+            digest = await self.db.write(remove)
+            if digest is not None:
+                await self._collect(digest)
+        return digest is not None
+
+    async def _collect(self, digest: str) -> None:
+        """Remove a blob no name refers to any more, and tell the listeners."""
+        if await self.referenced(digest):
+            return
+        self.blob_path(digest).unlink(missing_ok=True)
+        for listener in self.dropped:
+            try:
+                await listener(digest)
+            except Exception:
+                log.exception("could not forget %s", digest)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
