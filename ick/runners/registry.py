@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from ick.errors import ActionError
+from ick.runners.apt import AptPublishRunner
 from ick.runners.base import Runner
+from ick.runners.dput import DputRunner
 from ick.runners.script import PythonRunner, ShellRunner
 
 RUNNERS: dict[str, Runner] = {
     "shell": ShellRunner(),
     "python": PythonRunner(),
+    "apt_publish": AptPublishRunner(),
+    "dput": DputRunner(),
 }
 
 

@@ -1,0 +1,53 @@
+"""`action: apt_publish`: add the workspace's .debs to ick's own APT repository."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ick.aptrepo import AptRepo
+from ick.errors import ActionError
+from ick.runners.base import ActionContext
+from ick.scheduler.machine import Outcome
+
+
+def workspace_globs(workspace: Path, patterns: list[str], key: str) -> list[Path]:
+    """The files that globs relative to the workspace match; none may lie outside it."""
+    root = workspace.resolve()
+    found: list[Path] = []
+    for pattern in patterns:
+        if not pattern or pattern.startswith("/") or ".." in Path(pattern).parts:
+            raise ActionError(f"{key}: {pattern!r} must be a glob relative to the workspace")
+        matches = sorted(p for p in workspace.glob(pattern) if p.is_file())
+        if not matches:
+            raise ActionError(f"{key}: nothing in the workspace matches {pattern!r}")
+        for path in matches:
+            if not path.resolve().is_relative_to(root):
+                where = path.relative_to(workspace)
+                raise ActionError(f"{key}: {where} leads out of the workspace")
+            if path not in found:
+                found.append(path)
+    return found
+
+
+class AptPublishRunner:
+    async def run(self, ctx: ActionContext) -> Outcome:
+        started = time.monotonic()
+        dist = ctx.required("distribution")
+        debs = ctx.required("debs")
+        patterns = [debs] if isinstance(debs, str) else debs
+        if not isinstance(dist, str) or not isinstance(patterns, list) or not all(
+            isinstance(p, str) for p in patterns
+        ):
+            raise ActionError("apt_publish needs 'distribution' (a name) and 'debs' (globs)")
+        files = workspace_globs(ctx.workspace, patterns, "debs")
+        for path in files:
+            if path.suffix != ".deb":
+                raise ActionError(f"debs: {path.relative_to(ctx.workspace)} is not a .deb file")
+        repo = AptRepo(ctx.host.state_dir / "apt", ctx.base_env())
+        published = await repo.publish(dist, files, ctx.output)
+        for info in published:
+            ctx.say(f"published {info} to {dist}")
+        return Outcome(0, time.monotonic() - started, None, details={
+            "distribution": dist, "published": [str(info) for info in published],
+        })
