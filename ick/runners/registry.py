@@ -6,6 +6,7 @@ from ick.errors import ActionError
 from ick.runners.apt import AptPublishRunner
 from ick.runners.base import Runner
 from ick.runners.dput import DputRunner
+from ick.runners.rsync import RsyncRunner
 from ick.runners.script import PythonRunner, ShellRunner
 
 RUNNERS: dict[str, Runner] = {
@@ -13,6 +14,7 @@ RUNNERS: dict[str, Runner] = {
     "python": PythonRunner(),
     "apt_publish": AptPublishRunner(),
     "dput": DputRunner(),
+    "rsync": RsyncRunner(),
 }
 
 

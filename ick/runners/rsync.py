@@ -1,0 +1,90 @@
+"""`action: rsync`: make `user@host:path` hold exactly a workspace folder, over ssh, with the
+key and known hosts from the project's secrets; the host key is always checked.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ick.errors import ActionError
+from ick.runners.base import ActionContext
+from ick.runners.process import run_process
+from ick.scheduler.machine import Outcome
+
+TARGET_RE = re.compile(
+    r"^(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@"
+    r"(?P<host>[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):(?P<path>[^\x00-\x1f]+)$"
+)
+HOST_KEY_FAILED = b"Host key verification failed"
+TAIL = 4096  # bytes of output kept to explain a failure
+
+
+def source_dir(workspace: Path, src: object) -> Path:
+    """Workspace folder `src`, which must exist and lie inside the workspace."""
+    if not isinstance(src, str) or not src or src.startswith("/"):
+        raise ActionError(f"rsync_src must be a folder relative to the workspace, not {src!r}")
+    path = (workspace / src).resolve()
+    if not path.is_relative_to(workspace.resolve()):
+        raise ActionError(f"rsync_src {src!r} leads out of the workspace")
+    if not path.is_dir():
+        raise ActionError(f"rsync_src {src!r} is not a folder in the workspace")
+    return path
+
+
+def _quoted(path: Path) -> str:
+    # rsync splits its -e command at spaces and honours quotes; the paths are ick's own
+    # (the build's secrets folder), but a state dir may have a space in its name.
+    text = str(path)
+    if "'" in text:
+        raise ActionError(f"cannot give ssh a path with a quote in it: {text!r}")
+    return f"'{text}'"
+
+
+def ssh_command(port: int, key: Path, known_hosts: Path) -> str:
+    return " ".join([
+        "ssh", "-F", "/dev/null", "-p", str(port), "-i", _quoted(key),
+        "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+        "-o", f"UserKnownHostsFile={_quoted(known_hosts)}",
+        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+        "-o", "UpdateHostKeys=no",
+    ])
+
+
+class RsyncRunner:
+    async def run(self, ctx: ActionContext) -> Outcome:
+        target = ctx.required("rsync_target")
+        if not isinstance(target, str) or not TARGET_RE.match(target):
+            raise ActionError(f"rsync_target must be user@host:path, not {target!r}")
+        src = source_dir(ctx.workspace, ctx.required("rsync_src"))
+        port = ctx.setting("ssh_port", 22)
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            raise ActionError(f"ssh_port must be a port number, not {port!r}")
+        key_name = ctx.required("ssh_key_secret")
+        hosts_name = ctx.required("known_hosts_secret")
+        if ctx.secrets_dir is None:
+            raise ActionError("rsync got no secrets folder")
+        argv = ["rsync", "--archive", "--delete", "--secluded-args", "--itemize-changes",
+                "-e", ssh_command(port, ctx.secrets_dir / key_name, ctx.secrets_dir / hosts_name),
+                "--", f"{src}/", target]
+        tail = bytearray()
+
+        def output(data: bytes) -> None:
+            tail.extend(data)
+            del tail[:-TAIL]
+            ctx.output(data)
+
+        ctx.say(f"rsync {ctx.setting('rsync_src')}/ to {target} (port {port})")
+        result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(), output=output,
+                                   timeout=ctx.timeout)
+        if result.timed_out:
+            return Outcome(result.exit_code, result.duration,
+                           f"timed out after {ctx.timeout:g} s", timed_out=True)
+        if result.exit_code == 0:
+            return Outcome(0, result.duration, None, details={"rsync_target": target})
+        host = TARGET_RE.match(target)["host"]  # type: ignore[index]
+        if HOST_KEY_FAILED in tail:
+            message = f"ssh could not verify the host key of {host} against secret {hosts_name!r}"
+        else:
+            message = f"rsync to {target} failed with exit status {result.exit_code}"
+        return Outcome(result.exit_code, result.duration, message)
