@@ -32,6 +32,15 @@ def source_dir(workspace: Path, src: object) -> Path:
     return path
 
 
+def ssh_port(value: object) -> int:
+    """A port from the action (a number) or a build parameter (maybe text, from `-p`)."""
+    if isinstance(value, str) and value.isdecimal():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        raise ActionError(f"ssh_port must be a port number from 1 to 65535, not {value!r}")
+    return value
+
+
 def _quoted(path: Path) -> str:
     # rsync splits its -e command at spaces and honours quotes; the paths are ick's own
     # (the build's secrets folder), but a state dir may have a space in its name.
@@ -57,9 +66,7 @@ class RsyncRunner:
         if not isinstance(target, str) or not TARGET_RE.match(target):
             raise ActionError(f"rsync_target must be user@host:path, not {target!r}")
         src = source_dir(ctx.workspace, ctx.required("rsync_src"))
-        port = ctx.setting("ssh_port", 22)
-        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-            raise ActionError(f"ssh_port must be a port number, not {port!r}")
+        port = ssh_port(ctx.setting("ssh_port", 22))
         key_name = ctx.required("ssh_key_secret")
         hosts_name = ctx.required("known_hosts_secret")
         if ctx.secrets_dir is None:
