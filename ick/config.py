@@ -91,8 +91,10 @@ def load_settings(
         settings.state_dir = Path(str(merged["state_dir"])).expanduser()
     if "workers" in merged:
         workers = merged["workers"]
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise InputError(f"{where}: workers: expected a whole number of at least 1")
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+            raise InputError(
+                f"{where}: workers: expected a whole number of at least 0 (0: remote workers only)"
+            )
         settings.workers = workers
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiohttp import web
 
 from ick.api.app import json_body, require, services
 from ick.errors import InputError
+from ick.scheduler.driver import Controller
 from ick.scheduler.work import outcome_from_json
 
 MAX_POLL = 60.0
+SILENCE = MAX_POLL * 2  # a remote worker not heard from for this long is gone
 
 
 def _worker(request: web.Request) -> str:
     worker = request.query.get("worker")
     if not worker:
         raise InputError("missing ?worker=ID (register at POST /workers first)")
+    services(request).controller.seen(worker, time.monotonic())
     return worker
 
 
@@ -34,6 +38,7 @@ async def register(request: web.Request) -> web.Response:
     if not isinstance(name, str) or not name or len(name) > 100:
         raise InputError("name: expected a string of 1 to 100 characters")
     worker = await services(request).controller.register(name)
+    services(request).controller.seen(worker, time.monotonic())
     return web.json_response({"worker": worker}, status=201)
 
 
@@ -74,13 +79,15 @@ async def wait_cancel(request: web.Request) -> web.Response:
     require(request, "worker")
     worker = _worker(request)
     build_id, _ = _ints(request)
-    try:
-        await asyncio.wait_for(
-            services(request).controller.wait_cancel(worker, build_id), MAX_POLL
-        )
-    except TimeoutError:
-        return web.json_response({"cancel": False})
-    return web.json_response({"cancel": True})
+    cancel = await services(request).controller.wait_cancel_for(worker, build_id, MAX_POLL)
+    return web.json_response({"cancel": cancel})
+
+
+async def drop_silent_workers(controller: Controller) -> None:
+    """Forever: drop remote workers that stopped polling, so their builds do not hang."""
+    while True:
+        await asyncio.sleep(SILENCE / 4)
+        await controller.drop_silent(time.monotonic(), SILENCE)
 
 
 def add_routes(app: web.Application) -> None:

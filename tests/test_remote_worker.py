@@ -1,0 +1,87 @@
+"""End to end: `ick worker` runs builds for a controller over the HTTP work protocol."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.daemon import Daemon
+
+ICK = """
+projects:
+  - project: remote
+    pipelines: [p]
+pipelines:
+  - pipeline: p
+    actions:
+      - shell: echo "on $(hostname) in $(pwd)"; echo "param $(params)"
+        where: host
+      - python: print("python too")
+        where: host
+"""
+
+
+@pytest.fixture
+def remote(start_daemon: Callable[..., Daemon], tmp_path: Path) -> Iterator[tuple[Daemon, Path]]:
+    daemon = start_daemon(workers=0)
+    daemon.apply(ICK)
+    token = daemon.ick("token", "create", "--scope", "worker", "--name", "w1").stdout.strip()
+    state = tmp_path / "worker-state"
+    log = open(tmp_path / "worker.log", "wb")
+    env = {**os.environ, "ICK_URL": daemon.url, "ICK_TOKEN": token}
+    env.pop("ICK_STATE_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "ick", "worker", "--name", "w1",
+                             "--state-dir", str(state)], env=env, stdout=log, stderr=log)
+    try:
+        yield daemon, state
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def test_remote_worker_runs_a_build(remote: tuple[Daemon, Path]) -> None:
+    daemon, state = remote
+    build_id = daemon.trigger("remote", "x=1")
+    doc = daemon.wait_build(build_id, timeout=60)
+    assert doc["state"] == "succeeded", daemon.ick("log", str(build_id)).stdout
+    assert doc["worker"].startswith("w1-")
+    log = daemon.ick("log", str(build_id)).stdout
+    assert f"in {state / 'workspaces' / str(build_id)}" in log
+    assert 'param {"x": "1"}' in log
+    assert "python too\n" in log
+
+
+def test_worker_token_scope_is_required(start_daemon: Callable[..., Daemon]) -> None:
+    daemon = start_daemon(workers=0)
+    token = daemon.ick("token", "create", "--scope", "read", "--name", "r").stdout.strip()
+    status, doc = daemon.api("POST", "/workers", {"name": "x"}, token=token)
+    assert status == 403
+    assert doc == {"error": "token 'r' lacks the 'worker' scope"}
+
+
+def test_cancel_reaches_a_remote_worker(remote: tuple[Daemon, Path]) -> None:
+    daemon, _ = remote
+    daemon.apply("""
+projects:
+  - project: slow
+    pipelines: [slow]
+pipelines:
+  - pipeline: slow
+    actions:
+      - shell: echo started; sleep 300
+        where: host
+""")
+    build_id = daemon.trigger("slow")
+    daemon.wait_log(build_id, "started", timeout=60)
+    assert daemon.ick("cancel", str(build_id)).returncode == 0
+    doc = daemon.wait_build(build_id, timeout=60)
+    assert doc["state"] == "cancelled"
+    assert doc["actions"][0]["state"] == "cancelled"
+    after = daemon.trigger("remote")
+    assert daemon.wait_build(after, timeout=60)["state"] == "succeeded"
