@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from ick.errors import ConflictError, InputError, NotFoundError
 from ick.model import ActionRecord, Build, BuildState, action_kind
@@ -20,6 +20,7 @@ from ick.timefmt import now_iso
 log = logging.getLogger(__name__)
 
 BuildListener = Callable[[Build], None]
+T = TypeVar("T")
 
 
 class Controller:
@@ -37,6 +38,8 @@ class Controller:
         self._cancel: dict[int, asyncio.Event] = {}
         self._ended: dict[int, asyncio.Event] = {}
         self._stopping = False
+        self._stopped = asyncio.Event()
+        self._seen: dict[str, float] = {}  # remote workers: when each last asked for something
 
     # start and stop -------------------------------------------------------
 
@@ -63,6 +66,7 @@ class Controller:
     async def shutdown(self) -> None:
         """Interrupt every running build (persisted first), then tell its worker to stop."""
         self._stopping = True
+        self._stopped.set()
         async with self._lock:
             await self._apply(self.machine.shutdown(now_iso()))
 
@@ -135,6 +139,34 @@ class Controller:
         log.info("worker %s registered", worker)
         return worker
 
+    def seen(self, worker: str, now: float) -> None:
+        """A remote worker made a request; one that goes quiet for too long is dropped."""
+        self._seen[worker] = now
+
+    async def drop_silent(self, now: float, limit: float) -> list[str]:
+        """Unregister remote workers not seen for `limit` seconds: their builds are interrupted."""
+        gone = [w for w, t in self._seen.items() if now - t > limit]
+        for worker in gone:
+            log.warning("worker %s: silent for %.0f s, dropping it", worker, now - self._seen[worker])
+            del self._seen[worker]
+            await self.unregister(worker)
+        return gone
+
+    async def _until_stopped(self, awaitable: Awaitable[T], timeout: float) -> T | None:
+        """Await `awaitable`, but give up at the timeout or when the daemon stops."""
+        task = asyncio.ensure_future(awaitable)
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({task, stopped}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+        if task.done() and not task.cancelled():
+            return task.result()
+        return None
+
     async def unregister(self, worker: str) -> None:
         async with self._lock:
             await self._apply(self.machine.remove_worker(worker, now_iso()))
@@ -147,10 +179,7 @@ class Controller:
         if inbox.empty() and not self._stopping:
             async with self._lock:
                 await self._apply(self.machine.worker_ready(worker_id, now_iso()))
-        try:
-            return await asyncio.wait_for(inbox.get(), timeout)
-        except TimeoutError:
-            return None
+        return await self._until_stopped(inbox.get(), timeout)
 
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
         run = self.machine.running.get(build_id)
@@ -174,6 +203,15 @@ class Controller:
         if build_id not in self.machine.running:
             return
         await self._cancel.setdefault(build_id, asyncio.Event()).wait()
+
+    async def wait_cancel_for(self, worker_id: str, build_id: int, timeout: float) -> bool:
+        """Like wait_cancel, bounded (for long polls): True if the build is to be stopped."""
+        done = await self._until_stopped(self._cancelled(worker_id, build_id), timeout)
+        return bool(done) or self._stopping
+
+    async def _cancelled(self, worker_id: str, build_id: int) -> bool:
+        await self.wait_cancel(worker_id, build_id)
+        return True
 
     # acting on decisions --------------------------------------------------
 
