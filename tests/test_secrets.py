@@ -113,3 +113,30 @@ def test_a_missing_secret_fails_the_action_saying_which(daemon: Daemon) -> None:
         "project 'liw/site' has no secret 'TOKEN' (set it with: ick secret set liw/site TOKEN)"
     )
     assert doc["actions"][1]["state"] == "skipped"
+
+
+def test_a_secret_set_while_a_build_runs_is_masked_from_then_on(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
+    daemon.apply(f"""
+projects:
+  - project: late
+    pipelines: [wait]
+pipelines:
+  - pipeline: wait
+    actions:
+      - shell: |
+          echo ready
+          for i in $(seq 1200); do [ -e {go} ] && break; sleep 0.05; done
+          echo "late: {VALUE}"
+        where: host
+""")
+    build_id = daemon.trigger("late")
+    daemon.wait_log(build_id, "ready\n")
+    result = daemon.ick("secret", "set", "late", "LATE", input=VALUE)
+    assert result.returncode == 0, result.stderr
+    go.touch()
+    assert daemon.wait_build(build_id)["state"] == "succeeded"
+    log = daemon.ick("log", str(build_id)).stdout
+    assert "late: ***\n" in log and VALUE not in log
