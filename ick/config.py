@@ -77,7 +77,8 @@ def load_settings(
         unknown = sorted(set(doc) - KEYS)
         if unknown:
             raise InputError(
-                f"{path}: unknown setting {unknown[0]!r} (expected one of: {', '.join(sorted(KEYS))})"
+                f"{path}: unknown setting {unknown[0]!r} "
+                f"(expected one of: {', '.join(sorted(KEYS))})"
             )
     where = path or "settings"
     settings = Settings()

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 START_TIMEOUT = 30.0
+FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 
 
 class Daemon:
@@ -46,9 +47,8 @@ class Daemon:
             config = self.state_dir.parent / f"{self.state_dir.name}-ick.yaml"
             config.write_text(yaml.safe_dump(self.settings))
             argv += ["--config", str(config)]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, env=self.env)
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, env=self.env)
         assert self.proc.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -101,8 +101,8 @@ class Daemon:
         assert status == 200, doc
         return dict(doc)
 
-    def wait_build(self, build_id: int, states: tuple[str, ...] = (
-            "succeeded", "failed", "cancelled", "interrupted"), timeout: float = 120) -> dict[str, Any]:
+    def wait_build(self, build_id: int, states: tuple[str, ...] = FINISHED,
+                   timeout: float = 120) -> dict[str, Any]:
         """Poll (bounded) until the build is in one of `states`."""
         deadline = time.monotonic() + timeout
         while True:

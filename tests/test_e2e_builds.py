@@ -58,7 +58,8 @@ def test_parameters_stay_data_and_environment_is_set(daemon: Daemon, tmp_path: P
     daemon.apply(one_pipeline("params", """
       - shell: |
           params > "$ICK_WORKSPACE/params.json"
-          echo "id=$ICK_BUILD_ID project=$ICK_PROJECT number=$BUILD_NUMBER ws=$ICK_WORKSPACE pwd=$(pwd)"
+          echo "id=$ICK_BUILD_ID project=$ICK_PROJECT number=$BUILD_NUMBER" \
+               "ws=$ICK_WORKSPACE pwd=$(pwd)"
         where: host
       - python: |
           import json, os

@@ -32,17 +32,16 @@ def remote(start_daemon: Callable[..., Daemon], tmp_path: Path) -> Iterator[tupl
     daemon.apply(ICK)
     token = daemon.ick("token", "create", "--scope", "worker", "--name", "w1").stdout.strip()
     state = tmp_path / "worker-state"
-    log = open(tmp_path / "worker.log", "wb")
     env = {**os.environ, "ICK_URL": daemon.url, "ICK_TOKEN": token}
     env.pop("ICK_STATE_DIR", None)
-    proc = subprocess.Popen([sys.executable, "-m", "ick", "worker", "--name", "w1",
-                             "--state-dir", str(state)], env=env, stdout=log, stderr=log)
+    with open(tmp_path / "worker.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "ick", "worker", "--name", "w1",
+                                 "--state-dir", str(state)], env=env, stdout=log, stderr=log)
     try:
         yield daemon, state
     finally:
         proc.terminate()
         proc.wait(30)
-        log.close()
 
 
 def test_remote_worker_runs_a_build(remote: tuple[Daemon, Path]) -> None:

@@ -23,11 +23,11 @@ def _name(request: web.Request) -> str:
 def _named_doc(doc: Any, key: str, name: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InputError(f"expected a JSON object describing {key} {name!r}")
-    doc = dict(doc)
-    doc.setdefault(key, name)
-    if doc[key] != name:
-        raise InputError(f"{key} name {doc[key]!r} in the body differs from {name!r} in the path")
-    return doc
+    named: dict[str, Any] = {str(k): v for k, v in doc.items()}
+    named.setdefault(key, name)
+    if named[key] != name:
+        raise InputError(f"{key} name {named[key]!r} in the body differs from {name!r} in the path")
+    return named
 
 
 async def list_projects(request: web.Request) -> web.Response:

@@ -21,7 +21,8 @@ def _apply(ctx: Context, path: str) -> None:
             click.echo(f"ick: error: {problem}", err=True)
         raise SystemExit(2) from None
     client = ctx.client
-    known = {d["pipeline"]: pipeline_from_doc(d, "daemon") for d in client.call("GET", "/pipelines")}
+    pipeline_docs = client.call("GET", "/pipelines")
+    known = {d["pipeline"]: pipeline_from_doc(d, "daemon") for d in pipeline_docs}
     on_daemon = [project_from_doc(d, "daemon") for d in client.call("GET", "/projects")]
     problems = ick_file.reference_problems(known)
     # A pipeline this file changes must still suit the projects on the daemon that use it.
@@ -65,7 +66,7 @@ def _resource_group(kind: str, plural: str) -> click.Group:
     def group(click_ctx: click.Context, as_json: bool) -> None:
         if click_ctx.invoked_subcommand is not None:
             return
-        docs: list[dict[str, Any]] = click_ctx.find_object(Context).client.call(
+        docs: list[dict[str, Any]] = click_ctx.ensure_object(Context).client.call(
             "GET", f"/{plural}"
         )
         if as_json:
@@ -80,9 +81,9 @@ def _resource_group(kind: str, plural: str) -> click.Group:
     @click.argument("name")
     @pass_ctx
     def show(ctx: Context, name: str) -> None:
-        from ick.cli.client import quote_name
-
         import yaml
+
+        from ick.cli.client import quote_name
 
         doc = ctx.client.call("GET", f"/{plural}/{quote_name(name)}")
         click.echo(yaml.safe_dump(doc, sort_keys=False).rstrip())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -37,7 +38,5 @@ def worker(ctx: Context, name: str | None, state_dir: str | None) -> None:
         async with RemoteSource(ctx.url, ctx.token or "") as source:
             await Worker(source, name or socket.gethostname(), HostSettings(state_dir=state)).run()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass

@@ -25,7 +25,8 @@ def _is_tmpfs(path: str) -> bool:
         if len(fields) < 3:
             continue
         point, fstype = fields[1], fields[2]
-        if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) > len(best[0]):
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > len(best[0]):
             best = (point, fstype)
     return best[1] == "tmpfs"
 

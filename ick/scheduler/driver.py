@@ -36,7 +36,6 @@ class Controller:
         self._lock = asyncio.Lock()
         self._inbox: dict[str, asyncio.Queue[WorkItem]] = {}
         self._cancel: dict[int, asyncio.Event] = {}
-        self._ended: dict[int, asyncio.Event] = {}
         self._stopping = False
         self._stopped = asyncio.Event()
         self._seen: dict[str, float] = {}  # remote workers: when each last asked for something
@@ -82,7 +81,8 @@ class Controller:
             pipeline = await self.resources.pipeline(pipeline_name)
             if pipeline is None:
                 raise ConflictError(
-                    f"project {project_name!r} names pipeline {pipeline_name!r}, which does not exist"
+                    f"project {project_name!r} names pipeline {pipeline_name!r}, "
+                    "which does not exist"
                 )
             missing = [p for p in pipeline.parameters if p not in parameters]
             if missing:
@@ -113,15 +113,6 @@ class Controller:
             await self._apply(self.machine.cancel(build_id, now_iso()))
         return build
 
-    async def wait_ended(self, build_id: int, timeout: float | None) -> None:
-        """Return when the build has ended (or the timeout passed)."""
-        if not self.logs.is_live(build_id):
-            return
-        event = self._ended.setdefault(build_id, asyncio.Event())
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
 
     def live(self, build_id: int) -> Build | None:
         """The in-memory copy of a queued or running build, if any."""
@@ -147,7 +138,8 @@ class Controller:
         """Unregister remote workers not seen for `limit` seconds: their builds are interrupted."""
         gone = [w for w, t in self._seen.items() if now - t > limit]
         for worker in gone:
-            log.warning("worker %s: silent for %.0f s, dropping it", worker, now - self._seen[worker])
+            log.warning("worker %s: silent for %.0f s, dropping it", worker,
+                        now - self._seen[worker])
             del self._seen[worker]
             await self.unregister(worker)
         return gone
@@ -245,9 +237,6 @@ class Controller:
         self.logs.append(build.id, f"ick: build {build.id} {build.state.value}\n".encode())
         self.logs.close(build.id)
         self._cancel.pop(build.id, None)
-        event = self._ended.pop(build.id, None)
-        if event is not None:
-            event.set()
         for listener in self.finished_listeners:
             listener(build)
 

@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -146,7 +145,10 @@ class Database:
         aiosqlite has no public way to do this; `_execute` is what all its own methods use.
         """
         async with self.lock:
-            return await self.conn._execute(fn, self.conn._conn)  # type: ignore[no-any-return]
+            result: T = await self.conn._execute(  # type: ignore[no-untyped-call]
+                fn, self.conn._conn
+            )
+            return result
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement as its own transaction; return the number of changed rows."""

@@ -23,7 +23,9 @@ def project_from_json(text: str) -> Project:
 def pipeline_from_json(text: str) -> Pipeline:
     doc = json.loads(text)
     return Pipeline(
-        name=doc["pipeline"], parameters=doc.get("parameters") or [], actions=doc.get("actions") or []
+        name=doc["pipeline"],
+        parameters=doc.get("parameters") or [],
+        actions=doc.get("actions") or [],
     )
 
 
