@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ick.errors import InputError
 
 DEFAULT_LISTEN = "127.0.0.1:4250"
@@ -62,6 +60,8 @@ def load_settings(
     """Settings from the config file (if any), ICK_STATE_DIR, and command-line overrides."""
     doc: dict[str, Any] = {}
     if path is not None:
+        import yaml  # only here: the daemon has no other use for a YAML parser
+
         try:
             with open(path) as f:
                 loaded = yaml.safe_load(f)

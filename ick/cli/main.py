@@ -5,6 +5,7 @@ Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot re
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -53,7 +54,23 @@ def json_option(f: F) -> F:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands' modules are imported when a subcommand is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from ick.cli.commands import COMMANDS
+
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from ick.cli.commands import COMMANDS
+
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--url", envvar="ICK_URL", default="http://127.0.0.1:4250", show_default=True,
               help="The daemon's address (ICK_URL).")
 @click.option("--token", envvar="ICK_TOKEN", default=None,
@@ -66,8 +83,6 @@ def cli(ctx: click.Context, url: str, token: str | None) -> None:
 
 
 def main() -> None:
-    from ick.cli import commands  # noqa: F401  (registers the commands)
-
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
