@@ -37,6 +37,7 @@ class Controller:
         self._inbox: dict[str, asyncio.Queue[WorkItem]] = {}
         self._cancel: dict[int, asyncio.Event] = {}
         self._stopping = False
+        self._finished_count = 0
         self._stopped = asyncio.Event()
         self._seen: dict[str, float] = {}  # remote workers: when each last asked for something
 
@@ -113,6 +114,13 @@ class Controller:
             await self._apply(self.machine.cancel(build_id, now_iso()))
         return build
 
+
+    def busy(self) -> bool:
+        return bool(self.machine.running or self.machine.queue)
+
+    def activity(self) -> int:
+        """A number that changes whenever a build ends."""
+        return self._finished_count
 
     def live(self, build_id: int) -> Build | None:
         """The in-memory copy of a queued or running build, if any."""
@@ -236,6 +244,7 @@ class Controller:
         log.info("build %d: %s", build.id, build.state.value)
         self.logs.append(build.id, f"ick: build {build.id} {build.state.value}\n".encode())
         self.logs.close(build.id)
+        self._finished_count += 1
         self._cancel.pop(build.id, None)
         for listener in self.finished_listeners:
             listener(build)

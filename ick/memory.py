@@ -1,0 +1,43 @@
+"""Giving memory back to the system once a burst of builds is over."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import gc
+import logging
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+QUIET = 5.0  # seconds with nothing queued or running before memory is trimmed
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None  # not glibc
+    return trim
+
+
+def trim() -> None:
+    """Collect garbage and hand free heap pages back (glibc keeps them otherwise)."""
+    gc.collect()
+    malloc_trim = _malloc_trim()
+    if malloc_trim is not None:
+        malloc_trim(0)
+
+
+async def trim_when_idle(busy: Callable[[], bool], activity: Callable[[], int]) -> None:
+    """Forever: after a burst of work (`activity` changed), once `busy` is false for QUIET s."""
+    trimmed_at = activity()
+    while True:
+        await asyncio.sleep(QUIET)
+        if not busy() and activity() != trimmed_at:
+            trimmed_at = activity()
+            trim()
+            log.debug("trimmed memory after builds up to %d", trimmed_at)
