@@ -332,6 +332,17 @@ pipelines:
     assert (f"{missing_param}:2: project 'new' does not give parameter 'greeting' that "
             "pipeline 'newp' requires") in result.stderr
     assert daemon.ick("pipelines").stdout.split() == ["keep-p"]
+    missing_pipeline = tmp_path / "missing.ick"
+    missing_pipeline.write_text("""projects:
+  - project: keep
+    pipelines: [keep-p, nothere]
+""")
+    result = daemon.ick("apply", str(missing_pipeline))
+    assert result.returncode == 2
+    assert result.stderr == (f"ick: error: {missing_pipeline}:2: project 'keep' names pipeline "
+                             "'nothere', which does not exist\n")
+    assert json.loads(daemon.ick("projects", "show", "keep", "--json").stdout)["pipelines"] == [
+        "keep-p"]
 
 
 def test_make_it_so_alias(daemon: Daemon, tmp_path: Path) -> None:

@@ -79,14 +79,18 @@ def _resource_group(kind: str, plural: str) -> click.Group:
 
     @group.command("show")
     @click.argument("name")
+    @json_option
     @pass_ctx
-    def show(ctx: Context, name: str) -> None:
+    def show(ctx: Context, name: str, as_json: bool) -> None:
         import yaml
 
         from ick.cli.client import quote_name
 
         doc = ctx.client.call("GET", f"/{plural}/{quote_name(name)}")
-        click.echo(yaml.safe_dump(doc, sort_keys=False).rstrip())
+        if as_json:
+            print_json(doc)
+        else:
+            click.echo(yaml.safe_dump(doc, sort_keys=False).rstrip())
 
     @group.command("delete")
     @click.argument("name")
