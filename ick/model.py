@@ -123,6 +123,21 @@ class Build:
     concurrent: bool = False
     actions: list[ActionRecord] = field(default_factory=list)
     worker: str | None = None
+    # The first commit a git action resolved, as storage gives it where it lists builds
+    # without their actions.
+    resolved_commit: str | None = None
+
+    @property
+    def commit(self) -> str | None:
+        """The commit built: the pushed one (git_commit), else the first a git action resolved."""
+        pushed = self.parameters.get("git_commit")
+        if isinstance(pushed, str) and pushed:
+            return pushed
+        for action in self.actions:
+            for source in action.details.get("git") or []:
+                if isinstance(source, dict) and source.get("commit"):
+                    return str(source["commit"])
+        return self.resolved_commit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +146,7 @@ class Build:
             "number": self.number,
             "state": self.state.value,
             "parameters": self.parameters,
+            "commit": self.commit,
             "queued_at": self.queued_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

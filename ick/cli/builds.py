@@ -77,7 +77,7 @@ def builds(ctx: Context, project: str | None, limit: int, as_json: bool) -> None
         print_json(docs)
         return
     for b in docs:
-        commit = str(b["parameters"].get("git_commit", ""))[:10]
+        commit = str(b.get("commit") or b["parameters"].get("git_commit") or "")[:10]
         click.echo(f"{b['id']:>6}  {b['project']} #{b['number']}  {b['state']:<11}  "
                    f"{b['queued_at']}  {commit}".rstrip())
 
@@ -95,7 +95,7 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
         print_json(doc)
         return
     click.echo(f"build {doc['id']}: {doc['project']} #{doc['number']}, {doc['state']}")
-    for key in ("queued_at", "started_at", "finished_at", "worker"):
+    for key in ("commit", "queued_at", "started_at", "finished_at", "worker"):
         if doc.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {doc[key]}")
     click.echo("  parameters:")

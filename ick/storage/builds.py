@@ -13,6 +13,12 @@ from ick.storage.db import Database
 BUILD_COLUMNS = (
     "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, worker"
 )
+# For listings, which leave the actions out: the first commit a git action resolved.
+RESOLVED_COMMIT = (
+    "(SELECT json_extract(a.details, '$.git[0].commit') FROM build_actions AS a "
+    "WHERE a.build_id = builds.id AND json_extract(a.details, '$.git[0].commit') IS NOT NULL "
+    "ORDER BY a.seq LIMIT 1) AS resolved_commit"
+)
 ACTION_COLUMNS = "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details"
 
 
@@ -28,6 +34,8 @@ def _build_from_row(row: sqlite3.Row) -> Build:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         worker=row["worker"],
+        # keys(): a Row's own `in` looks at its values.
+        resolved_commit=row["resolved_commit"] if "resolved_commit" in row.keys() else None,  # noqa: SIM118
     )
 
 
@@ -103,11 +111,13 @@ class BuildStore:
         """The newest builds first, without their actions."""
         if project is None:
             rows = await self.db.fetchall(
-                f"SELECT {BUILD_COLUMNS} FROM builds ORDER BY id DESC LIMIT ?", (limit,)
+                f"SELECT {BUILD_COLUMNS}, {RESOLVED_COMMIT} FROM builds ORDER BY id DESC LIMIT ?",
+                (limit,),
             )
         else:
             rows = await self.db.fetchall(
-                f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? ORDER BY id DESC LIMIT ?",
+                f"SELECT {BUILD_COLUMNS}, {RESOLVED_COMMIT} FROM builds WHERE project = ? "
+                "ORDER BY id DESC LIMIT ?",
                 (project, limit),
             )
         return [_build_from_row(r) for r in rows]
