@@ -35,6 +35,7 @@ Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
 PLUGINS: list[Plugin] = []
 
 import ick.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
+import ick.containers  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 
 
 def prepare_state_dir(state_dir: Path) -> None:

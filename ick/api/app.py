@@ -83,7 +83,7 @@ async def version(request: web.Request) -> web.Response:
 
 
 def make_app(svc: Services) -> web.Application:
-    from ick.api import builds, resources, secrets, tokens, work
+    from ick.api import artifacts, builds, resources, secrets, tokens, work
 
     app = web.Application(middlewares=[errors_middleware])
     app[SERVICES] = svc
@@ -91,6 +91,7 @@ def make_app(svc: Services) -> web.Application:
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)
     builds.add_routes(app)
+    artifacts.add_routes(app)
     tokens.add_routes(app)
     work.add_routes(app)
     for extend in svc.extra.get("route_adders", []):

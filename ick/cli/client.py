@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ class Client:
         return headers
 
     def open(
-        self, method: str, path: str, body: bytes | None = None,
+        self, method: str, path: str, body: bytes | Iterable[bytes] | None = None,
         headers: dict[str, str] | None = None, timeout: float | None = -1.0,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send a request; return the connection and the response (status checked)."""

@@ -1,0 +1,67 @@
+"""Routes for artifacts: list, and GET/PUT/DELETE one, streamed both ways.
+
+The digest travels in the `Ick-Digest: sha256:HEX` header: the daemon sends it with every
+artifact and checks an upload against it when the client sends one.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.api.app import require, services
+from ick.errors import IckError, NotFoundError
+from ick.storage.artifacts import ArtifactStore, check_name
+
+DIGEST_HEADER = "Ick-Digest"
+READ_SIZE = 256 * 1024
+
+
+def _store(request: web.Request) -> ArtifactStore:
+    store = services(request).extra.get("artifacts")
+    if not isinstance(store, ArtifactStore):
+        raise IckError("this daemon has no artifact store")
+    return store
+
+
+async def list_artifacts(request: web.Request) -> web.Response:
+    require(request, "read")
+    return web.json_response([a.to_json() for a in await _store(request).list()])
+
+
+async def get_artifact(request: web.Request) -> web.StreamResponse:
+    require(request, "read")
+    name = check_name(request.match_info["name"])
+    store = _store(request)
+    artifact = await store.get(name)
+    if artifact is None:
+        raise NotFoundError(f"no artifact {name!r}")
+    # sendfile from the blob: bounded memory however big the artifact is.
+    return web.FileResponse(store.blob_path(artifact.digest), chunk_size=READ_SIZE, headers={
+        DIGEST_HEADER: artifact.digest,
+        "Content-Type": "application/octet-stream",
+    })
+
+
+async def put_artifact(request: web.Request) -> web.Response:
+    require(request, "write")
+    name = check_name(request.match_info["name"])
+    chunks = request.content.iter_chunked(READ_SIZE)
+    artifact, created = await _store(request).put(name, chunks, request.headers.get(DIGEST_HEADER))
+    return web.json_response(artifact.to_json(), status=201 if created else 200,
+                             headers={DIGEST_HEADER: artifact.digest})
+
+
+async def delete_artifact(request: web.Request) -> web.Response:
+    require(request, "write")
+    name = check_name(request.match_info["name"])
+    if not await _store(request).delete(name):
+        raise NotFoundError(f"no artifact {name!r}")
+    return web.json_response({"deleted": name})
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/artifacts", list_artifacts)
+    r.add_get(r"/artifacts/{name:.+}", get_artifact)
+    r.add_put(r"/artifacts/{name:.+}", put_artifact)
+    r.add_delete(r"/artifacts/{name:.+}", delete_artifact)

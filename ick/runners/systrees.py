@@ -1,0 +1,158 @@
+"""The systree cache: each systree artifact unpacked once per digest, and per-build
+copy-on-write views of it (overlayfs), so no build can change the cached tree or another's.
+
+It all lives on a tmpfs at STATE/systrees that the daemon mounts while it runs: unpacking
+bookworm there takes 0.3 s against 3-6 s on this ext4, and removing a tree or a build's
+upper layer costs nothing. The price is memory, and a cold cache after every restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ick.errors import ActionError
+from ick.runners.base import ActionContext
+from ick.runners.mounts import OPTION_UNSAFE, mount, mounts_under, umount
+from ick.runners.tarball import extract_archive
+from ick.storage.artifacts import Artifact, ArtifactStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class View:
+    """One build's copy-on-write view of a cached tree."""
+
+    root: Path
+    digest: str
+
+    @property
+    def merged(self) -> Path:
+        return self.root / "merged"
+
+
+class SystreeCache:
+    def __init__(self, root: Path, store: ArtifactStore) -> None:
+        self.root = root
+        self.store = store
+        self.trees = root / "cache"
+        self.views = root / "views"
+        self._users: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._serial = itertools.count(1)
+        self._tmpfs = False
+        self._own_tmpfs = False
+
+    async def open(self, tmpfs: bool) -> None:
+        """Take over the folder. What a crashed daemon left there (overlay views, the tmpfs
+        under them, trees) goes: the cache starts cold, and the tmpfs is only mounted once a
+        build asks for a systree."""
+        self._tmpfs = tmpfs
+        await asyncio.to_thread(self._clear)
+
+    def _clear(self) -> None:
+        for point in mounts_under(self.root):  # the deepest first: views, then the tmpfs
+            log.warning("unmounting %s, left by an earlier run", point)
+            umount(Path(point))
+        shutil.rmtree(self.views, ignore_errors=True)
+        shutil.rmtree(self.trees, ignore_errors=True)
+
+    def _prepare(self) -> None:
+        if self._tmpfs and not self._own_tmpfs:
+            self.root.mkdir(parents=True, exist_ok=True)
+            mount("tmpfs", self.root, "tmpfs", "mode=0700")
+            self._own_tmpfs = True
+        self.views.mkdir(mode=0o700, exist_ok=True)
+        self.trees.mkdir(mode=0o700, exist_ok=True)
+
+    async def close(self) -> None:
+        """Unmount whatever is still mounted, and the tmpfs if this cache mounted it."""
+        for point in mounts_under(self.views):
+            await asyncio.to_thread(umount, Path(point))
+        if self._own_tmpfs:
+            await asyncio.to_thread(umount, self.root)
+            self._own_tmpfs = False
+
+    def _lock(self, digest: str) -> asyncio.Lock:
+        return self._locks.setdefault(digest, asyncio.Lock())
+
+    def tree_path(self, digest: str) -> Path:
+        return self.trees / digest.removeprefix("sha256:")
+
+    async def open_view(self, artifact: Artifact, ctx: ActionContext) -> tuple[View, bool]:
+        """A private view of the artifact's tree, and whether the tree was cached already."""
+        if os.geteuid() != 0:
+            raise ActionError("populate_systree needs root to mount overlayfs: "
+                              "run `ick serve` as root")
+        if any(c in str(self.root) for c in OPTION_UNSAFE):
+            raise ActionError(f"overlayfs cannot take the path {self.root}: "
+                              "move the state directory to a path without , : or \\")
+        self._prepare()
+        digest = artifact.digest
+        # Counted before unpacking, so a delete meanwhile cannot take the tree from under us.
+        self._users[digest] = self._users.get(digest, 0) + 1
+        try:
+            tree, cached = await self._tree(artifact, ctx)
+            root = self.views / f"{ctx.build_id}-{ctx.seq}-{next(self._serial)}"
+            for sub in ("upper", "work", "merged"):
+                (root / sub).mkdir(parents=True, mode=0o755)
+            mount("overlay", root / "merged", "overlay",
+                  f"lowerdir={tree},upperdir={root / 'upper'},workdir={root / 'work'}")
+        except BaseException:
+            await self._release(digest)
+            raise
+        return View(root, digest), cached
+
+    async def close_view(self, view: View) -> None:
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                umount(view.merged)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, view.root, True)
+            await self._release(view.digest)
+
+    async def _tree(self, artifact: Artifact, ctx: ActionContext) -> tuple[Path, bool]:
+        path = self.tree_path(artifact.digest)
+        async with self._lock(artifact.digest):
+            if path.is_dir():
+                return path, True
+            unpacking = self.trees / f".unpack-{path.name}-{next(self._serial)}"
+            unpacking.mkdir(mode=0o755)
+            try:
+                blob = self.store.blob_path(artifact.digest)
+                if not blob.exists():
+                    raise ActionError(f"artifact {artifact.name!r} was replaced or deleted "
+                                      "while it was being prepared")
+                await extract_archive(ctx, blob, unpacking, f"systree {artifact.name!r}")
+                os.rename(unpacking, path)
+            finally:
+                if unpacking.exists():
+                    await asyncio.to_thread(shutil.rmtree, unpacking, True)
+        return path, False
+
+    async def _release(self, digest: str) -> None:
+        left = self._users.get(digest, 0) - 1
+        if left > 0:
+            self._users[digest] = left
+            return
+        self._users.pop(digest, None)
+        if not await self.store.referenced(digest):
+            await self.drop(digest)
+
+    async def drop(self, digest: str) -> None:
+        """Forget the tree of a digest no artifact has any more (unless a build still uses it:
+        then the last view to close removes it)."""
+        if self._users.get(digest):
+            return
+        async with self._lock(digest):
+            path = self.tree_path(digest)
+            if path.is_dir():
+                log.info("removing the cached systree %s", digest)
+                await asyncio.to_thread(shutil.rmtree, path, True)
