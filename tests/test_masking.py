@@ -58,3 +58,12 @@ def test_any_cut_gives_the_same_as_masking_at_once() -> None:
         assert got == expected, (text, cuts)
         for secret in secrets:
             assert secret not in got
+
+
+def test_only_a_possible_start_of_a_secret_is_held_back() -> None:
+    masker = Masker([b"hunter22"])
+    assert masker.feed(b"waiting for input\n") == b"waiting for input\n"
+    assert masker.feed(b"pw=hun") == b"pw="
+    assert masker.feed(b"ted\n") == b"hunted\n"
+    assert masker.feed(b"hunter2") == b""
+    assert masker.flush() == b"hunter2"

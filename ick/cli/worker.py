@@ -35,8 +35,13 @@ def worker(ctx: Context, name: str | None, state_dir: str | None) -> None:
         (state / sub).mkdir(parents=True, exist_ok=True)
 
     async def main() -> None:
+        from ick.remotesecrets import RemoteSecrets
+
         async with RemoteSource(ctx.url, ctx.token or "") as source:
-            await Worker(source, name or socket.gethostname(), HostSettings(state_dir=state)).run()
+            secrets = RemoteSecrets(source, lambda: remote_worker.worker_id)
+            remote_worker = Worker(source, name or socket.gethostname(),
+                                   HostSettings(state_dir=state), services=secrets)
+            await remote_worker.run()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

@@ -21,25 +21,36 @@ from ick.model import action_kind
 from ick.runners.base import ActionContext
 
 
-def named_secrets(ctx: ActionContext) -> list[str]:
-    """The secrets this action may see, in the order it names them."""
-    spec = ACTION_SPECS.get(action_kind(ctx.action))
-    keys = {key for key in ctx.action if key.endswith("_secret")}
+def secret_names(action: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
+    """The secrets an action may see, in the order it names them. The controller asks this
+    too, before it gives a remote worker a secret."""
+    spec = ACTION_SPECS.get(action_kind(action))
+    keys = {key for key in action if key.endswith("_secret")}
     if spec is not None:
         keys |= {key for key in spec.settings if key.endswith("_secret")}
-    names = list(ctx.action.get("secrets") or [])
-    names += [ctx.setting(key) for key in sorted(keys) if ctx.setting(key) is not None]
+    names = list(action.get("secrets") or [])
+    for key in sorted(keys):
+        value = action[key] if key in action else parameters.get(key)
+        if value is not None:
+            names.append(value)
     for name in names:
         if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
             raise ActionError(f"bad secret name {name!r}: use letters, digits, '.', '_', '-'")
     return list(dict.fromkeys(names))
 
 
-async def _value(services: Any, project: str, name: str) -> bytes | None:
+async def _value(ctx: ActionContext, name: str) -> bytes | None:
+    services = ctx.services
+    # A remote worker's services fetch per action (the controller checks the action names
+    # the secret); the daemon's own workers read the project's secrets directly.
+    by_action = getattr(services, "secret_for", None)
     get = getattr(services, "secret", None)
-    if get is None:
+    if by_action is not None:
+        value = by_action(ctx, name)
+    elif get is not None:
+        value = get(ctx.project, name)
+    else:
         raise ActionError(f"this worker cannot get secrets, so not secret {name!r}")
-    value = get(project, name)
     if inspect.isawaitable(value):
         value = await value
     if value is not None and not isinstance(value, bytes):
@@ -61,7 +72,7 @@ def _write_private(path: Path, value: bytes) -> None:
 async def secret_files(ctx: ActionContext) -> AsyncIterator[None]:
     """Write the action's secrets (0600, in a 0700 folder) and set ctx.secrets_dir; remove
     them when the action ends, however it ends."""
-    names = named_secrets(ctx)
+    names = secret_names(ctx.action, ctx.parameters)
     if not names:
         yield
         return
@@ -70,7 +81,7 @@ async def secret_files(ctx: ActionContext) -> AsyncIterator[None]:
     folder.mkdir(mode=0o700)
     try:
         for name in names:
-            value = await _value(ctx.services, ctx.project, name)
+            value = await _value(ctx, name)
             if value is None:
                 raise ActionError(f"project {ctx.project!r} has no secret {name!r} "
                                   f"(set it with: ick secret set {ctx.project} {name})")
