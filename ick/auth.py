@@ -45,8 +45,9 @@ class TokenKeeper:
             raise InputError(f"unknown scope {unknown[0]!r} (expected one of: {', '.join(SCOPES)})")
         if not scopes:
             raise InputError("a token needs at least one scope")
-        if not name or len(name) > 200:
-            raise InputError("a token needs a name of 1 to 200 characters")
+        # printable: no control characters in listings, no lone surrogates SQLite cannot store
+        if not name or len(name) > 200 or not name.isprintable():
+            raise InputError("a token needs a name of 1 to 200 printable characters")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32).replace("_", "-")
         record = TokenRecord(key_id, name, _digest(secret), frozenset(scopes), now_iso())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,14 +51,29 @@ def require(request: web.Request, scope: str) -> TokenRecord:
     return services(request).tokens.check(request.headers.get("Authorization"), scope)
 
 
+def _finite(text: str) -> float:
+    """A JSON number as a float; NaN, Infinity and 1e999 are not JSON, nor could we answer them."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(f"request body is not valid JSON: {text} is not a finite number")
+    return value
+
+
 async def json_body(request: web.Request) -> Any:
     if not request.body_exists:
         return None
     try:
         text = await request.text()
-        return json.loads(text) if text.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        if not text.strip():
+            return None
+        return json.loads(text, parse_float=_finite, parse_constant=_finite)
+    except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as e:
         raise InputError(f"request body is not valid JSON: {e}") from None
+    # Valid JSON that Python will not read: a number of thousands of digits, deep nesting.
+    except ValueError:
+        raise InputError("request body is not valid JSON: a number has too many digits") from None
+    except RecursionError:
+        raise InputError("request body is not valid JSON: nested too deeply") from None
 
 
 def error_response(status: int, message: str) -> web.Response:

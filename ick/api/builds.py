@@ -14,14 +14,16 @@ def _int_arg(request: web.Request, key: str, default: int, low: int, high: int) 
     text = request.query.get(key)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only: '²' is a digit to isdigit() but not to int().
+    if (not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > 20
+            or not low <= int(text) <= high):
         raise InputError(f"{key}: expected a whole number from {low} to {high}, got {text!r}")
     return int(text)
 
 
 def _build_id(request: web.Request) -> int:
     text = request.match_info["id"]
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise InputError(f"bad build id {text!r}: expected a number")
     return int(text)
 

@@ -49,7 +49,7 @@ async def put_project(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
     doc = _named_doc(await json_body(request), "project", name)
-    project = project_from_doc(doc, f"project {name!r}")
+    project = project_from_doc(doc, "")  # each problem already names the project
     store = services(request).resources
     pipelines = {p.name: p for p in await store.pipelines()}
     problems = check_references([project], pipelines)
@@ -87,7 +87,7 @@ async def put_pipeline(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
     doc = _named_doc(await json_body(request), "pipeline", name)
-    pipeline = pipeline_from_doc(doc, f"pipeline {name!r}")
+    pipeline = pipeline_from_doc(doc, "")  # each problem already names the pipeline
     store = services(request).resources
     created = await store.pipeline(name) is None
     await store.put_pipeline(pipeline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 from aiohttp import web
@@ -35,8 +36,9 @@ async def register(request: web.Request) -> web.Response:
     require(request, "worker")
     body = await json_body(request) or {}
     name = body.get("name", "worker") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name or len(name) > 100:
-        raise InputError("name: expected a string of 1 to 100 characters")
+    # printable: the name goes into log lines and, as part of the worker id, into the database
+    if not isinstance(name, str) or not name or len(name) > 100 or not name.isprintable():
+        raise InputError("name: expected a string of 1 to 100 printable characters")
     worker = await services(request).controller.register(name)
     services(request).controller.seen(worker, time.monotonic())
     return web.json_response({"worker": worker}, status=201)
@@ -48,7 +50,9 @@ async def next_work(request: web.Request) -> web.Response:
     try:
         timeout = min(float(request.query.get("timeout", "30")), MAX_POLL)
     except ValueError:
-        raise InputError("timeout: expected a number of seconds") from None
+        timeout = math.nan
+    if math.isnan(timeout):  # min() lets NaN through, and a NaN wait never ends
+        raise InputError("timeout: expected a number of seconds")
     item = await services(request).controller.next_work(worker, timeout)
     if item is None:
         return web.Response(status=204)
@@ -71,7 +75,17 @@ async def done(request: web.Request) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InputError("expected a JSON object with the action's outcome")
-    more = await services(request).controller.done(worker, build_id, seq, outcome_from_json(body))
+    try:
+        outcome = outcome_from_json(body)
+    except (TypeError, ValueError, OverflowError):
+        outcome = None
+    # An exit code SQLite can store; a duration we can answer as JSON.
+    if (outcome is None or not -(2**31) <= (outcome.exit_code or 0) < 2**31
+            or not 0 <= outcome.duration < math.inf):
+        raise InputError(
+            "outcome: expected a whole number or null as exit_code and seconds as duration"
+        )
+    more = await services(request).controller.done(worker, build_id, seq, outcome)
     return web.json_response({"more": more})
 
 

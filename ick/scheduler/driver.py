@@ -190,6 +190,8 @@ class Controller:
         run = self.machine.running.get(build_id)
         if run is None or run.worker != worker_id:
             return False
+        if seq != run.seq:
+            return True  # a late or confused report: the machine would ignore it too
         action = run.build.actions[seq]
         if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
             self.logs.append(build_id, f"ick: {outcome.message}\n".encode())
