@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.process import run_process
+from ick.runners.tools import require_tool
 
 DIST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ARCHITECTURES = "amd64 arm64 armel armhf i386 mips64el ppc64el riscv64 s390x"
@@ -63,6 +64,9 @@ class AptRepo:
         """Add `debs` to `dist`: each must be newer than what the suite has of its package."""
         if not DIST_RE.match(dist):
             raise ActionError(f"bad distribution {dist!r}: use letters, digits, '.', '_', '-'")
+        for command, package in (("reprepro", "reprepro"), ("gpg", "gnupg"),
+                                 ("gpgconf", "gnupg"), ("dpkg-deb", "dpkg")):
+            require_tool(command, package)
         infos = [await self._deb_info(deb) for deb in debs]
         async with self._locked():
             fingerprint = await self._signing_key(output)

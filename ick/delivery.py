@@ -6,34 +6,28 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
 
 from aiohttp import web
 
 from ick.api.app import Services
 from ick.daemon import PLUGINS
+from ick.runners.services import WorkerServices
 from ick.secretkeeper import SecretKeeper
 from ick.storage.secrets import SecretStore
 
 
-def add_apt_routes(app: web.Application, www: Any) -> None:
+def add_apt_routes(app: web.Application, www: Path) -> None:
     # No index pages and no symlinks followed: only the files reprepro and ick put there.
     app.router.add_static("/apt/", www, follow_symlinks=False, show_index=False)
 
 
-class _LocalWorkerSecrets:
-    """What local workers use to fetch the secrets an action names (ick.runners.secretfiles)."""
-
-    def __init__(self, keeper: SecretKeeper) -> None:
-        self.secret = keeper.value
-
-
 def _give_local_workers(svc: Services, keeper: SecretKeeper) -> None:
+    """Local workers read the secrets an action names (ick.runners.secretfiles) from here."""
     services = svc.extra.get("worker_services")
     if services is None:
-        svc.extra["worker_services"] = _LocalWorkerSecrets(keeper)
-    else:
-        services.secret = keeper.value
+        services = svc.extra["worker_services"] = WorkerServices()
+    services.secret = keeper.value
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from ick.runners.apt import workspace_globs
 from ick.runners.base import ActionContext
 from ick.runners.process import run_process
 from ick.runners.script import outcome_of
+from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
 
 TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -29,7 +30,7 @@ class DputRunner:
         path = files[0]
         ctx.say(f"dput {path.relative_to(ctx.workspace)} to {target}")
         # --no-upload-log: the log of record is the build's, and the workspace stays as built.
-        argv = ["dput", "--no-upload-log", target, str(path)]
+        argv = [require_tool("dput", "dput-ng"), "--no-upload-log", target, str(path)]
         result = await run_process(argv, cwd=path.parent, env=ctx.base_env(), output=ctx.output,
                                    timeout=ctx.timeout)
         outcome = outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)

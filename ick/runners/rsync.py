@@ -10,6 +10,7 @@ from pathlib import Path
 from ick.errors import ActionError
 from ick.runners.base import ActionContext
 from ick.runners.process import run_process
+from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
 
 TARGET_RE = re.compile(
@@ -71,9 +72,10 @@ class RsyncRunner:
         hosts_name = ctx.required("known_hosts_secret")
         if ctx.secrets_dir is None:
             raise ActionError("rsync got no secrets folder")
-        argv = ["rsync", "--archive", "--delete", "--secluded-args", "--itemize-changes",
-                "-e", ssh_command(port, ctx.secrets_dir / key_name, ctx.secrets_dir / hosts_name),
-                "--", f"{src}/", target]
+        require_tool("ssh", "openssh-client")
+        ssh = ssh_command(port, ctx.secrets_dir / key_name, ctx.secrets_dir / hosts_name)
+        argv = [require_tool("rsync", "rsync"), "--archive", "--delete", "--secluded-args",
+                "--itemize-changes", "-e", ssh, "--", f"{src}/", target]
         tail = bytearray()
 
         def output(data: bytes) -> None:
