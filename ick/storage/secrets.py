@@ -90,13 +90,6 @@ class SecretStore:
             return False
         return True
 
-    def remove_project(self, project: str) -> None:
-        folder = self._project_dir(project)
-        for path in folder.glob("*"):
-            path.unlink(missing_ok=True)
-        if folder.exists():
-            folder.rmdir()
-
     def infos(self, project: str) -> list[SecretInfo]:
         folder = self._project_dir(project)
         if not folder.is_dir():
