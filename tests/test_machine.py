@@ -365,3 +365,18 @@ def test_an_action_exit_after_the_build_ended_changes_nothing() -> None:
     assert b.state == BuildState.INTERRUPTED
     assert (b.actions[0].state, b.actions[0].exit_code) == (ActionState.INTERRUPTED, None)
     assert b.finished_at == T1
+
+
+def test_a_worker_with_a_build_in_hand_gets_no_second_build() -> None:
+    def build(build_id: int) -> Build:
+        return Build(id=build_id, project=f"p{build_id}", number=1, state=BuildState.QUEUED,
+                     parameters={}, queued_at="t0",
+                     actions=[ActionRecord("p", 0, "shell", "host", {"shell": "true"})])
+
+    machine = Scheduler()
+    machine.enqueue(build(1), "t1")
+    machine.enqueue(build(2), "t1")
+    first = machine.worker_ready("w", "t2")
+    assert [type(d).__name__ for d in first] == ["Save", "Dispatch"]
+    assert machine.worker_ready("w", "t3") == []
+    assert [b.id for b in machine.queue] == [2]

@@ -99,6 +99,8 @@ class Scheduler:
         """A worker with nothing to do asks for work."""
         if worker not in self.workers:
             self.workers.add(worker)
+        if any(r.worker == worker for r in self.running.values()):
+            return []  # it has a build in hand: its next action comes when the last one ends
         if worker not in self.idle:
             self.idle.append(worker)
         return self._assign(now)
