@@ -35,6 +35,7 @@ Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
 PLUGINS: list[Plugin] = []
 
 import ick.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
+import ick.notify.plugin  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 import ick.containers  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 
 
@@ -114,6 +115,7 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
         await site.start()
         bound = runner.addresses[0][1] if runner.addresses else port
         url = f"http://{host}:{bound}"
+        svc.extra["url"] = url  # the daemon's own address, e.g. for links when public_url is unset
         log.info("ick listening on %s, state in %s, %d workers", url, settings.state_dir,
                  settings.workers)
         host_settings = HostSettings(state_dir=settings.state_dir,

@@ -39,10 +39,15 @@ async def list_builds(request: web.Request) -> web.Response:
 async def get_build(request: web.Request) -> web.Response:
     require(request, "read")
     build_id = _build_id(request)
-    build = await services(request).builds.get(build_id)
+    svc = services(request)
+    build = await svc.builds.get(build_id)
     if build is None:
         raise NotFoundError(f"no build {build_id}")
-    return web.json_response(build.to_json())
+    doc = build.to_json()
+    notifications = svc.extra.get("notifications")  # the notify plug-in's NotificationStore
+    doc["notifications"] = [] if notifications is None else [
+        n.to_json() for n in await notifications.for_build(build_id)]
+    return web.json_response(doc)
 
 
 async def get_log(request: web.Request) -> web.StreamResponse:

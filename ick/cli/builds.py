@@ -111,6 +111,22 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
         for extra in sorted(set(a) - {"pipeline", "index", "kind", "where", "state",
                                        "exit_code", "duration", "message"}):
             click.echo(f"      {extra}: {json.dumps(a[extra])}")
+    if doc.get("notifications"):
+        click.echo("  notifications:")
+        for n in doc["notifications"]:
+            _echo_notification(n)
+
+
+def _echo_notification(n: dict[str, Any]) -> None:
+    """`email dev@example.org (end): sent, 2 attempts`, then one line per attempt."""
+    target = f"email {n['email']}" if "email" in n else f"webhook {n.get('webhook')}"
+    attempts = f"{n['attempts']} attempt" + ("" if n["attempts"] == 1 else "s")
+    state = {"pending": "pending", "sent": "sent", "failed": "gave up"}.get(n["state"], n["state"])
+    later = f", next attempt {n['next_attempt_at']}" if n.get("next_attempt_at") else ""
+    click.echo(f"    {target} ({n['event']}): {state}, {attempts}{later}")
+    for attempt in n["history"]:
+        result = "sent" if attempt.get("ok") else f"failed: {attempt.get('error')}"
+        click.echo(f"      {attempt['at']}: {result}")
 
 
 @cli.command()

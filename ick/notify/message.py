@@ -1,0 +1,116 @@
+"""What a notification says: one JSON document of facts, and the mail rendered from it.
+
+Pure functions of the build, its log tail and the daemon's public URL; no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ick.model import ActionState, Build, BuildState
+from ick.notify.rules import change_word
+from ick.timefmt import parse_iso
+
+TAIL_LINES = 200
+TAIL_BYTES = 256 * 1024  # enough for 200 long lines; a huge log is never read whole
+
+
+def log_tail(data: bytes, from_start: bool, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of the end of a log; `data` is its last bytes.
+
+    When `data` does not start at the start of the log its first line is cut, so it is dropped.
+    """
+    text = data.decode("utf-8", errors="replace")
+    parts = text.splitlines()
+    if not from_start and parts:
+        parts = parts[1:]
+    return "\n".join(parts[-lines:])
+
+
+def duration(build: Build) -> float | None:
+    if not build.started_at or not build.finished_at:
+        return None
+    seconds = (parse_iso(build.finished_at) - parse_iso(build.started_at)).total_seconds()
+    return round(seconds, 3)
+
+
+def _failed_action(build: Build) -> dict[str, Any] | None:
+    bad = (ActionState.FAILED, ActionState.INTERRUPTED, ActionState.CANCELLED)
+    for action in build.actions:
+        if action.state in bad:
+            return {"pipeline": action.pipeline, "index": action.index, "kind": action.kind,
+                    "where": action.where, "state": action.state.value,
+                    "exit_code": action.exit_code, "message": action.message}
+    return None
+
+
+def _git(build: Build) -> list[Any]:
+    """What git actions recorded (url, ref, commit) in their details."""
+    return [a.details["git"] for a in build.actions if "git" in a.details]
+
+
+def facts(build: Build, event: str, tail: str, base_url: str,
+          previous: BuildState | None) -> dict[str, Any]:
+    """The JSON document a webhook receives; the mail says the same."""
+    ended = event == "end"
+    return {
+        "event": event,
+        "project": build.project,
+        "build": build.id,
+        "number": build.number,
+        "state": build.state.value if ended else "running",
+        "change": change_word(build.state, previous) if ended else None,
+        "previous_state": previous.value if previous is not None else None,
+        "url": f"{base_url.rstrip('/')}/builds/{build.id}",
+        "queued_at": build.queued_at,
+        "started_at": build.started_at,
+        "finished_at": build.finished_at if ended else None,
+        "duration": duration(build) if ended else None,
+        "parameters": build.parameters,
+        "git_commit": build.parameters.get("git_commit"),
+        "git": _git(build),
+        "failed_action": _failed_action(build) if ended else None,
+        "log_tail": tail if ended else "",
+    }
+
+
+def subject(doc: dict[str, Any]) -> str:
+    """`[ick] hello #3 failed` (or `started`, or `succeeded (fixed)`)."""
+    what = "started" if doc["event"] == "start" else doc["state"]
+    if doc.get("change"):
+        what += f" ({doc['change']})"
+    return f"[ick] {doc['project']} #{doc['number']} {what}"
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def body(doc: dict[str, Any]) -> str:
+    """The plain-text mail body: outcome, duration, parameters, the failing action, the log."""
+    lines = [f"Project {doc['project']}, build #{doc['number']} (id {doc['build']})"]
+    if doc["event"] == "start":
+        lines.append("Outcome: started, still running")
+    else:
+        change = f" ({doc['change']}; the previous build {doc['previous_state']})" \
+            if doc.get("change") and doc.get("previous_state") else ""
+        lines.append(f"Outcome: {doc['state']}{change}")
+        if doc["duration"] is not None:
+            lines.append(f"Duration: {doc['duration']:.1f} s")
+    lines.append(f"Link: {doc['url']}")
+    if doc.get("git_commit"):
+        lines.append(f"Git commit: {doc['git_commit']}")
+    for git in doc.get("git") or []:
+        lines.append(f"Git: {_value(git)}")
+    lines += ["", "Parameters:"]
+    lines += [f"  {key}: {_value(value)}" for key, value in doc["parameters"].items()] or ["  none"]
+    failed = doc.get("failed_action")
+    if failed:
+        lines += ["", f"Failed action: pipeline {failed['pipeline']}, action "
+                      f"{failed['index'] + 1} ({failed['kind']}, where: {failed['where']}): "
+                      f"{failed['message'] or failed['state']}"]
+    if doc["event"] == "end":
+        lines += ["", f"The end of the log (at most {TAIL_LINES} lines):", ""]
+        lines += [f"  {line}" for line in doc["log_tail"].splitlines()] or ["  (empty)"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,213 @@
+"""The outbox: turns build events into pending notifications and sends them, retrying.
+
+Listeners only enqueue; one task owned by the notify plug-in decides, sends and records, so a
+slow or dead receiver never touches a build. Every attempt is stored before the next is planned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from ick.config import SmtpSettings
+from ick.errors import SendError
+from ick.model import Build
+from ick.notify.mail import send_mail
+from ick.notify.message import TAIL_BYTES, facts, log_tail
+from ick.notify.rules import fires, retry_delay
+from ick.notify.webhook import send_webhook, where
+from ick.storage.builds import BuildStore
+from ick.storage.logs import LogStore
+from ick.storage.notifications import Notification, NotificationStore, NotifyState
+from ick.storage.resources import ResourceStore
+from ick.timefmt import parse_iso
+
+log = logging.getLogger(__name__)
+
+# Given a project and a secret's name, the secret's value (or None when it is not set).
+SecretLookup = Callable[[str, str], "bytes | None"]
+
+IN_FLIGHT = 8  # sends at once; more wait their turn
+MAX_SLEEP = 3600.0
+ERROR_CHARS = 300
+RESTART_PAUSE = 5.0
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def describe(target: dict[str, Any]) -> str:
+    """A target as the daemon's log may show it (a webhook URL may hold credentials)."""
+    return f"email to {target['email']}" if "email" in target else where(target["webhook"])
+
+
+@dataclass
+class Outbox:
+    store: NotificationStore
+    builds: BuildStore
+    resources: ResourceStore
+    logs: LogStore
+    smtp: SmtpSettings
+    session: aiohttp.ClientSession
+    base_url: Callable[[], str]
+    secrets: SecretLookup | None = None
+    clock: Callable[[], datetime] = utc_now
+    retry_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        self._events: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._sending: set[int] = set()
+
+    # the controller's listeners: enqueue and return at once ---------------
+
+    def started(self, build: Build) -> None:
+        self._events.put_nowait((build.id, "start"))
+        self.wake()
+
+    def finished(self, build: Build) -> None:
+        self._events.put_nowait((build.id, "end"))
+        self.wake()
+
+    def wake(self) -> None:
+        """Look for due work now (the clock may have moved, or something was queued)."""
+        self._wake.set()
+
+    # the task --------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        """Run until cancelled; an unexpected error restarts the outbox, never the daemon."""
+        while True:
+            try:
+                await self.run()
+            except Exception:
+                log.exception("notifications: unexpected error; restarting in %.0f s",
+                              RESTART_PAUSE)
+                await asyncio.sleep(RESTART_PAUSE)
+
+    async def run(self) -> None:
+        """Decide and send until cancelled."""
+        for build_id in await self.store.undecided_ends():
+            log.warning("build %d: deciding its notifications late (the daemon stopped)",
+                        build_id)
+            await self._decide(build_id, "end")
+        # A restart is when settings get fixed: try everything pending once now.
+        await self.store.all_due_now(iso(self.clock()))
+        async with asyncio.TaskGroup() as group:
+            while True:
+                self._wake.clear()
+                await self.drain()
+                now = self.clock()
+                room = IN_FLIGHT - len(self._sending)
+                if room > 0:
+                    for n in await self.store.due(iso(now), self._sending, room):
+                        self._sending.add(n.id)
+                        group.create_task(self._attempt(n))
+                await self._sleep(now)
+
+    async def drain(self) -> None:
+        """Write the notifications of every build event received so far."""
+        while not self._events.empty():
+            build_id, event = self._events.get_nowait()
+            await self._decide(build_id, event)
+
+    async def _sleep(self, now: datetime) -> None:
+        """Until the next notification is due, an event arrives or a send ends."""
+        if len(self._sending) >= IN_FLIGHT:
+            timeout: float | None = None
+        else:
+            due = await self.store.next_due(self._sending)
+            timeout = None if due is None else max(
+                0.0, min(MAX_SLEEP, (parse_iso(due) - now).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _decide(self, build_id: int, event: str) -> None:
+        build = await self.builds.get(build_id)
+        if build is None:
+            return
+        project = await self.resources.project(build.project)
+        targets: list[dict[str, Any]] = []
+        if project is not None:  # a project deleted meanwhile tells no one
+            previous = await self.builds.previous_outcome(build.project, build.id)
+            targets = [t for t in project.notify if fires(t, event, build.state, previous)]
+        if await self.store.decide(build_id, event, targets, iso(self.clock())) and targets:
+            log.info("build %d: %d notifications of its %s", build_id, len(targets), event)
+
+    # one attempt -----------------------------------------------------------
+
+    async def _attempt(self, n: Notification) -> None:
+        try:
+            result = await self._send(n)
+        except SendError as e:
+            self._failed(n, e.message[:ERROR_CHARS])
+        except Exception as e:  # a bug must not stop the outbox; it is recorded and retried
+            log.exception("build %d: notification %d: internal error", n.build_id, n.id)
+            self._failed(n, f"internal error: {type(e).__name__}: {e}"[:ERROR_CHARS])
+        else:
+            n.attempts += 1
+            n.state = NotifyState.SENT
+            n.next_attempt_at = None
+            n.history.append({"at": iso(self.clock()), "ok": True, "result": result})
+            log.info("build %d: %s notification sent (%s)", n.build_id, n.event,
+                     describe(n.target))
+        try:
+            await self.store.record(n)
+        except Exception:  # the row stays as it was: pending, so it is tried again
+            log.exception("build %d: notification %d: cannot record the attempt", n.build_id,
+                          n.id)
+        finally:
+            self._sending.discard(n.id)
+            self.wake()
+
+    def _failed(self, n: Notification, error: str) -> None:
+        now = self.clock()
+        n.attempts += 1
+        n.last_error = error
+        n.history.append({"at": iso(now), "ok": False, "error": error})
+        delay = retry_delay(n.attempts, self.retry_scale)
+        if delay is None:
+            n.state = NotifyState.FAILED
+            n.next_attempt_at = None
+            log.warning("build %d: giving up on %s after %d attempts: %s", n.build_id,
+                        describe(n.target), n.attempts, error)
+        else:
+            n.next_attempt_at = iso(now + timedelta(seconds=delay))
+            log.info("build %d: %s failed (attempt %d, next in %.0f s): %s", n.build_id,
+                     describe(n.target), n.attempts, delay, error)
+
+    async def _send(self, n: Notification) -> str:
+        build = await self.builds.get(n.build_id)
+        if build is None:
+            raise SendError(f"build {n.build_id} no longer exists")
+        previous = await self.builds.previous_outcome(build.project, build.id)
+        size = self.logs.size(build.id)
+        start = max(0, size - TAIL_BYTES)
+        tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES), from_start=start == 0)
+        doc = facts(build, n.event, tail, self.base_url(), previous)
+        if "email" in n.target:
+            return await send_mail(self.smtp, doc, n.target["email"])
+        key = None
+        if "secret" in n.target:
+            key = self._secret(build.project, n.target["secret"])
+        return await send_webhook(self.session, n.target["webhook"], doc, key)
+
+    def _secret(self, project: str, name: str) -> bytes:
+        value = None if self.secrets is None else self.secrets(project, name)
+        if value is None:
+            raise SendError(f"secret {name!r} of project {project!r} is not set "
+                            f"(ick secret set {project} {name})")
+        # `echo VALUE | ick secret set` stores a newline the receiver's key does not have
+        return value.rstrip(b"\r\n")

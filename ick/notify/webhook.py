@@ -1,0 +1,64 @@
+"""Sending a notification as a webhook: POST the facts as JSON, signed when a secret is named."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+import ick
+from ick.errors import SendError
+
+WEBHOOK_TIMEOUT = 30.0
+SIGNATURE_HEADER = "X-Ick-Signature"
+
+
+def signature(key: bytes, body: bytes) -> str:
+    """The X-Ick-Signature value: `sha256=` and the hex HMAC-SHA256 of the body."""
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def where(url: str) -> str:
+    """The URL without user, password, path or query, which may carry credentials."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"webhook {parts.scheme}://{parts.hostname}{port}"
+
+
+def encode(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, sort_keys=True).encode()
+
+
+async def send_webhook(session: aiohttp.ClientSession, url: str, doc: dict[str, Any],
+                       key: bytes | None) -> str:
+    """POST `doc` to `url`; returns the status line; raises SendError unless the answer is 2xx."""
+    place = where(url)
+    data = encode(doc)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"ick/{ick.__version__}",
+        "X-Ick-Event": str(doc["event"]),
+    }
+    if key is not None:
+        headers[SIGNATURE_HEADER] = signature(key, data)
+    try:
+        async with session.post(
+            url, data=data, headers=headers, allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT),
+        ) as response:
+            status, reason = response.status, response.reason or ""
+    except TimeoutError:
+        raise SendError(f"{place}: timed out after {WEBHOOK_TIMEOUT:.0f} s") from None
+    except aiohttp.ClientConnectorError as e:
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise SendError(f"{place}: cannot connect: {reason.lower()}") from None
+    except aiohttp.ClientError as e:
+        raise SendError(f"{place}: {type(e).__name__}: {e}") from None
+    if not 200 <= status < 300:
+        raise SendError(f"{place}: answered {status} {reason}".rstrip())
+    return f"{place}: {status} {reason}".rstrip()

@@ -1,0 +1,185 @@
+"""Real receivers for notification tests: an SMTP server (aiosmtpd) and a webhook server
+(aiohttp), each on a loopback port in its own thread and event loop, so blocking test code
+(the `ick` CLI, polling) never stalls them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+WAIT = 30.0
+
+
+class _LoopThread:
+    """An event loop running in a daemon thread; coroutines are submitted to it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(WAIT)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(WAIT)
+        self.loop.close()
+
+
+class _Collector:
+    """What a sink received, and a bounded wait for it."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.items: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        with self.cond:
+            self.items.append(item)
+            self.cond.notify_all()
+
+    def wait(self, check: Callable[[list[Any]], bool], what: str, timeout: float = WAIT) -> None:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not check(self.items):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{what}: not received in {timeout} s; got {self.items}")
+                self.cond.wait(left)
+
+
+class MailSink(_LoopThread, _Collector):
+    """An SMTP server that keeps every message. Starts down (the port refuses connections)
+    unless `up` is called; the port is held by a bound socket all along, so it cannot be lost.
+    """
+
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        _LoopThread.__init__(self)
+        _Collector.__init__(self)
+        self.users = users
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        self.logins: list[str] = []
+        self._server: asyncio.Server | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        # SMTP carries CRLF line ends; a mail reader shows plain lines
+        content = envelope.content.replace(b"\r\n", b"\n")
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.add(message)
+        return "250 OK"
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                      data: Any) -> AuthResult:
+        if not isinstance(data, LoginPassword) or self.users is None:
+            return AuthResult(success=False, handled=False)
+        user, password = data.login.decode(), data.password.decode()
+        ok = self.users.get(user) == password
+        if ok:
+            self.logins.append(user)
+        return AuthResult(success=ok, handled=False)
+
+    def up(self) -> MailSink:
+        async def start() -> asyncio.Server:
+            def protocol() -> SMTP:
+                if self.users is None:
+                    return SMTP(self, hostname="sink.test")
+                # AUTH without TLS: fine on loopback (auth_required too would warn)
+                return SMTP(self, hostname="sink.test", authenticator=self._authenticate,
+                            auth_require_tls=False)
+            return await asyncio.get_running_loop().create_server(protocol, sock=self.sock)
+
+        self._server = self.call(start())
+        return self
+
+    def close(self) -> None:
+        async def stop(server: asyncio.Server) -> None:
+            server.close()
+            await server.wait_closed()
+
+        if self._server is not None:
+            self.call(stop(self._server))
+        else:
+            self.sock.close()
+        _LoopThread.close(self)
+
+    def to(self, address: str, build_id: int | None = None) -> list[EmailMessage]:
+        with self.cond:
+            return [m for m in self.items if m["To"] == address
+                    and (build_id is None or m["X-Ick-Build"] == str(build_id))]
+
+    def wait_count(self, count: int, timeout: float = WAIT) -> None:
+        self.wait(lambda items: len(items) >= count, f"{count} mails", timeout)
+
+
+@dataclass
+class Hook:
+    """One webhook request as received."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    doc: dict[str, Any] = field(default_factory=dict)
+    signature_ok: bool | None = None
+
+
+class HookSink(_LoopThread, _Collector):
+    """An aiohttp server that records each POST, checks its signature against `key`, and answers
+    with the statuses in `statuses` (then 200)."""
+
+    def __init__(self, key: bytes | None = None, statuses: list[int] | None = None) -> None:
+        _LoopThread.__init__(self)
+        _Collector.__init__(self)
+        self.key = key
+        self.statuses = list(statuses or [])
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+        self.url = self.call(self._start())
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        hook = Hook(request.path, dict(request.headers), body, json.loads(body))
+        if self.key is not None:
+            expected = "sha256=" + hmac.new(self.key, body, hashlib.sha256).hexdigest()
+            given = request.headers.get("X-Ick-Signature", "")
+            hook.signature_ok = hmac.compare_digest(expected, given)
+        self.add(hook)
+        status = self.statuses.pop(0) if self.statuses else 200
+        return web.Response(status=status, text="thanks" if status == 200 else "no")
+
+    async def _start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = self.runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    def close(self) -> None:
+        if self.runner is not None:
+            self.call(self.runner.cleanup())
+        _LoopThread.close(self)
+
+    def wait_count(self, count: int, timeout: float = WAIT) -> None:
+        self.wait(lambda items: len(items) >= count, f"{count} webhooks", timeout)

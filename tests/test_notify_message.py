@@ -1,0 +1,124 @@
+"""What a notification says: the facts document, the mail subject and body, the log tail."""
+
+from __future__ import annotations
+
+from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.notify.mail import compose
+from ick.notify.message import body, facts, log_tail, subject
+from ick.notify.webhook import signature, where
+
+
+def failed_build() -> Build:
+    return Build(
+        id=17, project="liw/hello", number=3, state=BuildState.FAILED,
+        parameters={"git_commit": "9f1c2d", "greeting": "hi", "list": [1, 2]},
+        queued_at="2024-05-01T10:00:00.000Z", started_at="2024-05-01T10:00:01.000Z",
+        finished_at="2024-05-01T10:00:43.500Z",
+        actions=[
+            ActionRecord("get", 0, "git", "host", {}, ActionState.SUCCEEDED, 0, 1.0,
+                         details={"git": {"url": "https://git.test/r", "commit": "9f1c2d"}}),
+            ActionRecord("hello", 0, "shell", "container", {}, ActionState.FAILED, 2, 0.4,
+                         "exit status 2"),
+            ActionRecord("hello", 1, "shell", "container", {}, ActionState.SKIPPED),
+        ],
+    )
+
+
+def test_facts_say_outcome_duration_parameters_failing_action_and_link() -> None:
+    doc = facts(failed_build(), "end", "line 1\nline 2", "http://ci.test:4250/",
+                BuildState.SUCCEEDED)
+    assert doc["event"] == "end"
+    assert (doc["project"], doc["build"], doc["number"]) == ("liw/hello", 17, 3)
+    assert doc["state"] == "failed"
+    assert doc["change"] == "broken"
+    assert doc["previous_state"] == "succeeded"
+    assert doc["duration"] == 42.5
+    assert doc["git_commit"] == "9f1c2d"
+    assert doc["git"] == [{"url": "https://git.test/r", "commit": "9f1c2d"}]
+    assert doc["failed_action"] == {"pipeline": "hello", "index": 0, "kind": "shell",
+                                    "where": "container", "state": "failed", "exit_code": 2,
+                                    "message": "exit status 2"}
+    assert doc["url"] == "http://ci.test:4250/builds/17"
+    assert doc["log_tail"] == "line 1\nline 2"
+
+
+def test_a_start_has_no_outcome_yet() -> None:
+    build = failed_build()
+    build.state, build.finished_at = BuildState.RUNNING, None
+    doc = facts(build, "start", "ignored", "http://ci.test", None)
+    assert doc["state"] == "running"
+    assert doc["failed_action"] is None and doc["duration"] is None and doc["change"] is None
+    assert doc["log_tail"] == ""
+    assert subject(doc) == "[ick] liw/hello #3 started"
+    assert "Outcome: started, still running" in body(doc)
+    assert "log" not in body(doc)
+
+
+def test_subject_names_project_number_outcome_and_change() -> None:
+    build = failed_build()
+    assert subject(facts(build, "end", "", "http://x", None)) == \
+        "[ick] liw/hello #3 failed (broken)"
+    assert subject(facts(build, "end", "", "http://x", BuildState.FAILED)) == \
+        "[ick] liw/hello #3 failed"
+    build.state = BuildState.SUCCEEDED
+    assert subject(facts(build, "end", "", "http://x", BuildState.FAILED)) == \
+        "[ick] liw/hello #3 succeeded (fixed)"
+
+
+def test_body_reads_well() -> None:
+    text = body(facts(failed_build(), "end", "compiling\nerror: oops", "http://ci.test",
+                      BuildState.SUCCEEDED))
+    assert text == """\
+Project liw/hello, build #3 (id 17)
+Outcome: failed (broken; the previous build succeeded)
+Duration: 42.5 s
+Link: http://ci.test/builds/17
+Git commit: 9f1c2d
+Git: {"url": "https://git.test/r", "commit": "9f1c2d"}
+
+Parameters:
+  git_commit: 9f1c2d
+  greeting: hi
+  list: [1, 2]
+
+Failed action: pipeline hello, action 1 (shell, where: container): exit status 2
+
+The end of the log (at most 200 lines):
+
+  compiling
+  error: oops
+"""
+
+
+def test_mail_headers() -> None:
+    doc = facts(failed_build(), "end", "x", "http://ci.test", None)
+    message = compose(doc, "ick@ci.test", "dev@example.org")
+    assert message["Subject"] == "[ick] liw/hello #3 failed (broken)"
+    assert message["From"] == "ick@ci.test"
+    assert message["To"] == "dev@example.org"
+    assert message["X-Ick-Build"] == "17"
+    assert message["Date"] and message["Message-ID"]
+
+
+def test_log_tail_keeps_the_last_lines_only() -> None:
+    data = "".join(f"line {i}\n" for i in range(1, 501)).encode()
+    tail = log_tail(data, from_start=True)
+    assert tail.splitlines() == [f"line {i}" for i in range(301, 501)]
+    assert log_tail(b"one\ntwo\n", from_start=True, lines=5) == "one\ntwo"
+
+
+def test_log_tail_drops_a_cut_first_line_and_bad_bytes() -> None:
+    assert log_tail(b"ne 7\nline 8\n\xff line 9\n", from_start=False) == "line 8\n\ufffd line 9"
+    assert log_tail(b"", from_start=False) == ""
+
+
+def test_signature_is_hex_hmac_sha256_of_the_body() -> None:
+    # RFC 4231 test case 2
+    assert signature(b"Jefe", b"what do ya want for nothing?") == (
+        "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+
+
+def test_webhook_urls_are_logged_without_credentials_path_or_query() -> None:
+    assert where("https://bob:pw@hooks.test:8443/T0/B1/XyZ?token=s3") == \
+        "webhook https://hooks.test:8443"
+    assert where("http://hooks.test/x") == "webhook http://hooks.test"
