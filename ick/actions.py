@@ -33,8 +33,13 @@ ACTION_SPECS: dict[str, ActionSpec] = {
         ActionSpec("archive", _HOST, frozenset({"globs", "artifact_name"})),
         ActionSpec("populate_systree", _HOST, frozenset({"systree_name"})),
         ActionSpec("populate_workspace", _HOST, frozenset({"workspace_artifact"})),
-        ActionSpec("git", _HOST, frozenset({"git_url", "git_dir", "git_ref"})),
-        ActionSpec("git_mirror", _HOST, frozenset({"sources"})),
+        ActionSpec(
+            "git",
+            _HOST,
+            frozenset({"git_url", "git_dir", "git_ref", "ssh_key_secret", "known_hosts_secret"}),
+        ),
+        ActionSpec("git_mirror", _HOST, frozenset({"sources", "ssh_key_secret",
+                                                   "known_hosts_secret"})),
         ActionSpec(
             "rsync",
             _HOST,

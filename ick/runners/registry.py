@@ -6,8 +6,13 @@ from ick.errors import ActionError
 from ick.runners.apt import AptPublishRunner
 from ick.runners.base import Runner
 from ick.runners.dput import DputRunner
+from ick.runners.git import GitMirrorRunner, GitRunner
+from ick.runners.gitcache import MirrorLocks
 from ick.runners.rsync import RsyncRunner
 from ick.runners.script import PythonRunner, ShellRunner
+
+# One set of mirror locks for both git actions: they share the mirrors.
+_mirror_locks = MirrorLocks()
 
 RUNNERS: dict[str, Runner] = {
     "shell": ShellRunner(),
@@ -15,6 +20,8 @@ RUNNERS: dict[str, Runner] = {
     "apt_publish": AptPublishRunner(),
     "dput": DputRunner(),
     "rsync": RsyncRunner(),
+    "git": GitRunner(_mirror_locks),
+    "git_mirror": GitMirrorRunner(_mirror_locks),
 }
 
 
