@@ -32,3 +32,32 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
 def daemon(start_daemon: Callable[..., Daemon]) -> Daemon:
     """A running `ick serve` with default settings and two workers."""
     return start_daemon()
+
+
+@pytest.fixture(scope="session")
+def bookworm_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bookworm minbase root file system as a .tar.zst, as `archive:` makes one.
+
+    Built by the real debootstrap once per test session at most: it is cached across runs in
+    /var/cache/ick-tests/bookworm-minbase.tar.zst (delete it to rebuild). Needs root; tests
+    using it skip, with that reason, where the host is not root. Put it into a daemon with
+    the `put_bookworm_systree` fixture.
+    """
+    from tests.bookworm import bookworm_tarball as build
+    from tests.bookworm import root_problem
+
+    problem = root_problem()
+    if problem:
+        pytest.skip(problem)
+    return build(tmp_path_factory.mktemp("bookworm"))
+
+
+@pytest.fixture(scope="session")
+def put_bookworm_systree(bookworm_tarball: Path) -> Callable[..., None]:
+    """put(daemon, name="bookworm_systree"): `ick artifacts put` the bookworm tree into it."""
+
+    def put(daemon: Daemon, name: str = "bookworm_systree") -> None:
+        result = daemon.ick("artifacts", "put", name, str(bookworm_tarball))
+        assert result.returncode == 0, result.stderr
+
+    return put

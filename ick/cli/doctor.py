@@ -16,6 +16,9 @@ TOOLS = [
     ("git", "git", "the git action"),
     ("debootstrap", "debootstrap", "the debootstrap action"),
     ("systemd-nspawn", "systemd-container", "where: container"),
+    ("unshare", "util-linux", "where: chroot and the debootstrap action"),
+    ("chroot", "coreutils", "where: chroot"),
+    ("mount", "mount", "where: chroot"),
     ("zstd", "zstd", "archive and populate actions"),
     ("tar", "tar", "archive and populate actions"),
     ("rsync", "rsync", "the rsync action"),
@@ -37,6 +40,17 @@ def nspawn_tmpfs_ok() -> bool:
         return False
 
 
+def overlayfs_ok() -> bool:
+    """overlayfs is in the kernel, or a module the kernel loads on the first mount."""
+    try:
+        with open("/proc/filesystems") as f:
+            if any(line.split()[-1:] == ["overlay"] for line in f):
+                return True
+    except OSError:
+        pass
+    return os.path.isdir(f"/lib/modules/{os.uname().release}/kernel/fs/overlayfs")
+
+
 @cli.command()
 def doctor() -> None:
     """Check the host for what ick's actions need."""
@@ -51,6 +65,12 @@ def doctor() -> None:
     if os.geteuid() != 0:
         problems += 1
         click.echo("warning  not root: chroot and container actions need root")
+    if overlayfs_ok():
+        click.echo("ok       overlayfs")
+    else:
+        problems += 1
+        click.echo("missing  overlayfs: needed for populate_systree; load the kernel module "
+                   "overlay (modprobe overlay)")
     if nspawn_tmpfs_ok():
         click.echo("ok       tmpfs on /run/systemd/nspawn")
     else:

@@ -37,12 +37,14 @@ async def run_process(
     output: Callable[[bytes], None],
     timeout: float | None = None,
     on_start: Callable[[int], None] | None = None,
+    stop_signal: int = signal.SIGKILL,
 ) -> ProcessResult:
     """Run argv in a new session, feeding its stdout and stderr (merged) to `output`.
 
-    On timeout the group gets SIGTERM, then SIGKILL; on cancellation SIGKILL at once. Either
-    way the child is reaped before this returns or raises, and no member of its process group
-    outlives it.
+    On timeout the group gets SIGTERM, then SIGKILL; on cancellation `stop_signal`, by default
+    SIGKILL at once (a child that must stop its own children, like systemd-nspawn its
+    container, asks for SIGTERM: SIGKILL follows after KILL_GRACE). Either way the child is
+    reaped before this returns or raises, and no member of its process group outlives it.
     """
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
@@ -83,6 +85,10 @@ async def run_process(
         except TimeoutError:
             reader.cancel()
     except BaseException:
+        if stop_signal != signal.SIGKILL:
+            kill_group(proc.pid, stop_signal)
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE)
         kill_group(proc.pid)
         reader.cancel()
         with contextlib.suppress(BaseException):

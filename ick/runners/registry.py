@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from ick.errors import ActionError
 from ick.runners.apt import AptPublishRunner
+from ick.runners.artifacts import ArchiveRunner, PopulateSystreeRunner, PopulateWorkspaceRunner
 from ick.runners.base import Runner
+from ick.runners.debootstrap import DebootstrapRunner
 from ick.runners.dput import DputRunner
 from ick.runners.git import GitMirrorRunner, GitRunner
 from ick.runners.gitcache import MirrorLocks
@@ -17,6 +19,10 @@ _mirror_locks = MirrorLocks()
 RUNNERS: dict[str, Runner] = {
     "shell": ShellRunner(),
     "python": PythonRunner(),
+    "debootstrap": DebootstrapRunner(),
+    "archive": ArchiveRunner(),
+    "populate_systree": PopulateSystreeRunner(),
+    "populate_workspace": PopulateWorkspaceRunner(),
     "apt_publish": AptPublishRunner(),
     "dput": DputRunner(),
     "rsync": RsyncRunner(),

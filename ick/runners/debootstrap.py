@@ -1,0 +1,57 @@
+"""The `debootstrap:` action: a Debian root file system in the workspace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ick.errors import ActionError
+from ick.runners.aptsources import default_mirror
+from ick.runners.base import ActionContext
+from ick.runners.process import run_process
+from ick.runners.script import outcome_of
+from ick.runners.tools import require_tool
+from ick.scheduler.machine import Outcome
+
+CODENAME_RE = re.compile(r"^[a-z][a-z0-9.-]*$")
+VARIANT_RE = re.compile(r"^[a-z][a-z-]*$")
+MIRROR_RE = re.compile(r"^(https?|file)://\S+$")
+APT_DIR = Path("/etc/apt")
+
+
+def _checked(value: object, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ActionError(f"bad {what} {value!r}")
+    return value
+
+
+class DebootstrapRunner:
+    def __init__(self, apt_dir: Path = APT_DIR) -> None:
+        self.apt_dir = apt_dir
+
+    def mirror(self, ctx: ActionContext, codename: str) -> str:
+        mirror = ctx.setting("mirror") or ctx.host.debian_mirror
+        if mirror is None:
+            mirror = default_mirror(codename, self.apt_dir)
+        if mirror is None:
+            raise ActionError(f"no mirror for {codename!r} in this host's apt sources: "
+                              "set `mirror` on the action or debian_mirror in ick.yaml")
+        return _checked(mirror, MIRROR_RE, "mirror (expected an http, https or file URL)")
+
+    async def run(self, ctx: ActionContext) -> Outcome:
+        value = ctx.action["debootstrap"]
+        codename = ctx.required("debian_codename") if value == "auto" else value
+        codename = _checked(codename, CODENAME_RE, "debian codename")
+        variant = _checked(ctx.setting("variant", "minbase"), VARIANT_RE, "variant")
+        mirror = self.mirror(ctx, codename)
+        debootstrap = require_tool("debootstrap", "debootstrap")
+        unshare = require_tool("unshare", "util-linux")
+        ctx.say(f"debootstrap {codename} ({variant}) from {mirror}")
+        # In a private mount namespace: what debootstrap mounts inside the tree (/proc, /sys)
+        # can never stay mounted in the workspace, however debootstrap ends.
+        argv = [unshare, "--mount", "--propagation", "private", "--pid", "--fork",
+                "--kill-child", "--mount-proc", "--", debootstrap, f"--variant={variant}",
+                codename, str(ctx.workspace), mirror]
+        result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
+                                   output=ctx.output, timeout=ctx.timeout)
+        return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)

@@ -1,0 +1,304 @@
+"""End to end: systrees from artifacts, and actions in systemd-nspawn containers and chroots.
+
+One daemon for the module, with the session's bookworm tree (tests/conftest.py) stored in it
+as bookworm_systree. Everything here runs as root; elsewhere it skips and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.daemon import Daemon
+
+PROJECTS = """
+projects:
+  - project: hello
+    parameters: {systree_name: bookworm_systree, greeting: hi}
+    pipelines: [prepare_container, hello]
+  - project: net
+    parameters: {systree_name: bookworm_systree}
+    pipelines: [prepare_container, net]
+  - project: writer
+    parameters: {systree_name: bookworm_systree}
+    pipelines: [prepare_container, writer]
+  - project: reader
+    parameters: {systree_name: bookworm_systree}
+    pipelines: [prepare_container, reader]
+  - project: sleeper
+    parameters: {systree_name: bookworm_systree, marker: none}
+    pipelines: [prepare_container, sleeper]
+  - project: sleeper_timeout
+    parameters: {systree_name: bookworm_systree, marker: none}
+    pipelines: [prepare_container, sleeper_timeout]
+  - project: chroot
+    parameters: {workspace_artifact: bookworm_systree, marker: none}
+    pipelines: [prepare_workspace, chroot]
+  - project: no_systree
+    pipelines: [hello]
+    parameters: {greeting: hi}
+  - project: missing_systree
+    parameters: {systree_name: no_such_systree, greeting: hi}
+    pipelines: [prepare_container, hello]
+  - project: missing_workspace
+    parameters: {workspace_artifact: no_such_artifact}
+    pipelines: [prepare_workspace]
+pipelines:
+  - pipeline: prepare_container
+    actions:
+      - action: populate_systree
+        where: host
+  - pipeline: prepare_workspace
+    actions:
+      - action: populate_workspace
+        where: host
+  - pipeline: hello
+    parameters: [greeting]
+    actions:
+      - shell: |
+          echo "params: $(params)"
+          echo "pwd: $(pwd)"
+          echo "ids: $ICK_BUILD_ID $ICK_PROJECT $BUILD_NUMBER $ICK_WORKSPACE $ICK_PARAMS"
+          echo "os: $(. /etc/os-release; echo $VERSION_CODENAME)"
+          echo made > /workspace/made-inside
+        where: container
+      - shell: |
+          echo "host sees: $(cat made-inside)"
+        where: host
+  - pipeline: net
+    actions:
+      - shell: |
+          echo "private: $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | xargs)"
+        where: container
+      - shell: |
+          [[ $(params) =~ \\"port\\":\\ \\"([0-9]+)\\" ]]
+          exec 3<>"/dev/tcp/127.0.0.1/${BASH_REMATCH[1]}" && echo "reached the daemon"
+        where: container
+        network: true
+  - pipeline: writer
+    actions:
+      - shell: |
+          echo mine > /etc/ick-marker
+          rm /usr/bin/tail
+          echo wrote
+          sleep 60
+        where: container
+  - pipeline: reader
+    actions:
+      - shell: |
+          test ! -e /etc/ick-marker
+          test -x /usr/bin/tail
+          echo clean
+        where: container
+  - pipeline: sleeper
+    actions:
+      - shell: |
+          [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
+          setsid bash -c "exec -a ${BASH_REMATCH[1]}-detached sleep 1000" &
+          echo started
+          exec -a "${BASH_REMATCH[1]}-main" sleep 1000
+        where: container
+  - pipeline: sleeper_timeout
+    actions:
+      - shell: |
+          [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
+          setsid bash -c "exec -a ${BASH_REMATCH[1]}-detached sleep 1000" &
+          echo started
+          exec -a "${BASH_REMATCH[1]}-main" sleep 1000
+        where: container
+        timeout: 2
+  - pipeline: chroot
+    actions:
+      - shell: |
+          test -r /proc/self/status && test -d /sys/kernel && test -c /dev/null
+          echo "chroot: $(params) $ICK_WORKSPACE $(pwd)"
+          [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
+          setsid bash -c "exec -a ${BASH_REMATCH[1]}-detached sleep 1000" &
+          echo started
+          exec -a "${BASH_REMATCH[1]}-main" sleep 1000
+        where: chroot
+"""
+
+
+def wait_for(test: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not {what} after {timeout} s")
+        time.sleep(0.05)
+
+
+def mounts_under(path: Path) -> list[str]:
+    with open("/proc/mounts") as f:
+        points = [line.split()[1] for line in f]
+    return [p for p in points if p.startswith(str(path) + "/")]
+
+
+def view_mounts(daemon: Daemon) -> list[str]:
+    return mounts_under(daemon.state_dir / "systrees" / "views")
+
+
+def processes_named(prefix: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if cmdline.startswith(prefix.encode()) and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+def action_messages(build: dict[str, object]) -> list[object]:
+    actions = build["actions"]
+    assert isinstance(actions, list)
+    return [a["message"] for a in actions]
+
+
+@pytest.fixture(scope="module")
+def ctr(tmp_path_factory: pytest.TempPathFactory,
+        put_bookworm_systree: Callable[..., None]) -> Iterator[Daemon]:
+    daemon = Daemon(tmp_path_factory.mktemp("containers") / "state").start()
+    try:
+        put_bookworm_systree(daemon)
+        daemon.apply(PROJECTS)
+        yield daemon
+    finally:
+        daemon.stop()
+    assert mounts_under(daemon.state_dir) == []
+
+
+def test_a_container_action_runs_in_the_systree_with_the_workspace(ctr: Daemon) -> None:
+    build = ctr.wait_build(ctr.trigger("hello"))
+    log = ctr.wait_log(build["id"], "host sees")
+    assert build["state"] == "succeeded", log
+    number = build["number"]
+    assert 'params: {"systree_name": "bookworm_systree", "greeting": "hi"}' in log
+    assert "pwd: /workspace\n" in log
+    assert f"ids: {build['id']} hello {number} /workspace /run/ick/params.json\n" in log
+    assert "os: bookworm\n" in log
+    assert "host sees: made\n" in log
+    populate = build["actions"][0]
+    assert populate["systree"] == "bookworm_systree"
+    assert populate["digest"].startswith("sha256:")
+    wait_for(lambda: view_mounts(ctr) == [], "unmounted")
+    # The tree was unpacked once: the next build finds it cached.
+    again = ctr.wait_build(ctr.trigger("hello"))
+    assert again["state"] == "succeeded"
+    assert again["actions"][0]["cached"] is True
+    assert len(list((ctr.state_dir / "systrees" / "cache").iterdir())) == 1
+
+
+def test_the_network_is_private_unless_the_action_asks(ctr: Daemon) -> None:
+    port = ctr.url.rsplit(":", 1)[1]
+    build = ctr.wait_build(ctr.trigger("net", f"port={port}"))
+    log = ctr.wait_log(build["id"], "reached")
+    assert build["state"] == "succeeded", log
+    assert "private: lo\n" in log
+    assert "reached the daemon\n" in log
+
+
+def test_builds_cannot_change_the_cached_tree_or_each_other(ctr: Daemon) -> None:
+    writer = ctr.trigger("writer")
+    ctr.wait_log(writer, "wrote")
+    reader = ctr.wait_build(ctr.trigger("reader"))
+    assert reader["state"] == "succeeded", ctr.wait_log(reader["id"], "")
+    assert "clean" in ctr.wait_log(reader["id"], "clean")
+    (tree,) = (ctr.state_dir / "systrees" / "cache").iterdir()
+    assert not (tree / "etc" / "ick-marker").exists()
+    assert (tree / "usr" / "bin" / "tail").exists()
+    ctr.ick("cancel", str(writer))
+    assert ctr.wait_build(writer)["state"] == "cancelled"
+
+
+def run_and_stop_sleeper(ctr: Daemon, project: str, marker: str, stop: Callable[[int], None]
+                         ) -> dict[str, object]:
+    build_id = ctr.trigger(project, f"marker={marker}")
+    ctr.wait_log(build_id, "started")
+    wait_for(lambda: len(processes_named(marker)) == 2, "sleeping twice")
+    stop(build_id)
+    build = ctr.wait_build(build_id)
+    wait_for(lambda: processes_named(marker) == [], "gone: no process of the build is left")
+    wait_for(lambda: view_mounts(ctr) == [], "unmounted")
+    return build
+
+
+def test_cancelling_kills_the_whole_container(ctr: Daemon) -> None:
+    build = run_and_stop_sleeper(ctr, "sleeper", "ick-test-cancel",
+                                 lambda b: ctr.ick("cancel", str(b)))
+    assert build["state"] == "cancelled"
+
+
+def test_a_timeout_kills_the_whole_container(ctr: Daemon) -> None:
+    build = run_and_stop_sleeper(ctr, "sleeper_timeout", "ick-test-timeout", lambda b: None)
+    assert build["state"] == "failed"
+    assert action_messages(build) == [None, "timed out after 2 s"]
+
+
+def test_a_chroot_has_proc_sys_dev_and_dies_whole(ctr: Daemon) -> None:
+    build = run_and_stop_sleeper(ctr, "chroot", "ick-test-chroot",
+                                 lambda b: ctr.ick("cancel", str(b)))
+    log = ctr.wait_log(int(str(build["id"])), "chroot:")
+    params = '{"workspace_artifact": "bookworm_systree", "marker": "ick-test-chroot"}'
+    assert f"chroot: {params} / /\n" in log
+    assert build["state"] == "cancelled"
+    assert mounts_under(ctr.state_dir / "workspaces") == []
+
+
+def test_a_container_action_without_a_systree_fails_saying_why(ctr: Daemon) -> None:
+    build = ctr.wait_build(ctr.trigger("no_systree"))
+    assert build["state"] == "failed"
+    assert action_messages(build)[0] == (
+        "where: container needs a systree: put `action: populate_systree` (with systree_name) "
+        "before this action")
+
+
+def test_a_missing_systree_artifact_fails_saying_why(ctr: Daemon) -> None:
+    build = ctr.wait_build(ctr.trigger("missing_systree"))
+    assert build["state"] == "failed"
+    assert action_messages(build)[0] == (
+        "systree artifact 'no_such_systree' does not exist: build and archive it first, "
+        "or fix systree_name")
+
+
+def test_a_missing_workspace_artifact_is_not_an_error(ctr: Daemon) -> None:
+    build = ctr.wait_build(ctr.trigger("missing_workspace"))
+    assert build["state"] == "succeeded"
+    log = ctr.wait_log(build["id"], "no artifact")
+    assert "ick: no artifact no_such_artifact: the workspace stays as it is\n" in log
+
+
+def test_a_cached_tree_goes_when_its_artifact_is_replaced_or_removed(
+        ctr: Daemon, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    tarballs = []
+    for version in ("one", "two"):
+        (tree / "etc" / "version").write_text(version)
+        tarball = tmp_path / f"{version}.tar.zst"
+        assert os.system(f"tar -C {tree} -I zstd -cf {tarball} .") == 0
+        tarballs.append(tarball)
+    cache = ctr.state_dir / "systrees" / "cache"
+    ctr.apply("projects:\n  - project: tiny\n    parameters: {systree_name: tiny_tree}\n"
+              "    pipelines: [prepare_container]\n", name="tiny.ick")
+
+    def cached_digest() -> str:
+        assert ctr.ick("artifacts", "put", "tiny_tree", str(tarballs[0])).returncode == 0
+        build = ctr.wait_build(ctr.trigger("tiny"))
+        assert build["state"] == "succeeded"
+        digest = str(build["actions"][0]["digest"])
+        assert (cache / digest[7:] / "etc" / "version").read_text() == "one"
+        return digest
+
+    first = cached_digest()
+    assert ctr.ick("artifacts", "put", "tiny_tree", str(tarballs[1])).returncode == 0
+    wait_for(lambda: not (cache / first[7:]).exists(), "gone after the artifact was replaced")
+    again = cached_digest()
+    assert ctr.ick("artifacts", "rm", "tiny_tree").returncode == 0
+    wait_for(lambda: not (cache / again[7:]).exists(), "gone after the artifact was removed")
