@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -69,10 +70,14 @@ class MailSink(_LoopThread, _Collector):
     unless `up` is called; the port is held by a bound socket all along, so it cannot be lost.
     """
 
-    def __init__(self, users: dict[str, str] | None = None) -> None:
+    def __init__(self, users: dict[str, str] | None = None, tls: ssl.SSLContext | None = None,
+                 starttls: bool = False) -> None:
+        """`tls` with `starttls`: STARTTLS required; `tls` alone: TLS from the first byte."""
         _LoopThread.__init__(self)
         _Collector.__init__(self)
         self.users = users
+        self.tls = tls
+        self.starttls = starttls
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
@@ -101,12 +106,17 @@ class MailSink(_LoopThread, _Collector):
     def up(self) -> MailSink:
         async def start() -> asyncio.Server:
             def protocol() -> SMTP:
-                if self.users is None:
-                    return SMTP(self, hostname="sink.test")
-                # AUTH without TLS: fine on loopback (auth_required too would warn)
-                return SMTP(self, hostname="sink.test", authenticator=self._authenticate,
-                            auth_require_tls=False)
-            return await asyncio.get_running_loop().create_server(protocol, sock=self.sock)
+                options: dict[str, Any] = {}
+                if self.users is not None:
+                    # AUTH without TLS: fine on loopback (auth_required too would warn)
+                    options.update(authenticator=self._authenticate, auth_require_tls=False)
+                if self.starttls:
+                    options.update(tls_context=self.tls, require_starttls=True)
+                return SMTP(self, hostname="sink.test", **options)
+
+            implicit = self.tls if not self.starttls else None
+            return await asyncio.get_running_loop().create_server(protocol, sock=self.sock,
+                                                                  ssl=implicit)
 
         self._server = self.call(start())
         return self

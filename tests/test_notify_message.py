@@ -7,6 +7,8 @@ from ick.notify.mail import compose
 from ick.notify.message import body, facts, log_tail, subject
 from ick.notify.webhook import signature, where
 
+GIT = {"url": "https://git.test/r", "ref": "refs/heads/main", "commit": "9f1c2d", "dir": "src"}
+
 
 def failed_build() -> Build:
     return Build(
@@ -16,7 +18,7 @@ def failed_build() -> Build:
         finished_at="2024-05-01T10:00:43.500Z",
         actions=[
             ActionRecord("get", 0, "git", "host", {}, ActionState.SUCCEEDED, 0, 1.0,
-                         details={"git": {"url": "https://git.test/r", "commit": "9f1c2d"}}),
+                         details={"git": [GIT]}),
             ActionRecord("hello", 0, "shell", "container", {}, ActionState.FAILED, 2, 0.4,
                          "exit status 2"),
             ActionRecord("hello", 1, "shell", "container", {}, ActionState.SKIPPED),
@@ -34,12 +36,21 @@ def test_facts_say_outcome_duration_parameters_failing_action_and_link() -> None
     assert doc["previous_state"] == "succeeded"
     assert doc["duration"] == 42.5
     assert doc["git_commit"] == "9f1c2d"
-    assert doc["git"] == [{"url": "https://git.test/r", "commit": "9f1c2d"}]
+    assert doc["git"] == [GIT]
     assert doc["failed_action"] == {"pipeline": "hello", "index": 0, "kind": "shell",
                                     "where": "container", "state": "failed", "exit_code": 2,
                                     "message": "exit status 2"}
     assert doc["url"] == "http://ci.test:4250/builds/17"
     assert doc["log_tail"] == "line 1\nline 2"
+
+
+def test_without_git_commit_the_commit_a_git_action_resolved_is_named() -> None:
+    build = failed_build()
+    del build.parameters["git_commit"]
+    assert facts(build, "end", "", "http://x", None)["git_commit"] == "9f1c2d"
+    build.actions[0].details = {}
+    assert facts(build, "end", "", "http://x", None)["git_commit"] is None
+    assert "Git" not in body(facts(build, "end", "", "http://x", None))
 
 
 def test_a_start_has_no_outcome_yet() -> None:
@@ -74,7 +85,7 @@ Outcome: failed (broken; the previous build succeeded)
 Duration: 42.5 s
 Link: http://ci.test/builds/17
 Git commit: 9f1c2d
-Git: {"url": "https://git.test/r", "commit": "9f1c2d"}
+Git: https://git.test/r refs/heads/main at 9f1c2d in src
 
 Parameters:
   git_commit: 9f1c2d

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -299,3 +301,42 @@ async def test_builds_ending_after_the_outbox_stopped_are_written_by_drain(
     [n] = await world.store.for_build(build.id)
     assert (n.state, n.attempts, n.event) == (NotifyState.PENDING, 0, "end")
     assert await world.store.undecided_ends() == []
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+async def test_smtp_over_tls(world: World, certificate: tuple[Path, Path], mode: str,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this one certificate
+    sink = MailSink(tls=context, starttls=mode == "starttls").up()
+    world.smtp.port = sink.port
+    world.smtp.tls = mode == "tls"  # a plain client would wait for a greeting that never comes
+    try:
+        await world.resources.put_project(project({"email": "dev@example.org"}))
+        build = await world.finished_build("hello", BuildState.SUCCEEDED)
+        async with running(world.outbox()) as outbox:
+            if mode == "starttls":  # without STARTTLS the server will not take the mail
+                [n] = await world.wait_for(build.id, attempts_are(1), "an attempt")
+                assert n.last_error == \
+                    f"smtp 127.0.0.1:{sink.port}: 530 Must issue a STARTTLS command first"
+                world.smtp.starttls = True
+                world.now[0] += timedelta(seconds=10)
+                outbox.wake()
+            await world.wait_for(build.id, lambda ns: ns[0].state == NotifyState.SENT, "sent")
+    finally:
+        sink.close()
+    assert [m["To"] for m in sink.items] == ["dev@example.org"]

@@ -47,8 +47,9 @@ async def send_mail(smtp: SmtpSettings, doc: dict[str, Any], to: str) -> str:
     password = _password(smtp)
     try:
         _, reply = await aiosmtplib.send(
+            # TLS from the start makes STARTTLS moot; aiosmtplib refuses to be asked for both
             message, hostname=smtp.host, port=smtp.port, use_tls=smtp.tls,
-            start_tls=smtp.starttls, username=smtp.user if smtp.user else None,
+            start_tls=smtp.starttls and not smtp.tls, username=smtp.user if smtp.user else None,
             password=password if smtp.user else None, timeout=SMTP_TIMEOUT,
         )
     except aiosmtplib.SMTPRecipientsRefused as e:

@@ -46,14 +46,27 @@ def _failed_action(build: Build) -> dict[str, Any] | None:
 
 
 def _git(build: Build) -> list[Any]:
-    """What git actions recorded (url, ref, commit) in their details."""
-    return [a.details["git"] for a in build.actions if "git" in a.details]
+    """What git actions recorded in their details: one entry (url, ref, commit, dir) a source."""
+    found: list[Any] = []
+    for action in build.actions:
+        entries = action.details.get("git")
+        found += entries if isinstance(entries, list) else [] if entries is None else [entries]
+    return found
+
+
+def _commit(build: Build, git: list[Any]) -> Any:
+    """The commit built: the pushed one (git_commit), else the first a git action resolved."""
+    pushed = build.parameters.get("git_commit")
+    if pushed:
+        return pushed
+    return next((g["commit"] for g in git if isinstance(g, dict) and g.get("commit")), None)
 
 
 def facts(build: Build, event: str, tail: str, base_url: str,
           previous: BuildState | None) -> dict[str, Any]:
     """The JSON document a webhook receives; the mail says the same."""
     ended = event == "end"
+    git = _git(build)
     return {
         "event": event,
         "project": build.project,
@@ -68,8 +81,8 @@ def facts(build: Build, event: str, tail: str, base_url: str,
         "finished_at": build.finished_at if ended else None,
         "duration": duration(build) if ended else None,
         "parameters": build.parameters,
-        "git_commit": build.parameters.get("git_commit"),
-        "git": _git(build),
+        "git_commit": _commit(build, git),
+        "git": git,
         "failed_action": _failed_action(build) if ended else None,
         "log_tail": tail if ended else "",
     }
@@ -87,6 +100,13 @@ def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _git_line(git: Any) -> str:
+    if isinstance(git, dict) and {"url", "ref", "commit"} <= git.keys():
+        where = f" in {git['dir']}" if git.get("dir") else ""
+        return f"{git['url']} {git['ref']} at {git['commit']}{where}"
+    return _value(git)
+
+
 def body(doc: dict[str, Any]) -> str:
     """The plain-text mail body: outcome, duration, parameters, the failing action, the log."""
     lines = [f"Project {doc['project']}, build #{doc['number']} (id {doc['build']})"]
@@ -102,7 +122,7 @@ def body(doc: dict[str, Any]) -> str:
     if doc.get("git_commit"):
         lines.append(f"Git commit: {doc['git_commit']}")
     for git in doc.get("git") or []:
-        lines.append(f"Git: {_value(git)}")
+        lines.append(f"Git: {_git_line(git)}")
     lines += ["", "Parameters:"]
     lines += [f"  {key}: {_value(value)}" for key, value in doc["parameters"].items()] or ["  none"]
     failed = doc.get("failed_action")

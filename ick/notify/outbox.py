@@ -18,14 +18,19 @@ import aiohttp
 
 from ick.config import SmtpSettings
 from ick.errors import SendError
-from ick.model import Build
+from ick.model import Build, BuildState
 from ick.notify.mail import send_mail
 from ick.notify.message import TAIL_BYTES, facts, log_tail
 from ick.notify.rules import fires, retry_delay
 from ick.notify.webhook import send_webhook, where
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
-from ick.storage.notifications import Notification, NotificationStore, NotifyState
+from ick.storage.notifications import (
+    Decision,
+    Notification,
+    NotificationStore,
+    NotifyState,
+)
 from ick.storage.resources import ResourceStore
 from ick.timefmt import parse_iso
 
@@ -48,6 +53,16 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Event:
+    """A build started or ended, as the controller's listener saw it."""
+
+    build_id: int
+    project: str
+    state: BuildState
+    event: str
+
+
 def describe(target: dict[str, Any]) -> str:
     """A target as the daemon's log may show it (a webhook URL may hold credentials)."""
     return f"email to {target['email']}" if "email" in target else where(target["webhook"])
@@ -67,18 +82,20 @@ class Outbox:
     retry_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        self._events: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self._events: list[_Event] = []
         self._wake = asyncio.Event()
         self._sending: set[int] = set()
+        self._look = True  # the due rows may have changed: ask the database
+        self._next_due: datetime | None = None
 
     # the controller's listeners: enqueue and return at once ---------------
 
     def started(self, build: Build) -> None:
-        self._events.put_nowait((build.id, "start"))
+        self._events.append(_Event(build.id, build.project, build.state, "start"))
         self.wake()
 
     def finished(self, build: Build) -> None:
-        self._events.put_nowait((build.id, "end"))
+        self._events.append(_Event(build.id, build.project, build.state, "end"))
         self.wake()
 
     def wake(self) -> None:
@@ -99,52 +116,65 @@ class Outbox:
 
     async def run(self) -> None:
         """Decide and send until cancelled."""
-        for build_id in await self.store.undecided_ends():
-            log.warning("build %d: deciding its notifications late (the daemon stopped)",
-                        build_id)
-            await self._decide(build_id, "end")
+        await self._catch_up()
         # A restart is when settings get fixed: try everything pending once now.
         await self.store.all_due_now(iso(self.clock()))
+        self._look = True
         async with asyncio.TaskGroup() as group:
             while True:
                 self._wake.clear()
                 await self.drain()
                 now = self.clock()
-                room = IN_FLIGHT - len(self._sending)
-                if room > 0:
+                if self._next_due is not None and self._next_due <= now:
+                    self._look = True
+                if self._look and len(self._sending) < IN_FLIGHT:
+                    self._look = False
+                    room = IN_FLIGHT - len(self._sending)
                     for n in await self.store.due(iso(now), self._sending, room):
                         self._sending.add(n.id)
                         group.create_task(self._attempt(n))
+                    due = await self.store.next_due(self._sending)
+                    self._next_due = None if due is None else parse_iso(due)
                 await self._sleep(now)
 
     async def drain(self) -> None:
-        """Write the notifications of every build event received so far."""
-        while not self._events.empty():
-            build_id, event = self._events.get_nowait()
-            await self._decide(build_id, event)
+        """Write the notifications of every build event received so far, in one transaction."""
+        while self._events:
+            events, self._events = self._events, []
+            decisions = [await self._decide(e) for e in events]
+            for d in await self.store.decide(decisions, iso(self.clock())):
+                if d.targets:
+                    self._look = True
+                    log.info("build %d: %d notifications of its %s", d.build_id,
+                             len(d.targets), d.event)
 
     async def _sleep(self, now: datetime) -> None:
         """Until the next notification is due, an event arrives or a send ends."""
-        if len(self._sending) >= IN_FLIGHT:
-            timeout: float | None = None
-        else:
-            due = await self.store.next_due(self._sending)
-            timeout = None if due is None else max(
-                0.0, min(MAX_SLEEP, (parse_iso(due) - now).total_seconds()))
+        timeout = None
+        if self._next_due is not None and len(self._sending) < IN_FLIGHT:
+            timeout = max(0.0, min(MAX_SLEEP, (self._next_due - now).total_seconds()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _decide(self, build_id: int, event: str) -> None:
-        build = await self.builds.get(build_id)
-        if build is None:
-            return
-        project = await self.resources.project(build.project)
-        targets: list[dict[str, Any]] = []
-        if project is not None:  # a project deleted meanwhile tells no one
-            previous = await self.builds.previous_outcome(build.project, build.id)
-            targets = [t for t in project.notify if fires(t, event, build.state, previous)]
-        if await self.store.decide(build_id, event, targets, iso(self.clock())) and targets:
-            log.info("build %d: %d notifications of its %s", build_id, len(targets), event)
+    async def _catch_up(self) -> None:
+        """Decide the ends the daemon saved but died before deciding."""
+        for build_id in await self.store.undecided_ends():
+            build = await self.builds.get(build_id)
+            if build is not None:
+                log.warning("build %d: deciding its notifications late (the daemon stopped)",
+                            build_id)
+                self._events.append(_Event(build.id, build.project, build.state, "end"))
+        await self.drain()
+
+    async def _decide(self, event: _Event) -> Decision:
+        project = await self.resources.project(event.project)
+        if project is None or not project.notify:  # deleted meanwhile, or tells no one
+            return Decision(event.build_id, event.event, [])
+        previous = None
+        if event.event == "end" and any(t.get("when") == "change" for t in project.notify):
+            previous = await self.builds.previous_outcome(event.project, event.build_id)
+        targets = [t for t in project.notify if fires(t, event.event, event.state, previous)]
+        return Decision(event.build_id, event.event, targets)
 
     # one attempt -----------------------------------------------------------
 
@@ -170,6 +200,7 @@ class Outbox:
                           n.id)
         finally:
             self._sending.discard(n.id)
+            self._look = True
             self.wake()
 
     def _failed(self, n: Notification, error: str) -> None:

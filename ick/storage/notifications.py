@@ -9,10 +9,9 @@ from __future__ import annotations
 import enum
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import aiosqlite
 
 from ick.storage.db import Database
 
@@ -25,6 +24,15 @@ class NotifyState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # retried for a day, then given up
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who is told about one event of one build (perhaps no one)."""
+
+    build_id: int
+    event: str
+    targets: list[dict[str, Any]]
 
 
 @dataclass
@@ -55,7 +63,7 @@ class Notification:
         }
 
 
-def _from_row(row: aiosqlite.Row) -> Notification:
+def _from_row(row: sqlite3.Row) -> Notification:
     return Notification(
         id=row["id"],
         build_id=row["build_id"],
@@ -74,28 +82,28 @@ class NotificationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def decide(
-        self, build_id: int, event: str, targets: list[dict[str, Any]], now: str
-    ) -> bool:
-        """Record that (build, event) is decided and queue one pending row per target.
-
-        False if it was decided before (nothing is written then).
+    async def decide(self, decisions: Sequence[Decision], now: str) -> list[Decision]:
+        """Record each (build, event) as decided and queue one pending row per target, in one
+        transaction; returns the decisions that were new (one made before writes nothing).
         """
-        statements: list[tuple[str, tuple[Any, ...]]] = [(
-            "INSERT INTO notify_decisions (build_id, event, decided_at) VALUES (?, ?, ?)",
-            (build_id, event, now),
-        )]
-        for target in targets:
-            statements.append((
-                "INSERT INTO notifications (build_id, target, event, state, attempts, "
-                "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
-                (build_id, json.dumps(target), event, NotifyState.PENDING.value, now, now),
-            ))
-        try:
-            await self.db.transaction(statements)
-        except sqlite3.IntegrityError:
-            return False  # the primary key of notify_decisions: decided already
-        return True
+
+        def write(raw: sqlite3.Connection) -> list[Decision]:
+            new = []
+            for d in decisions:
+                cursor = raw.execute(
+                    "INSERT OR IGNORE INTO notify_decisions (build_id, event, decided_at) "
+                    "VALUES (?, ?, ?)", (d.build_id, d.event, now))
+                if cursor.rowcount != 1:
+                    continue
+                raw.executemany(
+                    "INSERT INTO notifications (build_id, target, event, state, attempts, "
+                    "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
+                    [(d.build_id, json.dumps(t), d.event, NotifyState.PENDING.value, now, now)
+                     for t in d.targets])
+                new.append(d)
+            return new
+
+        return await self.db.write(write)
 
     async def undecided_ends(self) -> list[int]:
         """Finished builds whose end was never decided (the daemon died in between)."""
