@@ -60,6 +60,7 @@ pipelines:
               assert time.monotonic() < deadline, "no go in 60 s"
               time.sleep(0.02)
           print("got go")
+          print("the key is", "hook-key" + "-123")  # masked, when it is a project secret
         where: host
 """
 
@@ -178,6 +179,8 @@ def test_start_and_end_webhooks_are_signed(start_daemon: Callable[..., Daemon],
         assert end.doc["state"] == "succeeded"
         assert end.doc["url"] == f"{daemon.url}/builds/{build_id}"  # no public_url: our own
         assert "got go" in end.doc["log_tail"]
+        assert "the key is ***" in end.doc["log_tail"]  # issue 6 masks; we send the masked log
+        assert b"hook-key-123" not in end.body
         assert end.doc["failed_action"] is None
         assert isinstance(end.doc["duration"], float)
 
