@@ -230,3 +230,38 @@ def test_a_full_disk_leaves_the_old_artifact(small_disk: Path,
     assert (status, body, headers["Ick-Digest"]) == (200, b"old", sha(b"old"))
     assert list((small_disk / "tmp").iterdir()) == []
     daemon.stop()
+
+
+REMOTE = """
+projects:
+  - project: remote
+    parameters: {workspace_artifact: x}
+    pipelines: [p]
+pipelines:
+  - pipeline: p
+    actions:
+      - action: populate_workspace
+        where: host
+"""
+
+
+def test_a_remote_worker_says_it_cannot_reach_the_artifact_store(
+        start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    daemon.apply(REMOTE)
+    token = daemon.ick("token", "create", "--scope", "worker", "--name", "w").stdout.strip()
+    env = {**daemon.env, "ICK_TOKEN": token}
+    env.pop("ICK_STATE_DIR")
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "ick", "worker", "--name", "w",
+                                   "--state-dir", str(tmp_path / "worker")],
+                                  env=env, stdout=log, stderr=log)
+    try:
+        build = daemon.wait_build(daemon.trigger("remote"), timeout=60)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert build["state"] == "failed"
+    assert build["actions"][0]["message"] == (
+        "this worker cannot reach the artifact store (remote workers cannot yet): run "
+        "artifact and systree actions on the daemon's own workers")
