@@ -7,6 +7,8 @@ as bookworm_systree. Everything here runs as root; elsewhere it skips and says s
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +46,9 @@ projects:
   - project: missing_systree
     parameters: {systree_name: no_such_systree, greeting: hi}
     pipelines: [prepare_container, hello]
+  - project: respin
+    parameters: {systree_name: bookworm_systree, artifact_name: respun_systree}
+    pipelines: [prepare_container, respin]
   - project: missing_workspace
     parameters: {workspace_artifact: no_such_artifact}
     pipelines: [prepare_workspace]
@@ -102,6 +107,12 @@ pipelines:
           echo started
           exec -a "${BASH_REMATCH[1]}-main" sleep 1000
         where: container
+  - pipeline: respin
+    actions:
+      - shell: echo respun > /etc/ick-respun
+        where: container
+      - archive: systree
+        where: host
   - pipeline: sleeper_timeout
     actions:
       - shell: |
@@ -302,3 +313,36 @@ def test_a_cached_tree_goes_when_its_artifact_is_replaced_or_removed(
     again = cached_digest()
     assert ctr.ick("artifacts", "rm", "tiny_tree").returncode == 0
     wait_for(lambda: not (cache / again[7:]).exists(), "gone after the artifact was removed")
+
+
+def test_archive_systree_stores_the_builds_view(ctr: Daemon, tmp_path: Path) -> None:
+    build = ctr.wait_build(ctr.trigger("respin"))
+    assert build["state"] == "succeeded", ctr.wait_log(build["id"], "")
+    assert build["actions"][2]["artifact"] == "respun_systree"
+    tarball = tmp_path / "respun.tar.zst"
+    assert ctr.ick("artifacts", "get", "respun_systree", "-o", str(tarball)).returncode == 0
+    listing = subprocess.run(["tar", "-I", "zstd", "-xOf", str(tarball), "./etc/ick-respun",
+                              "./etc/debian_version"], capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    lines = sorted(listing.stdout.splitlines())  # in the archive's order
+    assert lines[0].startswith("12.")
+    assert lines[1:] == ["respun"]
+    assert ctr.ick("artifacts", "rm", "respun_systree").returncode == 0
+
+
+def test_a_daemon_killed_mid_build_leaves_nothing_running_or_mounted(
+        start_daemon: Callable[..., Daemon], put_bookworm_systree: Callable[..., None]) -> None:
+    daemon = start_daemon()
+    put_bookworm_systree(daemon)
+    daemon.apply(PROJECTS)
+    marker = "ick-test-crash"
+    build_id = daemon.trigger("sleeper", f"marker={marker}")
+    daemon.wait_log(build_id, "started")
+    wait_for(lambda: len(processes_named(marker)) == 2, "sleeping twice")
+    assert view_mounts(daemon) != []
+    daemon.stop(signal.SIGKILL)
+    again = start_daemon()  # the same state directory: it cleans up after the dead one
+    assert again.wait_build(build_id)["state"] == "interrupted"
+    wait_for(lambda: processes_named(marker) == [], "gone: no process of the build is left")
+    assert mounts_under(again.state_dir) == []
+    again.stop()

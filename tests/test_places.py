@@ -121,7 +121,13 @@ projects:
     pipelines: [boot]
   - project: contained
     pipelines: [contained]
+  - project: rootless
+    pipelines: [rootless]
 pipelines:
+  - pipeline: rootless
+    actions:
+      - shell: "true"
+        where: chroot
   - pipeline: boot
     actions:
       - debootstrap: auto
@@ -133,7 +139,7 @@ pipelines:
 """
 
 
-def test_missing_host_tools_fail_the_action_saying_what_to_install(
+def test_missing_host_tools_and_trees_fail_the_action_saying_how_to_fix(
         path_without: Callable[..., None], start_daemon: Callable[..., Daemon]) -> None:
     path_without("debootstrap", "systemd-nspawn")
     daemon = start_daemon()
@@ -143,6 +149,8 @@ def test_missing_host_tools_fail_the_action_saying_what_to_install(
                  "debootstrap (`ick doctor` checks the host)"),
         ("contained", "systemd-nspawn is not installed on this worker: install the Debian "
                       "package systemd-container (`ick doctor` checks the host)"),
+        ("rootless", "where: chroot needs a root file system in the workspace, and it has "
+                     "no /proc: run debootstrap (or populate_workspace) first"),
     ]:
         build = daemon.wait_build(daemon.trigger(project))
         assert build["state"] == "failed"
@@ -161,3 +169,18 @@ def test_doctor_names_the_package_of_each_missing_tool(path_without: Callable[..
     assert "missing  systemd-nspawn: needed for where: container; install package "\
            "systemd-container" in lines
     assert "missing  zstd: needed for archive and populate actions; install package zstd" in lines
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mounts a tmpfs")
+def test_the_nspawn_folder_gets_a_tmpfs_once(tmp_path: Path) -> None:
+    from ick.containers import prepare_nspawn
+    from ick.runners.mounts import fstype_at, mounts_under, umount
+
+    folder = tmp_path / "run" / "systemd" / "nspawn"
+    prepare_nspawn(folder)
+    try:
+        assert fstype_at(folder) == "tmpfs"
+        prepare_nspawn(folder)
+        assert mounts_under(folder) == [str(folder)]
+    finally:
+        umount(folder)
