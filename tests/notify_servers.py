@@ -49,10 +49,12 @@ class _Collector:
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.items: list[Any] = []
+        self.arrived: list[float] = []  # time.time() of each item, for bench/notify.py
 
     def add(self, item: Any) -> None:
         with self.cond:
             self.items.append(item)
+            self.arrived.append(time.time())
             self.cond.notify_all()
 
     def wait(self, check: Callable[[list[Any]], bool], what: str, timeout: float = WAIT) -> None:
