@@ -49,6 +49,8 @@ class DebInfo:
 
 
 class AptRepo:
+    """One repository under `root`; `env` is the environment its tools run in."""
+
     def __init__(self, root: Path, env: dict[str, str]) -> None:
         self.root = root
         self.gnupg = root / "gnupg"
@@ -69,9 +71,9 @@ class AptRepo:
             require_tool(command, package)
         infos = [await self._deb_info(deb) for deb in debs]
         async with self._locked():
-            fingerprint = await self._signing_key(output)
-            self._configure(dist, fingerprint)
             try:
+                fingerprint = await self._signing_key(output)
+                self._configure(dist, fingerprint)
                 for info in infos:
                     await self._check_newer(dist, info)
                 for info in infos:
