@@ -96,9 +96,20 @@ def test_publish_sign_serve_and_replace(daemon: Daemon, tmp_path: Path) -> None:
     )
     # One key for the repository's whole life, and no gpg-agent left running for it.
     assert (daemon.state_dir / "apt" / "www" / "key.asc").read_text() == key
-    agents = subprocess.run(["pgrep", "-f", f"gpg-agent.*{daemon.state_dir}"],
-                            capture_output=True, text=True)
-    assert agents.stdout == ""
+    assert gpg_agents(daemon.state_dir) == []
+
+
+def gpg_agents(state_dir: Path) -> list[str]:
+    """Command lines of running gpg-agents for a GNUPGHOME under `state_dir`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith("gpg-agent") and str(state_dir) in " ".join(argv):
+            found.append(" ".join(argv))
+    return found
 
 
 def test_only_the_published_tree_is_served(daemon: Daemon) -> None:
