@@ -14,11 +14,15 @@ from pathlib import Path
 from aiohttp import web
 
 from ick.api.app import Services, make_app
+from ick.api.work import drop_silent_workers
 from ick.auth import TokenKeeper
 from ick.config import Settings
 from ick.leftovers import kill_leftovers
+from ick.memory import trim, trim_when_idle
 from ick.runners.base import HostSettings
-from ick.runners.worker import Janitor, Worker
+from ick.runners.rundir import run_root
+from ick.runners.worker import Worker
+from ick.runners.workspaces import Workspaces
 from ick.scheduler.driver import Controller
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
@@ -108,7 +112,8 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
             killed = kill_leftovers(interrupted, settings.state_dir)
             log.warning("killed %d leftover processes of interrupted builds", killed)
         app = make_app(svc)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # Long polls and log followers are cut after a short grace when the daemon stops.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await runner.setup()
         host, port = settings.host_port
         site = web.TCPSite(runner, host, port, reuse_address=True)
@@ -119,19 +124,23 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
         log.info("ick listening on %s, state in %s, %d workers", url, settings.state_dir,
                  settings.workers)
         host_settings = HostSettings(state_dir=settings.state_dir,
-                                     debian_mirror=settings.debian_mirror)
-        janitor = Janitor()
-        svc.extra["janitor"] = janitor
+                                     debian_mirror=settings.debian_mirror,
+                                     run_root=run_root(settings.state_dir))
+        workspaces = Workspaces(settings.state_dir / "workspaces")
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(janitor.run())
+                group.create_task(workspaces.run())
+                group.create_task(drop_silent_workers(controller))
+                group.create_task(trim_when_idle(controller.busy, controller.activity))
                 workers = [
                     group.create_task(
-                        Worker(controller, f"local{i}", host_settings, svc.extra.get("worker_services"),
-                               janitor).run()
+                        Worker(controller, f"local{i}", host_settings,
+                               svc.extra.get("worker_services"),
+                               workspaces).run()
                     )
                     for i in range(settings.workers)
                 ]
+                trim()  # start-up's garbage: imports, migrations
                 if ready is not None:
                     ready(url)
                 await stop.wait()

@@ -26,6 +26,7 @@ class HostSettings:
 
     state_dir: Path
     debian_mirror: str | None = None
+    run_root: Path | None = None  # where run directories go; default STATE/run
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -14,6 +13,7 @@ from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.registry import runner_for
 from ick.runners.secretfiles import secret_files
+from ick.runners.workspaces import Workspaces
 from ick.scheduler.machine import Outcome
 from ick.scheduler.work import WorkItem, WorkSource
 
@@ -25,22 +25,22 @@ POLL = 30.0  # seconds one long-poll for work may take
 class Worker:
     def __init__(
         self, source: WorkSource, name: str, host: HostSettings, services: Any = None,
-        janitor: Janitor | None = None,
+        workspaces: Workspaces | None = None,
     ) -> None:
         self.source = source
         self.name = name
         self.host = host
         self.services = services
-        self.janitor = janitor or Janitor()
+        self.workspaces = workspaces or Workspaces(host.state_dir / "workspaces")
         self.worker_id: str | None = None
         self._build: int | None = None
         self._scratch = BuildScratch()
 
     def workspace(self, build_id: int) -> Path:
-        return self.host.state_dir / "workspaces" / str(build_id)
+        return self.workspaces.path(build_id)
 
     def run_dir(self, build_id: int) -> Path:
-        return self.host.state_dir / "run" / str(build_id)
+        return (self.host.run_root or self.host.state_dir / "run") / str(build_id)
 
     async def run(self) -> None:
         """Work until cancelled; a build in hand is cleaned up on the way out."""
@@ -66,10 +66,7 @@ class Worker:
     def _begin_build(self, build_id: int) -> None:
         self._build = build_id
         self._scratch = BuildScratch()
-        workspace = self.workspace(build_id)
-        if workspace.exists():
-            shutil.rmtree(workspace)
-        workspace.mkdir(parents=True)
+        self.workspaces.create(build_id)
         run_dir = self.run_dir(build_id)
         if run_dir.exists():
             shutil.rmtree(run_dir)
@@ -88,7 +85,7 @@ class Worker:
                 log.exception("build %d: cleanup failed", build_id)
         self._scratch = BuildScratch()
         shutil.rmtree(self.run_dir(build_id), ignore_errors=True)
-        self.janitor.remove(self.workspace(build_id))
+        self.workspaces.release(build_id)
 
     async def _run_until_cancelled(self, item: WorkItem) -> Outcome:
         assert self.worker_id is not None
@@ -97,19 +94,15 @@ class Worker:
         try:
             await asyncio.wait({action, cancel}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            cancel.cancel()
             if not action.done():
                 action.cancel()
-            cancel.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await cancel
-        if action.cancelled() or not action.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await action
+            # Let the action reap its processes. asyncio.wait never raises the tasks'
+            # CancelledError, so a cancellation of this worker itself still goes through.
+            await asyncio.wait({action, cancel})
+        if action.cancelled():
             return Outcome(None, 0.0, "cancelled")
-        try:
-            return action.result()
-        except asyncio.CancelledError:
-            return Outcome(None, 0.0, "cancelled")
+        return action.result()
 
     async def _run_action(self, item: WorkItem) -> Outcome:
         ctx = ActionContext(
@@ -127,28 +120,9 @@ class Worker:
                 return await runner_for(action_kind(item.action)).run(ctx)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
-        except (OSError, ValueError, TypeError, KeyError) as e:
+        except Exception as e:  # a bug in one runner fails its action, not the daemon
             log.exception("build %d: action %d failed inside ick", item.build_id, item.seq)
             return Outcome(None, loop.time() - started, f"internal error: {e}")
 
 
-class Janitor:
-    """Deletes finished workspaces off the build's path, one at a time, in a thread."""
-
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[Path] | None = None
-
-    def remove(self, path: Path) -> None:
-        if self._queue is None:
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            self._queue.put_nowait(path)
-
-    async def run(self) -> None:
-        self._queue = asyncio.Queue()
-        while True:
-            path = await self._queue.get()
-            await asyncio.to_thread(shutil.rmtree, path, True)
-
-
-__all__ = ["ActionError", "Janitor", "Worker"]
+__all__ = ["ActionError", "Worker"]

@@ -176,7 +176,11 @@ class Controller:
         inbox = self._inbox.get(worker_id)
         if inbox is None:
             raise NotFoundError(f"no worker {worker_id!r}: register again")
-        if inbox.empty() and not self._stopping:
+        if self._stopping:
+            # Nothing more is handed out; wait out the poll rather than have a worker spin.
+            await asyncio.sleep(timeout)
+            return None
+        if inbox.empty():
             async with self._lock:
                 await self._apply(self.machine.worker_ready(worker_id, now_iso()))
         return await self._until_stopped(inbox.get(), timeout)
