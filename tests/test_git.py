@@ -6,6 +6,7 @@ loopback ports, and one real `ick serve` shared by the module's tests.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,19 @@ def test_unreachable_url_fails_in_one_line(ick: Daemon) -> None:
     message = build["actions"][0]["message"]
     assert message == (f"cannot fetch {url}: unable to connect to 127.0.0.1: "
                        "127.0.0.1[0: 127.0.0.1]: errno=Connection refused")
+
+
+def test_a_server_that_never_answers_times_out(ick: Daemon) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"git://127.0.0.1:{silent.getsockname()[1]}/silent.git"
+        define(ick, "silent", [{"action": "git", "where": "host", "git_url": url,
+                                "timeout": 1}])
+        build, log = run(ick, "silent")
+    assert build["state"] == "failed"
+    assert build["actions"][0]["message"] == "timed out after 1 s"
+    assert 1 <= build["actions"][0]["duration"] < 10
 
 
 def test_passwords_in_urls_are_never_logged(ick: Daemon, httpd: Server, repos: Path) -> None:
