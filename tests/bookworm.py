@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ick.runners.aptsources import default_mirror
+from ick.runners.tarball import KEEP
 
 CACHE_DIR = Path("/var/cache/ick-tests")
 DEBOOTSTRAP_TIMEOUT = 600
@@ -34,8 +35,7 @@ def build_tarball(codename: str, dest: Path) -> Path:
         partial = Path(work) / "tree.tar.zst"
         subprocess.run(
             ["tar", "--create", "--file", str(partial), "--use-compress-program", "zstd -T0",
-             "--numeric-owner", "--xattrs", "--xattrs-include=security.capability",
-             "--directory", str(tree), "."],
+             *KEEP, "--directory", str(tree), "."],
             check=True, capture_output=True, timeout=DEBOOTSTRAP_TIMEOUT,
         )
         os.replace(partial, dest)  # whole or not at all: a later run trusts what it finds

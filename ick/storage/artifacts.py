@@ -111,8 +111,9 @@ def hash_file(path: Path) -> tuple[str, int]:
     return "sha256:" + h.hexdigest(), size
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync(path: Path) -> None:
+    """Make a file's data, or a folder's entries, durable."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -223,7 +224,7 @@ class ArtifactStore:
         check_name(name)
         try:
             digest, size = await asyncio.to_thread(hash_file, path)
-            await asyncio.to_thread(_fsync_file, path)
+            await asyncio.to_thread(_fsync, path)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -264,7 +265,7 @@ class ArtifactStore:
             tmp.unlink()  # the same bytes are stored already
             return
         os.rename(tmp, blob)
-        _fsync_dir(blob.parent)
+        _fsync(blob.parent)
 
     async def delete(self, name: str) -> bool:
         async with self._lock:
@@ -289,11 +290,3 @@ class ArtifactStore:
                 await listener(digest)
             except Exception:
                 log.exception("could not forget %s", digest)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
