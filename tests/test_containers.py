@@ -102,10 +102,7 @@ pipelines:
   - pipeline: sleeper
     actions:
       - shell: |
-          [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
-          setsid bash -c "exec -a ${BASH_REMATCH[1]}-detached sleep 1000" &
-          echo started
-          exec -a "${BASH_REMATCH[1]}-main" sleep 1000
+SLEEP
         where: container
   - pipeline: respin
     actions:
@@ -116,10 +113,7 @@ pipelines:
   - pipeline: sleeper_timeout
     actions:
       - shell: |
-          [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
-          setsid bash -c "exec -a ${BASH_REMATCH[1]}-detached sleep 1000" &
-          echo started
-          exec -a "${BASH_REMATCH[1]}-main" sleep 1000
+SLEEP
         where: container
         timeout: 2
   - pipeline: chroot
@@ -127,12 +121,16 @@ pipelines:
       - shell: |
           test -r /proc/self/status && test -d /sys/kernel && test -c /dev/null
           echo "chroot: $(params) $ICK_WORKSPACE $(pwd)"
+SLEEP
+        where: chroot
+"""
+# Two processes named after the build's `marker` parameter, one in a session of its own.
+SLEEP = """\
           [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
           setsid bash -c "exec -a ${BASH_REMATCH[1]}-detached sleep 1000" &
           echo started
-          exec -a "${BASH_REMATCH[1]}-main" sleep 1000
-        where: chroot
-"""
+          exec -a "${BASH_REMATCH[1]}-main" sleep 1000"""
+PROJECTS = PROJECTS.replace("SLEEP", SLEEP)
 
 
 def wait_for(test: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -262,20 +260,16 @@ def test_a_chroot_has_proc_sys_dev_and_dies_whole(ctr: Daemon) -> None:
     assert mounts_under(ctr.state_dir / "workspaces") == []
 
 
-def test_a_container_action_without_a_systree_fails_saying_why(ctr: Daemon) -> None:
-    build = ctr.wait_build(ctr.trigger("no_systree"))
-    assert build["state"] == "failed"
-    assert action_messages(build)[0] == (
-        "where: container needs a systree: put `action: populate_systree` (with systree_name) "
-        "before this action")
-
-
-def test_a_missing_systree_artifact_fails_saying_why(ctr: Daemon) -> None:
-    build = ctr.wait_build(ctr.trigger("missing_systree"))
-    assert build["state"] == "failed"
-    assert action_messages(build)[0] == (
-        "systree artifact 'no_such_systree' does not exist: build and archive it first, "
-        "or fix systree_name")
+def test_a_container_action_without_its_systree_fails_saying_why(ctr: Daemon) -> None:
+    for project, message in [
+        ("no_systree", "where: container needs a systree: put `action: populate_systree` "
+                       "(with systree_name) before this action"),
+        ("missing_systree", "systree artifact 'no_such_systree' does not exist: build and "
+                            "archive it first, or fix systree_name"),
+    ]:
+        build = ctr.wait_build(ctr.trigger(project))
+        assert build["state"] == "failed"
+        assert action_messages(build)[0] == message
 
 
 def test_a_missing_workspace_artifact_is_not_an_error(ctr: Daemon) -> None:
