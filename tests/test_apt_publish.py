@@ -134,3 +134,17 @@ def test_a_bad_distribution_or_glob_fails_clearly(daemon: Daemon) -> None:
     assert build["actions"][1]["message"] == (  # type: ignore[index]
         "bad distribution '../up': use letters, digits, '.', '_', '-'"
     )
+
+
+def test_each_distribution_is_its_own_suite(daemon: Daemon) -> None:
+    daemon.apply(PACKAGE)
+    assert publish(daemon, "1.0")["state"] == "succeeded"
+    daemon.apply(PACKAGE.replace("distribution: ickdist", "distribution: ickdist-testing"))
+    second = publish(daemon, "1.0")  # the same version, in another suite: no conflict
+    assert second["state"] == "succeeded", daemon.ick("log", str(second["id"])).stdout
+    dists = daemon.state_dir / "apt" / "www" / "dists"
+    assert sorted(p.name for p in dists.iterdir()) == ["ickdist", "ickdist-testing"]
+    for suite in ("ickdist", "ickdist-testing"):
+        status, text = daemon.api("GET", f"/apt/dists/{suite}/InRelease", token=None)
+        assert status == 200 and f"Codename: {suite}\n" in text
+        assert "-----BEGIN PGP SIGNATURE-----" in text
