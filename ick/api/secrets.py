@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ick.actions import SECRET_NAME_RE
 from ick.api.app import require, services
-from ick.errors import ActionError, ForbiddenError, IckError, InputError, NotFoundError
+from ick.errors import ActionError, ConflictError, ForbiddenError, InputError, NotFoundError
 from ick.model import name_problem
 from ick.runners.secretfiles import secret_names
 from ick.secretkeeper import SecretKeeper
@@ -27,14 +27,10 @@ _SECRET = SECRET_NAME_RE.pattern.strip("^$")
 _BASE = r"/projects/{name:.+}/+secrets"
 
 
-class _Unavailable(IckError):
-    status = 503
-
-
 def keeper(request: web.Request) -> SecretKeeper:
     found = services(request).extra.get("secret_keeper")
     if not isinstance(found, SecretKeeper):
-        raise _Unavailable("this daemon keeps no secrets")
+        raise ConflictError("this daemon keeps no secrets: its delivery plug-in is not loaded")
     return found
 
 
