@@ -60,7 +60,7 @@ def test_set_list_and_remove_never_show_a_value(daemon: Daemon) -> None:
     assert again.stderr == "ick: error: project 'liw/site' has no secret 'TOKEN'\n"
 
 
-def test_bad_requests_say_what_is_wrong(daemon: Daemon, tmp_path: object) -> None:
+def test_bad_requests_say_what_is_wrong(daemon: Daemon) -> None:
     daemon.apply(PROJECT)
     nope = daemon.ick("secret", "set", "nope", "TOKEN", input=VALUE)
     assert (nope.returncode, nope.stderr) == (2, "ick: error: no project 'nope'\n")
