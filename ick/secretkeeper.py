@@ -36,6 +36,12 @@ class SecretKeeper:
             log.info("secret %s of project %s removed", name, project)
         return removed
 
+    def forget_project(self, project: str) -> None:
+        """The project is deleted: its secrets go too, so a new project of that name starts bare."""
+        removed = self.store.remove_all(project)
+        if removed:
+            log.info("removed %d secrets of deleted project %s", removed, project)
+
     def infos(self, project: str) -> list[SecretInfo]:
         return self.store.infos(project)
 

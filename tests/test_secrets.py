@@ -140,3 +140,13 @@ pipelines:
     assert daemon.wait_build(build_id)["state"] == "succeeded"
     log = daemon.ick("log", str(build_id)).stdout
     assert "late: ***\n" in log and VALUE not in log
+
+
+def test_deleting_a_project_deletes_its_secrets(daemon: Daemon) -> None:
+    daemon.apply(PROJECT)
+    assert daemon.ick("secret", "set", "liw/site", "TOKEN", input=VALUE).returncode == 0
+    assert daemon.ick("projects", "delete", "liw/site").returncode == 0
+    assert not (daemon.state_dir / "secrets" / "liw%2Fsite").exists()
+    daemon.apply(PROJECT)
+    listed = daemon.ick("secret", "list", "liw/site", "--json")
+    assert json.loads(listed.stdout) == []

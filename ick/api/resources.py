@@ -63,8 +63,12 @@ async def put_project(request: web.Request) -> web.Response:
 async def delete_project(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
-    if not await services(request).resources.delete_project(name):
+    svc = services(request)
+    if not await svc.resources.delete_project(name):
         raise NotFoundError(f"no project {name!r}")
+    keeper = svc.extra.get("secret_keeper")
+    if keeper is not None:
+        keeper.forget_project(name)
     return web.json_response({"deleted": name})
 
 

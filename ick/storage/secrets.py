@@ -7,6 +7,7 @@ and its permissions are the file system's own.
 from __future__ import annotations
 
 import os
+import shutil
 import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,6 +90,15 @@ class SecretStore:
         except FileNotFoundError:
             return False
         return True
+
+    def remove_all(self, project: str) -> int:
+        """Remove every secret of a project; how many there were."""
+        folder = self._project_dir(project)
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for p in folder.iterdir() if not p.name.startswith("."))
+        shutil.rmtree(folder)
+        return count
 
     def infos(self, project: str) -> list[SecretInfo]:
         folder = self._project_dir(project)
