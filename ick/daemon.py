@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
 PLUGINS: list[Plugin] = []
 
+import ick.containers  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 import ick.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 import ick.notify.plugin  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
-import ick.containers  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 
 
 def prepare_state_dir(state_dir: Path) -> None:
