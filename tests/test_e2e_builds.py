@@ -406,3 +406,28 @@ def _rss_mb(pid: int) -> float:
 @pytest.fixture(autouse=True)
 def _no_stray_env() -> None:
     os.environ.pop("ICK_TOKEN", None)
+
+
+def test_a_process_that_leaves_the_group_does_not_hang_or_outlive_the_action(
+        daemon: Daemon, tmp_path: Path) -> None:
+    pidfile = tmp_path / "escaped.pid"
+    daemon.apply(one_pipeline("escape", f"""
+      - shell: |
+          setsid sh -c 'echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 300' &
+          for i in $(seq 500); do [ -e {pidfile} ] && break; sleep 0.01; done
+          echo "left a process behind"
+        where: host
+        timeout: 120
+      - shell: echo next
+        where: host
+"""))
+    started = time.monotonic()
+    result = daemon.ick("trigger", "escape", "--wait", timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert time.monotonic() - started < 30
+    assert "left a process behind\n" in result.stdout and "next\n" in result.stdout
+    escaped = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(escaped) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(escaped), "the escaped process outlived its action"
