@@ -25,7 +25,11 @@ pipelines:
               >> pkg/DEBIAN/control
           printf '#!/bin/sh\\necho "hello from ick %s"\\n' "$v" > pkg/usr/bin/hello-ick
           chmod 755 pkg/usr/bin/hello-ick
-          dpkg-deb --root-owner-group --build pkg "hello-ick_${v}_all.deb"
+          # Reproducible: one version is one file, whichever build made it (the pool is
+          # shared between suites, and reprepro refuses a same-named file that differs).
+          find pkg -exec touch -h -d @1700000000 {} +
+          SOURCE_DATE_EPOCH=1700000000 dpkg-deb --root-owner-group --build pkg \
+              "hello-ick_${v}_all.deb"
         where: host
       - action: apt_publish
         debs: ["*.deb"]
