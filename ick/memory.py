@@ -33,8 +33,11 @@ def trim() -> None:
 
 
 async def trim_when_idle(busy: Callable[[], bool], activity: Callable[[], int]) -> None:
-    """Forever: after a burst of work (`activity` changed), once `busy` is false for QUIET s."""
-    trimmed_at = activity()
+    """Forever: after a burst of work (`activity` changed), once `busy` is false for QUIET s.
+
+    The first quiet spell after start-up counts as one too: starting leaves garbage behind.
+    """
+    trimmed_at = -1
     while True:
         await asyncio.sleep(QUIET)
         if not busy() and activity() != trimmed_at:

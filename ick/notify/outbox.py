@@ -19,7 +19,6 @@ import aiohttp
 from ick.config import SmtpSettings
 from ick.errors import SendError
 from ick.model import Build, BuildState
-from ick.notify.mail import send_mail
 from ick.notify.message import TAIL_BYTES, facts, log_tail
 from ick.notify.rules import fires, retry_delay
 from ick.notify.webhook import send_webhook, where
@@ -229,6 +228,10 @@ class Outbox:
         tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES), from_start=start == 0)
         doc = facts(build, n.event, tail, self.base_url(), previous)
         if "email" in n.target:
+            # Imported at first use: aiosmtplib and the email package cost the idle daemon
+            # memory, and many never mail anyone.
+            from ick.notify.mail import send_mail
+
             return await send_mail(self.smtp, doc, n.target["email"])
         key = None
         if "secret" in n.target:
