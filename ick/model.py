@@ -45,7 +45,7 @@ class ActionState(enum.StrEnum):
 
 
 def action_kind(action: dict[str, Any]) -> str:
-    """The type of an action document: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'."""
+    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'."""
     for key in ("shell", "python", "debootstrap", "archive"):
         if key in action:
             return key

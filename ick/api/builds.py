@@ -54,7 +54,7 @@ async def get_log(request: web.Request) -> web.StreamResponse:
     require(request, "read")
     build_id = _build_id(request)
     svc = services(request)
-    if not await svc.builds.exists(build_id):
+    if not svc.logs.is_live(build_id) and not await svc.builds.exists(build_id):
         raise NotFoundError(f"no build {build_id}")
     offset = _int_arg(request, "offset", 0, 0, 2**62)
     follow = request.query.get("follow", "0") not in ("0", "", "false", "no")

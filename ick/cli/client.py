@@ -70,7 +70,7 @@ class Client:
         try:
             conn.request(method, prefix + path, body=body, headers=self._headers(headers))
             response = conn.getresponse()
-        except (ConnectionError, socket.timeout, socket.gaierror, OSError) as e:
+        except (TimeoutError, ConnectionError, socket.gaierror, OSError) as e:
             conn.close()
             raise ClientError(f"cannot reach ick at {self.url}: {e}") from None
         if response.status >= 400:
@@ -103,7 +103,7 @@ class Client:
         try:
             while chunk := response.read1(65536):
                 yield chunk
-        except (ConnectionError, socket.timeout, OSError) as e:
+        except (TimeoutError, ConnectionError, OSError) as e:
             raise ClientError(f"lost the connection to ick at {self.url}: {e}") from None
         finally:
             conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -19,7 +20,9 @@ RESOLVED_COMMIT = (
     "WHERE a.build_id = builds.id AND json_extract(a.details, '$.git[0].commit') IS NOT NULL "
     "ORDER BY a.seq LIMIT 1) AS resolved_commit"
 )
-ACTION_COLUMNS = "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details"
+ACTION_COLUMNS = (
+    "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details"
+)
 
 
 def _build_from_row(row: sqlite3.Row) -> Build:
@@ -94,7 +97,9 @@ class BuildStore:
         )
 
     async def get(self, build_id: int) -> Build | None:
-        rows = await self.db.fetchall(f"SELECT {BUILD_COLUMNS} FROM builds WHERE id = ?", (build_id,))
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE id = ?", (build_id,)
+        )
         if not rows:
             return None
         build = _build_from_row(rows[0])
@@ -103,7 +108,8 @@ class BuildStore:
 
     async def actions(self, build_id: int) -> list[ActionRecord]:
         rows = await self.db.fetchall(
-            f"SELECT {ACTION_COLUMNS} FROM build_actions WHERE build_id = ? ORDER BY seq", (build_id,)
+            f"SELECT {ACTION_COLUMNS} FROM build_actions WHERE build_id = ? ORDER BY seq",
+            (build_id,),
         )
         return [_action_from_row(r) for r in rows]
 
@@ -122,7 +128,7 @@ class BuildStore:
             )
         return [_build_from_row(r) for r in rows]
 
-    async def in_state(self, state: BuildState) -> list[Build]:
+    async def in_state(self, state: BuildState) -> builtins.list[Build]:
         """Builds in one state, oldest first, with their actions."""
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE state = ? ORDER BY id", (state.value,)
