@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +43,19 @@ class Settings:
     def url(self, port: int | None = None) -> str:
         host, configured = self.host_port
         return self.public_url or f"http://{host}:{port if port is not None else configured}"
+
+
+def settings_to_json(settings: Settings) -> str:
+    doc = dataclasses.asdict(settings)
+    doc["state_dir"] = str(settings.state_dir)
+    return json.dumps(doc)
+
+
+def settings_from_json(text: str) -> Settings:
+    doc = json.loads(text)
+    doc["state_dir"] = Path(doc["state_dir"])
+    doc["smtp"] = SmtpSettings(**doc["smtp"])
+    return Settings(**doc)
 
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp"}

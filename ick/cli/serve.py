@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import sys
 
@@ -25,14 +23,9 @@ def serve(config_path: str | None, listen: str | None, state_dir: str | None,
           workers: int | None, public_url: str | None, debian_mirror: str | None,
           verbose: bool) -> None:
     """Run the ick daemon: API, scheduler and local workers."""
-    from ick.config import load_settings
-    from ick.daemon import serve as run
+    from ick.config import load_settings, settings_to_json
     from ick.errors import IckError
 
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
         settings = load_settings(config_path, os.environ, {
             "listen": listen, "state_dir": state_dir, "workers": workers,
@@ -40,14 +33,10 @@ def serve(config_path: str | None, listen: str | None, state_dir: str | None,
         })
     except IckError as e:
         fail(e.message)
-
-    def ready(url: str) -> None:
-        # One line on stdout that scripts (and tests started on port 0) can wait for.
-        print(f"ick: listening on {url}", flush=True)
-
-    try:
-        asyncio.run(run(settings, ready))
-    except OSError as e:
-        fail(f"cannot start: {e}")
-    except KeyboardInterrupt:
-        pass
+    argv = [sys.executable, "-m", "ick.serve_main", settings_to_json(settings)]
+    if verbose:
+        argv.append("--verbose")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Same process id, a fresh image without the command-line tool in memory.
+    os.execv(sys.executable, argv)

@@ -1,0 +1,54 @@
+"""`ick serve` itself: settings, start-up errors, stopping on SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ick.config import Settings, SmtpSettings, settings_from_json, settings_to_json
+from tests.daemon import Daemon
+
+
+def test_settings_survive_the_exec_into_the_daemon() -> None:
+    settings = Settings(listen="127.0.0.1:9999", state_dir=Path("/srv/ick"), workers=0,
+                        public_url="http://ci.example.org", debian_mirror=None,
+                        smtp=SmtpSettings(host="mail", port=587, starttls=True, user="u",
+                                          password_file="/etc/pw", sender="ci@example.org"))
+    assert settings_from_json(settings_to_json(settings)) == settings
+
+
+def test_a_busy_port_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "ick", "serve", "--listen", f"127.0.0.1:{port}",
+             "--state-dir", str(tmp_path / "state")],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ick: error:")]
+    assert errors == [f"ick: error: cannot start: [Errno 98] error while attempting to bind on "
+                      f"address ('127.0.0.1', {port}): address already in use"]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_settings_are_refused_before_starting(tmp_path: Path) -> None:
+    config = tmp_path / "ick.yaml"
+    config.write_text("listen: 127.0.0.1:0\nworkrs: 3\n")
+    result = subprocess.run([sys.executable, "-m", "ick", "serve", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr == (f"ick: error: {config}: unknown setting 'workrs' (expected one of: "
+                             "debian_mirror, listen, public_url, smtp, state_dir, workers)\n")
+
+
+def test_ctrl_c_stops_cleanly(start_daemon: Callable[..., Daemon]) -> None:
+    daemon = start_daemon()
+    assert daemon.stop(signal.SIGINT) == 0
+    assert "ick stopped" in daemon.log_path.read_text()
