@@ -19,6 +19,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.daemon import Daemon  # noqa: E402
+from tests.procs import rss_mb  # noqa: E402
 
 ICK = """
 projects:
@@ -33,13 +34,6 @@ pipelines:
       - shell: "true"
         where: host
 """
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 async def latency(session: aiohttp.ClientSession, url: str, runs: int) -> list[float]:

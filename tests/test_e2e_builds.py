@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon import Daemon
+from tests.procs import rss_mb, wait_dead
 
 
 def one_pipeline(project: str, actions: str, params: str = "{}", extra: str = "") -> str:
@@ -108,10 +109,7 @@ def test_cancel_running_build_kills_the_whole_process_group(daemon: Daemon, tmp_
     doc = daemon.wait_build(build_id, timeout=30)
     assert doc["state"] == "cancelled"
     assert [a["state"] for a in doc["actions"]] == ["cancelled", "skipped"]
-    deadline = time.monotonic() + 10
-    while _alive(bg) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(bg), "the background child of the cancelled action still runs"
+    assert wait_dead(bg), "the background child of the cancelled action still runs"
     again = daemon.ick("cancel", str(build_id))
     assert again.returncode == 2
     assert f"build {build_id} has already ended (cancelled)" in again.stderr
@@ -233,12 +231,12 @@ def test_big_log_passes_in_bounded_memory(daemon: Daemon) -> None:
         where: host
 """))
     assert daemon.proc is not None
-    before = _rss_mb(daemon.proc.pid)
+    before = rss_mb(daemon.proc.pid)
     build_id = daemon.trigger("big")
     peak = before
     deadline = time.monotonic() + 120
     while daemon.build(build_id)["state"] in ("queued", "running"):
-        peak = max(peak, _rss_mb(daemon.proc.pid))
+        peak = max(peak, rss_mb(daemon.proc.pid))
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert daemon.build(build_id)["state"] == "succeeded"
@@ -388,21 +386,6 @@ def test_admin_token_file_is_private(daemon: Daemon) -> None:
     assert mode == 0o600
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @pytest.fixture(autouse=True)
 def _no_stray_env() -> None:
     os.environ.pop("ICK_TOKEN", None)
@@ -427,7 +410,4 @@ def test_a_process_that_leaves_the_group_does_not_hang_or_outlive_the_action(
     assert time.monotonic() - started < 30
     assert "left a process behind\n" in result.stdout and "next\n" in result.stdout
     escaped = int(pidfile.read_text())
-    deadline = time.monotonic() + 10
-    while _alive(escaped) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(escaped), "the escaped process outlived its action"
+    assert wait_dead(escaped), "the escaped process outlived its action"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.daemon import Daemon
+from tests.procs import alive, wait_dead
 
 SLOW = """
 projects:
@@ -33,23 +33,6 @@ pipelines:
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def _wait_dead(pid: int, timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_sigkill_mid_build_then_restart(start_daemon: Callable[..., Daemon],
                                         tmp_path: Path) -> None:
     pidfile = tmp_path / "bg.pid"
@@ -60,10 +43,10 @@ def test_sigkill_mid_build_then_restart(start_daemon: Callable[..., Daemon],
     daemon.wait_log(running, "before the crash")
     leftover = int(pidfile.read_text())
     assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
-    assert _alive(leftover), "a SIGKILLed daemon cannot kill its children: the test needs one"
+    assert alive(leftover), "a SIGKILLed daemon cannot kill its children: the test needs one"
 
     daemon.start()
-    assert _wait_dead(leftover), "the restarted daemon left the dead build's process running"
+    assert wait_dead(leftover), "the restarted daemon left the dead build's process running"
     doc = daemon.wait_build(running)
     assert doc["state"] == "interrupted"
     assert [a["state"] for a in doc["actions"]] == ["interrupted", "skipped"]
@@ -84,7 +67,7 @@ def test_sigterm_interrupts_running_builds_and_keeps_the_queue(
     daemon.wait_log(running, "before the crash")
     child = int(pidfile.read_text())
     assert daemon.stop(signal.SIGTERM) == 0
-    assert _wait_dead(child), "SIGTERM left the build's processes running"
+    assert wait_dead(child), "SIGTERM left the build's processes running"
     daemon.start()
     doc = daemon.build(running)
     assert doc["state"] == "interrupted"
