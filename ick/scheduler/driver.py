@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -197,6 +198,11 @@ class Controller:
         if seq != run.seq:
             return True  # a late or confused report: the machine would ignore it too
         action = run.build.actions[seq]
+        unwritten = self.logs.failure(build_id)
+        if unwritten is not None and outcome.exit_code == 0:
+            outcome = dataclasses.replace(
+                outcome, exit_code=None, message=f"cannot write the build's log: {unwritten}"
+            )
         if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
             self.logs.append(build_id, f"ick: {outcome.message}\n".encode())
         async with self._lock:

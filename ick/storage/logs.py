@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from ick.masking import Masker
 
 CHUNK = 64 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class LogStore:
@@ -22,6 +25,7 @@ class LogStore:
         self._grew: dict[int, asyncio.Event] = {}
         self._live: set[int] = set()
         self._maskers: dict[int, Masker] = {}
+        self._failed: dict[int, str] = {}  # builds whose log could not be written, and why
 
     def path(self, build_id: int) -> Path:
         return self.directory / f"{build_id}.log"
@@ -46,17 +50,27 @@ class LogStore:
         masker = self._maskers.get(build_id)
         if masker is not None:
             data = masker.feed(data) if stream else masker.feed(data) + masker.flush()
-        if not data:
+        if not data or build_id in self._failed:
             return
-        fd = self._fds.get(build_id)
-        if fd is None:
-            fd = os.open(self.path(build_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-            self._fds[build_id] = fd
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        try:
+            fd = self._fds.get(build_id)
+            if fd is None:
+                fd = os.open(self.path(build_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+                self._fds[build_id] = fd
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError as e:
+            # A full disk must not take the daemon down; the build fails when its action ends.
+            reason = (e.strerror or str(e)).lower()
+            self._failed[build_id] = reason
+            log.error("build %d: cannot write its log: %s", build_id, reason)
         self._wake(build_id)
+
+    def failure(self, build_id: int) -> str | None:
+        """Why the build's log could not be written, if it could not."""
+        return self._failed.get(build_id)
 
     def close(self, build_id: int) -> None:
         """The build has ended: its log will not grow again."""
@@ -66,6 +80,7 @@ class LogStore:
         fd = self._fds.pop(build_id, None)
         if fd is not None:
             os.close(fd)
+        self._failed.pop(build_id, None)
         self._live.discard(build_id)
         self._wake(build_id)
 
