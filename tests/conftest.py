@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,27 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
 def daemon(start_daemon: Callable[..., Daemon]) -> Daemon:
     """A running `ick serve` with default settings and two workers."""
     return start_daemon()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
+    """Mount a small tmpfs at STATE/SUBDIR of the default daemon's state dir, to fill up in a
+    test: `small_tmpfs("logs", "1m")`. Mounting needs root; unmounted after the test."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: mounts a small tmpfs to fill up")
+    mounted: list[Path] = []
+
+    def mount(subdir: str, size: str) -> Path:
+        path = tmp_path / "state" / subdir
+        path.mkdir(parents=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                       check=True)
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in mounted:
+        subprocess.run(["umount", "--lazy", str(path)], check=True)
 
 
 @pytest.fixture(scope="session")

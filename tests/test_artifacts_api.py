@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -207,17 +207,9 @@ def test_a_crash_mid_upload_leaves_the_old_artifact(
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """STATE/artifacts on a 4 MB tmpfs (mounting needs root)."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: mounts a small tmpfs to fill up")
-    artifacts = tmp_path / "state" / "artifacts"
-    artifacts.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(artifacts)], check=True)
-    try:
-        yield artifacts
-    finally:
-        subprocess.run(["umount", str(artifacts)], check=True)
+def small_disk(small_tmpfs: Callable[[str, str], Path]) -> Path:
+    """STATE/artifacts on a 4 MB tmpfs."""
+    return small_tmpfs("artifacts", "4m")
 
 
 def test_a_full_disk_leaves_the_old_artifact(small_disk: Path,

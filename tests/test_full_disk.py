@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,16 +30,8 @@ pipelines:
 
 
 @pytest.fixture
-def small_logs(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs for the logs needs root")
-    logs = tmp_path / "state" / "logs"
-    logs.mkdir(parents=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(logs)], check=True)
-    try:
-        yield logs
-    finally:
-        subprocess.run(["umount", "-l", str(logs)], check=False)
+def small_logs(small_tmpfs: Callable[[str, str], Path]) -> Path:
+    return small_tmpfs("logs", "1m")
 
 
 def test_a_full_log_disk_fails_the_build_not_the_daemon(
