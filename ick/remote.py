@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 RETRY = 2.0
 
 
+class Unreachable(ClientError):
+    """The controller did not answer at all (as opposed to answering with an error)."""
+
+
 class RemoteSource:
     """A `WorkSource` that talks to a controller's /workers and /work routes."""
 
@@ -43,16 +47,19 @@ class RemoteSource:
         return self._session
 
     async def _json(self, method: str, path: str, **kwargs: object) -> object:
-        async with self.session.request(method, self.url + path, **kwargs) as r:  # type: ignore[arg-type]
-            if r.status == 204:
-                return None
-            if r.status >= 400:
-                try:
-                    message = (await r.json())["error"]
-                except (aiohttp.ContentTypeError, ValueError, KeyError, TypeError):
-                    message = r.reason
-                raise ClientError(f"{method} {path}: {r.status} {message}")
-            return await r.json()
+        try:
+            async with self.session.request(method, self.url + path, **kwargs) as r:  # type: ignore[arg-type]
+                if r.status == 204:
+                    return None
+                if r.status >= 400:
+                    try:
+                        message = (await r.json())["error"]
+                    except (aiohttp.ContentTypeError, ValueError, KeyError, TypeError):
+                        message = r.reason
+                    raise ClientError(f"{method} {path}: {r.status} {message}")
+                return await r.json()
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise Unreachable(f"cannot reach the controller at {self.url}: {e}") from None
 
     async def register(self, name: str) -> str:
         doc = await self._json("POST", "/workers", json={"name": name})
@@ -64,8 +71,8 @@ class RemoteSource:
             doc = await self._json("GET", "/work", params={"worker": worker_id,
                                                            "timeout": str(timeout)},
                                    timeout=aiohttp.ClientTimeout(total=timeout + 30))
-        except (aiohttp.ClientError, TimeoutError) as e:
-            log.warning("cannot reach the controller at %s: %s", self.url, e)
+        except Unreachable as e:
+            log.warning("%s", e)
             await asyncio.sleep(RETRY)
             return None
         return WorkItem.from_json(doc) if isinstance(doc, dict) else None

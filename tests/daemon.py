@@ -39,9 +39,10 @@ class Daemon:
         env["ICK_URL"] = self.url
         return env
 
-    def start(self) -> Daemon:
-        """Start `ick serve` and wait (bounded) for its 'listening' line."""
-        argv = [sys.executable, "-m", "ick", "serve", "--listen", "127.0.0.1:0",
+    def start(self, port: int = 0) -> Daemon:
+        """Start `ick serve` (on a free port, or `port`) and wait (bounded) for its
+        'listening' line."""
+        argv = [sys.executable, "-m", "ick", "serve", "--listen", f"127.0.0.1:{port}",
                 "--state-dir", str(self.state_dir), "--workers", str(self.workers)]
         if self.settings:
             config = self.state_dir.parent / f"{self.state_dir.name}-ick.yaml"

@@ -84,3 +84,17 @@ pipelines:
     assert doc["actions"][0]["state"] == "cancelled"
     after = daemon.trigger("remote")
     assert daemon.wait_build(after, timeout=60)["state"] == "succeeded"
+
+
+def test_a_remote_worker_outlives_a_controller_restart(remote: tuple[Daemon, Path]) -> None:
+    daemon, _ = remote
+    first = daemon.trigger("remote")
+    assert daemon.wait_build(first, timeout=60)["state"] == "succeeded"
+    port = int(daemon.url.rsplit(":", 1)[1])
+    daemon.stop()
+    daemon.start(port=port)
+    # The new controller does not know the worker's old id: it registers again.
+    second = daemon.trigger("remote")
+    doc = daemon.wait_build(second, timeout=60)
+    assert doc["state"] == "succeeded"
+    assert doc["worker"].startswith("w1-") and doc["worker"] != daemon.build(first)["worker"]

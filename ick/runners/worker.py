@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ick.errors import ActionError, IckError
+from ick.errors import ActionError, ClientError, IckError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.registry import runner_for
@@ -20,6 +20,7 @@ from ick.scheduler.work import WorkItem, WorkSource
 log = logging.getLogger(__name__)
 
 POLL = 30.0  # seconds one long-poll for work may take
+RETRY = 2.0  # seconds between attempts to reach a controller that does not answer
 
 
 class Worker:
@@ -43,13 +44,25 @@ class Worker:
         return (self.host.run_root or self.host.state_dir / "run") / str(build_id)
 
     async def run(self) -> None:
-        """Work until cancelled; a build in hand is cleaned up on the way out."""
-        self.worker_id = await self.source.register(self.name)
+        """Work until cancelled; a build in hand is cleaned up on the way out.
+
+        A controller that cannot be reached, or no longer knows this worker (it restarted, or
+        dropped us as silent), is registered with again: the build in hand is given up, and
+        the controller interrupts it.
+        """
         try:
             while True:
-                item = await self.source.next_work(self.worker_id, POLL)
-                if item is not None:
-                    await self.handle(item)
+                try:
+                    if self.worker_id is None:
+                        self.worker_id = await self.source.register(self.name)
+                    item = await self.source.next_work(self.worker_id, POLL)
+                    if item is not None:
+                        await self.handle(item)
+                except ClientError as e:
+                    log.warning("worker %s: %s; registering again", self.name, e.message)
+                    await self._end_build()
+                    self.worker_id = None
+                    await asyncio.sleep(RETRY)
         finally:
             await self._end_build()
 
