@@ -379,6 +379,10 @@ def test_tokens_via_cli(daemon: Daemon) -> None:
     assert daemon.ick("token", "revoke", names["reader"]["id"]).returncode == 0
     revoked = daemon.ick("--token", token, "projects")
     assert revoked.returncode == 2 and "invalid token" in revoked.stderr
+    # A token may also be revoked by its own text, as `ick token create` printed it.
+    other = daemon.ick("token", "create", "--scope", "read", "--name", "r2").stdout.strip()
+    assert daemon.ick("token", "revoke", other).returncode == 0
+    assert daemon.ick("--token", other, "projects").returncode == 2
 
 
 def test_admin_token_file_is_private(daemon: Daemon) -> None:

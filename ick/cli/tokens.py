@@ -46,6 +46,11 @@ def list_(ctx: Context, as_json: bool) -> None:
 @click.argument("token_id")
 @pass_ctx
 def revoke(ctx: Context, token_id: str) -> None:
-    """Revoke a token by its id (as `ick token list` shows it)."""
+    """Revoke a token by its id (as `ick token list` shows it), or by the token itself."""
+    from ick.auth import split_token
+
+    parts = split_token(token_id)
+    if parts is not None:
+        token_id = parts[0]
     ctx.client.call("DELETE", f"/tokens/{token_id}")
     click.echo(f"token {token_id}: revoked")
