@@ -9,8 +9,6 @@ import click
 
 from ick.cli.main import EXIT_FAILED, Context, cli, fail, json_option, pass_ctx, print_json
 
-FINISHED = {"succeeded", "failed", "cancelled", "interrupted"}
-
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     params: dict[str, str] = {}
@@ -27,11 +25,6 @@ def _follow(ctx: Context, build_id: int) -> None:
     for chunk in ctx.client.stream(f"/builds/{build_id}/log?follow=1"):
         out.write(chunk)
         out.flush()
-
-
-def _wait_state(ctx: Context, build_id: int) -> dict[str, Any]:
-    build: dict[str, Any] = ctx.client.call("GET", f"/builds/{build_id}")
-    return build
 
 
 @cli.command()
@@ -54,7 +47,7 @@ def trigger(ctx: Context, project: str, params: tuple[str, ...], wait: bool, as_
     if wait:
         sys.stdout.flush()
         _follow(ctx, build["id"])
-        final = _wait_state(ctx, build["id"])
+        final = ctx.client.call("GET", f"/builds/{build['id']}")
         if final["state"] != "succeeded":
             click.echo(f"build {final['id']} {final['state']}", err=True)
             sys.exit(EXIT_FAILED)
@@ -155,5 +148,3 @@ def cancel(ctx: Context, build_id: int, as_json: bool) -> None:
     else:
         click.echo(f"build {build_id}: cancelling")
 
-
-__all__ = ["FINISHED"]

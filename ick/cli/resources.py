@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ick.cli.main import Context, cli, fail, json_option, pass_ctx, print_json
+from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
 
 
 def _apply(ctx: Context, path: str) -> None:
@@ -106,5 +106,3 @@ def _resource_group(kind: str, plural: str) -> click.Group:
 
 cli.add_command(_resource_group("project", "projects"))
 cli.add_command(_resource_group("pipeline", "pipelines"))
-
-__all__ = ["fail"]

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ick.errors import ActionError, ClientError, IckError
+from ick.errors import ClientError, IckError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.registry import runner_for
@@ -137,5 +137,3 @@ class Worker:
             log.exception("build %d: action %d failed inside ick", item.build_id, item.seq)
             return Outcome(None, loop.time() - started, f"internal error: {e}")
 
-
-__all__ = ["ActionError", "Worker"]

@@ -123,13 +123,6 @@ class Controller:
         """A number that changes whenever a build ends."""
         return self._finished_count
 
-    def live(self, build_id: int) -> Build | None:
-        """The in-memory copy of a queued or running build, if any."""
-        run = self.machine.running.get(build_id)
-        if run is not None:
-            return run.build
-        return next((b for b in self.machine.queue if b.id == build_id), None)
-
     # the work protocol ----------------------------------------------------
 
     async def register(self, name: str) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,12 +153,6 @@ class Database:
         """Run one statement as its own transaction; return the number of changed rows."""
         return await self.call(lambda raw: raw.execute(sql, params).rowcount)
 
-    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one INSERT as its own transaction; return the new row id."""
-        row_id = await self.call(lambda raw: raw.execute(sql, params).lastrowid)
-        assert row_id is not None
-        return int(row_id)
-
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return await self.call(lambda raw: raw.execute(sql, params).fetchall())
 
@@ -177,18 +170,6 @@ class Database:
             return result
 
         return await self.call(transaction)
-
-    @contextlib.asynccontextmanager
-    async def begin(self) -> AsyncIterator[aiosqlite.Connection]:
-        """An exclusive write transaction: committed on success, rolled back on error."""
-        async with self.lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            await self.conn.execute("COMMIT")
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements atomically."""
