@@ -25,14 +25,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ick.containers import prepare_nspawn  # noqa: E402
+from ick.daemon.host import prepare_nspawn  # noqa: E402
 from ick.runners.artifacts import PopulateSystreeRunner  # noqa: E402
 from ick.runners.base import ActionContext, BuildScratch, HostSettings  # noqa: E402
 from ick.runners.script import ShellRunner  # noqa: E402
-from ick.runners.services import WorkerServices  # noqa: E402
-from ick.runners.systrees import SystreeCache  # noqa: E402
 from ick.storage.artifacts import ArtifactStore  # noqa: E402
 from ick.storage.db import Database  # noqa: E402
+from ick.worker.services import WorkerServices  # noqa: E402
+from ick.worker.systrees import SystreeCache  # noqa: E402
 from tests.bookworm import bookworm_tarball  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
 

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ick.masking import Masker  # noqa: E402
 from ick.storage.logs import LogStore  # noqa: E402
+from ick.storage.masking import Masker  # noqa: E402
 
 TOTAL = 64 * 1024 * 1024
 

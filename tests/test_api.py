@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from ick.api.app import Services, make_app
 from ick.config import Settings
-from ick.daemon import open_services
+from ick.daemon.serve import open_services
 from ick.storage.artifacts import ArtifactStore
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ick.config import Settings
-from ick.daemon import open_services
+from ick.daemon.serve import open_services
 from ick.model import Pipeline, Project
 from ick.scheduler.machine import Outcome
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from ick.actions import ACTION_SPECS, validate_action
 from ick.errors import IckFileError
 from ick.ickfile import (
     check_references,
@@ -17,6 +16,7 @@ from ick.ickfile import (
     project_from_doc,
 )
 from ick.model import Pipeline, Project
+from ick.runners.validate import ACTION_SPECS, validate_action
 
 DESIGN_EXAMPLE = """\
 projects:

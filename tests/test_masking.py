@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ick.masking import Masker, patterns_of
+from ick.storage.masking import Masker, patterns_of
 
 
 def run(masker: Masker, chunks: list[bytes]) -> bytes:

@@ -173,7 +173,7 @@ def test_doctor_names_the_package_of_each_missing_tool(path_without: Callable[..
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mounts a tmpfs")
 def test_the_nspawn_folder_gets_a_tmpfs_once(tmp_path: Path) -> None:
-    from ick.containers import prepare_nspawn
+    from ick.daemon.host import prepare_nspawn
     from ick.runners.mounts import fstype_at, mounts_under, umount
 
     folder = tmp_path / "run" / "systemd" / "nspawn"

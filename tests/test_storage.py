@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ick.auth import TokenKeeper
+from ick.api.auth import TokenKeeper
 from ick.errors import AuthError, ForbiddenError, InputError, NotFoundError
 from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project
 from ick.storage.builds import BuildStore

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 import ick
-from ick.auth import TokenKeeper
+from ick.api.auth import TokenKeeper
 from ick.config import Settings
 from ick.errors import IckError, InputError
 from ick.scheduler.driver import Controller

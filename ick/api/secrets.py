@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.actions import SECRET_NAME_RE
 from ick.api.app import require, services
+from ick.daemon.secrets import SecretKeeper
 from ick.errors import ActionError, ConflictError, ForbiddenError, InputError, NotFoundError
 from ick.model import name_problem
-from ick.runners.secretfiles import secret_names
-from ick.secretkeeper import SecretKeeper
+from ick.runners.validate import SECRET_NAME_RE
 from ick.storage.secrets import MAX_SECRET, check_secret_name
+from ick.worker.secretfiles import secret_names
 
 # The secret's part cannot hold '/' or '+', so a project name never swallows it.
 _SECRET = SECRET_NAME_RE.pattern.strip("^$")

@@ -33,7 +33,7 @@ def serve(config_path: str | None, listen: str | None, state_dir: str | None,
         })
     except IckError as e:
         fail(e.message)
-    argv = [sys.executable, "-m", "ick.serve_main", settings_to_json(settings)]
+    argv = [sys.executable, "-m", "ick.daemon", settings_to_json(settings)]
     if verbose:
         argv.append("--verbose")
     sys.stdout.flush()

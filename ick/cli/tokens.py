@@ -47,7 +47,7 @@ def list_(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def revoke(ctx: Context, token_id: str) -> None:
     """Revoke a token by its id (as `ick token list` shows it), or by the token itself."""
-    from ick.auth import split_token
+    from ick.api.auth import split_token
 
     parts = split_token(token_id)
     if parts is not None:

@@ -22,9 +22,9 @@ from ick.cli.main import Context, cli, fail, pass_ctx
 @pass_ctx
 def worker(ctx: Context, name: str | None, state_dir: str | None) -> None:
     """Run actions for the controller at --url with a worker-scope --token."""
-    from ick.remote import RemoteSource
     from ick.runners.base import HostSettings
-    from ick.runners.worker import Worker
+    from ick.worker.remote import RemoteSource
+    from ick.worker.worker import Worker
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -35,7 +35,7 @@ def worker(ctx: Context, name: str | None, state_dir: str | None) -> None:
         (state / sub).mkdir(parents=True, exist_ok=True)
 
     async def main() -> None:
-        from ick.remotesecrets import RemoteSecrets
+        from ick.worker.remotesecrets import RemoteSecrets
 
         async with RemoteSource(ctx.url, ctx.token or "") as source:
             secrets = RemoteSecrets(source, lambda: remote_worker.worker_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ick.aptrepo import AptRepo
 from ick.errors import ActionError
+from ick.runners.aptrepo import AptRepo
 from ick.runners.base import ActionContext
 from ick.scheduler.machine import Outcome
 

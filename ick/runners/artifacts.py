@@ -8,9 +8,9 @@ from pathlib import Path, PurePosixPath
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext
-from ick.runners.services import artifact_services
 from ick.runners.tarball import create_archive, extract_archive
 from ick.scheduler.machine import Outcome
+from ick.worker.services import artifact_services
 
 
 def _since(started: float) -> float:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
-from ick.actions import SECRET_NAME_RE
 from ick.errors import ActionError
+from ick.runners.validate import SECRET_NAME_RE
 
 HIDDEN = "***"
 

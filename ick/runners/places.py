@@ -85,7 +85,7 @@ async def run_chroot(ctx: ActionContext, argv: list[str], env: dict[str, str]) -
     require_tool("mount", "mount")
     binds = [Bind(ctx.run_dir, RUN_INSIDE), Bind(root, "/")]
     inner = inside_env(env, binds, "/")
-    # unshare keeps the host's ICK_BUILD_ID and ICK_WORKSPACE, by which ick.leftovers finds
+    # unshare keeps the host's ICK_BUILD_ID and ICK_WORKSPACE, by which ick.worker.leftovers finds
     # it after a crash; `env -i` gives the command inside its own environment.
     command = [
         unshare, "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",

@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from ick.masking import Masker
+from ick.storage.masking import Masker
 
 CHUNK = 64 * 1024
 

@@ -2,7 +2,7 @@
 
 The daemon needs none of the command-line tool (click, the client, the other commands);
 starting afresh keeps them out of its memory for as long as it runs. Usage (internal):
-`python -m ick.serve_main SETTINGS_JSON [--verbose]`.
+`python -m ick.daemon SETTINGS_JSON [--verbose]`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import sys
 
 from ick.config import settings_from_json
-from ick.daemon import serve
+from ick.daemon.serve import serve
 
 
 def ready(url: str) -> None:

@@ -1,7 +1,7 @@
 """What the daemon hands its local workers as `ActionContext.services`.
 
-Daemon plug-ins fill it in: ick.containers sets `artifacts` (the ArtifactStore) and
-`systrees` (the SystreeCache); ick.delivery sets `secret` (project, name) -> bytes | None.
+Daemon plug-ins fill it in: ick.daemon.host sets `artifacts` (the ArtifactStore) and
+`systrees` (the SystreeCache); ick.daemon.delivery sets `secret` (project, name) -> bytes | None.
 A remote worker (`ick worker`) has none of them.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext
-from ick.runners.systrees import SystreeCache
 from ick.storage.artifacts import ArtifactStore
+from ick.worker.systrees import SystreeCache
 
 
 @dataclass

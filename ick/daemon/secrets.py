@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from ick.masking import Masker
 from ick.model import Build
 from ick.scheduler.driver import Controller
+from ick.storage.masking import Masker
 from ick.storage.secrets import SecretInfo, SecretStore
 
 log = logging.getLogger(__name__)

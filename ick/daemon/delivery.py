@@ -11,10 +11,10 @@ from pathlib import Path
 from aiohttp import web
 
 from ick.api.app import Services
-from ick.daemon import PLUGINS
-from ick.runners.services import WorkerServices
-from ick.secretkeeper import SecretKeeper
+from ick.daemon.secrets import SecretKeeper
+from ick.daemon.serve import PLUGINS
 from ick.storage.secrets import SecretStore
+from ick.worker.services import WorkerServices
 
 
 def add_apt_routes(app: web.Application, www: Path) -> None:
@@ -23,7 +23,7 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 
 def _give_local_workers(svc: Services, keeper: SecretKeeper) -> None:
-    """Local workers read the secrets an action names (ick.runners.secretfiles) from here."""
+    """Local workers read the secrets an action names (ick.worker.secretfiles) from here."""
     services = svc.extra.get("worker_services")
     if services is None:
         services = svc.extra["worker_services"] = WorkerServices()

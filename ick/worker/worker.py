@@ -12,10 +12,10 @@ from ick.errors import ClientError, IckError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.registry import runner_for
-from ick.runners.secretfiles import secret_files
-from ick.runners.workspaces import Workspaces
 from ick.scheduler.machine import Outcome
 from ick.scheduler.work import WorkItem, WorkSource
+from ick.worker.secretfiles import secret_files
+from ick.worker.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 

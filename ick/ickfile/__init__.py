@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ick.actions import SECRET_NAME_RE, SECRET_NAME_RULE, action_problems, show_value
 from ick.errors import IckFileError
 from ick.model import Pipeline, Project, name_problem
+from ick.runners.validate import SECRET_NAME_RE, SECRET_NAME_RULE, action_problems, show_value
 
 Path = tuple[object, ...]
 """Where a value is in a document: keys and 0-based list indexes from the top."""
@@ -315,7 +315,7 @@ def _resources(
 def load_ick_text(text: str, filename: str) -> IckFile:
     """The resources in .ick text, or IckFileError with every problem as "FILE:LINE: what"."""
     # Imported here: the daemon validates JSON documents and never needs a YAML parser.
-    from ick.yamllines import YamlProblem, parse_with_lines
+    from ick.ickfile.yamllines import YamlProblem, parse_with_lines
 
     try:
         data, lines, found = parse_with_lines(text)

@@ -9,14 +9,14 @@ from collections.abc import Callable
 import aiohttp
 
 from ick.errors import ActionError
-from ick.remote import RemoteSource
 from ick.runners.base import ActionContext
+from ick.worker.remote import RemoteSource
 
 FETCH_TIMEOUT = 60.0
 
 
 class RemoteSecrets:
-    """`ActionContext.services` of `ick worker`; see ick.runners.secretfiles."""
+    """`ActionContext.services` of `ick worker`; see ick.worker.secretfiles."""
 
     def __init__(self, source: RemoteSource, worker_id: Callable[[], str | None]) -> None:
         self.source = source

@@ -14,21 +14,21 @@ from pathlib import Path
 from aiohttp import web
 
 from ick.api.app import Services, make_app
+from ick.api.auth import TokenKeeper
 from ick.api.work import drop_silent_workers
-from ick.auth import TokenKeeper
 from ick.config import Settings
-from ick.leftovers import kill_leftovers
-from ick.memory import trim, trim_when_idle
+from ick.daemon.memory import trim, trim_when_idle
 from ick.runners.base import HostSettings
-from ick.runners.rundir import run_root
-from ick.runners.worker import Worker
-from ick.runners.workspaces import Workspaces
 from ick.scheduler.driver import Controller
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.tokens import TokenStore
+from ick.worker.leftovers import kill_leftovers
+from ick.worker.rundir import run_root
+from ick.worker.worker import Worker
+from ick.worker.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
 PLUGINS: list[Plugin] = []
 
-import ick.containers  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
-import ick.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
-import ick.notify.plugin  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
+import ick.daemon.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
+import ick.daemon.host  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
+import ick.daemon.notify  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
 
 
 def prepare_state_dir(state_dir: Path) -> None:

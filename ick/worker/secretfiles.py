@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from ick.actions import ACTION_SPECS, SECRET_NAME_RE
 from ick.errors import ActionError
 from ick.model import action_kind
 from ick.runners.base import ActionContext
+from ick.runners.validate import ACTION_SPECS, SECRET_NAME_RE
 
 
 def secret_names(action: dict[str, Any], parameters: dict[str, Any]) -> list[str]:

@@ -1,6 +1,6 @@
 """The notify plug-in: runs the outbox alongside the daemon and listens to the controller.
 
-`ick.daemon` imports this module, which registers itself in `ick.daemon.PLUGINS`.
+`ick.daemon.serve` imports this module, which registers itself in `ick.daemon.PLUGINS`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 import aiohttp
 
 from ick.api.app import Services
-from ick.daemon import PLUGINS
+from ick.daemon.serve import PLUGINS
 from ick.notify.outbox import Outbox
 from ick.storage.notifications import NotificationStore
 

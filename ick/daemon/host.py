@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ick.api.app import Services
-from ick.daemon import PLUGINS
+from ick.daemon.serve import PLUGINS
 from ick.runners.mounts import fstype_at, mount
-from ick.runners.services import WorkerServices
-from ick.runners.systrees import SystreeCache
 from ick.storage.artifacts import ArtifactStore
+from ick.worker.services import WorkerServices
+from ick.worker.systrees import SystreeCache
 
 log = logging.getLogger(__name__)
 
