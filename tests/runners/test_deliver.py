@@ -10,7 +10,7 @@ from tests.daemon import Daemon
 from tests.gitrepos import Repo
 from tests.sshd import Sshd, sshd  # noqa: F401  (the fixture)
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "deliver.ick"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "deliver.ick"
 
 # A fresh container from the same systree, as any Debian machine would use ick's repository:
 # the key from /apt/key.asc, the suite from /apt/, nothing else.
