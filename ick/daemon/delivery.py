@@ -14,7 +14,6 @@ from ick.api.app import Services
 from ick.daemon.secrets import SecretKeeper
 from ick.daemon.serve import PLUGINS
 from ick.storage.secrets import SecretStore
-from ick.worker.services import WorkerServices
 
 
 def add_apt_routes(app: web.Application, www: Path) -> None:
@@ -22,23 +21,14 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
     app.router.add_static("/apt/", www, follow_symlinks=False, show_index=False)
 
 
-def _give_local_workers(svc: Services, keeper: SecretKeeper) -> None:
-    """Local workers read the secrets an action names (ick.worker.secretfiles) from here."""
-    services = svc.extra.get("worker_services")
-    if services is None:
-        services = svc.extra["worker_services"] = WorkerServices()
-    services.secret = keeper.value
-
-
 @contextlib.asynccontextmanager
 async def delivery(svc: Services) -> AsyncIterator[None]:
     state = svc.settings.state_dir
     keeper = SecretKeeper(SecretStore(state / "secrets"), svc.controller)
     svc.extra["secret_keeper"] = keeper
-    # For other plug-ins (webhook signing): secret_value(project, name) -> bytes | None.
+    # For other plug-ins (webhook signing, local workers): (project, name) -> bytes | None.
     svc.extra["secrets"] = keeper.value
     svc.controller.started_listeners.append(keeper.build_started)
-    _give_local_workers(svc, keeper)
     www = state / "apt" / "www"
     www.mkdir(parents=True, exist_ok=True)
     svc.extra.setdefault("route_adders", []).append(lambda app: add_apt_routes(app, www))

@@ -14,8 +14,7 @@ from ick.api.app import Services
 from ick.daemon.serve import PLUGINS
 from ick.runners.mounts import fstype_at, mount
 from ick.storage.artifacts import ArtifactStore
-from ick.worker.services import WorkerServices
-from ick.worker.systrees import SystreeCache
+from ick.worker.services import LocalServices
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +42,13 @@ async def containers(svc: Services) -> AsyncIterator[None]:
     root = os.geteuid() == 0
     if root:
         prepare_nspawn()
-    systrees = SystreeCache(state / "systrees", store)
+    # The delivery plug-in (first in PLUGINS) has put the secrets' reader there.
+    services = LocalServices(store, state / "systrees", svc.extra["secrets"])
+    systrees = services.systrees
     await systrees.open(tmpfs=root)
     store.dropped.append(systrees.drop)
     svc.extra["artifacts"] = store
-    services = svc.extra.get("worker_services")
-    if services is None:
-        services = svc.extra["worker_services"] = WorkerServices()
-    services.artifacts = store
-    services.systrees = systrees
+    svc.extra["worker_services"] = services
     try:
         yield
     finally:

@@ -25,6 +25,7 @@ from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.tokens import TokenStore
+from ick.worker.labels import own_labels
 from ick.worker.leftovers import kill_leftovers
 from ick.worker.rundir import run_root
 from ick.worker.worker import Worker
@@ -78,7 +79,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         logs = LogStore(state / "logs")
         resources = ResourceStore(db)
         builds = BuildStore(db)
-        controller = Controller(builds, resources, logs)
+        controller = Controller(builds, resources, logs, lease=settings.worker_lease)
         svc = Services(settings=settings, resources=resources, builds=builds, logs=logs,
                        controller=controller, tokens=tokens)
         svc.extra["db"] = db
@@ -127,6 +128,7 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
                                      debian_mirror=settings.debian_mirror,
                                      run_root=run_root(settings.state_dir))
         workspaces = Workspaces(settings.state_dir / "workspaces")
+        labels = own_labels(settings.worker_labels)
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(workspaces.run())
@@ -135,8 +137,8 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
                 workers = [
                     group.create_task(
                         Worker(controller, f"local{i}", host_settings,
-                               svc.extra.get("worker_services"),
-                               workspaces).run()
+                               svc.extra.get("worker_services"), workspaces,
+                               labels=labels).run()
                     )
                     for i in range(settings.workers)
                 ]

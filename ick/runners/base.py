@@ -7,10 +7,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.errors import ActionError
 from ick.scheduler.machine import Outcome
+
+if TYPE_CHECKING:
+    from ick.runners.process import ProcessResult
+    from ick.worker.services import WorkerServices
 
 # Variables of the daemon's environment that actions may see; everything else stays out,
 # so a token or password in the daemon's environment never reaches a build.
@@ -51,8 +55,9 @@ class ActionContext:
     output: Callable[[bytes], None]
     host: HostSettings
     scratch: BuildScratch
-    services: Any = None  # the worker's artifact/secret access, set by the worker
+    services: WorkerServices | None = None  # artifacts, systrees, secrets: the worker's
     secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
+    started: Callable[[int], None] | None = None  # told each pid the action starts (tracking)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter."""
@@ -98,7 +103,9 @@ class ActionContext:
 
 
 class Runner(Protocol):
-    async def run(self, ctx: ActionContext) -> Outcome: ...
+    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
+        """A process's result (the worker says what it means) or an Outcome of its own; the
+        worker times the action either way."""
 
 
 RunnerFactory = Callable[[], Runner]

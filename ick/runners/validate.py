@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ick.model import WHERES
+from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ ACTION_SPECS: dict[str, ActionSpec] = {
 # These types are spelled `TYPE: VALUE`; every other one is `action: TYPE`.
 OWN_KEY_TYPES = ("shell", "python", "debootstrap", "archive")
 TYPE_KEYS = (*OWN_KEY_TYPES, "action")
-COMMON_KEYS = frozenset({"where", "timeout", "network", "secrets", "name"})
+COMMON_KEYS = frozenset({"where", "timeout", "network", "secrets", "name", "worker"})
 _ACTION_NAMES = tuple(kind for kind in ACTION_SPECS if kind not in OWN_KEY_TYPES)
 _ALL_SETTINGS = frozenset().union(*(spec.settings for spec in ACTION_SPECS.values()))
 
@@ -125,6 +126,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "network": (lambda v: isinstance(v, bool), "true or false"),
     "secrets": (_is_secret_list, "a list of secret names (letters, digits, '.', '_' and '-')"),
     "name": (_is_str, "a string"),
+    "worker": (is_requirement, REQUIREMENT_RULE),
     "shell": (_is_str, "a string (a bash snippet)"),
     "python": (_is_str, "a string (a python snippet)"),
     "debootstrap": (_is_nonempty_str, "'auto' or a debian codename"),

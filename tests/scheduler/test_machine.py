@@ -279,7 +279,7 @@ def test_shutdown_interrupts_running_builds_and_keeps_queued_ones() -> None:
     assert b1.actions[0].message == "the daemon stopped"
     assert b2.state == BuildState.QUEUED
     assert s.queue == [b2]
-    assert (s.running, s.idle, s.workers) == ({}, [], set())
+    assert (s.running, s.idle, s.workers) == ({}, [], {})
 
 
 @pytest.mark.parametrize(
@@ -324,7 +324,7 @@ def test_removing_a_worker_interrupts_its_build_and_stops_giving_it_work() -> No
     assert b.actions[0].message == "the worker went away"
     assert s.remove_worker("w2", T1) == []  # idle: nothing to interrupt
     assert s.enqueue(make_build(2), T2) == []  # no worker left to take it
-    assert s.workers == set()
+    assert s.workers == {}
 
 
 def test_removing_a_worker_leaves_other_workers_builds_alone() -> None:

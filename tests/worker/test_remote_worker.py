@@ -59,7 +59,7 @@ def test_remote_worker_runs_a_build(remote: tuple[Daemon, Path]) -> None:
 def test_worker_token_scope_is_required(start_daemon: Callable[..., Daemon]) -> None:
     daemon = start_daemon(workers=0)
     token = daemon.ick("token", "create", "--scope", "read", "--name", "r").stdout.strip()
-    status, doc = daemon.api("POST", "/workers", {"name": "x"}, token=token)
+    status, doc = daemon.api("POST", "/work", {"name": "x"}, token=token)
     assert status == 403
     assert doc == {"error": "token 'r' lacks the 'worker' scope"}
 

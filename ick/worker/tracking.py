@@ -1,0 +1,87 @@
+"""What a remote worker runs, on disk (STATE/actions), so that after it is killed its next
+start can kill whatever those actions left running."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ick.worker.leftovers import kill_leftovers
+
+log = logging.getLogger(__name__)
+
+
+class ActionTracker:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.root = state_dir / "actions"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, build_id: int, seq: int) -> Path:
+        return self.root / f"{build_id}-{seq}.json"
+
+    def _write(self, build_id: int, seq: int, pids: list[int]) -> None:
+        path = self._path(build_id, seq)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"build": build_id, "seq": seq, "pids": pids}))
+        os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def track(self, build_id: int, seq: int) -> Iterator[None]:
+        """Recorded while the action runs; the record goes when it ends, however it ends."""
+        self._write(build_id, seq, [])
+        try:
+            yield
+        finally:
+            self._path(build_id, seq).unlink(missing_ok=True)
+
+    def started(self, build_id: int, seq: int) -> Callable[[int], None]:
+        """A callback for each process the action starts: its pid joins the record."""
+        pids: list[int] = []
+
+        def add(pid: int) -> None:
+            pids.append(pid)
+            self._write(build_id, seq, pids)
+
+        return add
+
+    def kill_leftovers(self) -> int:
+        """Kill what the actions recorded here left running (their process groups, and every
+        process that carries one of their build ids and a workspace of this worker), then
+        forget the records. Returns how many processes were killed."""
+        builds: set[int] = set()
+        killed = 0
+        for path in sorted(self.root.glob("*.json")):
+            try:
+                record = json.loads(path.read_text())
+                build_id, pids = int(record["build"]), [int(p) for p in record["pids"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                path.unlink(missing_ok=True)
+                continue
+            builds.add(build_id)
+            for pid in pids:
+                if _runs_for(pid, build_id):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(pid, signal.SIGKILL)
+                        killed += 1
+            log.warning("build %d: action %s was running when this worker last stopped",
+                        build_id, record.get("seq"))
+        if builds:
+            killed += kill_leftovers(sorted(builds), self.state_dir)
+        for path in self.root.glob("*.json"):
+            path.unlink(missing_ok=True)
+        return killed
+
+
+def _runs_for(pid: int, build_id: int) -> bool:
+    """Whether `pid` is still a process of that build (not a recycled pid)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"ICK_BUILD_ID={build_id}".encode() in environ.split(b"\0")
