@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ick.api.app import require, services
 from ick.errors import InputError, NotFoundError
+from ick.model import Build, BuildState
+from ick.scheduler.driver import Controller
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
 
@@ -28,12 +32,21 @@ def _build_id(request: web.Request) -> int:
     return int(text)
 
 
+def _with_waiting(controller: Controller, build: Build) -> dict[str, Any]:
+    """The build's JSON; a queued one says why no worker takes it, if none can."""
+    doc = build.to_json()
+    if build.state is BuildState.QUEUED:
+        doc["waiting"] = controller.waiting(build.id)
+    return doc
+
+
 async def list_builds(request: web.Request) -> web.Response:
     require(request, "read")
     limit = _int_arg(request, "limit", 50, 1, 10000)
     project = request.query.get("project")
-    builds = await services(request).builds.list(project, limit)
-    return web.json_response([b.to_json() for b in builds])
+    svc = services(request)
+    builds = await svc.builds.list(project, limit)
+    return web.json_response([_with_waiting(svc.controller, b) for b in builds])
 
 
 async def get_build(request: web.Request) -> web.Response:
@@ -43,7 +56,7 @@ async def get_build(request: web.Request) -> web.Response:
     build = await svc.builds.get(build_id)
     if build is None:
         raise NotFoundError(f"no build {build_id}")
-    doc = build.to_json()
+    doc = _with_waiting(svc.controller, build)
     notifications = svc.extra.get("notifications")  # the notify plug-in's NotificationStore
     doc["notifications"] = [] if notifications is None else [
         n.to_json() for n in await notifications.for_build(build_id)]

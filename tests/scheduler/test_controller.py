@@ -17,11 +17,11 @@ async def test_a_silent_remote_worker_is_dropped_and_its_build_interrupted(
             Pipeline("p", [], [{"shell": "sleep 1", "where": "host"}]))
         await svc.resources.put_project(Project("proj", pipelines=["p"]))
         controller = svc.controller
-        worker = await controller.register("remote")
-        controller.seen(worker, now=100.0)
+        worker = await controller.register("remote", token="t1")
         build = await controller.trigger("proj", {})
         item = await controller.next_work(worker, timeout=5)
         assert item is not None and item.build_id == build.id
+        controller.roster.seen(worker, 100.0, "2026-01-01T00:00:00Z")  # its last request
 
         assert await controller.drop_silent(now=150.0, limit=120.0) == []
         assert await controller.drop_silent(now=221.0, limit=120.0) == [worker]
@@ -29,7 +29,9 @@ async def test_a_silent_remote_worker_is_dropped_and_its_build_interrupted(
         assert stored is not None
         assert stored.state.value == "interrupted"
         assert stored.actions[0].state.value == "interrupted"
-        assert stored.actions[0].message == "the worker went away"
+        assert stored.actions[0].message == (
+            f"worker {worker} went away: not heard from for 121 s, its lease ran out")
+        assert f"ick: worker {worker} went away" in svc.logs.path(build.id).read_text()
         # A late report from the dropped worker changes nothing.
         assert not await controller.done(worker, build.id, 0, Outcome(0, 1.0))
         stored = await svc.builds.get(build.id)
