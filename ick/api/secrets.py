@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import require, services
-from ick.daemon.secrets import SecretKeeper
-from ick.errors import ConflictError, InputError, NotFoundError
+from ick.api.helpers import require
+from ick.api.keys import RESOURCES, SECRETS
+from ick.errors import InputError, NotFoundError
 from ick.model import name_problem
 from ick.runners.validate import SECRET_NAME_RE
 from ick.storage.secrets import MAX_SECRET, check_secret_name
@@ -24,19 +24,12 @@ _SECRET = SECRET_NAME_RE.pattern.strip("^$")
 _BASE = r"/projects/{name:.+}/+secrets"
 
 
-def keeper(request: web.Request) -> SecretKeeper:
-    found = services(request).extra.get("secret_keeper")
-    if not isinstance(found, SecretKeeper):
-        raise ConflictError("this daemon keeps no secrets: its delivery plug-in is not loaded")
-    return found
-
-
 async def _project(request: web.Request) -> str:
     name = request.match_info["name"]
     problem = name_problem(name)
     if problem:
         raise InputError(problem)
-    if await services(request).resources.project(name) is None:
+    if await request.app[RESOURCES].project(name) is None:
         raise NotFoundError(f"no project {name!r}")
     return name
 
@@ -54,7 +47,7 @@ async def put_secret(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_SECRET:
         raise InputError(f"secret {name!r} is too long: at most {MAX_SECRET} bytes")
     value = await request.read()
-    found = keeper(request)
+    found = request.app[SECRETS]
     created = found.value(project, name) is None
     found.set(project, name, value)
     return web.json_response({"project": project, "secret": name},
@@ -64,14 +57,14 @@ async def put_secret(request: web.Request) -> web.Response:
 async def list_secrets(request: web.Request) -> web.Response:
     require(request, "read")
     project = await _project(request)
-    return web.json_response([s.to_json() for s in keeper(request).infos(project)])
+    return web.json_response([s.to_json() for s in request.app[SECRETS].infos(project)])
 
 
 async def delete_secret(request: web.Request) -> web.Response:
     require(request, "write")
     project = await _project(request)
     name = _secret(request)
-    if not keeper(request).remove(project, name):
+    if not request.app[SECRETS].remove(project, name):
         raise NotFoundError(f"project {project!r} has no secret {name!r}")
     return web.json_response({"deleted": name})
 

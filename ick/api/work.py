@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from typing import Any
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
-from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, _store
+from ick.api.artifacts import DIGEST_HEADER, READ_SIZE
+from ick.api.helpers import json_body, require
+from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
 from ick.model import action_kind
 from ick.scheduler.driver import Controller
@@ -49,7 +51,7 @@ def _worker(request: web.Request) -> str:
     worker = request.query.get("worker")
     if not worker:
         raise InputError("missing ?worker=ID (register at POST /work first)")
-    services(request).controller.check_worker(worker, record.key_id)
+    request.app[CONTROLLER].check_worker(worker, record.key_id)
     return worker
 
 
@@ -60,18 +62,16 @@ def _ints(request: web.Request) -> tuple[int, int]:
     return int(texts[0]), int(texts[1])
 
 
-def _running(request: web.Request) -> tuple[str, int, int, dict[str, object], dict[str, object],
-                                            str]:
+def _running(request: web.Request) -> tuple[str, int, int, dict[str, Any], dict[str, Any], str]:
     """(worker, build, seq, action spec, parameters, project) of the action the request's
     worker runs now; 403 if it does not run that action."""
     require(request, "worker")
     build_id, seq = _ints(request)
     worker = _worker(request)
-    run = services(request).controller.machine.running.get(build_id)
+    run = request.app[CONTROLLER].running_action(build_id)
     if run is None or run.worker != worker or run.seq != seq:
         raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
-    return (worker, build_id, seq, run.build.actions[seq].spec, run.build.parameters,
-            run.build.project)
+    return worker, build_id, seq, run.spec, run.parameters, run.project
 
 
 def _labels(value: object) -> dict[str, tuple[str, ...]]:
@@ -105,14 +105,14 @@ async def register(request: web.Request) -> web.Response:
     if not isinstance(slots, int) or isinstance(slots, bool) or not 1 <= slots <= MAX_SLOTS:
         raise InputError(f"slots: expected a whole number from 1 to {MAX_SLOTS}")
     labels = _labels(body.get("labels", {}))
-    controller = services(request).controller
+    controller = request.app[CONTROLLER]
     worker = await controller.register(name, labels, slots, token=record.key_id)
     return web.json_response({"worker": worker, "lease": controller.lease}, status=201)
 
 
 async def deregister(request: web.Request) -> web.Response:
     worker = _worker(request)
-    await services(request).controller.deregister(worker)
+    await request.app[CONTROLLER].deregister(worker)
     return web.json_response({"deregistered": worker})
 
 
@@ -130,7 +130,7 @@ async def next_work(request: web.Request) -> web.Response:
     require(request, "worker")
     timeout = _timeout(request, 30.0)
     worker = _worker(request)
-    item = await services(request).controller.next_work(worker, timeout)
+    item = await request.app[CONTROLLER].next_work(worker, timeout)
     if item is None:
         return web.Response(status=204)
     return web.json_response(item.to_json())
@@ -141,7 +141,7 @@ async def output(request: web.Request) -> web.Response:
     build_id, seq = _ints(request)
     worker = _worker(request)
     data = await request.read()
-    services(request).controller.output(worker, build_id, seq, data)
+    request.app[CONTROLLER].output(worker, build_id, seq, data)
     return web.json_response({"ok": True})
 
 
@@ -166,7 +166,7 @@ async def done(request: web.Request) -> web.Response:
     build_id, seq = _ints(request)
     outcome = _outcome(await json_body(request))
     worker = _worker(request)
-    more = await services(request).controller.done(worker, build_id, seq, outcome)
+    more = await request.app[CONTROLLER].done(worker, build_id, seq, outcome)
     return web.json_response({"more": more})
 
 
@@ -174,7 +174,7 @@ async def hand_back(request: web.Request) -> web.Response:
     require(request, "worker")
     build_id, seq = _ints(request)
     worker = _worker(request)
-    await services(request).controller.hand_back(worker, build_id, seq)
+    await request.app[CONTROLLER].hand_back(worker, build_id, seq)
     return web.json_response({"handed_back": True})
 
 
@@ -183,13 +183,11 @@ async def wait_cancel(request: web.Request) -> web.Response:
     build_id, _ = _ints(request)
     timeout = _timeout(request, MAX_POLL)
     worker = _worker(request)
-    cancel = await services(request).controller.wait_cancel_for(worker, build_id, timeout)
+    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout)
     return web.json_response({"cancel": cancel})
 
 
 async def worker_secret(request: web.Request) -> web.Response:
-    from ick.api.secrets import keeper
-
     _, build_id, seq, spec, parameters, project = _running(request)
     name = request.match_info["secret"]
     check_secret_name(name)
@@ -199,7 +197,7 @@ async def worker_secret(request: web.Request) -> web.Response:
         raise InputError(e.message) from None
     if name not in named:
         raise ForbiddenError(f"action {seq} of build {build_id} does not name secret {name!r}")
-    value = keeper(request).value(project, name)
+    value = request.app[SECRETS].value(project, name)
     if value is None:
         raise NotFoundError(f"project {project!r} has no secret {name!r}")
     return web.Response(body=value, content_type="application/octet-stream")
@@ -210,7 +208,7 @@ READS = {"populate_systree": "systree_name", "populate_workspace": "workspace_ar
 WRITES = {"archive": "artifact_name"}
 
 
-def _artifact_of(spec: dict[str, object], parameters: dict[str, object],
+def _artifact_of(spec: dict[str, Any], parameters: dict[str, Any],
                  table: dict[str, str], name: str, build_id: int, seq: int) -> None:
     key = table.get(action_kind(spec))
     value = None if key is None else spec.get(key, parameters.get(key))
@@ -222,7 +220,7 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     _, build_id, seq, spec, parameters, _ = _running(request)
     name = check_name(request.match_info["name"])
     _artifact_of(spec, parameters, READS, name, build_id, seq)
-    store = _store(request)
+    store = request.app[ARTIFACTS]
     artifact = await store.get(name)
     if artifact is None:
         raise NotFoundError(f"no artifact {name!r}")
@@ -238,14 +236,14 @@ async def put_artifact(request: web.Request) -> web.Response:
     if not digest:
         raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")
     chunks = request.content.iter_chunked(READ_SIZE)
-    artifact, created = await _store(request).put(name, chunks, digest)
+    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest)
     return web.json_response(artifact.to_json(), status=201 if created else 200,
                              headers={DIGEST_HEADER: artifact.digest})
 
 
 async def list_workers(request: web.Request) -> web.Response:
     require(request, "read")
-    return web.json_response(services(request).controller.workers())
+    return web.json_response(request.app[CONTROLLER].workers())
 
 
 async def drop_silent_workers(controller: Controller) -> None:

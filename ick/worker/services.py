@@ -58,22 +58,11 @@ def services_of(ctx: ActionContext) -> WorkerServices:
     return ctx.services
 
 
-class LocalServices:
-    """A local worker's services: the controller's own artifact store and secrets."""
+class StoreBlobs:
+    """The bytes of artifacts in the controller's own store, for its systree cache."""
 
-    def __init__(self, artifacts: ArtifactStore, systrees_root: Path,
-                 secret: Callable[[str, str], bytes | None]) -> None:
+    def __init__(self, artifacts: ArtifactStore) -> None:
         self.artifacts = artifacts
-        self._secret = secret
-        self._systrees = SystreeCache(systrees_root, self)
-
-    @property
-    def systrees(self) -> SystreeCache:
-        return self._systrees
-
-    async def artifact(self, ctx: ActionContext, name: str) -> ArtifactRef | None:
-        found = await self.artifacts.get(name)
-        return None if found is None else ArtifactRef(found.name, found.digest, found.size)
 
     @contextlib.asynccontextmanager
     async def blob(self, ctx: ActionContext, ref: ArtifactRef) -> AsyncIterator[Path]:
@@ -85,6 +74,33 @@ class LocalServices:
 
     async def referenced(self, digest: str) -> bool:
         return await self.artifacts.referenced(digest)
+
+
+class LocalServices:
+    """A local worker's services: the controller's own artifact store, systree cache (made
+    with `StoreBlobs` of that store) and secrets."""
+
+    def __init__(self, artifacts: ArtifactStore, systrees: SystreeCache,
+                 secret: Callable[[str, str], bytes | None]) -> None:
+        self.artifacts = artifacts
+        self._blobs = StoreBlobs(artifacts)
+        self._systrees = systrees
+        self._secret = secret
+
+    @property
+    def systrees(self) -> SystreeCache:
+        return self._systrees
+
+    async def artifact(self, ctx: ActionContext, name: str) -> ArtifactRef | None:
+        found = await self.artifacts.get(name)
+        return None if found is None else ArtifactRef(found.name, found.digest, found.size)
+
+    def blob(self, ctx: ActionContext, ref: ArtifactRef) -> contextlib.AbstractAsyncContextManager[
+            Path]:
+        return self._blobs.blob(ctx, ref)
+
+    async def referenced(self, digest: str) -> bool:
+        return await self._blobs.referenced(digest)
 
     def temp_path(self, suffix: str) -> Path:
         return self.artifacts.temp_path(suffix)

@@ -18,7 +18,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext
@@ -26,7 +26,16 @@ from ick.runners.mounts import OPTION_UNSAFE, mount, mounts_under, umount
 from ick.runners.tarball import extract_archive
 
 if TYPE_CHECKING:
-    from ick.worker.services import ArtifactRef, WorkerServices
+    from ick.worker.services import ArtifactRef
+
+
+class BlobSource(Protocol):
+    """Where the cache gets an artifact's bytes, and learns whether a digest is still used."""
+
+    def blob(self, ctx: ActionContext, ref: ArtifactRef) -> contextlib.AbstractAsyncContextManager[
+            Path]: ...
+
+    async def referenced(self, digest: str) -> bool: ...
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +53,9 @@ class View:
 
 
 class SystreeCache:
-    def __init__(self, root: Path, services: WorkerServices) -> None:
+    def __init__(self, root: Path, blobs: BlobSource) -> None:
         self.root = root
-        self.services = services  # where the artifacts' bytes come from
+        self.blobs = blobs
         self.trees = root / "cache"
         self.views = root / "views"
         self._users: dict[str, int] = {}
@@ -131,7 +140,7 @@ class SystreeCache:
             unpacking = self.trees / f".unpack-{path.name}-{next(self._serial)}"
             unpacking.mkdir(mode=0o755)
             try:
-                async with self.services.blob(ctx, artifact) as blob:
+                async with self.blobs.blob(ctx, artifact) as blob:
                     await extract_archive(ctx, blob, unpacking, f"systree {artifact.name!r}")
                 os.rename(unpacking, path)
             finally:
@@ -145,7 +154,7 @@ class SystreeCache:
             self._users[digest] = left
             return
         self._users.pop(digest, None)
-        if not await self.services.referenced(digest):
+        if not await self.blobs.referenced(digest):
             await self.drop(digest)
 
     async def drop(self, digest: str) -> None:
