@@ -240,8 +240,8 @@ pipelines:
 def test_a_remote_worker_fetches_the_artifact_its_action_names_and_no_other(
         start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
     daemon = start_daemon(workers=0)
-    daemon.apply(REMOTE.replace("where: host", "where: host\n      - shell: cat hello || echo none; sleep 1"
-                                "\n        where: host"))
+    then = "where: host\n      - shell: cat hello || echo none; sleep 1\n        where: host"
+    daemon.apply(REMOTE.replace("where: host", then))
     token = daemon.ick("token", "create", "--scope", "worker", "--name", "w").stdout.strip()
     env = {**daemon.env, "ICK_TOKEN": token}
     env.pop("ICK_STATE_DIR")
