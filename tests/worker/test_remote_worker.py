@@ -98,3 +98,21 @@ def test_a_remote_worker_outlives_a_controller_restart(remote: tuple[Daemon, Pat
     doc = daemon.wait_build(second, timeout=60)
     assert doc["state"] == "succeeded"
     assert doc["worker"].startswith("w1-") and doc["worker"] != daemon.build(first)["worker"]
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--token", "ick_a_b", "worker"], {},
+     "ick worker takes its token from --token-file or ICK_TOKEN, never from --token"),
+    (["worker"], {}, "ick worker needs a worker-scope token: --token-file FILE, or ICK_TOKEN"),
+    (["worker", "--token-file", "/nonexistent/t"], {},
+     "--token-file /nonexistent/t: cannot read: No such file or directory"),
+    (["worker", "--label", "kvm"], {"ICK_TOKEN": "ick_a_b"}, "--label 'kvm': expected KEY=VALUE"),
+    (["worker", "--label", "k v=x"], {"ICK_TOKEN": "ick_a_b"},
+     "--label 'k v=x': bad label name 'k v': use letters, digits, '.', '_' and '-'"),
+])
+def test_ick_worker_refuses_bad_options_in_one_line(
+        args: list[str], env: dict[str, str], message: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("ICK_TOKEN", "ICK_STATE_DIR")}
+    done = subprocess.run([sys.executable, "-m", "ick", *args], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=60)
+    assert (done.returncode, done.stderr) == (2, f"ick: error: {message}\n")
