@@ -44,6 +44,7 @@ class RemoteSource:
         self.lease = 60.0  # what the controller says at registration
         self._session: aiohttp.ClientSession | None = None
         self._pending: list[asyncio.Task[None]] = []
+        self._lost: dict[tuple[int, int], int] = {}  # (build, seq) -> output bytes not sent
 
     async def __aenter__(self) -> RemoteSource:
         self._session = aiohttp.ClientSession(headers=self.headers)
@@ -105,8 +106,13 @@ class RemoteSource:
             if previous is not None:
                 with contextlib.suppress(Exception):
                     await previous
-            await self._json("POST", f"/work/{build_id}/{seq}/output",
-                             params={"worker": worker_id}, data=data)
+            try:
+                await self._json("POST", f"/work/{build_id}/{seq}/output",
+                                 params={"worker": worker_id}, data=data)
+            except ClientError:
+                key = (build_id, seq)
+                self._lost[key] = self._lost.get(key, 0) + len(data)
+                raise
 
         self._pending = [t for t in self._pending if not t.done()]
         self._pending.append(asyncio.ensure_future(send()))
@@ -121,6 +127,11 @@ class RemoteSource:
 
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
         await self._flush()
+        lost = self._lost.pop((build_id, seq), 0)
+        if lost:  # the build's log says so, once the controller can hear it
+            note = f"ick: {lost} bytes of this action's output were lost on the way\n"
+            await self._patiently("POST", f"/work/{build_id}/{seq}/output",
+                                  params={"worker": worker_id}, data=note.encode())
         doc = await self._patiently(
             "POST", f"/work/{build_id}/{seq}/done", params={"worker": worker_id},
             json=outcome_to_json(outcome))
