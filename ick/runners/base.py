@@ -1,15 +1,19 @@
-"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the registry."""
+"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the record that
+describes one action type (`ActionType`): its keys, where it runs, the tools it needs, its runner.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ick.errors import ActionError
+from ick.runners.gitcache import MirrorLocks
+from ick.runners.rules import Rule
 from ick.scheduler.machine import Outcome
 
 # Variables of the daemon's environment that actions may see; everything else stays out,
@@ -39,6 +43,13 @@ class BuildScratch:
 
 
 @dataclass
+class Shared:
+    """What every runner of one worker process shares: one per process (ick.runners.registry)."""
+
+    mirror_locks: MirrorLocks = field(default_factory=MirrorLocks)
+
+
+@dataclass
 class ActionContext:
     build_id: int
     project: str
@@ -53,6 +64,7 @@ class ActionContext:
     scratch: BuildScratch
     services: Any = None  # the worker's artifact/secret access, set by the worker
     secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
+    shared: Shared = field(default_factory=Shared)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter."""
@@ -102,3 +114,34 @@ class Runner(Protocol):
 
 
 RunnerFactory = Callable[[], Runner]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A host program an action type runs, the Debian package that has it, and what for."""
+
+    command: str
+    package: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """One action type, whole: ick/runners/catalog.py lists them, and validation, the workers'
+    runners and `ick doctor` are derived from that list.
+
+    `value` is the rule for `KIND: VALUE` where the type is spelled so (`shell: SNIPPET`);
+    without it the type is spelled `action: KIND`. `settings` are its keys beyond the common
+    ones, each with its rule; each may also come from the build parameter of the same name.
+    """
+
+    kind: str
+    wheres: tuple[str, ...]
+    runner: Callable[[], Runner]
+    value: Rule | None = None
+    settings: Mapping[str, Rule] = field(default_factory=dict)
+    tools: tuple[Tool, ...] = ()
+
+    @property
+    def type_key(self) -> str:
+        return self.kind if self.value is not None else "action"
