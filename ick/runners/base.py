@@ -9,12 +9,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.errors import ActionError
-from ick.runners.gitcache import MirrorLocks
 from ick.runners.rules import Rule
 from ick.scheduler.machine import Outcome
+
+if TYPE_CHECKING:
+    from ick.runners.gitcache import MirrorLocks
 
 # Variables of the daemon's environment that actions may see; everything else stays out,
 # so a token or password in the daemon's environment never reaches a build.
@@ -42,11 +44,22 @@ class BuildScratch:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
 class Shared:
-    """What every runner of one worker process shares: one per process (ick.runners.registry)."""
+    """What every runner of one worker process shares: one per process (ick.runners.registry).
 
-    mirror_locks: MirrorLocks = field(default_factory=MirrorLocks)
+    Made at first use, so that a worker that never runs git does not load its modules.
+    """
+
+    def __init__(self) -> None:
+        self._mirror_locks: MirrorLocks | None = None
+
+    @property
+    def mirror_locks(self) -> MirrorLocks:
+        if self._mirror_locks is None:
+            from ick.runners.gitcache import MirrorLocks
+
+            self._mirror_locks = MirrorLocks()
+        return self._mirror_locks
 
 
 @dataclass

@@ -1,10 +1,13 @@
-"""One worker process's runners: each made from its action type's record at its first action."""
+"""One worker process's runners: each made from its action type's record at its first action.
+
+The records (and so every runner module) load at the first action, not at start: a daemon
+that never runs git or reprepro does not keep their modules in memory.
+"""
 
 from __future__ import annotations
 
 from ick.errors import ActionError
 from ick.runners.base import Runner, Shared
-from ick.runners.catalog import BY_KIND
 
 
 class Runners:
@@ -17,6 +20,8 @@ class Runners:
     def runner_for(self, kind: str) -> Runner:
         runner = self._made.get(kind)
         if runner is None:
+            from ick.runners.catalog import BY_KIND
+
             action_type = BY_KIND.get(kind)
             if action_type is None:
                 raise ActionError(f"action type {kind!r} is not supported by this worker")
