@@ -15,8 +15,7 @@ from aiohttp import web
 from ick.api.helpers import require
 from ick.api.keys import RESOURCES, SECRETS
 from ick.errors import InputError, NotFoundError
-from ick.model import name_problem
-from ick.runners.validate import SECRET_NAME_RE
+from ick.model import SECRET_NAME_RE, name_problem
 from ick.storage.secrets import MAX_SECRET, check_secret_name
 
 # The secret's part cannot hold '/' or '+', so a project name never swallows it.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from ick.runners.base import ActionContext
+from ick.model import WHERES
+from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.places import run_in_place
 from ick.runners.process import ProcessResult
+from ick.runners.rules import Rule, is_str
 
 # The snippet is sourced from its own file so its line numbers in errors are its own;
 # `params` reads the parameters file, so no value is ever spliced into shell text.
@@ -36,3 +38,13 @@ class PythonRunner:
         script.write_text(ctx.action["python"])
         argv = ["python3", "-c", PYTHON_PRELUDE, str(script)]
         return await run_in_place(ctx, argv, ctx.base_env())
+
+
+SHELL = ActionType(
+    "shell", WHERES, ShellRunner, value=Rule(is_str, "a string (a bash snippet)"),
+    tools=(Tool("bash", "bash", "shell actions"),),
+)
+PYTHON = ActionType(
+    "python", WHERES, PythonRunner, value=Rule(is_str, "a string (a python snippet)"),
+    tools=(Tool("python3", "python3", "python actions"),),
+)

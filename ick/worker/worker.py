@@ -15,7 +15,7 @@ from ick.errors import ClientError, IckError, NotFoundError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.process import ProcessResult
-from ick.runners.registry import runner_for
+from ick.runners.registry import Runners
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import Unreachable, WorkItem, WorkSource
@@ -56,13 +56,15 @@ class Worker:
     def __init__(
         self, source: WorkSource, name: str, host: HostSettings,
         services: WorkerServices | None = None, workspaces: Workspaces | None = None,
-        labels: Labels | None = None, slots: int = 1, tracker: ActionTracker | None = None,
+        runners: Runners | None = None, labels: Labels | None = None, slots: int = 1,
+        tracker: ActionTracker | None = None,
     ) -> None:
         self.source = source
         self.name = name
         self.host = host
         self.services = services
         self.workspaces = workspaces or Workspaces(host.state_dir / "workspaces")
+        self.runners = runners or Runners()
         self.labels = dict(labels or {})
         self.slots = slots
         self.tracker = tracker  # remote workers: what runs, so a restart can kill leftovers
@@ -188,7 +190,7 @@ class Worker:
             workspace=self.workspace(item.build_id), run_dir=self.run_dir(item.build_id),
             output=lambda data: self.source.output(worker_id, item.build_id, item.seq, data),
             host=self.host, scratch=self._builds[item.build_id].scratch,
-            services=self.services,
+            services=self.services, shared=self.runners.shared,
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -199,7 +201,7 @@ class Worker:
                 if self.tracker is not None:
                     ctx.started = self.tracker.started(item.build_id, item.seq)
                 async with secret_files(ctx):
-                    result = await runner_for(action_kind(item.action)).run(ctx)
+                    result = await self.runners.runner_for(action_kind(item.action)).run(ctx)
             return outcome_of(result, loop.time() - started, ctx.timeout)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
