@@ -68,8 +68,8 @@ def _running(request: web.Request) -> tuple[str, int, int, dict[str, Any], dict[
     require(request, "worker")
     build_id, seq = _ints(request)
     worker = _worker(request)
-    run = request.app[CONTROLLER].running_action(build_id)
-    if run is None or run.worker != worker or run.seq != seq:
+    run = request.app[CONTROLLER].running_action(build_id, seq)
+    if run is None or run.worker != worker:
         raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
     return worker, build_id, seq, run.spec, run.parameters, run.project
 
@@ -180,10 +180,10 @@ async def hand_back(request: web.Request) -> web.Response:
 
 async def wait_cancel(request: web.Request) -> web.Response:
     require(request, "worker")
-    build_id, _ = _ints(request)
+    build_id, seq = _ints(request)
     timeout = _timeout(request, MAX_POLL)
     worker = _worker(request)
-    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout)
+    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout, seq)
     return web.json_response({"cancel": cancel})
 
 

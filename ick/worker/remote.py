@@ -156,7 +156,7 @@ class RemoteSource:
             waited += delay
             delay = min(delay * 2, 15.0)
 
-    async def wait_cancel(self, worker_id: str, build_id: int) -> None:
+    async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
         """Returns when the action is to stop: cancelled, or the controller forgot us (then
         it has ended the build already). Each poll renews the lease."""
         await asyncio.sleep(CANCEL_POLL_DELAY)
@@ -164,7 +164,7 @@ class RemoteSource:
         while True:
             try:
                 doc = await self._json(
-                    "GET", f"/work/{build_id}/0/cancel",
+                    "GET", f"/work/{build_id}/{seq or 0}/cancel",
                     params={"worker": worker_id, "timeout": str(self.poll)},
                     timeout=aiohttp.ClientTimeout(total=self.poll + 30))
                 delay = 0.5
