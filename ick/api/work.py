@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api.artifacts import DIGEST_HEADER, READ_SIZE
+from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
@@ -235,8 +235,9 @@ async def put_artifact(request: web.Request) -> web.Response:
     digest = request.headers.get(DIGEST_HEADER)
     if not digest:
         raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")
+    arch = arch_of(request)
     chunks = request.content.iter_chunked(READ_SIZE)
-    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest)
+    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest, arch)
     return web.json_response(artifact.to_json(), status=201 if created else 200,
                              headers={DIGEST_HEADER: artifact.digest})
 

@@ -269,7 +269,8 @@ class RemoteServices:
     def temp_path(self, suffix: str) -> Path:
         return self.tmp / f"upload-{secrets.token_hex(8)}{suffix}"
 
-    async def store(self, ctx: ActionContext, name: str, path: Path) -> ArtifactRef:
+    async def store(self, ctx: ActionContext, name: str, path: Path,
+                    arch: str | None = None) -> ArtifactRef:
         try:
             digest = await asyncio.to_thread(_sha256, path)
 
@@ -280,7 +281,8 @@ class RemoteServices:
 
             async with self.source.session.put(
                 self._url(ctx, "artifacts", name), params=self._params(), data=chunks(),
-                headers={DIGEST_HEADER: digest, "Content-Type": "application/octet-stream"},
+                headers={DIGEST_HEADER: digest, "Content-Type": "application/octet-stream",
+                         **({"Ick-Arch": arch} if arch else {})},
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=300),
             ) as r:
                 if r.status >= 400:
