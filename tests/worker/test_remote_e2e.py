@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon import Daemon
+from tests.polling import wait_for
 from tests.procs import wait_dead
 from tests.remote import RemoteWorker
 
@@ -46,14 +47,6 @@ def pids_running(*argv: str) -> list[int]:
             except OSError:
                 continue
     return found
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 CONTAINERS = """
@@ -175,8 +168,8 @@ def test_labels_route_builds_and_a_build_no_worker_can_take_says_why(
     publish = daemon.trigger("publish")
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
                           check=True).stdout.strip()
-    wait_for("the waiting reasons", lambda: daemon.build(riscv).get("waiting") is not None
-             and daemon.build(publish).get("waiting") is not None)
+    wait_for(lambda: daemon.build(riscv).get("waiting") is not None
+             and daemon.build(publish).get("waiting") is not None, "saying why they wait")
     assert daemon.build(riscv)["state"] == "queued"
     assert daemon.build(riscv)["waiting"] == "no worker has arch=riscv64"
     assert daemon.build(publish)["waiting"] == (
@@ -302,7 +295,7 @@ def test_an_idle_worker_rides_out_a_controller_restart(
     worker.wait_registered()
     port = int(daemon.url.rsplit(":", 1)[1])
     daemon.stop()
-    wait_for("a retry", lambda: "trying again in" in worker.log())
+    wait_for(lambda: "trying again in" in worker.log(), "retrying")
     daemon.start(port=port)
     worker.wait_registered()
     doc = daemon.wait_build(daemon.trigger("stuck"), timeout=60)
