@@ -23,6 +23,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.bookworm import bookworm_tarball  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
+from tests.polling import wait_for  # noqa: E402
 from tests.remote import RemoteWorker  # noqa: E402
 
 ICK = """
@@ -88,11 +89,7 @@ async def throughput(session: aiohttp.ClientSession, url: str, count: int) -> fl
 
 
 def wait_workers(daemon: Daemon, count: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while len(daemon.api("GET", "/workers")[1]) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the remote workers did not register in time")
-        time.sleep(0.1)
+    wait_for(lambda: len(daemon.api("GET", "/workers")[1]) >= count, "registered", timeout)
 
 
 async def measure(daemon: Daemon, builds: int, runs: int) -> tuple[float, float]:

@@ -6,10 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.daemon import Daemon
+from tests.polling import poll
 
 
 class RemoteWorker:
@@ -37,18 +37,18 @@ class RemoteWorker:
             self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
         return self
 
+    def entry(self) -> dict[str, object] | None:
+        """This worker as GET /workers lists it, or None."""
+        status, docs = self.daemon.api("GET", "/workers")
+        assert status == 200, docs
+        return next((dict(d) for d in docs if d["name"] == self.name), None)
+
     def wait_registered(self, timeout: float = 30) -> dict[str, object]:
         """Poll GET /workers (bounded) until this worker is listed; its entry."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status, docs = self.daemon.api("GET", "/workers")
-            assert status == 200, docs
-            for doc in docs:
-                if doc["name"] == self.name:
-                    return dict(doc)
-            if time.monotonic() > deadline:
-                raise AssertionError(f"worker {self.name} did not register: {self.log()[-2000:]}")
-            time.sleep(0.05)
+        found = poll(self.entry, lambda e: e is not None, timeout,
+                     lambda _: f"worker {self.name} did not register: {self.log()[-2000:]}")
+        assert found is not None
+        return found
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

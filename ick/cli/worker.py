@@ -108,18 +108,17 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
         await services.systrees.open(tmpfs=os.geteuid() == 0)
         remote = Worker(source, name, HostSettings(state_dir=state), services, workspaces,
                         labels=own_labels(extra), slots=slots, tracker=tracker)
-        task = asyncio.ensure_future(remote.run())
-        cleaner = asyncio.ensure_future(workspaces.run())
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
         try:
-            await asyncio.wait({task})
+            async with asyncio.TaskGroup() as group:
+                cleaner = group.create_task(workspaces.run())
+                work = group.create_task(remote.run())
+                # SIGTERM: what runs is handed back and the worker deregisters (Worker.run).
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, work.cancel)
+                await asyncio.wait({work})
+                cleaner.cancel()
         finally:
-            cleaner.cancel()
-            await asyncio.wait({cleaner})
             await services.systrees.close()
-    if not task.cancelled() and (error := task.exception()) is not None:
-        raise error
     log.info("worker %s stopped", name)
 
 

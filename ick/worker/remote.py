@@ -43,17 +43,22 @@ class RemoteSource:
         self.headers = {"Authorization": f"Bearer {token}"}
         self.lease = 60.0  # what the controller says at registration
         self._session: aiohttp.ClientSession | None = None
-        self._pending: list[asyncio.Task[None]] = []
+        # Output to send, in order, by the one sender task the source owns (None: stop).
+        self._outbox: asyncio.Queue[tuple[str, int, int, bytes] | None] = asyncio.Queue()
+        self._sender: asyncio.Task[None] | None = None
         self._lost: dict[tuple[int, int], int] = {}  # (build, seq) -> output bytes not sent
 
     async def __aenter__(self) -> RemoteSource:
         self._session = aiohttp.ClientSession(headers=self.headers)
+        self._sender = asyncio.create_task(self._send_output())
         return self
 
     async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
+        assert self._session is not None and self._sender is not None
         await self._flush()
-        assert self._session is not None
+        self._outbox.put_nowait(None)
+        await self._sender
         await self._session.close()
 
     @property
@@ -99,31 +104,44 @@ class RemoteSource:
         return WorkItem.from_json(doc) if isinstance(doc, dict) else None
 
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
-        # Sent in order: each post waits for the one before it.
-        previous = self._pending[-1] if self._pending else None
+        self._outbox.put_nowait((worker_id, build_id, seq, data))
 
-        async def send() -> None:
-            if previous is not None:
-                with contextlib.suppress(Exception):
-                    await previous
+    async def _send_output(self) -> None:
+        """Post output in order; what waits for the same action goes in one request."""
+        held: tuple[str, int, int, bytes] | None = None
+        while True:
+            item = held if held is not None else await self._outbox.get()
+            held = None
+            if item is None:
+                self._outbox.task_done()
+                return
+            worker_id, build_id, seq, data = item
+            taken = 1
+            while not self._outbox.empty() and len(data) < CHUNK:
+                following = self._outbox.get_nowait()
+                if following is None or following[:3] != item[:3]:
+                    held = following  # the next request's, or the stop
+                    if following is None:
+                        self._outbox.put_nowait(None)  # seen again once this one is sent
+                        self._outbox.task_done()
+                        held = None
+                    break
+                data += following[3]
+                taken += 1
             try:
                 await self._json("POST", f"/work/{build_id}/{seq}/output",
                                  params={"worker": worker_id}, data=data)
-            except ClientError:
+            except ClientError as e:
                 key = (build_id, seq)
                 self._lost[key] = self._lost.get(key, 0) + len(data)
-                raise
-
-        self._pending = [t for t in self._pending if not t.done()]
-        self._pending.append(asyncio.ensure_future(send()))
+                log.warning("lost %d bytes of output: %s", len(data), e.message)
+            finally:
+                for _ in range(taken):
+                    self._outbox.task_done()
 
     async def _flush(self) -> None:
-        pending, self._pending = self._pending, []
-        for task in pending:
-            try:
-                await task
-            except ClientError as e:
-                log.warning("lost some output: %s", e.message)
+        """Wait until all output handed to `output` so far has been sent (or counted lost)."""
+        await self._outbox.join()
 
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
         await self._flush()

@@ -104,7 +104,7 @@ class SystreeCache:
         """A private view of the artifact's tree, and whether the tree was cached already."""
         if os.geteuid() != 0:
             raise ActionError("populate_systree needs root to mount overlayfs: "
-                              "run `ick serve` as root")
+                              "run `ick serve` (or `ick worker`) as root")
         if any(c in str(self.root) for c in OPTION_UNSAFE):
             raise ActionError(f"overlayfs cannot take the path {self.root}: "
                               "move the state directory to a path without , : or \\")

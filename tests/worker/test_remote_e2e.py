@@ -3,6 +3,7 @@ containers, artifacts, routing by labels, SIGTERM and kill -9 mid-action, leases
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.daemon import Daemon
+from tests.polling import wait_for
 from tests.procs import wait_dead
 from tests.remote import RemoteWorker
 
@@ -32,28 +34,30 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
     for worker in started:
         if worker.proc is not None and worker.proc.poll() is None:
             worker.stop(signal.SIGKILL)
+    # Whatever a failed test left running in its workers' workspaces goes too.
+    for pid in pids_running(tmp_path, "sleep", "301") + pids_running(tmp_path, "sleep", "302"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)  # the action's shell too
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
-def pids_running(*argv: str) -> list[int]:
-    """Processes whose command line is exactly argv."""
+def pids_running(under: Path, *argv: str) -> list[int]:
+    """Processes whose command line is exactly argv, run by a build in a workspace under
+    `under` (so not another test's)."""
     wanted = "\0".join(argv).encode() + b"\0"
     found = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                if Path(f"/proc/{pid}/cmdline").read_bytes() == wanted:
-                    found.append(int(pid))
+                if Path(f"/proc/{pid}/cmdline").read_bytes() != wanted:
+                    continue
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             except OSError:
                 continue
+            if any(v.startswith(f"ICK_WORKSPACE={under}/".encode()) for v in environ):
+                found.append(int(pid))
     return found
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 CONTAINERS = """
@@ -131,9 +135,9 @@ projects:
     worker: {kvm: "yes"}
   - project: plain
     pipelines: [needs-kvm-late]
-  - project: riscv
+  - project: pdp
     pipelines: [which]
-    worker: {arch: riscv64}
+    worker: {arch: pdp11}  # no qemu emulates it: no worker of this host has it
   - project: publish
     pipelines: [publish]
 pipelines:
@@ -171,14 +175,14 @@ def test_labels_route_builds_and_a_build_no_worker_can_take_says_why(
             assert doc["state"] == "succeeded"
             assert doc["worker"].startswith("kvmbox-"), (project, doc["worker"])
 
-    riscv = daemon.trigger("riscv")
+    pdp = daemon.trigger("pdp")
     publish = daemon.trigger("publish")
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
                           check=True).stdout.strip()
-    wait_for("the waiting reasons", lambda: daemon.build(riscv).get("waiting") is not None
-             and daemon.build(publish).get("waiting") is not None)
-    assert daemon.build(riscv)["state"] == "queued"
-    assert daemon.build(riscv)["waiting"] == "no worker has arch=riscv64"
+    wait_for(lambda: daemon.build(pdp).get("waiting") is not None
+             and daemon.build(publish).get("waiting") is not None, "saying why they wait")
+    assert daemon.build(pdp)["state"] == "queued"
+    assert daemon.build(pdp)["waiting"] == "no worker has arch=pdp11"
     assert daemon.build(publish)["waiting"] == (
         "no local worker (apt_publish needs the controller's disk)")
 
@@ -194,9 +198,9 @@ def test_labels_route_builds_and_a_build_no_worker_can_take_says_why(
     assert "kvm=yes" in text and "plainbox" in text
 
     # A worker that has the label takes the build that waited for one.
-    workers(daemon, "riscvbox", "--label", "arch=riscv64")
-    doc = daemon.wait_build(riscv, timeout=60)
-    assert doc["state"] == "succeeded" and doc["worker"].startswith("riscvbox-")
+    workers(daemon, "pdpbox", "--label", "arch=pdp11")
+    doc = daemon.wait_build(pdp, timeout=60)
+    assert doc["state"] == "succeeded" and doc["worker"].startswith("pdpbox-")
     assert "waiting" not in doc or doc["waiting"] is None
     assert daemon.build(publish)["state"] == "queued"
 
@@ -239,7 +243,7 @@ def test_sigterm_hands_back_the_action_and_deregisters(
     first.wait_registered()
     build_id = daemon.trigger("slow", f"mark={tmp_path / 'mark'}")
     daemon.wait_log(build_id, "first run", timeout=60)
-    [sleeper] = pids_running("sleep", "301")
+    [sleeper] = pids_running(tmp_path, "sleep", "301")
     started = time.monotonic()
     assert first.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 15  # at once, not after the action
@@ -270,14 +274,15 @@ pipelines:
 
 
 def test_a_killed_worker_loses_its_lease_and_kills_its_leftovers_at_its_next_start(
-        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker]) -> None:
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
     daemon = start_daemon(workers=0, environ={"ICK_WORKER_LEASE": "2"})
     daemon.apply(LEFTOVER)
     worker = workers(daemon, "doomed")
     worker_id = worker.wait_registered()["worker"]
     build_id = daemon.trigger("stuck")
     daemon.wait_log(build_id, "started", timeout=60)
-    [sleeper] = pids_running("sleep", "302")
+    [sleeper] = pids_running(tmp_path, "sleep", "302")
     worker.stop(signal.SIGKILL)
     doc = daemon.wait_build(build_id, timeout=30)
     assert doc["state"] == "interrupted"
@@ -286,7 +291,7 @@ def test_a_killed_worker_loses_its_lease_and_kills_its_leftovers_at_its_next_sta
     assert message.endswith("its lease ran out")
     assert f"ick: worker {worker_id} went away" in daemon.ick("log", str(build_id)).stdout
     assert daemon.api("GET", "/workers")[1] == []
-    assert pids_running("sleep", "302") == [sleeper]  # the kill left it running...
+    assert pids_running(tmp_path, "sleep", "302") == [sleeper]  # the kill left it running...
     worker.start()  # ...until the worker starts again
     assert wait_dead(sleeper, timeout=30), worker.log()[-2000:]
     worker.wait_registered()
@@ -302,7 +307,7 @@ def test_an_idle_worker_rides_out_a_controller_restart(
     worker.wait_registered()
     port = int(daemon.url.rsplit(":", 1)[1])
     daemon.stop()
-    wait_for("a retry", lambda: "trying again in" in worker.log())
+    wait_for(lambda: "trying again in" in worker.log(), "retrying")
     daemon.start(port=port)
     worker.wait_registered()
     doc = daemon.wait_build(daemon.trigger("stuck"), timeout=60)
