@@ -34,9 +34,12 @@ def _build_id(request: web.Request) -> int:
 
 
 def _with_waiting(controller: Controller, build: Build) -> dict[str, Any]:
-    """The build's JSON; a queued one says why no worker takes it, if none can."""
+    """The build's JSON; a queued one (or a running one with queued jobs) says why no
+    worker takes it, if none can."""
     doc = build.to_json()
-    if build.state is BuildState.QUEUED:
+    if build.state is BuildState.QUEUED or (
+            build.state is BuildState.RUNNING
+            and any(j.state is BuildState.QUEUED for j in build.jobs)):
         doc["waiting"] = controller.waiting(build.id)
     return doc
 
