@@ -21,7 +21,7 @@ Labels = Mapping[str, tuple[str, ...]]
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 VALUE_RE = re.compile(r"^[A-Za-z0-9._:+-]{1,100}$")
 REQUIREMENT_RULE = ("a mapping of worker labels to values, like {arch: arm64} (label names and "
-                    "values: letters, digits, '.', '_', '-'; quote yes and no)")
+                    "values: letters, digits, '.', '_', '-')")
 
 
 def is_requirement(value: object) -> bool:
