@@ -244,10 +244,7 @@ class Controller:
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
         run = self._machine.running_action(build_id, seq)
         if run is None or run.worker != worker_id:
-            # A late or confused report (the machine would ignore it too): more to come
-            # only if the worker runs another action of that job.
-            return any(r.build_id == build_id and r.worker == worker_id
-                       for r in self._machine.running_actions())
+            return False  # that job has ended (cancelled, interrupted): nothing more of it
         job = run.job
         async with self._lock:
             unwritten = self._logs.failure(build_id, self._job_keys.get((build_id, job)))
