@@ -122,3 +122,28 @@ pipelines:
         "Ick-Arch: expected a Debian architecture like arm64, got 'no arch!'")
     assert "x" not in {a["name"] for a in
                        json.loads(daemon.ick("artifacts", "list", "--json").stdout)}
+
+
+def test_a_tree_of_an_arch_the_host_does_not_run_fails_with_the_reason(
+    daemon: Daemon
+) -> None:
+    daemon.apply("""
+projects:
+  - project: pdp
+    pipelines: [pdp]
+pipelines:
+  - pipeline: pdp
+    actions:
+      - shell: |
+          mkdir -p proc sys dev run var/lib/dpkg
+          printf 'Package: dpkg\\nArchitecture: pdp11\\n' > var/lib/dpkg/status
+        where: host
+      - shell: echo never
+        where: chroot
+""")
+    result = daemon.ick("trigger", "pdp", "--wait")
+    assert result.returncode == 1
+    assert (f"ick: the tree is for pdp11, which this {host_arch()} host does not emulate: "
+            "install qemu-user-static and binfmt-support (ick doctor says what this host "
+            "runs)\n") in result.stdout
+    assert "never" not in result.stdout.replace("echo never", "")
