@@ -87,8 +87,8 @@ class PopulateSystreeRunner:
         ctx.scratch.systree = view.merged
         how = "cached" if cached else "unpacked"
         arch = tree_arch(view.merged)
-        of_arch = f", {arch}" if arch else ""
-        ctx.say(f"systree {name} ({artifact.digest[:19]}, {how}{of_arch}) ready")
+        of_arch = f" for {arch}" if arch else ""
+        ctx.say(f"systree {name} ({artifact.digest[:19]}, {how}) ready{of_arch}")
         details: dict[str, object] = {
             "systree": name, "digest": artifact.digest, "cached": cached}
         if arch:

@@ -106,7 +106,8 @@ pipelines:
     result = daemon.ick("trigger", "foreign", "--wait")
     assert result.returncode == 0, result.stdout
     assert "machine=aarch64 dpkg=arm64" in result.stdout
-    assert "systree bookworm_arm64 (" in result.stdout and ", arm64) ready" in result.stdout
+    assert "systree bookworm_arm64 (" in result.stdout
+    assert "unpacked) ready for arm64\n" in result.stdout
 
     made = daemon.ick("trigger", "fake_tree", "--wait")
     assert made.returncode == 0, made.stdout
