@@ -203,9 +203,11 @@ class Controller:
         if run is None or run.worker != worker:
             return
         self._job_log(build_id, run.job, (
-            f"ick: worker {worker} stopped and handed back action {seq + 1}: the build is "
+            f"ick: worker {worker} stopped and handed back action {seq + 1}: the "
+            f"{'build' if self._job_keys.get((build_id, run.job)) is None else 'job'} is "
             "queued again and runs from its first action on another worker\n").encode())
-        log.warning("build %d: handed back by worker %s, queued again", build_id, worker)
+        log.warning("build %d: job %d handed back by worker %s, queued again", build_id,
+                    run.job, worker)
         async with self._lock:
             await self._apply(self._machine.hand_back(build_id, seq, now_iso()))
 
