@@ -154,6 +154,8 @@ class Scheduler:
             return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, None, now,
                              "cancelled")
         del self._running[build_id]
+        # The worker stops: it takes nothing more, least of all this build again.
+        self._idle = [w for w in self._idle if w != run.worker]
         build = run.build
         build.state = BuildState.QUEUED
         build.started_at = None

@@ -50,6 +50,7 @@ class _Build:
     """What the worker keeps for a build between its actions."""
 
     scratch: BuildScratch = field(default_factory=BuildScratch)
+    seq: int = 0  # the action it runs, or ran last
 
 
 class Worker:
@@ -85,7 +86,13 @@ class Worker:
                 for _ in range(self.slots):
                     group.create_task(self._slot())
         finally:
-            for build_id in list(self._builds):
+            # Builds in hand between two actions go back too (those running an action went
+            # back as their slot stopped), then the worker deregisters.
+            for build_id, build in list(self._builds.items()):
+                if self.worker_id is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.source.hand_back(
+                            self.worker_id, build_id, build.seq + 1), HAND_BACK_LIMIT)
                 await self._end_build(build_id)
             if self.worker_id is not None:
                 worker_id, self.worker_id = self.worker_id, None
@@ -128,6 +135,7 @@ class Worker:
     async def handle(self, worker_id: str, item: WorkItem) -> None:
         if item.build_id not in self._builds:
             self._begin_build(item.build_id)
+        self._builds[item.build_id].seq = item.seq
         try:
             outcome = await self._run_until_cancelled(worker_id, item)
         except asyncio.CancelledError:
