@@ -18,7 +18,7 @@ from ick.runners.process import ProcessResult
 from ick.runners.registry import Runners
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
-from ick.scheduler.work import Unreachable, WorkItem, WorkSource
+from ick.scheduler.work import Refused, Unreachable, WorkItem, WorkSource
 from ick.worker.secretfiles import secret_files
 from ick.worker.services import WorkerServices
 from ick.worker.tracking import ActionTracker
@@ -119,6 +119,8 @@ class Worker:
                 backoff = 0.5
                 if item is not None:
                     await self.handle(worker_id, item)
+            except Refused:
+                raise  # a bad or revoked token: the worker stops
             except Unreachable as e:
                 log.warning("worker %s: %s; trying again in %.1f s", self.name, e.message,
                             backoff)
