@@ -346,3 +346,46 @@ def test_a_worker_token_cannot_speak_for_local_workers_or_other_tokens_workers(
     assert daemon.proc is not None and daemon.proc.poll() is None
     assert {w["worker"] for w in daemon.api("GET", "/workers")[1]} == {
         running["worker"], theirs_id}
+
+
+def test_a_remote_worker_with_two_slots_runs_two_builds_at_once_and_clones_with_git(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
+    from tests.gitrepos import Repo
+
+    repo = Repo(tmp_path, "src")
+    commit = repo.commit("first")
+    repo.push()
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    daemon = start_daemon(workers=0)
+    daemon.apply(f"""
+projects:
+  - project: both
+    concurrent: true
+    parameters: {{git_url: "file://{repo.bare}"}}
+    pipelines: [both]
+pipelines:
+  - pipeline: both
+    actions:
+      - action: git
+        where: host
+      - shell: |
+          git -C src rev-parse HEAD
+          touch {meet}/$ICK_BUILD_ID
+          for i in $(seq 600); do [ "$(ls {meet} | wc -l)" -ge 2 ] && break; sleep 0.05; done
+          echo "met $(ls {meet} | wc -l)"
+        where: host
+""")
+    remote = workers(daemon, "twoslots", "--slots", "2")
+    remote.wait_registered()
+    ids = [daemon.trigger("both"), daemon.trigger("both")]
+    for build_id in ids:
+        doc = daemon.wait_build(build_id, timeout=90)
+        log = daemon.ick("log", str(build_id)).stdout
+        assert doc["state"] == "succeeded", log + remote.log()[-2000:]
+        assert doc["worker"].startswith("twoslots-")
+        assert "met 2\n" in log and f"\n{commit}\n" in log
+    # The git mirror is the worker's own.
+    assert list((remote.state / "git").glob("*.git"))
+    assert not list((daemon.state_dir / "git").glob("*.git"))
