@@ -73,9 +73,41 @@ class ActionTracker:
                         build_id, record.get("seq"))
         if builds:
             killed += kill_leftovers(sorted(builds), self.state_dir)
+            killed += kill_rooted_under(self.state_dir)
         for path in self.root.glob("*.json"):
             path.unlink(missing_ok=True)
         return killed
+
+
+def _rooted_under(pid: str, prefix: str) -> bool:
+    """Whether the process's root is inside the folder `prefix` names: a chroot there, or a
+    container whose root is an overlay view there (its mountinfo shows the host paths)."""
+    try:
+        if os.readlink(f"/proc/{pid}/root").startswith(prefix):
+            return True
+        with open(f"/proc/{pid}/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 4 and fields[4] == "/" and f"upperdir={prefix}" in line:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def kill_rooted_under(folder: Path) -> int:
+    """SIGKILL every process whose root is inside `folder`: what a chroot or a container of
+    this worker left, which carries no host path in its environment."""
+    prefix = str(folder.resolve()) + "/"
+    killed = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        if _rooted_under(pid, prefix):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(pid), signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 def _runs_for(pid: int, build_id: int) -> bool:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ick.runners.mounts import mounts_under, umount
+from ick.worker.tracking import kill_rooted_under
 from tests.daemon import Daemon
 from tests.polling import wait_for
 from tests.procs import wait_dead
@@ -34,12 +36,18 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
     for worker in started:
         if worker.proc is not None and worker.proc.poll() is None:
             worker.stop(signal.SIGKILL)
-    # Whatever a failed test left running in its workers' workspaces goes too.
+    # Whatever a failed test left running in its workers' workspaces or containers goes too,
+    # and what it left mounted.
     for pid in pids_running(tmp_path, "sleep", "301") + pids_running(tmp_path, "sleep", "302"):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(os.getpgid(pid), signal.SIGKILL)  # the action's shell too
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    for worker in started:
+        kill_rooted_under(worker.state)
+    for point in mounts_under(tmp_path):
+        with contextlib.suppress(OSError):
+            umount(Path(point))
 
 
 def pids_running(under: Path, *argv: str) -> list[int]:
@@ -389,3 +397,55 @@ pipelines:
     # The git mirror is the worker's own.
     assert list((remote.state / "git").glob("*.git"))
     assert not list((daemon.state_dir / "git").glob("*.git"))
+
+
+def rooted_under(folder: Path, *argv: str) -> list[int]:
+    """Processes whose command line is argv, in a container whose root is an overlay view of
+    a worker whose state dir is `folder`."""
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if (Path(f"/proc/{pid}/cmdline").read_bytes() == wanted
+                        and f"upperdir={folder}/" in Path(f"/proc/{pid}/mountinfo").read_text()):
+                    found.append(int(pid))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_killed_worker_kills_its_containers_leftovers_at_its_next_start(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        put_bookworm_systree: Callable[..., None], tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0, environ={"ICK_WORKER_LEASE": "2"})
+    put_bookworm_systree(daemon)
+    daemon.apply("""
+projects:
+  - project: boxed
+    parameters: {systree_name: bookworm_systree}
+    pipelines: [boxed]
+pipelines:
+  - pipeline: boxed
+    actions:
+      - action: populate_systree
+        where: host
+      - shell: echo started; sleep 304
+        where: container
+""")
+    worker = workers(daemon, "boxer")
+    worker.wait_registered()
+    build_id = daemon.trigger("boxed")
+    daemon.wait_log(build_id, "started", timeout=120)
+    [sleeper] = rooted_under(worker.state, "sleep", "304")
+    worker.stop(signal.SIGKILL)
+    assert daemon.wait_build(build_id, timeout=30)["state"] == "interrupted"
+    assert rooted_under(worker.state, "sleep", "304") == [sleeper]
+    worker.start()
+    assert wait_dead(sleeper, timeout=30), worker.log()[-2000:]
+    worker.wait_registered()
+    # Its cache starts clean: nothing of the killed run stays mounted.
+    views = f"{worker.state}/systrees/views"
+    wait_for(lambda: views not in Path("/proc/self/mounts").read_text(), "unmounted")
+    assert worker.stop() == 0
+    assert str(worker.state) not in Path("/proc/self/mounts").read_text()
