@@ -449,3 +449,37 @@ pipelines:
     wait_for(lambda: views not in Path("/proc/self/mounts").read_text(), "unmounted")
     assert worker.stop() == 0
     assert str(worker.state) not in Path("/proc/self/mounts").read_text()
+
+
+def test_a_remote_worker_refuses_an_artifact_whose_bytes_do_not_match_its_digest(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    daemon.apply("""
+projects:
+  - project: unpack
+    parameters: {workspace_artifact: damaged}
+    pipelines: [unpack]
+pipelines:
+  - pipeline: unpack
+    actions:
+      - action: populate_workspace
+        where: host
+""")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "file").write_text("x" * 1000)
+    tarball = tmp_path / "t.tar.zst"
+    subprocess.run(["tar", "--zstd", "-cf", str(tarball), "-C", str(tree), "."], check=True)
+    assert daemon.ick("artifacts", "put", "damaged", str(tarball)).returncode == 0
+    digest = json.loads(daemon.ick("artifacts", "list", "--json").stdout)[0]["digest"]
+    [blob] = [p for p in (daemon.state_dir / "artifacts").rglob(digest.removeprefix("sha256:"))]
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0xFF  # the disk under the controller went bad
+    blob.write_bytes(bytes(data))
+    workers(daemon, "careful").wait_registered()
+    doc = daemon.wait_build(daemon.trigger("unpack"), timeout=60)
+    assert doc["state"] == "failed"
+    message = doc["actions"][0]["message"]
+    assert message.startswith("artifact 'damaged' came with digest sha256:")
+    assert message.endswith(f", not {digest}: it was replaced meanwhile, or damaged on the way")
