@@ -193,6 +193,7 @@ def test_labels_route_builds_and_a_build_no_worker_can_take_says_why(
     assert daemon.build(pdp)["waiting"] == "no worker has arch=pdp11"
     assert daemon.build(publish)["waiting"] == (
         "no local worker (apt_publish needs the controller's disk)")
+    assert "  waiting: no worker has arch=pdp11\n" in daemon.ick("build", str(pdp)).stdout
 
     listed = json.loads(daemon.ick("workers", "--json").stdout)
     by_name = {w["name"]: w for w in listed}
