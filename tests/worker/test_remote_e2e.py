@@ -484,3 +484,43 @@ pipelines:
     message = doc["actions"][0]["message"]
     assert message.startswith("artifact 'damaged' came with digest sha256:")
     assert message.endswith(f", not {digest}: it was replaced meanwhile, or damaged on the way")
+
+
+def test_a_controller_killed_under_a_running_action_comes_back_and_the_worker_follows(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    daemon.apply("""
+projects:
+  - project: stuck
+    pipelines: [stuck]
+  - project: quick
+    pipelines: [quick]
+pipelines:
+  - pipeline: stuck
+    actions:
+      - shell: echo started; sleep 301
+        where: host
+  - pipeline: quick
+    actions:
+      - shell: echo quick
+        where: host
+""")
+    worker = workers(daemon, "steady")
+    worker.wait_registered()
+    build_id = daemon.trigger("stuck")
+    daemon.wait_log(build_id, "started", timeout=60)
+    [sleeper] = pids_running(tmp_path, "sleep", "301")
+    port = int(daemon.url.rsplit(":", 1)[1])
+    daemon.stop(signal.SIGKILL)
+    daemon.start(port=port)
+    doc = daemon.wait_build(build_id, timeout=30)
+    assert doc["state"] == "interrupted"
+    assert "ick: the daemon stopped while this build ran" in daemon.ick("log", str(build_id)).stdout
+    # The worker learns that the controller no longer knows it: it stops the action and
+    # registers again, the same process.
+    assert wait_dead(sleeper, timeout=60), worker.log()[-2000:]
+    worker.wait_registered()
+    again = daemon.wait_build(daemon.trigger("quick"), timeout=60)
+    assert again["state"] == "succeeded" and again["worker"].startswith("steady-")
+    assert worker.proc is not None and worker.proc.poll() is None
