@@ -1,10 +1,6 @@
-"""Benchmark: remote workers against local ones, and a remote worker's systree cache.
-
-Prints, for a controller with `--workers 0` and 4 `ick worker` processes and for one with 4
-local workers: builds/s draining 1,000 trivial builds queued at once, and the median
-trigger-to-finished time of one build; then (as root, with the test systree) the time of a
-remote worker's first and second populate_systree. Usage: python bench/workers.py [--builds N]
-"""
+"""Benchmark: `--workers 0` with 4 `ick worker` processes against 4 local workers (builds/s
+for 1,000 trivial builds, trigger-to-finished median, alternating rounds), and as root a remote
+worker's first and second populate_systree of the test systree. Usage: bench/workers.py -h"""
 
 from __future__ import annotations
 
@@ -144,18 +140,32 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--builds", type=int, default=1000)
     parser.add_argument("--latency-runs", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="remote and local runs, alternating; medians are printed")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
+    results: dict[str, list[tuple[float, float]]] = {"remote": [], "local": []}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        (base / "remote").mkdir()
-        (base / "local").mkdir()
-        remote = await setup(base / "remote", True, args.builds, args.latency_runs)
-        local = await setup(base / "local", False, args.builds, args.latency_runs)
-        print(f"{args.builds} trivial builds queued at once, then {args.latency_runs} one by one:")
-        for label, (rate, median) in (("4 remote workers (--workers 0)", remote),
-                                      ("4 local workers", local)):
-            print(f"  {label:31} {rate:6.0f} builds/s, trigger to finished median "
-                  f"{median * 1000:.1f} ms")
+        for round_ in range(args.rounds):
+            for kind in ("remote", "local"):
+                where = base / f"{kind}{round_}"
+                where.mkdir()
+                results[kind].append(
+                    await setup(where, kind == "remote", args.builds, args.latency_runs))
+        print(f"{args.builds} trivial builds queued at once, then {args.latency_runs} one by one"
+              f" ({args.rounds} rounds; load average {load:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after):")
+        medians = {}
+        for kind, label in (("remote", "4 remote workers (--workers 0)"),
+                            ("local", "4 local workers")):
+            rates = [rate for rate, _ in results[kind]]
+            latencies = [median for _, median in results[kind]]
+            medians[kind] = (statistics.median(rates), statistics.median(latencies))
+            each = ", ".join(f"{r:.0f}/s {m * 1000:.1f} ms" for r, m in results[kind])
+            print(f"  {label:31} {medians[kind][0]:6.0f} builds/s, trigger to finished median "
+                  f"{medians[kind][1] * 1000:.1f} ms   (rounds: {each})")
+        remote, local = medians["remote"], medians["local"]
         print(f"  remote / local: {local[0] / remote[0]:.2f}x the time per build drained, "
               f"{remote[1] / local[1]:.2f}x the latency")
         if os.geteuid() != 0:

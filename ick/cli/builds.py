@@ -106,14 +106,12 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
         print_json(doc)
         return
     click.echo(f"build {doc['id']}: {doc['project']} #{doc['number']}, {doc['state']}")
-    for key in ("commit", "queued_at", "started_at", "finished_at", "worker"):
+    for key in ("commit", "queued_at", "started_at", "finished_at", "worker", "waiting"):
         if doc.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {doc[key]}")
     click.echo("  parameters:")
     for key, value in doc["parameters"].items():
         click.echo(f"    {key}: {json.dumps(value)}")
-    if doc.get("waiting"):
-        click.echo(f"  waiting: {doc['waiting']}")
     jobs = doc.get("jobs") or [{"job": 0}]
     if len(jobs) == 1:
         click.echo("  actions:")

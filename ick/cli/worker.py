@@ -78,7 +78,19 @@ def worker(ctx: Context, url: str | None, token_file: str | None, name: str | No
             (state / sub).mkdir(parents=True, exist_ok=True)
     except OSError as e:
         fail(f"--state-dir {state}: {e.strerror}")
-    asyncio.run(_run(url or ctx.url, token, name or socket.gethostname(), extra, state, slots))
+    from ick.scheduler.work import Refused
+
+    try:
+        asyncio.run(_run(url or ctx.url, token, name or socket.gethostname(), extra, state,
+                         slots))
+    except BaseExceptionGroup as group:  # from the task groups the worker runs in
+        refused = group.subgroup(Refused)
+        if refused is None:
+            raise
+        error: BaseException = refused
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+        fail(str(error))
 
 
 async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], state: Path,

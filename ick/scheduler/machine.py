@@ -195,6 +195,8 @@ class Scheduler:
             return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, None, now,
                              "cancelled")
         del self._running[(build_id, run.job)]
+        # The worker stops: it takes nothing more, least of all this job again.
+        self._idle = [w for w in self._idle if w != run.worker]
         build, job = run.build, run.build.jobs[run.job]
         job.state = BuildState.QUEUED
         job.started_at = job.worker = None

@@ -62,6 +62,10 @@ class Unreachable(ClientError):
     """The controller did not answer at all (as opposed to answering with an error)."""
 
 
+class Refused(ClientError):
+    """The controller refuses the worker's token (401 or 403): trying again will not help."""
+
+
 class Forgotten(ClientError):
     """The controller does not know the worker (it restarted, or dropped it): register again."""
 

@@ -21,7 +21,7 @@ from ick.errors import ActionError, ClientError
 from ick.runners.base import ActionContext
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
-from ick.scheduler.work import Forgotten, Unreachable, WorkItem, outcome_to_json
+from ick.scheduler.work import Forgotten, Refused, Unreachable, WorkItem, outcome_to_json
 from ick.worker.services import ArtifactRef
 from ick.worker.systrees import SystreeCache
 
@@ -80,6 +80,9 @@ class RemoteSource:
                     message = await _error(r)
                     if r.status == 404 and message.startswith("no worker"):
                         raise Forgotten(f"{method} {path}: {message}")
+                    if r.status in (401, 403) and path == "/work":
+                        raise Refused(f"the controller at {self.url} refuses this worker: "
+                                      f"{message}")
                     raise ClientError(f"{method} {path}: {r.status} {message}")
                 return await r.json()
         except (aiohttp.ClientError, TimeoutError) as e:

@@ -18,7 +18,7 @@ from ick.runners.process import ProcessResult
 from ick.runners.registry import Runners
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
-from ick.scheduler.work import Unreachable, WorkItem, WorkSource
+from ick.scheduler.work import Refused, Unreachable, WorkItem, WorkSource
 from ick.worker.secretfiles import secret_files
 from ick.worker.services import WorkerServices
 from ick.worker.tracking import ActionTracker
@@ -50,6 +50,7 @@ class _Build:
     """What the worker keeps for a build between its actions."""
 
     scratch: BuildScratch = field(default_factory=BuildScratch)
+    seq: int = 0  # the action it runs, or ran last
 
 
 class Worker:
@@ -86,7 +87,14 @@ class Worker:
                 for _ in range(self.slots):
                     group.create_task(self._slot())
         finally:
-            for unit in list(self._builds):
+            # Jobs in hand between two actions go back too (those running an action went
+            # back as their slot stopped), then the worker deregisters. A job's actions are
+            # one after another in its build: the next one is seq + 1.
+            for unit, build in list(self._builds.items()):
+                if self.worker_id is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.source.hand_back(
+                            self.worker_id, unit[0], build.seq + 1), HAND_BACK_LIMIT)
                 await self._end_build(unit)
             if self.worker_id is not None:
                 worker_id, self.worker_id = self.worker_id, None
@@ -113,6 +121,8 @@ class Worker:
                 backoff = 0.5
                 if item is not None:
                     await self.handle(worker_id, item)
+            except Refused:
+                raise  # a bad or revoked token: the worker stops
             except Unreachable as e:
                 log.warning("worker %s: %s; trying again in %.1f s", self.name, e.message,
                             backoff)
@@ -130,6 +140,7 @@ class Worker:
         unit = (item.build_id, item.job)
         if unit not in self._builds:
             self._begin_build(unit)
+        self._builds[unit].seq = item.seq
         try:
             outcome = await self._run_until_cancelled(worker_id, item)
         except asyncio.CancelledError:

@@ -172,3 +172,15 @@ def test_a_cancelled_build_handed_back_ends_cancelled() -> None:
     s.cancel(1, T0)
     assert shape(s.hand_back(1, 0, T1)) == [("save", 1, (0, 1)), ("finished", 1)]
     assert build.state == BuildState.CANCELLED
+
+
+def test_a_worker_that_hands_back_is_not_given_the_build_again() -> None:
+    s = Scheduler()
+    s.add_worker("a", WorkerInfo("a", slots=2))
+    build = build_needing(1)
+    s.enqueue(build, T0)
+    s.worker_ready("a", T0)
+    s.worker_ready("a", T0)  # its second slot waits for work
+    assert s.idle_workers() == ("a",)
+    assert shape(s.hand_back(1, 0, T1)) == [("save", 1, (0, 1))]
+    assert s.idle_workers() == () and s.queued() == (1,)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ick.runners.mounts import mounts_under, umount
+from ick.worker.tracking import kill_rooted_under
 from tests.daemon import Daemon
 from tests.polling import wait_for
 from tests.procs import wait_dead
@@ -34,12 +36,18 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
     for worker in started:
         if worker.proc is not None and worker.proc.poll() is None:
             worker.stop(signal.SIGKILL)
-    # Whatever a failed test left running in its workers' workspaces goes too.
+    # Whatever a failed test left running in its workers' workspaces or containers goes too,
+    # and what it left mounted.
     for pid in pids_running(tmp_path, "sleep", "301") + pids_running(tmp_path, "sleep", "302"):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(os.getpgid(pid), signal.SIGKILL)  # the action's shell too
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+    for worker in started:
+        kill_rooted_under(worker.state)
+    for point in mounts_under(tmp_path):
+        with contextlib.suppress(OSError):
+            umount(Path(point))
 
 
 def pids_running(under: Path, *argv: str) -> list[int]:
@@ -185,6 +193,7 @@ def test_labels_route_builds_and_a_build_no_worker_can_take_says_why(
     assert daemon.build(pdp)["waiting"] == "no worker has arch=pdp11"
     assert daemon.build(publish)["waiting"] == (
         "no local worker (apt_publish needs the controller's disk)")
+    assert "  waiting: no worker has arch=pdp11\n" in daemon.ick("build", str(pdp)).stdout
 
     listed = json.loads(daemon.ick("workers", "--json").stdout)
     by_name = {w["name"]: w for w in listed}
@@ -295,8 +304,8 @@ def test_a_killed_worker_loses_its_lease_and_kills_its_leftovers_at_its_next_sta
     worker.start()  # ...until the worker starts again
     assert wait_dead(sleeper, timeout=30), worker.log()[-2000:]
     worker.wait_registered()
-    assert "killed 1 processes left by actions" in worker.log() or \
-        "killed 2 processes left by actions" in worker.log()
+    # Its shell and its sleep: each counted once.
+    assert "killed 2 processes left by actions of this worker's last run" in worker.log()
 
 
 def test_an_idle_worker_rides_out_a_controller_restart(
@@ -346,3 +355,172 @@ def test_a_worker_token_cannot_speak_for_local_workers_or_other_tokens_workers(
     assert daemon.proc is not None and daemon.proc.poll() is None
     assert {w["worker"] for w in daemon.api("GET", "/workers")[1]} == {
         running["worker"], theirs_id}
+
+
+def test_a_remote_worker_with_two_slots_runs_two_builds_at_once_and_clones_with_git(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
+    from tests.gitrepos import Repo
+
+    repo = Repo(tmp_path, "src")
+    commit = repo.commit("first")
+    repo.push()
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    daemon = start_daemon(workers=0)
+    daemon.apply(f"""
+projects:
+  - project: both
+    concurrent: true
+    parameters: {{git_url: "file://{repo.bare}"}}
+    pipelines: [both]
+pipelines:
+  - pipeline: both
+    actions:
+      - action: git
+        where: host
+      - shell: |
+          git -C src rev-parse HEAD
+          touch {meet}/$ICK_BUILD_ID
+          for i in $(seq 600); do [ "$(ls {meet} | wc -l)" -ge 2 ] && break; sleep 0.05; done
+          echo "met $(ls {meet} | wc -l)"
+        where: host
+""")
+    remote = workers(daemon, "twoslots", "--slots", "2")
+    remote.wait_registered()
+    ids = [daemon.trigger("both"), daemon.trigger("both")]
+    for build_id in ids:
+        doc = daemon.wait_build(build_id, timeout=90)
+        log = daemon.ick("log", str(build_id)).stdout
+        assert doc["state"] == "succeeded", log + remote.log()[-2000:]
+        assert doc["worker"].startswith("twoslots-")
+        assert "met 2\n" in log and f"\n{commit}\n" in log
+    # The git mirror is the worker's own.
+    assert list((remote.state / "git").glob("*.git"))
+    assert not list((daemon.state_dir / "git").glob("*.git"))
+
+
+def rooted_under(folder: Path, *argv: str) -> list[int]:
+    """Processes whose command line is argv, in a container whose root is an overlay view of
+    a worker whose state dir is `folder`."""
+    wanted = "\0".join(argv).encode() + b"\0"
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if (Path(f"/proc/{pid}/cmdline").read_bytes() == wanted
+                        and f"upperdir={folder}/" in Path(f"/proc/{pid}/mountinfo").read_text()):
+                    found.append(int(pid))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_killed_worker_kills_its_containers_leftovers_at_its_next_start(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        put_bookworm_systree: Callable[..., None], tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0, environ={"ICK_WORKER_LEASE": "2"})
+    put_bookworm_systree(daemon)
+    daemon.apply("""
+projects:
+  - project: boxed
+    parameters: {systree_name: bookworm_systree}
+    pipelines: [boxed]
+pipelines:
+  - pipeline: boxed
+    actions:
+      - action: populate_systree
+        where: host
+      - shell: echo started; sleep 304
+        where: container
+""")
+    worker = workers(daemon, "boxer")
+    worker.wait_registered()
+    build_id = daemon.trigger("boxed")
+    daemon.wait_log(build_id, "started", timeout=120)
+    [sleeper] = rooted_under(worker.state, "sleep", "304")
+    worker.stop(signal.SIGKILL)
+    assert daemon.wait_build(build_id, timeout=30)["state"] == "interrupted"
+    assert rooted_under(worker.state, "sleep", "304") == [sleeper]
+    worker.start()
+    assert wait_dead(sleeper, timeout=30), worker.log()[-2000:]
+    worker.wait_registered()
+    # Its cache starts clean: nothing of the killed run stays mounted.
+    views = f"{worker.state}/systrees/views"
+    wait_for(lambda: views not in Path("/proc/self/mounts").read_text(), "unmounted")
+    assert worker.stop() == 0
+    assert str(worker.state) not in Path("/proc/self/mounts").read_text()
+
+
+def test_a_remote_worker_refuses_an_artifact_whose_bytes_do_not_match_its_digest(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    daemon.apply("""
+projects:
+  - project: unpack
+    parameters: {workspace_artifact: damaged}
+    pipelines: [unpack]
+pipelines:
+  - pipeline: unpack
+    actions:
+      - action: populate_workspace
+        where: host
+""")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "file").write_text("x" * 1000)
+    tarball = tmp_path / "t.tar.zst"
+    subprocess.run(["tar", "--zstd", "-cf", str(tarball), "-C", str(tree), "."], check=True)
+    assert daemon.ick("artifacts", "put", "damaged", str(tarball)).returncode == 0
+    digest = json.loads(daemon.ick("artifacts", "list", "--json").stdout)[0]["digest"]
+    [blob] = [p for p in (daemon.state_dir / "artifacts").rglob(digest.removeprefix("sha256:"))]
+    data = bytearray(blob.read_bytes())
+    data[-1] ^= 0xFF  # the disk under the controller went bad
+    blob.write_bytes(bytes(data))
+    workers(daemon, "careful").wait_registered()
+    doc = daemon.wait_build(daemon.trigger("unpack"), timeout=60)
+    assert doc["state"] == "failed"
+    message = doc["actions"][0]["message"]
+    assert message.startswith("artifact 'damaged' came with digest sha256:")
+    assert message.endswith(f", not {digest}: it was replaced meanwhile, or damaged on the way")
+
+
+def test_a_controller_killed_under_a_running_action_comes_back_and_the_worker_follows(
+        start_daemon: Callable[..., Daemon], workers: Callable[..., RemoteWorker],
+        tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    daemon.apply("""
+projects:
+  - project: stuck
+    pipelines: [stuck]
+  - project: quick
+    pipelines: [quick]
+pipelines:
+  - pipeline: stuck
+    actions:
+      - shell: echo started; sleep 301
+        where: host
+  - pipeline: quick
+    actions:
+      - shell: echo quick
+        where: host
+""")
+    worker = workers(daemon, "steady")
+    worker.wait_registered()
+    build_id = daemon.trigger("stuck")
+    daemon.wait_log(build_id, "started", timeout=60)
+    [sleeper] = pids_running(tmp_path, "sleep", "301")
+    port = int(daemon.url.rsplit(":", 1)[1])
+    daemon.stop(signal.SIGKILL)
+    daemon.start(port=port)
+    doc = daemon.wait_build(build_id, timeout=30)
+    assert doc["state"] == "interrupted"
+    assert "ick: the daemon stopped while this build ran" in daemon.ick("log", str(build_id)).stdout
+    # The worker learns that the controller no longer knows it: it stops the action and
+    # registers again, the same process.
+    assert wait_dead(sleeper, timeout=60), worker.log()[-2000:]
+    worker.wait_registered()
+    again = daemon.wait_build(daemon.trigger("quick"), timeout=60)
+    assert again["state"] == "succeeded" and again["worker"].startswith("steady-")
+    assert worker.proc is not None and worker.proc.poll() is None

@@ -116,3 +116,20 @@ def test_ick_worker_refuses_bad_options_in_one_line(
     done = subprocess.run([sys.executable, "-m", "ick", *args], capture_output=True, text=True,
                           env={**clean, **env}, timeout=60)
     assert (done.returncode, done.stderr) == (2, f"ick: error: {message}\n")
+
+
+def test_ick_worker_with_a_token_the_controller_refuses_stops_in_one_line(
+        start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    reader = daemon.ick("token", "create", "--scope", "read", "--name", "r").stdout.strip()
+    for token, why in (("ick_nope_nope", "invalid token"),
+                       (reader, "token 'r' lacks the 'worker' scope")):
+        clean = {k: v for k, v in os.environ.items() if k not in ("ICK_TOKEN", "ICK_STATE_DIR")}
+        done = subprocess.run(
+            [sys.executable, "-m", "ick", "worker", "--url", daemon.url,
+             "--state-dir", str(tmp_path / "w")], capture_output=True, text=True,
+            env={**clean, "ICK_TOKEN": token}, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.endswith(
+            f"ick: error: the controller at {daemon.url} refuses this worker: {why}\n")
+        assert "Traceback" not in done.stderr
