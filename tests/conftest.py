@@ -57,8 +57,8 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
     def start(settings: dict[str, Any] | None = None, workers: int = 2,
-              name: str = "state") -> Daemon:
-        daemon = Daemon(tmp_path / name, settings, workers).start()
+              name: str = "state", environ: dict[str, str] | None = None) -> Daemon:
+        daemon = Daemon(tmp_path / name, settings, workers, environ).start()
         started.append(daemon)
         return daemon
 
