@@ -75,7 +75,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         tokens = TokenKeeper(TokenStore(db))
         await tokens.load()
         await write_admin_token(state, tokens)
-        logs = LogStore(state / "logs")
+        logs = LogStore(state / "logs", settings.max_log_mb * 2**20)
         resources = ResourceStore(db)
         builds = BuildStore(db)
         controller = Controller(builds, resources, logs)

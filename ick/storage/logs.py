@@ -11,6 +11,7 @@ from pathlib import Path
 from ick.storage.masking import Masker
 
 CHUNK = 64 * 1024
+DEFAULT_MAX_BYTES = 1024 * 2**20  # max_log_mb's default
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,11 @@ log = logging.getLogger(__name__)
 class LogStore:
     """Appends to `DIR/BUILD_ID.log` and wakes whoever follows a build's log."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = directory
+        self.max_bytes = max_bytes
+        self._sizes: dict[int, int] = {}  # bytes in each open log
+        self._capped: set[int] = set()  # builds whose log reached max_bytes
         directory.mkdir(parents=True, exist_ok=True)
         self._fds: dict[int, int] = {}
         self._grew: dict[int, asyncio.Event] = {}
@@ -50,13 +54,18 @@ class LogStore:
         masker = self._maskers.get(build_id)
         if masker is not None:
             data = masker.feed(data) if stream else masker.feed(data) + masker.flush()
-        if not data or build_id in self._failed:
+        if not data or build_id in self._failed or build_id in self._capped:
             return
         try:
             fd = self._fds.get(build_id)
             if fd is None:
                 fd = os.open(self.path(build_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
                 self._fds[build_id] = fd
+                self._sizes[build_id] = os.fstat(fd).st_size
+            size = self._sizes[build_id]
+            if size + len(data) > self.max_bytes:
+                data = self._cap(build_id, data[: max(0, self.max_bytes - size)])
+            self._sizes[build_id] = size + len(data)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -67,6 +76,18 @@ class LogStore:
             self._failed[build_id] = reason
             log.error("build %d: cannot write its log: %s", build_id, reason)
         self._wake(build_id)
+
+    def _cap(self, build_id: int, head: bytes) -> bytes:
+        """What still fits, and the one line that says the rest is dropped."""
+        self._capped.add(build_id)
+        log.warning("build %d: its log reached %d bytes; dropping the rest", build_id,
+                    self.max_bytes)
+        newline = b"" if not head or head.endswith(b"\n") else b"\n"
+        mib = self.max_bytes / 2**20
+        return head + newline + (
+            f"ick: the log reached max_log_mb ({mib:g} MiB): the rest of the build's output "
+            "is dropped\n".encode()
+        )
 
     def failure(self, build_id: int) -> str | None:
         """Why the build's log could not be written, if it could not."""
@@ -81,6 +102,8 @@ class LogStore:
         if fd is not None:
             os.close(fd)
         self._failed.pop(build_id, None)
+        self._sizes.pop(build_id, None)
+        self._capped.discard(build_id)
         self._live.discard(build_id)
         self._wake(build_id)
 
