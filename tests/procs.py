@@ -30,3 +30,29 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def pids_named(argv0: str) -> list[int]:
+    """Processes whose argv[0] is `argv0`: an action starts them with `exec -a NAME`, since
+    the pid an action sees ($$, $!) is its own PID namespace's, not the host's."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.split(b"\0", 1)[0] == argv0.encode() and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_named(argv0: str, timeout: float = 30) -> int:
+    """Poll (bounded) until one process named `argv0` runs; its pid."""
+    deadline = time.monotonic() + timeout
+    while not (pids := pids_named(argv0)):
+        assert time.monotonic() < deadline, f"no process {argv0!r} started"
+        time.sleep(0.02)
+    assert len(pids) == 1, f"more than one process {argv0!r}: {pids}"
+    return pids[0]

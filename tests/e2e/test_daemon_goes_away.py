@@ -62,6 +62,8 @@ def test_a_daemon_dying_mid_command_is_exit_3_with_one_line(
         if cli.poll() is None:
             cli.kill()
             cli.wait(10)
+        daemon.start()  # which kills what the dead daemon's build left running
+        assert daemon.wait_build(1)["state"] == "interrupted"
     assert "Traceback" not in err
     assert cli.returncode == 3, err
     assert err.count("\n") == 1

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.daemon import Daemon
-from tests.procs import alive
+from tests.procs import alive, wait_named
 
 LONG = """
 projects:
@@ -16,7 +16,7 @@ projects:
 pipelines:
   - pipeline: long
     actions:
-      - shell: 'echo $$ > "$ICK_WORKSPACE/../long.pid"; echo started; sleep 300'
+      - shell: 'echo started; exec -a {marker} sleep 300'
         where: host
 """
 
@@ -24,13 +24,11 @@ pipelines:
 def test_a_second_serve_on_the_same_state_exits_at_once_and_changes_nothing(
     daemon: Daemon, tmp_path: Path,
 ) -> None:
-    daemon.apply(LONG)
+    marker = f"ick-test-{tmp_path.name}"
+    daemon.apply(LONG.format(marker=marker))
     build_id = daemon.trigger("long")
     daemon.wait_log(build_id, "started")
-    pid_file = next((daemon.state_dir / "workspaces").glob("*/long.pid"), None)
-    if pid_file is None:
-        pid_file = next((daemon.state_dir / "workspaces").rglob("long.pid"))
-    pid = int(pid_file.read_text())
+    pid = wait_named(marker)
     before = sorted(p.name for p in daemon.state_dir.iterdir())
     assert daemon.proc is not None
     result = subprocess.run(
