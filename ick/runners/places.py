@@ -23,16 +23,6 @@ INSIDE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The host's values of these mean nothing inside; the rest of the environment is kept.
 HOST_ONLY_ENV = frozenset({"PATH", "HOME", "USER", "LOGNAME", "TMPDIR"})
 
-# PID 1 of an action's own PID namespace: it runs the command as its child and passes SIGTERM
-# on (a PID 1 with no handler would ignore it). When it ends, the kernel kills whatever is
-# left in the namespace, however it detached (setsid, double fork, env -i); when unshare is
-# killed (a cancel, or the sweep after a daemon crash), --kill-child takes PID 1 with it.
-INIT = """trap 'kill -TERM "$c" 2>/dev/null' TERM
-"$@" & c=$!
-while wait "$c"; s=$?; kill -0 "$c" 2>/dev/null; do :; done
-exit "$s"
-"""
-
 # Runs in a private mount and PID namespace (unshare), so whatever it mounts goes away with
 # the last process in it, and killing unshare kills everything inside (--kill-child).
 # The host's /dev/shm is covered: the run directories of other builds live there.
@@ -48,7 +38,8 @@ mkdir -m 1777 "$root/run/lock"
 mkdir "$root/run/ick"
 mount --bind -o ro "$run" "$root/run/ick"
 cd "$root"
-""" + INIT
+exec "$@"
+"""
 
 
 @dataclass(frozen=True)
@@ -79,10 +70,15 @@ def inside_env(env: Mapping[str, str], binds: Sequence[Bind], workspace: str) ->
 
 
 def pid_namespace(argv: list[str]) -> list[str]:
-    """`argv` as the one child of PID 1 in a PID namespace of its own, with its own /proc."""
+    """`argv` as PID 1 of a PID namespace of its own, with its own /proc.
+
+    When PID 1 ends, the kernel kills whatever is left in the namespace, however it detached
+    (setsid, a double fork, env -i); when unshare is killed (a cancel, or the sweep after a
+    daemon crash), --kill-child takes PID 1 with it. A PID 1 ignores signals it has no
+    handler for, so the shell and python preludes (ick.runners.script) handle SIGTERM.
+    """
     unshare = require_tool("unshare", "util-linux")
-    return [unshare, "--pid", "--fork", "--kill-child", "--mount-proc", "--",
-            "/bin/sh", "-c", INIT, "ick-init", *argv]
+    return [unshare, "--pid", "--fork", "--kill-child", "--mount-proc", "--", *argv]
 
 
 async def run_host(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:

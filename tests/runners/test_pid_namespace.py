@@ -86,3 +86,39 @@ def test_nothing_a_host_action_starts_outlives_it(
         daemon.start()
         assert daemon.wait_build(build_id)["state"] == "interrupted"
     wait_none_left(marker)
+
+
+HANGING = """
+projects:
+  - project: hang_py
+    pipelines: [hang_py]
+  - project: hang_sh
+    pipelines: [hang_sh]
+pipelines:
+  - pipeline: hang_py
+    actions:
+      - python: |
+          import time
+          print("started", flush=True)
+          time.sleep(300)
+        where: host
+        timeout: 1
+  - pipeline: hang_sh
+    actions:
+      - shell: echo started; while true; do sleep 1; done
+        where: host
+        timeout: 1
+"""
+
+
+@pytest.mark.parametrize("project", ["hang_py", "hang_sh"])
+def test_a_timeout_ends_pid_1_at_its_sigterm_not_the_later_sigkill(
+    daemon: Daemon, project: str,
+) -> None:
+    from ick.runners.process import KILL_GRACE
+
+    daemon.apply(HANGING)
+    build = daemon.wait_build(daemon.trigger(project))
+    action = build["actions"][0]
+    assert action["message"] == "timed out after 1 s"
+    assert action["duration"] < 1 + KILL_GRACE / 2  # SIGTERM did it, not SIGKILL after the grace
