@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -13,6 +14,7 @@ from aiohttp import web
 
 import ick
 from ick.api.auth import TokenKeeper
+from ick.api.badrequests import quiet_bad_requests
 from ick.config import Settings
 from ick.errors import IckError, InputError
 from ick.scheduler.driver import Controller
@@ -92,6 +94,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if e.status >= 400 and e.content_type != "application/json":
             return error_response(e.status, e.reason.lower())
         raise
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:  # a path a client made up (a static file's)
+            raise
+        return error_response(400, "a name in the path is too long")
 
 
 async def version(request: web.Request) -> web.Response:
@@ -102,6 +108,7 @@ def make_app(svc: Services) -> web.Application:
     from ick.api import artifacts, builds, resources, secrets, tokens, work
 
     app = web.Application(middlewares=[errors_middleware])
+    app.cleanup_ctx.append(quiet_bad_requests)
     app[SERVICES] = svc
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths

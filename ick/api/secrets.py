@@ -15,6 +15,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.app import require, services
+from ick.api.numbers import path_int
 from ick.daemon.secrets import SecretKeeper
 from ick.errors import ActionError, ConflictError, ForbiddenError, InputError, NotFoundError
 from ick.model import name_problem
@@ -82,7 +83,7 @@ async def delete_secret(request: web.Request) -> web.Response:
 async def worker_secret(request: web.Request) -> web.Response:
     require(request, "worker")
     worker = request.query.get("worker", "")
-    build_id, seq = int(request.match_info["build"]), int(request.match_info["seq"])
+    build_id, seq = path_int(request, "build"), path_int(request, "seq")
     name = _secret(request)
     controller = services(request).controller
     run = controller.machine.running.get(build_id)

@@ -9,6 +9,7 @@ import time
 from aiohttp import web
 
 from ick.api.app import json_body, require, services
+from ick.api.numbers import path_int
 from ick.errors import InputError
 from ick.scheduler.driver import Controller
 from ick.scheduler.work import outcome_from_json
@@ -26,10 +27,7 @@ def _worker(request: web.Request) -> str:
 
 
 def _ints(request: web.Request) -> tuple[int, int]:
-    try:
-        return int(request.match_info["build"]), int(request.match_info["seq"])
-    except ValueError:
-        raise InputError("build and seq must be numbers") from None
+    return path_int(request, "build"), path_int(request, "seq")
 
 
 async def register(request: web.Request) -> web.Response:

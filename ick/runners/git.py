@@ -91,7 +91,7 @@ class GitRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         url = _check_url(ctx.required("git_url"), "git_url")
         commit = ctx.parameters.get("git_commit")
-        if commit is not None and not (isinstance(commit, str) and SHA_RE.match(commit)):
+        if commit is not None and not (isinstance(commit, str) and SHA_RE.fullmatch(commit)):
             raise ActionError(f"git_commit must be a commit sha, not {commit!r}")
         directory = _string(ctx, "git_dir") or default_dir(url)
         source = Source(url, _string(ctx, "git_ref"), commit, directory, "git_dir")

@@ -187,7 +187,7 @@ class Mirror:
             candidates = [ref]
         else:
             candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
-            if SHA_RE.match(ref):
+            if SHA_RE.fullmatch(ref):
                 candidates.append(ref)
         for candidate in candidates:
             sha = await self.commit(git, candidate)

@@ -64,7 +64,7 @@ def ssh_command(port: int, key: Path, known_hosts: Path) -> str:
 class RsyncRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         target = ctx.required("rsync_target")
-        if not isinstance(target, str) or not TARGET_RE.match(target):
+        if not isinstance(target, str) or not TARGET_RE.fullmatch(target):
             raise ActionError(f"rsync_target must be user@host:path, not {target!r}")
         src = source_dir(ctx.workspace, ctx.required("rsync_src"))
         port = ssh_port(ctx.setting("ssh_port", 22))
@@ -91,7 +91,7 @@ class RsyncRunner:
                            f"timed out after {ctx.timeout:g} s", timed_out=True)
         if result.exit_code == 0:
             return Outcome(0, result.duration, None, details={"rsync_target": target})
-        host = TARGET_RE.match(target)["host"]  # type: ignore[index]
+        host = TARGET_RE.fullmatch(target)["host"]  # type: ignore[index]
         if HOST_KEY_FAILED in tail:
             message = f"ssh could not verify the host key of {host} against secret {hosts_name!r}"
         else:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ick.model import WHERES
+from ick.model import MAX_NAME_PART, WHERES
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ _ALL_SETTINGS = frozenset().union(*(spec.settings for spec in ACTION_SPECS.value
 
 # A secret becomes the file $ICK_SECRETS/NAME, so its name must not be able to leave that folder.
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-SECRET_NAME_RULE = "a secret name (letters, digits, '.', '_' and '-')"
+SECRET_NAME_RULE = (f"a secret name (letters, digits, '.', '_' and '-'; at most {MAX_NAME_PART} "
+                    "characters)")
 
 RelPath = tuple[object, ...]
 """Where a problem is inside an action: () for the action itself, (key,) for one of its keys."""
@@ -89,7 +90,8 @@ def _is_str_list(value: object) -> bool:
 
 
 def _is_secret_name(value: object) -> bool:
-    return isinstance(value, str) and SECRET_NAME_RE.match(value) is not None
+    return (isinstance(value, str) and SECRET_NAME_RE.fullmatch(value) is not None
+            and len(value) <= MAX_NAME_PART)
 
 
 def _is_secret_list(value: object) -> bool:

@@ -125,6 +125,8 @@ class LogStore:
     def read(self, build_id: int, offset: int, limit: int = CHUNK) -> bytes:
         try:
             with open(self.path(build_id), "rb") as f:
+                if offset >= os.fstat(f.fileno()).st_size:
+                    return b""  # and no seek: past the file system's largest file it fails
                 f.seek(offset)
                 return f.read(limit)
         except FileNotFoundError:

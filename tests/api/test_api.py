@@ -290,7 +290,8 @@ async def test_creating_a_token_checks_its_name_and_scopes(
          "request body is not valid JSON: a number has too many digits"),
         ("POST", "/work/1/0/done?worker=w", b"[]",
          "expected a JSON object with the action's outcome"),
-        ("POST", "/work/x/0/done?worker=w", b"{}", "build and seq must be numbers"),
+        ("POST", "/work/x/0/done?worker=w", b"{}",
+         "bad build 'x': expected a whole number of at most 18 digits"),
         ("POST", "/work/1/0/done", b"{}", "missing ?worker=ID (register at POST /workers first)"),
         ("GET", "/work?worker=w&timeout=soon", b"", "timeout: expected a number of seconds"),
         ("GET", "/work?worker=w&timeout=nan", b"", "timeout: expected a number of seconds"),
@@ -565,9 +566,12 @@ async def test_the_work_protocol_ignores_reports_that_do_not_fit(api: Api) -> No
     await api.ok("POST", f"/work/{bid}/1/output?worker={worker}", data=b"not now\n")
     failed = {"exit_code": 1, "duration": 1.0}
     for path in (f"/work/{bid}/0/done?worker={other}", f"/work/{bid}/99/done?worker={worker}",
-                 f"/work/{bid}/1/done?worker={worker}", f"/work/{bid}/-1/done?worker={worker}"):
+                 f"/work/{bid}/1/done?worker={worker}"):
         reply = await api.call("POST", path, json=failed)
         assert reply.status == 200, (path, reply.text)
+    reply = await api.call("POST", f"/work/{bid}/-1/done?worker={worker}", json=failed)
+    assert (reply.status, reply.error) == (
+        400, "bad seq '-1': expected a whole number of at most 18 digits")
     build = await api.ok("GET", f"/builds/{bid}")
     assert build["state"] == "running"
     assert [a["state"] for a in build["actions"]] == ["running", "pending"]
