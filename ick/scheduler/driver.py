@@ -225,18 +225,30 @@ class Controller:
             if isinstance(decision, Save):
                 await self.builds.save(decision.build, decision.seqs)
             elif isinstance(decision, Dispatch):
-                self._dispatch(decision)
+                failure = self._dispatch(decision)
+                if failure is not None:  # the build failed as it started: its worker is free
+                    now = now_iso()
+                    await self._apply(self.machine.action_exited(
+                        decision.build.id, decision.seq, failure, now))
+                    await self._apply(self.machine.worker_ready(decision.worker, now))
             elif isinstance(decision, Kill):
                 log.info("build %d: stopping its running action", decision.build.id)
                 self._cancel.setdefault(decision.build.id, asyncio.Event()).set()
             elif isinstance(decision, Finished):
                 self._finished(decision.build)
 
-    def _dispatch(self, decision: Dispatch) -> None:
+    def _dispatch(self, decision: Dispatch) -> Outcome | None:
+        """Hand the action to its worker; the outcome of a build that cannot start."""
         build, seq = decision.build, decision.seq
         if seq == 0:
-            for listener in self.started_listeners:
-                listener(build)
+            try:
+                for listener in self.started_listeners:
+                    listener(build)
+            except Exception as e:  # a failure while starting fails the build, nothing else
+                message = f"cannot start the build: {e}"
+                log.warning("build %d: %s", build.id, message)
+                self.logs.append(build.id, f"ick: {message}\n".encode())
+                return Outcome(None, 0.0, message)
         action = build.actions[seq]
         self.logs.append(build.id, _header(build, action, seq))
         item = WorkItem(
@@ -244,6 +256,7 @@ class Controller:
             total=len(build.actions), action=action.spec, parameters=build.parameters,
         )
         self._inbox[decision.worker].put_nowait(item)
+        return None
 
     def _finished(self, build: Build) -> None:
         log.info("build %d: %s", build.id, build.state.value)

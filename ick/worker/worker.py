@@ -68,10 +68,16 @@ class Worker:
 
     async def handle(self, item: WorkItem) -> None:
         assert self.worker_id is not None
+        outcome: Outcome | None = None
         if self._build != item.build_id:
             await self._end_build()
-            self._begin_build(item.build_id)
-        outcome = await self._run_until_cancelled(item)
+            try:
+                self._begin_build(item.build_id)
+            except OSError as e:  # the build fails, saying why; the worker goes on
+                log.warning("build %d: cannot start: %s", item.build_id, e)
+                outcome = Outcome(None, 0.0, f"cannot start the build: {e.strerror or e}")
+        if outcome is None:
+            outcome = await self._run_until_cancelled(item)
         more = await self.source.done(self.worker_id, item.build_id, item.seq, outcome)
         if not more:
             await self._end_build()
