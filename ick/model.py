@@ -30,6 +30,12 @@ def length_problem(name: str, what: str = "") -> str | None:
     return None
 
 
+# A secret becomes the file $ICK_SECRETS/NAME, so its name must not be able to leave that folder.
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+SECRET_NAME_RULE = (f"a secret name (letters, digits, '.', '_' and '-'; at most {MAX_NAME_PART} "
+                    "characters)")
+
+
 def name_problem(name: object) -> str | None:
     """Say what is wrong with a project or pipeline name, or None if it is fine."""
     if not isinstance(name, str) or not name:

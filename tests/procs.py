@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+from tests.polling import TimedOut, poll
 
 
 def alive(pid: int) -> bool:
@@ -17,11 +18,10 @@ def alive(pid: int) -> bool:
 
 def wait_dead(pid: int, timeout: float = 10) -> bool:
     """Poll (bounded) until `pid` is gone; False if it still runs at the deadline."""
-    deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
+    try:
+        poll(lambda: alive(pid), lambda running: not running, timeout, lambda _: "")
+    except TimedOut:
+        return False
     return True
 
 
@@ -50,9 +50,13 @@ def pids_named(argv0: str) -> list[int]:
 
 def wait_named(argv0: str, timeout: float = 30) -> int:
     """Poll (bounded) until one process named `argv0` runs; its pid."""
-    deadline = time.monotonic() + timeout
-    while not (pids := pids_named(argv0)):
-        assert time.monotonic() < deadline, f"no process {argv0!r} started"
-        time.sleep(0.02)
+    pids = poll(lambda: pids_named(argv0), bool, timeout, lambda _: f"no process {argv0!r}",
+                interval=0.02)
     assert len(pids) == 1, f"more than one process {argv0!r}: {pids}"
     return pids[0]
+
+
+def wait_none_named(argv0: str, timeout: float = 10) -> None:
+    """Poll (bounded) until no process is named `argv0`."""
+    poll(lambda: pids_named(argv0), lambda pids: not pids, timeout,
+         lambda pids: f"processes {argv0!r} still run: {pids}")

@@ -23,9 +23,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ick.api.app import Services, make_app
+from ick.api.app import make_app
 from ick.config import Settings
-from ick.daemon.serve import PLUGINS, open_services
+from ick.daemon import Daemon, open_daemon
 
 EXAMPLES = 40  # per route, fixed, with derandomize: the same cases every run
 REQUEST_TIMEOUT = 1.0  # a long poll (log follow, /work) that waits is not a failure
@@ -150,13 +150,10 @@ def app_routes(app: web.Application) -> list[tuple[str, str]]:
 
 
 @contextlib.asynccontextmanager
-async def real_app(tmp_path: Path) -> AsyncIterator[tuple[web.Application, Services]]:
-    """The app as `ick serve` makes it: every plug-in entered, no local workers."""
-    async with open_services(Settings(state_dir=tmp_path / "state", workers=0)) as svc, \
-            contextlib.AsyncExitStack() as plugins:
-        for plugin in PLUGINS:
-            await plugins.enter_async_context(plugin(svc))
-        yield make_app(svc), svc
+async def real_app(tmp_path: Path) -> AsyncIterator[tuple[web.Application, Daemon]]:
+    """The app as `ick serve` makes it, over every service of the daemon, no local workers."""
+    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as daemon:
+        yield make_app(daemon), daemon
 
 
 @contextlib.contextmanager
@@ -247,7 +244,7 @@ async def make_tokens(client: TestClient[Any, Any], admin: str) -> dict[str, str
     return tokens
 
 
-async def seed(client: TestClient[Any, Any], admin: str, svc: Services) -> None:
+async def seed(client: TestClient[Any, Any], admin: str, svc: Daemon) -> None:
     """Something for the routes to find: a pipeline, a project, a build with a log, a secret,
     an artifact."""
     auth = {"Authorization": f"Bearer {admin}"}
