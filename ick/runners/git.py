@@ -8,11 +8,12 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.confine import confine
 from ick.runners.gitcache import SHA_RE, Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
 from ick.runners.rules import SECRET_NAME, STRING, Rule
@@ -46,14 +47,7 @@ def default_dir(url: str) -> str:
 
 def inside_workspace(workspace: Path, rel: str, key: str) -> Path:
     """`rel` under the workspace; refused if it is absolute or leads out (by `..` or a link)."""
-    path = PurePosixPath(rel)
-    if not rel or path.is_absolute() or ".." in path.parts:
-        raise ActionError(f"{key} {rel!r} is outside the workspace")
-    root = workspace.resolve()
-    target = (root / path).resolve()
-    if target != root and root not in target.parents:
-        raise ActionError(f"{key} {rel!r} is outside the workspace")
-    return target
+    return confine(workspace, rel, key)
 
 
 def _is_repository(dest: Path, source: Source) -> bool:

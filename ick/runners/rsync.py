@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.confine import confine
 from ick.runners.process import run_process
 from ick.runners.rules import SECRET_NAME, STRING, Rule, is_port
 from ick.runners.tools import require_tool
@@ -24,11 +25,7 @@ TAIL = 4096  # bytes of output kept to explain a failure
 
 def source_dir(workspace: Path, src: object) -> Path:
     """Workspace folder `src`, which must exist and lie inside the workspace."""
-    if not isinstance(src, str) or not src or src.startswith("/"):
-        raise ActionError(f"rsync_src must be a folder relative to the workspace, not {src!r}")
-    path = (workspace / src).resolve()
-    if not path.is_relative_to(workspace.resolve()):
-        raise ActionError(f"rsync_src {src!r} leads out of the workspace")
+    path = confine(workspace, src, "rsync_src")
     if not path.is_dir():
         raise ActionError(f"rsync_src {src!r} is not a folder in the workspace")
     return path
