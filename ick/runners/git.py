@@ -16,6 +16,7 @@ from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.confine import confine
 from ick.runners.gitcache import SHA_RE, Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
+from ick.runners.gitsafe import sanitize_repository
 from ick.runners.rules import SECRET_NAME, STRING, Rule
 from ick.scheduler.machine import Outcome
 
@@ -182,6 +183,7 @@ async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
         ref, sha = await _resolve(git, mirror, source, head)
         # The workspace's copy is made inside the lock: a fetch's gc could repack under it.
         if update:
+            await sanitize_repository(dest, git.env, f"{source.dir_key} {source.dir!r}")
             await _fetch_into(git, mirror, dest, sha, source)
         else:
             await _clone_into(git, mirror, dest, source)
