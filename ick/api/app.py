@@ -47,7 +47,7 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick.api import artifacts, builds, resources, secrets, tokens, work
+    from ick.api import apply, artifacts, builds, resources, secrets, tokens, work
 
     app = web.Application(middlewares=[errors_middleware])
     app.cleanup_ctx.append(quiet_bad_requests)
@@ -67,5 +67,6 @@ def make_app(daemon: Daemon) -> web.Application:
     artifacts.add_routes(app)
     tokens.add_routes(app)
     work.add_routes(app)
+    apply.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
     return app

@@ -16,7 +16,19 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: `on:` (a notify key), `yes` and `no` stay strings."""
+    """SafeLoader with YAML 1.2 booleans: `on:` (a notify key), `yes` and `no` stay strings;
+    a number too long to read is a problem at its line, not a crash."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the number {str(node.value)[:20]}... has too many digits",
+                node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 _Loader.yaml_implicit_resolvers = {
