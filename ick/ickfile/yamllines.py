@@ -76,7 +76,8 @@ def _node_lines(
     return lines, twice
 
 
-MAX_VALUES = 1_000_000  # values a file may hold once its aliases are expanded
+MAX_VALUES = 3_000_000  # values a file may hold once its aliases are expanded (a parameter:
+# 100,000, ick.ickfile)
 
 
 def _expanded_size(root: yaml.Node) -> int:
