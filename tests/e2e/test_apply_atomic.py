@@ -54,7 +54,7 @@ def test_post_apply_stores_all_or_nothing(daemon: Daemon) -> None:
     assert status == 400
     assert doc["error"].splitlines() == [
         "project 'c': unknown key 'colour' (expected one of: concurrent, notify, parameters, "
-        "pipelines, project)",
+        "pipelines, project, worker)",
         "project 'b' names pipeline 'missing', which does not exist",
     ]
     assert daemon.api("GET", "/pipelines") == (200, [])

@@ -53,7 +53,7 @@ pipelines:
     daemon.wait_build(daemon.trigger("p"))
     digits = "9" * 5000
     assert daemon.api("GET", f"/work/{digits}/0/secrets/s1?worker=w") == (
-        400, {"error": f"bad build '{'9' * 27}'...: expected a whole number of at most 18 digits"})
+        400, {"error": "build and seq must be numbers"})
     assert daemon.api("GET", f"/apt/{'x' * 5000}", token=None) == (
         400, {"error": "a name in the path is too long"})
     status, text = daemon.api("GET", "/builds/1/log?offset=4611686018427387904")
