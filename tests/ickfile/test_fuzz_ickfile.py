@@ -159,7 +159,7 @@ async def _fuzz(tmp_path: Path, loop: asyncio.AbstractEventLoop) -> None:
             for failure in results.failures:
                 print("fuzz found:", failure)
             assert not results.failures, "\n".join(results.failures[:20])
-            assert results.loaded > EXAMPLES // 10  # the generator reaches past the parser
+            assert results.loaded >= 20  # the generator reaches past the parser, to /apply
         finally:
             await client.close()
 
