@@ -52,11 +52,9 @@ def test_post_apply_stores_all_or_nothing(daemon: Daemon) -> None:
                      {"project": "c", "pipelines": ["p"], "colour": "red"}],
     })
     assert status == 400
-    assert doc["error"].splitlines() == [
-        "project 'c': unknown key 'colour' (expected one of: concurrent, notify, parameters, "
-        "pipelines, project, worker)",
-        "project 'b' names pipeline 'missing', which does not exist",
-    ]
+    first, second = doc["error"].splitlines()
+    assert first.startswith("project 'c': unknown key 'colour' (expected one of: ")
+    assert second == "project 'b' names pipeline 'missing', which does not exist"
     assert daemon.api("GET", "/pipelines") == (200, [])
     assert daemon.api("GET", "/projects") == (200, [])
     status, doc = daemon.api("POST", "/apply", {
