@@ -14,6 +14,8 @@ from ick.errors import InputError
 
 DEFAULT_LISTEN = "127.0.0.1:4250"
 DEFAULT_STATE_DIR = "~/.local/share/ick"
+DEFAULT_MAX_LOG_MB = 1024
+MAX_MAX_LOG_MB = 2**20  # a mebibyte count past a tebibyte is a typo, not a plan
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Settings:
     public_url: str | None = None
     debian_mirror: str | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    max_log_mb: int = DEFAULT_MAX_LOG_MB  # a build's log stops growing past this
     worker_labels: dict[str, list[str]] = field(default_factory=dict)  # the local workers' own
     worker_lease: float = 60.0  # seconds; ICK_WORKER_LEASE changes it, for tests only
 
@@ -60,7 +63,8 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**doc)
 
 
-KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels"}
+KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
+        "max_log_mb"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -114,6 +118,14 @@ def load_settings(
                 f"{where}: workers: expected a whole number of at least 0 (0: remote workers only)"
             )
         settings.workers = workers
+    if "max_log_mb" in merged:
+        mb = merged["max_log_mb"]
+        if not isinstance(mb, int) or isinstance(mb, bool) or not 1 <= mb <= MAX_MAX_LOG_MB:
+            raise InputError(
+                f"{where}: max_log_mb: expected a whole number of mebibytes from 1 to "
+                f"{MAX_MAX_LOG_MB}"
+            )
+        settings.max_log_mb = mb
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:
             setattr(settings, key, str(merged[key]).rstrip("/"))

@@ -12,18 +12,38 @@ NAME_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 WHERES = ("host", "chroot", "container")
 
+# Names (projects, pipelines, secrets, artifacts) become file names and URL paths: a limit
+# the file system and a request line can always take.
+MAX_NAME = 100
+MAX_NAME_PART = 64
+LENGTH_RULE = f"at most {MAX_NAME} characters, each '/'-separated part at most {MAX_NAME_PART}"
+
+
+def shown_name(name: str) -> str:
+    """A name as a message quotes it: long ones cut short, so the message stays one line."""
+    return repr(name) if len(name) <= 40 else repr(name[:37]) + "..."
+
+
+def length_problem(name: str, what: str = "") -> str | None:
+    """Say how a name breaks the length rule, or None; `what` says whose ("secret")."""
+    if len(name) > MAX_NAME or any(len(part) > MAX_NAME_PART for part in name.split("/")):
+        return f"bad {what + ' ' if what else ''}name {shown_name(name)}: names are {LENGTH_RULE}"
+    return None
+
+
 # A secret becomes the file $ICK_SECRETS/NAME, so its name must not be able to leave that folder.
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-SECRET_NAME_RULE = "a secret name (letters, digits, '.', '_' and '-')"
+SECRET_NAME_RULE = (f"a secret name (letters, digits, '.', '_' and '-'; at most {MAX_NAME_PART} "
+                    "characters)")
 
 
 def name_problem(name: object) -> str | None:
     """Say what is wrong with a project or pipeline name, or None if it is fine."""
     if not isinstance(name, str) or not name:
         return "a name must be a non-empty string"
-    if not NAME_RE.match(name) or any(part in (".", "..") for part in name.split("/")):
-        return f"bad name {name!r}: use letters, digits, '.', '_', '-' and '/'"
-    return None
+    if not NAME_RE.fullmatch(name) or any(part in (".", "..") for part in name.split("/")):
+        return f"bad name {shown_name(name)}: use letters, digits, '.', '_', '-' and '/'"
+    return length_problem(name)
 
 
 class BuildState(enum.StrEnum):

@@ -30,3 +30,33 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def pids_named(argv0: str) -> list[int]:
+    """Processes whose argv[0] is `argv0`: an action starts them with `exec -a NAME`, since
+    the pid an action sees ($$, $!) is its own PID namespace's, not the host's."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if cmdline.split(b"\0", 1)[0] == argv0.encode() and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def wait_named(argv0: str, timeout: float = 30) -> int:
+    """Poll (bounded) until one process named `argv0` runs; its pid."""
+    pids = poll(lambda: pids_named(argv0), bool, timeout, lambda _: f"no process {argv0!r}",
+                interval=0.02)
+    assert len(pids) == 1, f"more than one process {argv0!r}: {pids}"
+    return pids[0]
+
+
+def wait_none_named(argv0: str, timeout: float = 10) -> None:
+    """Poll (bounded) until no process is named `argv0`."""
+    poll(lambda: pids_named(argv0), lambda pids: not pids, timeout,
+         lambda pids: f"processes {argv0!r} still run: {pids}")

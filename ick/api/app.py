@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from aiohttp import web
 
 import ick
 from ick.api import keys
+from ick.api.badrequests import quiet_bad_requests
 from ick.api.helpers import Handler, error_response
 from ick.daemon import Daemon
 from ick.errors import IckError
@@ -28,6 +30,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if e.status >= 400 and e.content_type != "application/json":
             return error_response(e.status, e.reason.lower())
         raise
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:  # a path a client made up (a static file's)
+            raise
+        return error_response(400, "a name in the path is too long")
 
 
 async def version(request: web.Request) -> web.Response:
@@ -41,9 +47,10 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick.api import artifacts, builds, resources, secrets, tokens, work
+    from ick.api import apply, artifacts, builds, resources, secrets, tokens, work
 
     app = web.Application(middlewares=[errors_middleware])
+    app.cleanup_ctx.append(quiet_bad_requests)
     app[keys.SETTINGS] = daemon.settings
     app[keys.TOKENS] = daemon.tokens
     app[keys.RESOURCES] = daemon.resources
@@ -60,5 +67,6 @@ def make_app(daemon: Daemon) -> web.Application:
     artifacts.add_routes(app)
     tokens.add_routes(app)
     work.add_routes(app)
+    apply.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
     return app

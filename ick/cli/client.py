@@ -70,12 +70,12 @@ class Client:
         try:
             conn.request(method, prefix + path, body=body, headers=self._headers(headers))
             response = conn.getresponse()
-        except (TimeoutError, ConnectionError, socket.gaierror, OSError) as e:
+        except (TimeoutError, ConnectionError, socket.gaierror, OSError,
+                http.client.HTTPException) as e:
             conn.close()
-            raise ClientError(f"cannot reach ick at {self.url}: {e}") from None
+            raise ClientError(f"cannot reach ick at {self.url}: {_reason(e)}") from None
         if response.status >= 400:
-            data = response.read()
-            conn.close()
+            data = _read_all(self.url, conn, response)
             try:
                 message = json.loads(data)["error"]
             except (ValueError, KeyError, TypeError):
@@ -87,10 +87,7 @@ class Client:
         body = None if doc is None else json.dumps(doc).encode()
         headers = {"Content-Type": "application/json"} if body is not None else None
         conn, response = self.open(method, path, body, headers)
-        try:
-            data = response.read()
-        finally:
-            conn.close()
+        data = _read_all(self.url, conn, response)
         if not data:
             return None
         try:
@@ -103,7 +100,27 @@ class Client:
         try:
             while chunk := response.read1(65536):
                 yield chunk
-        except (TimeoutError, ConnectionError, OSError) as e:
-            raise ClientError(f"lost the connection to ick at {self.url}: {e}") from None
+        except (TimeoutError, ConnectionError, OSError, http.client.HTTPException) as e:
+            raise ClientError(f"lost the connection to ick at {self.url}: {_reason(e)}") from None
         finally:
             conn.close()
+
+
+def _reason(e: BaseException) -> str:
+    """What went wrong, in words: IncompleteRead's own text is a byte count in parentheses."""
+    if isinstance(e, http.client.IncompleteRead):
+        return "the daemon went away in the middle of its answer"
+    if isinstance(e, http.client.RemoteDisconnected):
+        return "the daemon closed the connection without answering"
+    return str(e) or type(e).__name__
+
+
+def _read_all(url: str, conn: http.client.HTTPConnection,
+              response: http.client.HTTPResponse) -> bytes:
+    """The whole body of the answer; the daemon dying half-way is a ClientError (exit 3)."""
+    try:
+        return response.read()
+    except (TimeoutError, ConnectionError, OSError, http.client.HTTPException) as e:
+        raise ClientError(f"lost the connection to ick at {url}: {_reason(e)}") from None
+    finally:
+        conn.close()

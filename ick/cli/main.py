@@ -100,3 +100,15 @@ def main() -> None:
         sys.exit(0)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as e:  # never a traceback: one line, and 3 when the daemon went away
+        fail(*_unexpected(e))
+
+
+def _unexpected(e: Exception) -> tuple[str, int]:
+    import http.client
+
+    if isinstance(e, http.client.HTTPException | ConnectionError | TimeoutError):
+        return f"lost the connection to the daemon: {type(e).__name__}", EXIT_UNREACHABLE
+    if isinstance(e, OSError):
+        return f"{e.filename or type(e).__name__}: {e.strerror or e}", EXIT_INPUT
+    return f"unexpected {type(e).__name__}: {e}", EXIT_INPUT

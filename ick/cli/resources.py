@@ -10,7 +10,6 @@ from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
 
 
 def _apply(ctx: Context, path: str) -> None:
-    from ick.cli.client import quote_name
     from ick.errors import IckFileError
     from ick.ickfile import check_references, load_ick_file, pipeline_from_doc, project_from_doc
 
@@ -35,12 +34,14 @@ def _apply(ctx: Context, path: str) -> None:
         for problem in problems:
             click.echo(f"ick: error: {problem}", err=True)
         raise SystemExit(2)
-    for pipeline in ick_file.pipelines:
-        client.call("PUT", f"/pipelines/{quote_name(pipeline.name)}", pipeline.to_doc())
-        click.echo(f"pipeline {pipeline.name}: applied")
-    for project in ick_file.projects:
-        client.call("PUT", f"/projects/{quote_name(project.name)}", project.to_doc())
-        click.echo(f"project {project.name}: applied")
+    # One request, one transaction: the daemon stores the whole file, or nothing of it.
+    answer = client.call("POST", "/apply", {
+        "pipelines": [p.to_doc() for p in ick_file.pipelines],
+        "projects": [p.to_doc() for p in ick_file.projects],
+    })
+    for applied in answer["applied"]:
+        kind = "pipeline" if "pipeline" in applied else "project"
+        click.echo(f"{kind} {applied[kind]}: applied")
 
 
 @cli.command()

@@ -121,8 +121,8 @@ async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[Syst
 
 
 @contextlib.asynccontextmanager
-async def open_logs(directory: Path) -> AsyncIterator[LogStore]:
-    logs = LogStore(directory)
+async def open_logs(directory: Path, max_bytes: int) -> AsyncIterator[LogStore]:
+    logs = LogStore(directory, max_bytes)
     try:
         yield logs
     finally:
@@ -144,7 +144,7 @@ async def open_daemon(
         port = listener.getsockname()[1]
     async with (
         open_database(state / "ick.db") as db,
-        open_logs(state / "logs") as logs,
+        open_logs(state / "logs", settings.max_log_mb * 2**20) as logs,
         open_artifacts(db, state) as artifacts,
         open_systrees(state, artifacts) as systrees,
         aiohttp.ClientSession() as http,

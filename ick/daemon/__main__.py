@@ -12,6 +12,7 @@ import logging
 import sys
 
 from ick.config import settings_from_json
+from ick.daemon.lock import StateInUseError, lock_state_dir
 from ick.daemon.serve import serve
 
 
@@ -26,6 +27,14 @@ def main(argv: list[str]) -> int:
         level=logging.DEBUG if "--verbose" in argv[1:] else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        lock_state_dir(settings.state_dir)  # before anything else reads or changes the state
+    except StateInUseError as e:
+        print(f"ick: {e.message}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"ick: error: cannot lock {settings.state_dir}: {e.strerror or e}", file=sys.stderr)
+        return 1
     failures: list[str] = []
     try:
         asyncio.run(serve(settings, ready))

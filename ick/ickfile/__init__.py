@@ -202,7 +202,7 @@ def _notify(doc: object, path: Path, context: str, out: list[Problem]) -> dict[s
     secret = doc.get("secret")
     if "secret" in doc and "webhook" not in doc:
         out.append(((*path, "secret"), f"{context}: 'secret' goes only with 'webhook'"))
-    elif "secret" in doc and not (isinstance(secret, str) and SECRET_NAME_RE.match(secret)):
+    elif "secret" in doc and not (isinstance(secret, str) and SECRET_NAME_RE.fullmatch(secret)):
         message = f"'secret' must be {SECRET_NAME_RULE}, not {show_value(secret)}"
         out.append(((*path, "secret"), f"{context}: {message}"))
     if len(out) > before:

@@ -16,7 +16,19 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: `on:` (a notify key), `yes` and `no` stay strings."""
+    """SafeLoader with YAML 1.2 booleans: `on:` (a notify key), `yes` and `no` stay strings;
+    a number too long to read is a problem at its line, not a crash."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the number {str(node.value)[:20]}... has too many digits",
+                node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -64,12 +76,49 @@ def _node_lines(
     return lines, twice
 
 
+MAX_VALUES = 3_000_000  # values a file may hold once its aliases are expanded (a parameter:
+# 100,000, ick.ickfile)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many values the document holds with every alias expanded, counted without
+    expanding them (each node once): an anchors-and-aliases bomb is refused, not walked."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()  # a node that holds itself (through an alias) counts once
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            total = 1 + sum(sizes.get(id(c), 1) for c in children)
+            sizes[id(node)] = min(MAX_VALUES + 1, total)
+            visiting.discard(id(node))
+            continue
+        if id(node) in visiting:
+            continue
+        visiting.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
 def _parse(text: str) -> tuple[object, dict[Path, int], list[tuple[int, str]]]:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:
             return None, {}, []
+        if _expanded_size(root) > MAX_VALUES:
+            raise YamlProblem(1, f"the file holds more than {MAX_VALUES} values once its "
+                                 "aliases are expanded")
         lines, twice = _node_lines(loader, root)
         return loader.construct_document(root), lines, twice
     finally:

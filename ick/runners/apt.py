@@ -8,26 +8,20 @@ from pathlib import Path
 from ick.errors import ActionError
 from ick.runners.aptrepo import AptRepo
 from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.confine import confined_glob
 from ick.runners.rules import STRING, Rule, is_str_list
 from ick.scheduler.machine import Outcome
 
 
 def workspace_globs(workspace: Path, patterns: list[str], key: str) -> list[Path]:
-    """The files that globs relative to the workspace match; none may lie outside it."""
-    root = workspace.resolve()
+    """The files that globs relative to the workspace match; none may lead out of it."""
     found: list[Path] = []
     for pattern in patterns:
-        if not pattern or pattern.startswith("/") or ".." in Path(pattern).parts:
-            raise ActionError(f"{key}: {pattern!r} must be a glob relative to the workspace")
-        matches = sorted(p for p in workspace.glob(pattern) if p.is_file())
+        matches = [workspace / m for m in confined_glob(workspace, [pattern], key)]
+        matches = [p for p in matches if p.is_file()]
         if not matches:
             raise ActionError(f"{key}: nothing in the workspace matches {pattern!r}")
-        for path in matches:
-            if not path.resolve().is_relative_to(root):
-                where = path.relative_to(workspace)
-                raise ActionError(f"{key}: {where} leads out of the workspace")
-            if path not in found:
-                found.append(path)
+        found += [p for p in matches if p not in found]
     return found
 
 

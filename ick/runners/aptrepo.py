@@ -64,7 +64,7 @@ class AptRepo:
 
     async def publish(self, dist: str, debs: list[Path], output: Output) -> list[DebInfo]:
         """Add `debs` to `dist`: each must be newer than what the suite has of its package."""
-        if not DIST_RE.match(dist):
+        if not DIST_RE.fullmatch(dist):
             raise ActionError(f"bad distribution {dist!r}: use letters, digits, '.', '_', '-'")
         for command, package in (("reprepro", "reprepro"), ("gpg", "gnupg"),
                                  ("gpgconf", "gnupg"), ("dpkg-deb", "dpkg")):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import time
 from pathlib import Path, PurePosixPath
 
 from ick.errors import ActionError
 from ick.runners.arches import tree_arch
 from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.confine import confined_glob
 from ick.runners.rules import GLOBS, STRING, Rule
 from ick.runners.tarball import create_archive, extract_archive
 from ick.scheduler.machine import Outcome
@@ -19,15 +19,10 @@ def _since(started: float) -> float:
     return time.monotonic() - started
 
 
-def matching(root: Path, patterns: list[str]) -> list[str]:
+def matching(root: Path, patterns: list[str], where: str = "workspace") -> list[str]:
     """Paths under `root` that match the globs (`**` spans folders), without any path whose
-    folder is matched too (the folder brings it along)."""
-    found: set[str] = set()
-    for pattern in patterns:
-        parts = PurePosixPath(pattern).parts
-        if not pattern or pattern.startswith("/") or ".." in parts:
-            raise ActionError(f"bad glob {pattern!r}: it must stay inside the folder")
-        found.update(glob.glob(pattern, root_dir=root, recursive=True, include_hidden=True))
+    folder is matched too (the folder brings it along). None may lead out of `root`."""
+    found = set(confined_glob(root, patterns, "globs", follow=False, where=where))
     return sorted(
         p for p in found
         if not any(str(parent) in found for parent in PurePosixPath(p).parents)
@@ -50,7 +45,7 @@ class ArchiveRunner:
         members = None
         globs = ctx.setting("globs")
         if globs is not None:
-            members = matching(root, list(globs))
+            members = matching(root, list(globs), which)
             if not members:
                 raise ActionError(f"archive: nothing in the {which} matches {globs}")
         # A whole Debian tree keeps its architecture with it (a systree of arm64, say).

@@ -84,10 +84,16 @@ class ActionContext:
     job: int = 0  # which job of the build (a build with a matrix has several)
 
     def setting(self, key: str, default: Any = None) -> Any:
-        """A built-in action's setting: the action's own key, else the build parameter."""
-        if key in self.action:
-            return self.action[key]
-        return self.parameters.get(key, default)
+        """A built-in action's setting: the action's own key, else the build parameter.
+
+        Settings reach command lines (git, rsync, dput...) and log lines: a value with a
+        newline or NUL in it is refused, so it can neither split one nor forge another.
+        """
+        value = self.action[key] if key in self.action else self.parameters.get(key, default)
+        if _has_line_break(value):
+            raise ActionError(f"{key}: a value with a newline, a carriage return or a NUL is "
+                              "refused")
+        return value
 
     def required(self, key: str) -> Any:
         value = self.setting(key)
@@ -125,6 +131,16 @@ class ActionContext:
         if self.secrets_dir is not None:
             env["ICK_SECRETS"] = str(self.secrets_dir)
         return env
+
+
+def _has_line_break(value: object) -> bool:
+    if isinstance(value, str):
+        return any(c in value for c in "\n\r\0")
+    if isinstance(value, list):
+        return any(_has_line_break(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_line_break(k) or _has_line_break(v) for k, v in value.items())
+    return False
 
 
 class Runner(Protocol):

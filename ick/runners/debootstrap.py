@@ -21,7 +21,7 @@ APT_DIR = Path("/etc/apt")
 
 
 def _checked(value: object, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ActionError(f"bad {what} {value!r}")
     return value
 

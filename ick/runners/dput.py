@@ -18,7 +18,7 @@ TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 class DputRunner:
     async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
         target = ctx.required("dput_target")
-        if not isinstance(target, str) or not TARGET_RE.match(target):
+        if not isinstance(target, str) or not TARGET_RE.fullmatch(target):
             raise ActionError(f"dput_target must be the name of a dput target, not {target!r}")
         changes = ctx.required("changes")
         if not isinstance(changes, str):

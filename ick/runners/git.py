@@ -8,13 +8,15 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.confine import confine
 from ick.runners.gitcache import SHA_RE, Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
+from ick.runners.gitsafe import sanitize_repository
 from ick.runners.rules import SECRET_NAME, STRING, Rule
 from ick.scheduler.machine import Outcome
 
@@ -46,14 +48,7 @@ def default_dir(url: str) -> str:
 
 def inside_workspace(workspace: Path, rel: str, key: str) -> Path:
     """`rel` under the workspace; refused if it is absolute or leads out (by `..` or a link)."""
-    path = PurePosixPath(rel)
-    if not rel or path.is_absolute() or ".." in path.parts:
-        raise ActionError(f"{key} {rel!r} is outside the workspace")
-    root = workspace.resolve()
-    target = (root / path).resolve()
-    if target != root and root not in target.parents:
-        raise ActionError(f"{key} {rel!r} is outside the workspace")
-    return target
+    return confine(workspace, rel, key)
 
 
 def _is_repository(dest: Path, source: Source) -> bool:
@@ -89,7 +84,7 @@ class GitRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         url = _check_url(ctx.required("git_url"), "git_url")
         commit = ctx.parameters.get("git_commit")
-        if commit is not None and not (isinstance(commit, str) and SHA_RE.match(commit)):
+        if commit is not None and not (isinstance(commit, str) and SHA_RE.fullmatch(commit)):
             raise ActionError(f"git_commit must be a commit sha, not {commit!r}")
         directory = _string(ctx, "git_dir") or default_dir(url)
         source = Source(url, _string(ctx, "git_ref"), commit, directory, "git_dir")
@@ -188,6 +183,7 @@ async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
         ref, sha = await _resolve(git, mirror, source, head)
         # The workspace's copy is made inside the lock: a fetch's gc could repack under it.
         if update:
+            await sanitize_repository(dest, git.env, f"{source.dir_key} {source.dir!r}")
             await _fetch_into(git, mirror, dest, sha, source)
         else:
             await _clone_into(git, mirror, dest, source)

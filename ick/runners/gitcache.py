@@ -29,8 +29,12 @@ FULL_SHA_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 # -c options on every git command: a dangerous transport stays off whatever the host's config
 # says (a trigger token may set git_url), and auto-gc runs in the foreground, inside the lock
 # and inside the command's process group, instead of detaching into a process nobody reaps.
+# A workspace's repository is the build's to change (an action, a container, an artifact):
+# none of its hooks runs and no command its configuration names (the rest of what it could
+# set is dropped by ick.runners.gitsafe before ick's git touches it).
 GIT_OPTIONS = ("-c", "protocol.ext.allow=never", "-c", "gc.autoDetach=false",
-               "-c", "maintenance.autoDetach=false")
+               "-c", "maintenance.autoDetach=false",
+               "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 
 
 class Git:
@@ -187,7 +191,7 @@ class Mirror:
             candidates = [ref]
         else:
             candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
-            if SHA_RE.match(ref):
+            if SHA_RE.fullmatch(ref):
                 candidates.append(ref)
         for candidate in candidates:
             sha = await self.commit(git, candidate)

@@ -133,7 +133,7 @@ def git_reason(lines: list[str]) -> str:
 
 
 def _secret_file(name: object, key: str, secret_dirs: list[Path]) -> Path:
-    if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
+    if not isinstance(name, str) or not SECRET_NAME_RE.fullmatch(name):
         raise ActionError(f"{key} must be a secret name, not {name!r}")
     for folder in secret_dirs:
         if (folder / name).is_file():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.confine import confine
 from ick.runners.process import ProcessResult, run_process
 from ick.runners.rules import SECRET_NAME, STRING, Rule, is_port
 from ick.runners.tools import require_tool
@@ -24,11 +25,7 @@ TAIL = 4096  # bytes of output kept to explain a failure
 
 def source_dir(workspace: Path, src: object) -> Path:
     """Workspace folder `src`, which must exist and lie inside the workspace."""
-    if not isinstance(src, str) or not src or src.startswith("/"):
-        raise ActionError(f"rsync_src must be a folder relative to the workspace, not {src!r}")
-    path = (workspace / src).resolve()
-    if not path.is_relative_to(workspace.resolve()):
-        raise ActionError(f"rsync_src {src!r} leads out of the workspace")
+    path = confine(workspace, src, "rsync_src")
     if not path.is_dir():
         raise ActionError(f"rsync_src {src!r} is not a folder in the workspace")
     return path
@@ -65,7 +62,7 @@ def ssh_command(port: int, key: Path, known_hosts: Path) -> str:
 class RsyncRunner:
     async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
         target = ctx.required("rsync_target")
-        if not isinstance(target, str) or not TARGET_RE.match(target):
+        if not isinstance(target, str) or not TARGET_RE.fullmatch(target):
             raise ActionError(f"rsync_target must be user@host:path, not {target!r}")
         src = source_dir(ctx.workspace, ctx.required("rsync_src"))
         port = ssh_port(ctx.setting("ssh_port", 22))
@@ -91,7 +88,7 @@ class RsyncRunner:
             return result
         if result.exit_code == 0:
             return Outcome(0, result.duration, None, details={"rsync_target": target})
-        host = TARGET_RE.match(target)["host"]  # type: ignore[index]
+        host = TARGET_RE.fullmatch(target)["host"]  # type: ignore[index]
         if HOST_KEY_FAILED in tail:
             message = f"ssh could not verify the host key of {host} against secret {hosts_name!r}"
         else:

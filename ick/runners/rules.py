@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE
+from ick.model import MAX_NAME_PART, SECRET_NAME_RE, SECRET_NAME_RULE
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ def is_str_list(value: object) -> bool:
 
 
 def is_secret_name(value: object) -> bool:
-    return isinstance(value, str) and SECRET_NAME_RE.match(value) is not None
+    return (isinstance(value, str) and SECRET_NAME_RE.fullmatch(value) is not None
+            and len(value) <= MAX_NAME_PART)
 
 
 def is_secret_list(value: object) -> bool:

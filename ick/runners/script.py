@@ -9,11 +9,15 @@ from ick.runners.process import ProcessResult
 from ick.runners.rules import Rule, is_str
 
 # The snippet is sourced from its own file so its line numbers in errors are its own;
-# `params` reads the parameters file, so no value is ever spliced into shell text.
-SHELL_PRELUDE = 'params() { cat -- "$ICK_PARAMS"; }; export -f params; . "$0"'
+# `params` reads the parameters file, so no value is ever spliced into shell text. The snippet
+# is PID 1 of its own PID namespace (ick.runners.places), where SIGTERM (a timeout) counts
+# only with a handler: the trap makes it end the snippet as it would anywhere else.
+SHELL_PRELUDE = ("trap 'exit 143' TERM; params() { cat -- \"$ICK_PARAMS\"; }; export -f params; "
+                 '. "$0"')
 
 PYTHON_PRELUDE = (
-    "import json, os, sys\n"
+    "import json, os, signal, sys\n"
+    "signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))\n"
     "path = sys.argv[1]\n"
     "with open(os.environ['ICK_PARAMS']) as f:\n"
     "    params = json.load(f)\n"

@@ -286,7 +286,12 @@ class Controller:
             if isinstance(decision, Save):
                 await self._builds.save(decision.build, decision.seqs)
             elif isinstance(decision, Dispatch):
-                self._dispatch(decision)
+                failure = self._dispatch(decision)
+                if failure is not None:  # the build failed as it started: its worker is free
+                    now = now_iso()
+                    await self._apply(self._machine.action_exited(
+                        decision.build.id, decision.seq, failure, now))
+                    await self._apply(self._machine.worker_ready(decision.worker, now))
             elif isinstance(decision, Kill):
                 log.info("build %d: stopping the running action of job %d", decision.build.id,
                          decision.job)
@@ -307,11 +312,18 @@ class Controller:
         self._logs.append(build_id, data, stream=stream,
                           job=self._job_keys.get((build_id, job)))
 
-    def _dispatch(self, decision: Dispatch) -> None:
+    def _dispatch(self, decision: Dispatch) -> Outcome | None:
+        """Hand the action to its worker; the outcome of a build that cannot start."""
         build, seq = decision.build, decision.seq
         if decision.starts_build:
-            for listener in self._listeners:
-                listener.build_started(build)
+            try:
+                for listener in self._listeners:
+                    listener.build_started(build)
+            except Exception as e:  # a failure while starting fails the build, nothing else
+                message = f"cannot start the build: {e}"
+                log.warning("build %d: %s", build.id, message)
+                self._job_log(build.id, build.actions[seq].job, f"ick: {message}\n".encode())
+                return Outcome(None, 0.0, message)
         action = build.actions[seq]
         seqs = build.job_seqs(action.job)
         self._job_log(build.id, action.job, _header(action, seqs.index(seq), len(seqs)))
@@ -321,6 +333,7 @@ class Controller:
             parameters=build.job_parameters(action.job), job=action.job,
         )
         self._inbox[decision.worker].put_nowait(item)
+        return None
 
     def _job_ended(self, build: Build, job: int) -> None:
         """One job of several has ended; the build goes on."""

@@ -46,13 +46,19 @@ def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
             "details": outcome.details}
 
 
+def one_line(text: str) -> str:
+    """`text` with each line break (and NUL) a space."""
+    return " ".join(text.replace("\0", " ").splitlines())
+
+
 def outcome_from_json(doc: dict[str, Any]) -> Outcome:
     code = doc.get("exit_code")
     details = doc.get("details") or {}
     return Outcome(
         exit_code=None if code is None else int(code),
         duration=float(doc.get("duration") or 0.0),
-        message=None if doc.get("message") is None else str(doc["message"]),
+        # The message becomes a line of the build's log: a line break in it could forge others.
+        message=None if doc.get("message") is None else one_line(str(doc["message"])),
         timed_out=bool(doc.get("timed_out", False)),
         details=dict(details) if isinstance(details, dict) else {},
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ick.errors import InputError, StorageFullError
+from ick.model import length_problem
 from ick.storage.db import Database, Tx
 from ick.timefmt import now_iso
 
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 WRITE_SIZE = 1 << 20  # bytes gathered before one write: few thread hops, bounded memory
-MAX_NAME = 1024
 
 
 def artifact_name_problem(name: str) -> str | None:
@@ -41,8 +41,8 @@ def artifact_name_problem(name: str) -> str | None:
         return f"bad artifact name {name!r}: it contains a control character"
     if name.startswith("/"):
         return f"bad artifact name {name!r}: it must not be an absolute path"
-    if len(name) > MAX_NAME:
-        return f"bad artifact name {name[:40]!r}...: longer than {MAX_NAME} characters"
+    if (problem := length_problem(name, "artifact")) is not None:
+        return problem
     parts = name.split("/")
     if ".." in parts or "." in parts:
         return f"bad artifact name {name!r}: '.' and '..' are not allowed as parts"
@@ -199,7 +199,7 @@ class ArtifactStore:
         nothing changes.
         """
         check_name(name)
-        if expected is not None and not DIGEST_RE.match(expected):
+        if expected is not None and not DIGEST_RE.fullmatch(expected):
             raise InputError(f"bad digest {expected!r}: expected sha256:<64 lowercase hex digits>")
         writer = await asyncio.to_thread(_BlobWriter, self.tmp)
         try:

@@ -13,6 +13,7 @@ from ick.model import Build
 from ick.storage.masking import Masker
 
 CHUNK = 64 * 1024
+DEFAULT_MAX_BYTES = 1024 * 2**20  # max_log_mb's default
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,11 @@ class LogStore:
     """Appends to `DIR/BUILD_ID.log` (and `DIR/BUILD_ID.JOB.log` for the jobs of a build
     with several) and wakes whoever follows a log."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.directory = directory
+        self.max_bytes = max_bytes
+        self._sizes: dict[Key, int] = {}  # bytes in each open log
+        self._capped: set[Key] = set()  # logs that reached max_bytes
         directory.mkdir(parents=True, exist_ok=True)
         self._fds: dict[Key, int] = {}
         self._grew: dict[Key, asyncio.Event] = {}
@@ -72,7 +76,7 @@ class LogStore:
         masker = self._maskers.get(key)
         if masker is not None:
             data = masker.feed(data) if stream else masker.feed(data) + masker.flush()
-        if not data or key in self._failed:
+        if not data or key in self._failed or key in self._capped:
             return
         try:
             fd = self._fds.get(key)
@@ -80,6 +84,11 @@ class LogStore:
                 fd = os.open(self.path(build_id, job), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                              0o640)
                 self._fds[key] = fd
+                self._sizes[key] = os.fstat(fd).st_size
+            size = self._sizes[key]
+            if size + len(data) > self.max_bytes:
+                data = self._cap(key, data[: max(0, self.max_bytes - size)])
+            self._sizes[key] = size + len(data)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -90,6 +99,18 @@ class LogStore:
             self._failed[key] = reason
             log.error("build %d: cannot write its log: %s", build_id, reason)
         self._wake(key)
+
+    def _cap(self, key: Key, head: bytes) -> bytes:
+        """What still fits, and the one line that says the rest is dropped."""
+        self._capped.add(key)
+        log.warning("build %d: its log reached %d bytes; dropping the rest", key[0],
+                    self.max_bytes)
+        newline = b"" if not head or head.endswith(b"\n") else b"\n"
+        mib = self.max_bytes / 2**20
+        return head + newline + (
+            f"ick: the log reached max_log_mb ({mib:g} MiB): the rest of the build's output "
+            "is dropped\n".encode()
+        )
 
     def failure(self, build_id: int, job: int | None = None) -> str | None:
         """Why a log could not be written, if it could not."""
@@ -105,6 +126,8 @@ class LogStore:
         if fd is not None:
             os.close(fd)
         self._failed.pop(key, None)
+        self._sizes.pop(key, None)
+        self._capped.discard(key)
         self._live.discard(key)
         self._wake(key)
 
@@ -127,6 +150,8 @@ class LogStore:
              job: int | None = None) -> bytes:
         try:
             with open(self.path(build_id, job), "rb") as f:
+                if offset >= os.fstat(f.fileno()).st_size:
+                    return b""  # and no seek: past the file system's largest file it fails
                 f.seek(offset)
                 return f.read(limit)
         except FileNotFoundError:

@@ -87,3 +87,22 @@ class ResourceStore:
     async def delete_pipeline(self, name: str) -> bool:
         self._pipelines.pop(name, None)
         return await self.db.execute("DELETE FROM pipelines WHERE name = ?", (name,)) > 0
+
+    async def put_all(self, pipelines: list[Pipeline], projects: list[Project]) -> None:
+        """Create or update all of them in one transaction: all are stored, or none."""
+        now = now_iso()
+        statements = [(
+            "INSERT INTO pipelines (name, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            (p.name, json.dumps(p.to_doc()), now)) for p in pipelines]
+        statements += [(
+            "INSERT INTO projects (name, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+            "DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            (p.name, json.dumps(p.to_doc()), now)) for p in projects]
+        try:
+            await self.db.transaction(statements)
+        finally:
+            for pipeline in pipelines:
+                self._pipelines.pop(pipeline.name, None)
+            for project in projects:
+                self._projects.pop(project.name, None)

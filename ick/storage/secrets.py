@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ick.errors import InputError
-from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE
+from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, length_problem, shown_name
 
 MAX_SECRET = 64 * 1024
 MIN_SECRET = 4  # bytes, not counting surrounding white space: shorter cannot be masked usefully
@@ -32,8 +32,11 @@ class SecretInfo:
 
 
 def check_secret_name(name: str) -> None:
-    if not SECRET_NAME_RE.match(name):
-        raise InputError(f"bad secret name {name!r}: expected {SECRET_NAME_RULE}")
+    if not SECRET_NAME_RE.fullmatch(name):
+        raise InputError(f"bad secret name {shown_name(name)}: expected {SECRET_NAME_RULE}")
+    problem = length_problem(name, "secret")
+    if problem:
+        raise InputError(problem)
 
 
 def check_secret_value(name: str, value: bytes) -> None:

@@ -34,7 +34,7 @@ def secret_names(action: dict[str, Any], parameters: dict[str, Any]) -> list[str
         if value is not None:
             names.append(value)
     for name in names:
-        if not isinstance(name, str) or not SECRET_NAME_RE.match(name):
+        if not isinstance(name, str) or not SECRET_NAME_RE.fullmatch(name):
             raise ActionError(f"bad secret name {name!r}: use letters, digits, '.', '_', '-'")
     return list(dict.fromkeys(names))
 

@@ -137,12 +137,17 @@ class Worker:
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
     async def handle(self, worker_id: str, item: WorkItem) -> None:
+        failed: Outcome | None = None
         unit = (item.build_id, item.job)
         if unit not in self._builds:
-            self._begin_build(unit)
+            try:
+                self._begin_build(unit)
+            except OSError as e:  # the build fails, saying why; the worker goes on
+                log.warning("build %d: cannot start: %s", item.build_id, e)
+                failed = Outcome(None, 0.0, f"cannot start the build: {e.strerror or e}")
         self._builds[unit].seq = item.seq
         try:
-            outcome = await self._run_until_cancelled(worker_id, item)
+            outcome = failed or await self._run_until_cancelled(worker_id, item)
         except asyncio.CancelledError:
             # The worker stops: give the action back, so its build is not lost.
             with contextlib.suppress(Exception):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.daemon import Daemon
 from tests.polling import poll
-from tests.procs import rss_mb, wait_dead
+from tests.procs import rss_mb, wait_dead, wait_named, wait_none_named
 
 
 def one_pipeline(project: str, actions: str, params: str = "{}", extra: str = "") -> str:
@@ -91,11 +91,10 @@ def test_trigger_parameters_override_project_ones(daemon: Daemon) -> None:
 
 
 def test_cancel_running_build_kills_the_whole_process_group(daemon: Daemon, tmp_path: Path) -> None:
-    pidfile = tmp_path / "bg.pid"
+    marker = f"ick-test-{tmp_path.name}"
     daemon.apply(one_pipeline("slow", f"""
       - shell: |
-          sleep 300 &
-          echo $! > {pidfile}
+          (exec -a {marker} sleep 300) &
           echo started
           sleep 300
         where: host
@@ -104,7 +103,7 @@ def test_cancel_running_build_kills_the_whole_process_group(daemon: Daemon, tmp_
 """))
     build_id = daemon.trigger("slow")
     daemon.wait_log(build_id, "started")
-    bg = int(pidfile.read_text())
+    bg = wait_named(marker)
     result = daemon.ick("cancel", str(build_id))
     assert result.returncode == 0, result.stderr
     doc = daemon.wait_build(build_id, timeout=30)
@@ -408,10 +407,11 @@ def _no_stray_env() -> None:
 
 def test_a_process_that_leaves_the_group_does_not_hang_or_outlive_the_action(
         daemon: Daemon, tmp_path: Path) -> None:
-    pidfile = tmp_path / "escaped.pid"
+    pidfile = tmp_path / "escaped.started"
+    marker = f"ick-test-{tmp_path.name}"
     daemon.apply(one_pipeline("escape", f"""
       - shell: |
-          setsid sh -c 'echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; exec sleep 300' &
+          setsid bash -c 'touch {pidfile}; exec -a {marker} sleep 300' &
           for i in $(seq 500); do [ -e {pidfile} ] && break; sleep 0.01; done
           echo "left a process behind"
         where: host
@@ -424,5 +424,5 @@ def test_a_process_that_leaves_the_group_does_not_hang_or_outlive_the_action(
     assert result.returncode == 0, result.stdout + result.stderr
     assert time.monotonic() - started < 30
     assert "left a process behind\n" in result.stdout and "next\n" in result.stdout
-    escaped = int(pidfile.read_text())
-    assert wait_dead(escaped), "the escaped process outlived its action"
+    assert pidfile.exists()
+    wait_none_named(marker)  # the escaped process does not outlive its action

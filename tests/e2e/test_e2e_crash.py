@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.daemon import Daemon
-from tests.procs import alive, wait_dead
+from tests.procs import alive, wait_dead, wait_named
 
 SLOW = """
 projects:
@@ -19,8 +19,7 @@ pipelines:
   - pipeline: slow
     actions:
       - shell: |
-          sleep 300 &
-          echo $! > {pidfile}
+          (exec -a {marker} sleep 300) &
           echo "before the crash"
           sleep 300
         where: host
@@ -35,13 +34,13 @@ pipelines:
 
 def test_sigkill_mid_build_then_restart(start_daemon: Callable[..., Daemon],
                                         tmp_path: Path) -> None:
-    pidfile = tmp_path / "bg.pid"
+    marker = f"ick-test-{tmp_path.name}"
     daemon = start_daemon(workers=1)
-    daemon.apply(SLOW.format(pidfile=pidfile))
+    daemon.apply(SLOW.format(marker=marker))
     running = daemon.trigger("slow")
     queued = daemon.trigger("quick")
     daemon.wait_log(running, "before the crash")
-    leftover = int(pidfile.read_text())
+    leftover = wait_named(marker)
     assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
     assert alive(leftover), "a SIGKILLed daemon cannot kill its children: the test needs one"
 
@@ -59,13 +58,13 @@ def test_sigkill_mid_build_then_restart(start_daemon: Callable[..., Daemon],
 
 def test_sigterm_interrupts_running_builds_and_keeps_the_queue(
         start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
-    pidfile = tmp_path / "bg.pid"
+    marker = f"ick-test-{tmp_path.name}"
     daemon = start_daemon(workers=1)
-    daemon.apply(SLOW.format(pidfile=pidfile))
+    daemon.apply(SLOW.format(marker=marker))
     running = daemon.trigger("slow")
     queued = daemon.trigger("quick")
     daemon.wait_log(running, "before the crash")
-    child = int(pidfile.read_text())
+    child = wait_named(marker)
     assert daemon.stop(signal.SIGTERM) == 0
     assert wait_dead(child), "SIGTERM left the build's processes running"
     daemon.start()

@@ -496,8 +496,8 @@ def test_pipeline_document() -> None:
             [
                 "a: rsync cannot run where: chroot (only host)",
                 "a: 'ssh_port' must be a port number from 1 to 65535, not '22'",
-                "a: 'ssh_key_secret' must be a secret name (letters, digits, '.', '_' and '-'),"
-                " not 'a/b'",
+                "a: 'ssh_key_secret' must be a secret name (letters, digits, '.', '_' and '-';"
+                " at most 64 characters), not 'a/b'",
             ],
         ),
         (

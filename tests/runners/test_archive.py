@@ -108,7 +108,7 @@ def test_globs_pick_what_goes_in(daemon: Daemon, tmp_path: Path) -> None:
                                                  "top.txt"]
     for project, message in [
         ("none", "archive: nothing in the workspace matches ['*.none']"),
-        ("outside", "bad glob '../*': it must stay inside the folder"),
+        ("outside", "globs: '../*' must stay inside the workspace (no '/' at the start, no '..')"),
     ]:
         failed = daemon.wait_build(daemon.trigger(project))
         assert failed["state"] == "failed"

@@ -40,6 +40,9 @@ projects:
   - project: chroot
     parameters: {workspace_artifact: bookworm_systree, marker: none}
     pipelines: [prepare_workspace, chroot]
+  - project: chroot_ends
+    parameters: {workspace_artifact: bookworm_systree, marker: none}
+    pipelines: [prepare_workspace, chroot_ends]
   - project: no_systree
     pipelines: [hello]
     parameters: {greeting: hi}
@@ -116,6 +119,17 @@ SLEEP
 SLEEP
         where: container
         timeout: 2
+  - pipeline: chroot_ends
+    actions:
+      - shell: |
+          [[ $(params) =~ \\"marker\\":\\ \\"([a-z0-9-]+)\\" ]]
+          m=${BASH_REMATCH[1]}
+          setsid env -i /bin/bash -c "touch /tmp/$m-1; exec -a $m-envi /bin/sleep 1000" \\
+              >/dev/null 2>&1 </dev/null &
+          ( ( /bin/bash -c "touch /tmp/$m-2; exec -a $m-double /bin/sleep 1000" & ) & )
+          while [ ! -e /tmp/$m-1 ] || [ ! -e /tmp/$m-2 ]; do sleep 0.01; done
+          echo started
+        where: chroot
   - pipeline: chroot
     actions:
       - shell: |
@@ -250,6 +264,14 @@ def test_a_chroot_has_proc_sys_dev_and_dies_whole(ctr: Daemon) -> None:
     assert f"chroot: {params} / /\n" in log
     assert build["state"] == "cancelled"
     assert mounts_under(ctr.state_dir / "workspaces") == []
+
+
+def test_nothing_a_chroot_action_detaches_outlives_it(ctr: Daemon) -> None:
+    build = ctr.wait_build(ctr.trigger("chroot_ends", "marker=ick-test-chroot-ends"))
+    assert build["state"] == "succeeded"
+    assert "started\n" in ctr.wait_log(int(str(build["id"])), "started")
+    wait_for(lambda: processes_named("ick-test-chroot-ends") == [],
+             "gone: env -i and a double fork died with the action")
 
 
 def test_a_container_action_without_its_systree_fails_saying_why(ctr: Daemon) -> None:

@@ -36,10 +36,17 @@ def test_inside_workspace_refuses_what_leads_out(tmp_path: Path) -> None:
     workspace.mkdir()
     (workspace / "out").symlink_to(tmp_path)
     assert inside_workspace(workspace, "a/b", "git_dir") == workspace.resolve() / "a" / "b"
-    for bad in ("../x", "/etc", "a/../../x", "out/x", ""):
+    for bad, why in [
+        ("../x", "'../x' must stay inside the workspace (no '/' at the start, no '..')"),
+        ("/etc", "'/etc' must stay inside the workspace (no '/' at the start, no '..')"),
+        ("a/../../x", "'a/../../x' must stay inside the workspace (no '/' at the start, no '..')"),
+        ("out/x", "out/x leads out of the workspace (through a symbolic link)"),
+        ("out", "out leads out of the workspace (through a symbolic link)"),
+        ("", "expected a path relative to the workspace, not ''"),
+    ]:
         with pytest.raises(ActionError) as e:
             inside_workspace(workspace, bad, "git_dir")
-        assert e.value.message == f"git_dir {bad!r} is outside the workspace"
+        assert e.value.message == f"git_dir: {why}"
 
 
 # --- end to end: a real daemon, real servers --------------------------------------------
@@ -194,10 +201,10 @@ def test_ref_tag_branch_and_sha_and_the_listing_shows_the_resolved_commit(
                     {"action": "git", "where": "host", "git_dir": "src"}],
      "git_dir 'src' exists and is not a git repository"),
     ("escape", [{"action": "git", "where": "host", "git_dir": "../elsewhere"}],
-     "git_dir '../elsewhere' is outside the workspace"),
+     "git_dir: '../elsewhere' must stay inside the workspace (no '/' at the start, no '..')"),
     ("link-escape", [{"shell": "ln -s /tmp out", "where": "host"},
                      {"action": "git", "where": "host", "git_dir": "out/x"}],
-     "git_dir 'out/x' is outside the workspace"),
+     "git_dir: out/x leads out of the workspace (through a symbolic link)"),
 ])
 def test_errors_are_one_line_and_fail_the_action(
         ick: Daemon, repos: Path, case: str, actions: list[dict[str, Any]], message: str) -> None:

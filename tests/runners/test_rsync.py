@@ -82,4 +82,5 @@ def test_the_source_must_be_a_folder_in_the_workspace(
 ) -> None:
     setup(daemon, sshd, tmp_path / "www", sshd.known_hosts, src="../..")
     doc = daemon.wait_build(daemon.trigger("site"))
-    assert doc["actions"][1]["message"] == "rsync_src '../..' leads out of the workspace"
+    assert doc["actions"][1]["message"] == (
+        "rsync_src: '../..' must stay inside the workspace (no '/' at the start, no '..')")
