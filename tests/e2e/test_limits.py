@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ick.runners.validate import show_value
+from ick.runners.rules import show_value
 from tests.daemon import Daemon
 
 RULE = "names are at most 100 characters, each '/'-separated part at most 64"

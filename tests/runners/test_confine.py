@@ -51,7 +51,7 @@ def pipeline(name: str, actions: list[dict[str, object]], **parameters: object) 
 def failed_message(daemon: Daemon, project: str) -> tuple[dict[str, object], str]:
     build = daemon.wait_build(daemon.trigger(project))
     assert build["state"] == "failed", build
-    failed = [a for a in build["actions"] if a["state"] == "failed"]  # type: ignore[union-attr]
+    failed = [a for a in build["actions"] if a["state"] == "failed"]
     return build, str(failed[0]["message"])
 
 
