@@ -35,6 +35,7 @@ class Settings:
     public_url: str | None = None
     debian_mirror: str | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    public_badges: bool = False  # /badges/{project}.svg without a session
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -58,7 +59,7 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**doc)
 
 
-KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp"}
+KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "public_badges"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -115,6 +116,10 @@ def load_settings(
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:
             setattr(settings, key, str(merged[key]).rstrip("/"))
+    if "public_badges" in merged:
+        if not isinstance(merged["public_badges"], bool):
+            raise InputError(f"{where}: public_badges: expected true or false")
+        settings.public_badges = merged["public_badges"]
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
     return settings

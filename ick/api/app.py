@@ -99,10 +99,14 @@ async def version(request: web.Request) -> web.Response:
 
 
 def make_app(svc: Services) -> web.Application:
-    from ick.api import artifacts, builds, resources, secrets, tokens, work
+    from ick import ui
+    from ick.api import artifacts, builds, logins, resources, secrets, tokens, work
+    from ick.api.sessions import SESSIONS, SessionKeeper
+    from ick.storage.sessions import SessionStore
 
     app = web.Application(middlewares=[errors_middleware])
     app[SERVICES] = svc
+    app[SESSIONS] = SessionKeeper(SessionStore(svc.extra["db"]), svc.tokens)
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)
@@ -110,6 +114,8 @@ def make_app(svc: Services) -> web.Application:
     artifacts.add_routes(app)
     tokens.add_routes(app)
     work.add_routes(app)
+    logins.add_routes(app)
+    ui.add_routes(app)
     for extend in svc.extra.get("route_adders", []):
         extend(app)
     return app

@@ -115,6 +115,12 @@ class Controller:
             await self._apply(self.machine.cancel(build_id, now_iso()))
         return build
 
+    async def rebuild(self, build_id: int) -> Build:
+        """Queue a new build of the same project with the same parameters."""
+        old = await self.builds.get(build_id)
+        if old is None:
+            raise NotFoundError(f"no build {build_id}")
+        return await self.trigger(old.project, {**old.parameters, "ick_trigger": "rebuild"})
 
     def busy(self) -> bool:
         return bool(self.machine.running or self.machine.queue)

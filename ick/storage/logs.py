@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from ick.storage.masking import Masker
@@ -109,7 +109,7 @@ class LogStore:
 
     async def follow(
         self, build_id: int, offset: int, timeout: float | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield the log from `offset` on, waiting for more while the build is live."""
         while True:
             data = self.read(build_id, offset)
