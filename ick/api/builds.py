@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import require, services
+from ick.api.helpers import require
+from ick.api.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS
 from ick.errors import InputError, NotFoundError
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
@@ -32,29 +33,26 @@ async def list_builds(request: web.Request) -> web.Response:
     require(request, "read")
     limit = _int_arg(request, "limit", 50, 1, 10000)
     project = request.query.get("project")
-    builds = await services(request).builds.list(project, limit)
+    builds = await request.app[BUILDS].list(project, limit)
     return web.json_response([b.to_json() for b in builds])
 
 
 async def get_build(request: web.Request) -> web.Response:
     require(request, "read")
     build_id = _build_id(request)
-    svc = services(request)
-    build = await svc.builds.get(build_id)
+    build = await request.app[BUILDS].get(build_id)
     if build is None:
         raise NotFoundError(f"no build {build_id}")
     doc = build.to_json()
-    notifications = svc.extra.get("notifications")  # the notify plug-in's NotificationStore
-    doc["notifications"] = [] if notifications is None else [
-        n.to_json() for n in await notifications.for_build(build_id)]
+    doc["notifications"] = [
+        n.to_json() for n in await request.app[NOTIFICATIONS].for_build(build_id)]
     return web.json_response(doc)
 
 
 async def get_log(request: web.Request) -> web.StreamResponse:
     require(request, "read")
     build_id = _build_id(request)
-    svc = services(request)
-    if not svc.logs.is_live(build_id) and not await svc.builds.exists(build_id):
+    if not request.app[LOGS].is_live(build_id) and not await request.app[BUILDS].exists(build_id):
         raise NotFoundError(f"no build {build_id}")
     offset = _int_arg(request, "offset", 0, 0, 2**62)
     follow = request.query.get("follow", "0") not in ("0", "", "false", "no")
@@ -62,10 +60,10 @@ async def get_log(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     if follow:
-        async for chunk in svc.logs.follow(build_id, offset, FOLLOW_LIMIT):
+        async for chunk in request.app[LOGS].follow(build_id, offset, FOLLOW_LIMIT):
             await response.write(chunk)
     else:
-        while chunk := svc.logs.read(build_id, offset):
+        while chunk := request.app[LOGS].read(build_id, offset):
             offset += len(chunk)
             await response.write(chunk)
     await response.write_eof()
@@ -75,9 +73,8 @@ async def get_log(request: web.Request) -> web.StreamResponse:
 async def cancel_build(request: web.Request) -> web.Response:
     require(request, "write")
     build_id = _build_id(request)
-    svc = services(request)
-    await svc.controller.cancel(build_id)
-    build = await svc.builds.get(build_id)
+    await request.app[CONTROLLER].cancel(build_id)
+    build = await request.app[BUILDS].get(build_id)
     assert build is not None
     return web.json_response(build.to_json())
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
+from ick.api.helpers import json_body, require
+from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
 from ick.ickfile import check_references, pipeline_from_doc, project_from_doc
 from ick.model import name_problem
@@ -32,14 +33,14 @@ def _named_doc(doc: Any, key: str, name: str) -> dict[str, Any]:
 
 async def list_projects(request: web.Request) -> web.Response:
     require(request, "read")
-    projects = await services(request).resources.projects()
+    projects = await request.app[RESOURCES].projects()
     return web.json_response([p.to_doc() for p in projects])
 
 
 async def get_project(request: web.Request) -> web.Response:
     require(request, "read")
     name = _name(request)
-    project = await services(request).resources.project(name)
+    project = await request.app[RESOURCES].project(name)
     if project is None:
         raise NotFoundError(f"no project {name!r}")
     return web.json_response(project.to_doc())
@@ -50,7 +51,7 @@ async def put_project(request: web.Request) -> web.Response:
     name = _name(request)
     doc = _named_doc(await json_body(request), "project", name)
     project = project_from_doc(doc, "")  # each problem already names the project
-    store = services(request).resources
+    store = request.app[RESOURCES]
     pipelines = {p.name: p for p in await store.pipelines()}
     problems = check_references([project], pipelines)
     if problems:
@@ -63,25 +64,22 @@ async def put_project(request: web.Request) -> web.Response:
 async def delete_project(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
-    svc = services(request)
-    if not await svc.resources.delete_project(name):
+    if not await request.app[RESOURCES].delete_project(name):
         raise NotFoundError(f"no project {name!r}")
-    keeper = svc.extra.get("secret_keeper")
-    if keeper is not None:
-        keeper.forget_project(name)
+    request.app[SECRETS].forget_project(name)
     return web.json_response({"deleted": name})
 
 
 async def list_pipelines(request: web.Request) -> web.Response:
     require(request, "read")
-    pipelines = await services(request).resources.pipelines()
+    pipelines = await request.app[RESOURCES].pipelines()
     return web.json_response([p.to_doc() for p in pipelines])
 
 
 async def get_pipeline(request: web.Request) -> web.Response:
     require(request, "read")
     name = _name(request)
-    pipeline = await services(request).resources.pipeline(name)
+    pipeline = await request.app[RESOURCES].pipeline(name)
     if pipeline is None:
         raise NotFoundError(f"no pipeline {name!r}")
     return web.json_response(pipeline.to_doc())
@@ -92,7 +90,7 @@ async def put_pipeline(request: web.Request) -> web.Response:
     name = _name(request)
     doc = _named_doc(await json_body(request), "pipeline", name)
     pipeline = pipeline_from_doc(doc, "")  # each problem already names the pipeline
-    store = services(request).resources
+    store = request.app[RESOURCES]
     created = await store.pipeline(name) is None
     await store.put_pipeline(pipeline)
     return web.json_response(pipeline.to_doc(), status=201 if created else 200)
@@ -101,7 +99,7 @@ async def put_pipeline(request: web.Request) -> web.Response:
 async def delete_pipeline(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
-    store = services(request).resources
+    store = request.app[RESOURCES]
     users = [p.name for p in await store.projects() if name in p.pipelines]
     if users:
         raise ConflictError(f"pipeline {name!r} is used by project {users[0]!r}")
@@ -121,7 +119,7 @@ async def trigger(request: web.Request) -> web.Response:
     parameters = body.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InputError("parameters: expected a JSON object")
-    build = await services(request).controller.trigger(name, parameters)
+    build = await request.app[CONTROLLER].trigger(name, parameters)
     return web.json_response(build.to_json(), status=201)
 
 

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiohttp import web
-
 from ick.api.auth import TokenKeeper, check_scope, split_token
 from ick.errors import AuthError
 from ick.storage.sessions import SessionStore
@@ -107,5 +105,3 @@ class SessionKeeper:
     def check(session: Session, scope: str) -> None:
         check_scope(session.token, scope)
 
-
-SESSIONS = web.AppKey("sessions", SessionKeeper)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
+from ick.api.helpers import json_body, require
+from ick.api.keys import TOKENS
 from ick.errors import InputError
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     require(request, "admin")
-    return web.json_response([t.to_json() for t in services(request).tokens.list()])
+    return web.json_response([t.to_json() for t in request.app[TOKENS].list()])
 
 
 async def create_token(request: web.Request) -> web.Response:
@@ -24,14 +25,14 @@ async def create_token(request: web.Request) -> web.Response:
         raise InputError("name: expected a string")
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise InputError("scopes: expected a list of strings")
-    token, record = await services(request).tokens.create(name, scopes)
+    token, record = await request.app[TOKENS].create(name, scopes)
     return web.json_response({**record.to_json(), "token": token}, status=201)
 
 
 async def revoke_token(request: web.Request) -> web.Response:
     require(request, "admin")
     key_id = request.match_info["id"]
-    await services(request).tokens.revoke(key_id)
+    await request.app[TOKENS].revoke(key_id)
     return web.json_response({"revoked": key_id})
 
 

@@ -136,9 +136,13 @@ class ArtifactStore:
         self.blobs = root / "sha256"
         self.tmp = root / "tmp"
         # Called with a digest no name refers to any more (its blob is gone): caches of it go.
-        self.dropped: list[DropListener] = []
+        self._dropped: list[DropListener] = []
         # Blob files and the table change together: one change at a time.
         self._lock = asyncio.Lock()
+
+    def watch_drops(self, listener: DropListener) -> None:
+        """Call `listener` with each digest whose blob goes (the composition root wires this)."""
+        self._dropped.append(listener)
 
     async def open(self) -> None:
         """Make the folders; forget uploads a crash cut short and blobs no name refers to."""
@@ -285,7 +289,7 @@ class ArtifactStore:
         if await self.referenced(digest):
             return
         self.blob_path(digest).unlink(missing_ok=True)
-        for listener in self.dropped:
+        for listener in self._dropped:
             try:
                 await listener(digest)
             except Exception:

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.ui import access, badges, forms, live, pages, wiring
+from ick.ui import access, badges, forms, live, pages
 from ick.ui.templates import STATIC, TEMPLATES_KEY, Templates
 
 
 def add_routes(app: web.Application) -> None:
-    from ick.storage.overview import BuildOverview
-
     app[TEMPLATES_KEY] = Templates()
-    app[wiring.OVERVIEW] = BuildOverview(wiring.database(app))
     streams = live.Streams()
     app[live.STREAMS] = streams
     app.on_shutdown.append(streams.stop)

@@ -89,11 +89,10 @@ async def build_page(request: web.Request) -> web.StreamResponse:
     if build is None:
         raise NotFoundError(f"no build {number}")
     live = not build.state.finished
-    notifications = wiring.notifications(request)
     return render(request, "build.html", {
         "build": build, "live": live,
         "tail": read_tail(wiring.logs(request), number, live),
-        "notifications": [] if notifications is None else await notifications.for_build(number),
+        "notifications": await wiring.notifications(request).for_build(number),
         "can_cancel": live and has_scope(session.token, "write"),
         "can_rebuild": not live and has_scope(session.token, "trigger"),
     })
@@ -101,18 +100,15 @@ async def build_page(request: web.Request) -> web.StreamResponse:
 
 async def artifacts_page(request: web.Request) -> web.StreamResponse:
     await access.page_session(request)
-    store = wiring.artifacts(request)
-    return render(request, "artifacts.html", {
-        "artifacts": [] if store is None else await store.list(),
-    })
+    return render(request, "artifacts.html", {"artifacts": await wiring.artifacts(request).list()})
 
 
 async def artifact_download(request: web.Request) -> web.StreamResponse:
     await access.page_session(request)
     name = check_name(request.match_info["name"])
     store = wiring.artifacts(request)
-    artifact = None if store is None else await store.get(name)
-    if store is None or artifact is None:
+    artifact = await store.get(name)
+    if artifact is None:
         raise NotFoundError(f"no artifact {name!r}")
     filename = "".join(c if c.isalnum() or c in "._-" else "_" for c in name.rsplit("/", 1)[-1])
     return web.FileResponse(store.blob_path(artifact.digest), headers={

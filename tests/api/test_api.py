@@ -19,10 +19,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from ick.api.app import Services, make_app
+from ick.api.app import make_app
 from ick.config import Settings
-from ick.daemon.serve import open_services
-from ick.storage.artifacts import ArtifactStore
+from ick.daemon import Daemon, open_daemon
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
@@ -50,7 +49,7 @@ class Reply:
 @dataclass
 class Api:
     client: TestClient[Any, Any]
-    svc: Services
+    svc: Daemon
     admin: str
 
     async def call(
@@ -84,17 +83,13 @@ class Api:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    async with open_services(Settings(state_dir=tmp_path / "state", workers=1)) as services:
-        # What the containers plug-in gives the API, without its mounts.
-        artifacts = ArtifactStore(services.extra["db"], services.settings.state_dir / "artifacts")
-        await artifacts.open()
-        services.extra["artifacts"] = artifacts
-        yield services
+async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
+    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=1)) as daemon:
+        yield daemon
 
 
 @pytest.fixture
-async def api(svc: Services, aiohttp_client: AiohttpClient) -> Api:
+async def api(svc: Daemon, aiohttp_client: AiohttpClient) -> Api:
     client = await aiohttp_client(make_app(svc))
     admin = (svc.settings.state_dir / "admin.token").read_text().strip()
     return Api(client, svc, admin)

@@ -1,0 +1,30 @@
+"""The typed keys under which `make_app` puts each service of the daemon into the aiohttp app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.api.auth import TokenKeeper
+from ick.api.sessions import SessionKeeper
+from ick.config import Settings
+from ick.daemon.secrets import SecretKeeper
+from ick.scheduler.driver import Controller
+from ick.storage.artifacts import ArtifactStore
+from ick.storage.builds import BuildStore
+from ick.storage.logs import LogStore
+from ick.storage.notifications import NotificationStore
+from ick.storage.overview import BuildOverview
+from ick.storage.resources import ResourceStore
+
+SETTINGS = web.AppKey("settings", Settings)
+TOKENS = web.AppKey("tokens", TokenKeeper)
+RESOURCES = web.AppKey("resources", ResourceStore)
+BUILDS = web.AppKey("builds", BuildStore)
+LOGS = web.AppKey("logs", LogStore)
+NOTIFICATIONS = web.AppKey("notifications", NotificationStore)
+ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
+SECRETS = web.AppKey("secrets", SecretKeeper)
+CONTROLLER = web.AppKey("controller", Controller)
+SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login links
+OVERVIEW = web.AppKey("overview", BuildOverview)  # the queries the web pages make
+BASE_URL = web.AppKey("base_url", str)  # public_url, else where the daemon listens

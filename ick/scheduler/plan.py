@@ -1,0 +1,45 @@
+"""Trigger planning: a project, its pipelines and the trigger's parameters in, a build's
+parameters and actions out. Pure: the driver looks the resources up and stores the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ick.errors import ConflictError, InputError
+from ick.model import ActionRecord, Pipeline, Project, action_kind
+
+
+@dataclass(frozen=True)
+class Plan:
+    parameters: dict[str, Any]
+    actions: list[ActionRecord]
+
+
+def plan_build(
+    project: Project, pipelines: Mapping[str, Pipeline | None], overrides: Mapping[str, Any]
+) -> Plan:
+    """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
+    pipeline, or to None where there is none of that name."""
+    parameters = {**project.parameters, **overrides}
+    actions: list[ActionRecord] = []
+    for pipeline_name in project.pipelines:
+        pipeline = pipelines.get(pipeline_name)
+        if pipeline is None:
+            raise ConflictError(
+                f"project {project.name!r} names pipeline {pipeline_name!r}, which does not exist"
+            )
+        missing = [p for p in pipeline.parameters if p not in parameters]
+        if missing:
+            raise InputError(
+                f"pipeline {pipeline_name!r} requires parameter {missing[0]!r}, "
+                f"which project {project.name!r} does not give"
+            )
+        for index, spec in enumerate(pipeline.actions):
+            actions.append(ActionRecord(
+                pipeline=pipeline_name, index=index, kind=action_kind(spec),
+                where=str(spec.get("where", "host")), spec=spec,
+            ))
+    return Plan(parameters, actions)
