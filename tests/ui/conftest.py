@@ -23,8 +23,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """One browser per test: Playwright's sync API keeps an event loop of its own running
+    while it is open, which the asyncio tests of the same session must not meet (a launch
+    costs 0.2-0.4 s)."""
     if not CHROMIUM.exists():
         reason = f"needs Debian's chromium at {CHROMIUM} (scripts/install --test installs it)"
         if os.environ.get("CI") == "true":
