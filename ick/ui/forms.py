@@ -61,7 +61,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther(access.safe_next(str(form.get("next") or "")))
     access.set_session_cookie(request, response, session_id)
     response.del_cookie(access.LOGIN_COOKIE, path="/ui/login")
-    return response
+    raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
@@ -71,7 +71,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         await wiring.sessions(request).logout(request.cookies[access.COOKIE])
     response = web.HTTPSeeOther("/ui/login")
     response.del_cookie(access.COOKIE, path="/")
-    return response
+    raise response
 
 
 def overrides(project: Project, required: list[str],

@@ -66,7 +66,7 @@ class Ui:
         self.page.wait_for_url(re.compile(r".*/ui/(?!login).*"))
 
     def path(self) -> str:
-        parts = urllib.parse.urlsplit(self.page.url)
+        parts = urllib.parse.urlsplit(str(self.page.url))
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
     def cookie(self, name: str = "ick_session") -> str | None:
