@@ -22,30 +22,7 @@ COOKIE = "ick_session"
 LOGIN_COOKIE = "ick_login"  # before a session exists: the login form's own CSRF value
 SESSION = web.RequestKey("ui_session", Session)
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def is_page(path: str) -> bool:
-    return path in ("/", "/ui") or path.startswith(("/ui/", "/badges/"))
-
-
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: every page, badge and static file of the UI."""
-    if not is_page(request.path):
-        return
-    headers = response.headers
-    headers["Content-Security-Policy"] = CSP
-    headers["X-Frame-Options"] = "DENY"
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    if not request.path.startswith("/ui/static/"):
-        headers.setdefault("Cache-Control", "no-store")
-    # A form htmx sent (hx-boost) ends on the page it was redirected to: show that address.
-    if request.headers.get("HX-Boosted") == "true" and request.method == "GET":
-        headers["HX-Push-Url"] = request.path_qs
 
 
 def safe_next(value: str | None) -> str:

@@ -4,6 +4,7 @@ sequence is dropped, and the text is escaped. static/ick.js does the same for th
 
 from __future__ import annotations
 
+import functools
 import re
 
 from markupsafe import Markup, escape
@@ -11,6 +12,7 @@ from markupsafe import Markup, escape
 ESCAPE = re.compile(r"\x1b\[([0-9;?]*)([@-~])|\x1b[@-Z\\-_]?")
 
 
+@functools.lru_cache(maxsize=1024)
 def _apply(codes: str, fg: str | None, bold: bool) -> tuple[str | None, bool]:
     for text in (codes or "0").split(";"):
         code = int(text) if text.isdigit() else 0
@@ -28,23 +30,31 @@ def _apply(codes: str, fg: str | None, bold: bool) -> tuple[str | None, bool]:
 
 
 def to_html(text: str) -> Markup:
-    out: list[str] = []
-    fg: str | None = None
-    bold = False
-    pos = 0
-    for match in ESCAPE.finditer(text):
-        out.append(_span(text[pos:match.start()], fg, bold))
-        pos = match.end()
-        if match.group(2) == "m":
-            fg, bold = _apply(match.group(1), fg, bold)
-    out.append(_span(text[pos:], fg, bold))
+    """Escape first (fast, in C): escape sequences hold no character HTML escapes, so they
+    are found as well in the escaped text, and only the spans are added around them."""
+    escaped = str(escape(text))
+    if "\x1b" not in escaped:
+        return Markup(escaped)
+    parts = ESCAPE.split(escaped)  # text, (codes, final byte, text)...
+    out = [parts[0]]
+    state: tuple[str | None, bool] = (None, False)
+    for i in range(1, len(parts), 3):
+        if parts[i + 1] == "m":
+            new = _apply(parts[i], *state)
+            if new != state:
+                out.append(_switch(state, new))
+                state = new
+        out.append(parts[i + 2])
+    if state != (None, False):
+        out.append("</span>")
     return Markup("".join(out))
 
 
-def _span(text: str, fg: str | None, bold: bool) -> str:
-    if not text:
-        return ""
-    classes = ([f"c{fg}"] if fg else []) + (["b"] if bold else [])
-    if not classes:
-        return str(escape(text))
-    return f'<span class="{" ".join(classes)}">{escape(text)}</span>'
+@functools.lru_cache(maxsize=1024)
+def _switch(old: tuple[str | None, bool], new: tuple[str | None, bool]) -> str:
+    close = "</span>" if old != (None, False) else ""
+    fg, bold = new
+    if new == (None, False):
+        return close
+    classes = " ".join(([f"c{fg}"] if fg else []) + (["b"] if bold else []))
+    return f'{close}<span class="{classes}">'

@@ -10,7 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -19,24 +19,12 @@ from ick.model import Build
 from ick.storage.logs import LogStore
 from ick.ui import access, wiring
 from ick.ui.numbers import build_id, whole_number
+from ick.ui.streams import STREAMS
 
 TAIL = 256 * 1024  # the most of a log a page ever holds
 STATE_EVERY = 0.5  # seconds between looks at the build's state while its log grows
 IDLE_WAIT = 1.0  # seconds to wait for the log to grow before looking at the state anyway
 STREAM_LIMIT = 24 * 3600.0  # a stream is ended after a day; the browser resumes it
-
-
-@dataclass
-class Streams:
-    """The open event streams: ended when the daemon stops, so it need not wait for them."""
-
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def stop(self, app: web.Application) -> None:
-        self.stopping.set()
-
-
-STREAMS = web.AppKey("ui_streams", Streams)
 
 
 @dataclass(frozen=True)

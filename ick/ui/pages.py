@@ -27,10 +27,6 @@ def _name(request: web.Request) -> str:
     return name
 
 
-async def root(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/ui/")
-
-
 async def dashboard(request: web.Request) -> web.StreamResponse:
     await access.page_session(request)
     wanted = request.query.get("q", "").strip()[:100]
