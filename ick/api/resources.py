@@ -9,7 +9,6 @@ from aiohttp import web
 from ick.api.helpers import json_body, require
 from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
-from ick.ickfile import check_references, pipeline_from_doc, project_from_doc
 from ick.model import name_problem
 
 
@@ -47,6 +46,10 @@ async def get_project(request: web.Request) -> web.Response:
 
 
 async def put_project(request: web.Request) -> web.Response:
+    # Validation reads every action type's record, and so loads the runner modules: only
+    # once someone applies a resource, so that an idle daemon stays small.
+    from ick.ickfile import check_references, project_from_doc
+
     require(request, "write")
     name = _name(request)
     doc = _named_doc(await json_body(request), "project", name)
@@ -86,6 +89,8 @@ async def get_pipeline(request: web.Request) -> web.Response:
 
 
 async def put_pipeline(request: web.Request) -> web.Response:
+    from ick.ickfile import pipeline_from_doc
+
     require(request, "write")
     name = _name(request)
     doc = _named_doc(await json_body(request), "pipeline", name)

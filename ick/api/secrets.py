@@ -17,8 +17,7 @@ from aiohttp import web
 from ick.api.helpers import require
 from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
-from ick.model import name_problem
-from ick.runners.validate import SECRET_NAME_RE
+from ick.model import SECRET_NAME_RE, name_problem
 from ick.storage.secrets import MAX_SECRET, check_secret_name
 from ick.worker.secretfiles import secret_names
 

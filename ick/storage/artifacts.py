@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ick.errors import InputError, StorageFullError
-from ick.storage.db import Database
+from ick.storage.db import Database, Tx
 from ick.timefmt import now_iso
 
 log = logging.getLogger(__name__)
@@ -246,10 +246,9 @@ class ArtifactStore:
                 raise
             artifact = Artifact(name, digest, size, now_iso())
 
-            def upsert(raw: sqlite3.Connection) -> str | None:
-                row = raw.execute("SELECT digest FROM artifacts WHERE name = ?",
-                                  (name,)).fetchone()
-                raw.execute(
+            async def upsert(tx: Tx) -> str | None:
+                row = await tx.fetchone("SELECT digest FROM artifacts WHERE name = ?", (name,))
+                await tx.execute(
                     "INSERT INTO artifacts (name, digest, size, created_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, "
                     "size = excluded.size, created_at = excluded.created_at",
@@ -273,10 +272,9 @@ class ArtifactStore:
 
     async def delete(self, name: str) -> bool:
         async with self._lock:
-            def remove(raw: sqlite3.Connection) -> str | None:
-                row = raw.execute("SELECT digest FROM artifacts WHERE name = ?",
-                                  (name,)).fetchone()
-                raw.execute("DELETE FROM artifacts WHERE name = ?", (name,))
+            async def remove(tx: Tx) -> str | None:
+                row = await tx.fetchone("SELECT digest FROM artifacts WHERE name = ?", (name,))
+                await tx.execute("DELETE FROM artifacts WHERE name = ?", (name,))
                 return None if row is None else str(row[0])
 
             digest = await self.db.write(remove)

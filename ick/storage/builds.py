@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
-from ick.storage.db import Database
+from ick.storage.db import Database, Tx
 
 BUILD_COLUMNS = (
     "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, worker"
@@ -70,16 +70,17 @@ class BuildStore:
         queued_at: str,
     ) -> Build:
         """Insert a queued build and its pending actions in one transaction."""
-        def insert(raw: sqlite3.Connection) -> tuple[int, int]:
-            row = raw.execute(
+        async def insert(tx: Tx) -> tuple[int, int]:
+            row = await tx.fetchone(
                 "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at) "
                 "VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?), "
                 "?, ?, ?, ?) RETURNING id, number",
                 (project, project, BuildState.QUEUED.value, json.dumps(parameters),
                  int(concurrent), queued_at),
-            ).fetchone()
+            )
+            assert row is not None
             build_id = int(row[0])
-            raw.executemany(
+            await tx.executemany(
                 f"INSERT INTO build_actions ({ACTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
@@ -149,19 +150,25 @@ class BuildStore:
 
     async def save(self, build: Build, seqs: Iterable[int] = ()) -> None:
         """Persist the build's row and the given actions' rows in one transaction."""
-        statements: list[tuple[str, Sequence[Any]]] = [(
-            "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? WHERE id = ?",
-            (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
-        )]
-        for seq in seqs:
-            a = build.actions[seq]
-            statements.append((
+        actions = [
+            (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
+             build.id, seq)
+            for seq, a in ((seq, build.actions[seq]) for seq in seqs)
+        ]
+
+        async def update(tx: Tx) -> None:
+            await tx.execute(
+                "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
+                "WHERE id = ?",
+                (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
+            )
+            await tx.executemany(
                 "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, message = ?, "
                 "details = ? WHERE build_id = ? AND seq = ?",
-                (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
-                 build.id, seq),
-            ))
-        await self.db.transaction(statements)
+                actions,
+            )
+
+        await self.db.write(update)
 
     async def exists(self, build_id: int) -> bool:
         rows = await self.db.fetchall("SELECT 1 FROM builds WHERE id = ?", (build_id,))

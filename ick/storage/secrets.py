@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ick.errors import InputError
-from ick.runners.validate import SECRET_NAME_RE, SECRET_NAME_RULE
+from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE
 
 MAX_SECRET = 64 * 1024
 MIN_SECRET = 4  # bytes, not counting surrounding white space: shorter cannot be masked usefully
