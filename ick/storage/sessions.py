@@ -4,9 +4,7 @@ bound to and when it expires. Deleting the token deletes both (ON DELETE CASCADE
 
 from __future__ import annotations
 
-import sqlite3
-
-from ick.storage.db import Database
+from ick.storage.db import Database, Tx
 
 
 class SessionStore:
@@ -31,19 +29,19 @@ class SessionStore:
 
     async def add_link(self, digest: str, token_id: str, now: str, expires_at: str) -> None:
         """Store a login link; expired sessions and links go at the same time."""
-        def write(raw: sqlite3.Connection) -> None:
-            raw.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
-            raw.execute("DELETE FROM login_links WHERE expires_at <= ?", (now,))
-            raw.execute("INSERT INTO login_links (hash, token_id, expires_at) VALUES (?, ?, ?)",
-                        (digest, token_id, expires_at))
+        async def write(tx: Tx) -> None:
+            await tx.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+            await tx.execute("DELETE FROM login_links WHERE expires_at <= ?", (now,))
+            await tx.execute("INSERT INTO login_links (hash, token_id, expires_at) "
+                             "VALUES (?, ?, ?)", (digest, token_id, expires_at))
 
         await self.db.write(write)
 
     async def take_link(self, digest: str, now: str) -> str | None:
         """Use up a login link: its token id if it was there and unexpired; it is gone after."""
-        def take(raw: sqlite3.Connection) -> str | None:
-            row = raw.execute("DELETE FROM login_links WHERE hash = ? RETURNING token_id, "
-                              "expires_at", (digest,)).fetchone()
+        async def take(tx: Tx) -> str | None:
+            row = await tx.fetchone("DELETE FROM login_links WHERE hash = ? "
+                                    "RETURNING token_id, expires_at", (digest,))
             return str(row[0]) if row is not None and row[1] > now else None
 
         return await self.db.write(take)
