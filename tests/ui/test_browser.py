@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import expect
 
 from tests.ui.proxy import CuttableProxy
 from tests.ui.web import Ui
+
+ROOT = Path(__file__).parents[2]
 
 
 def test_login_with_a_token_goes_where_it_was_asked_for(make_ui: Callable[..., Ui]) -> None:
@@ -218,3 +222,26 @@ def test_every_form_works_without_javascript(make_ui: Callable[..., Ui]) -> None
     assert ui.daemon.wait_build(hang)["state"] == "cancelled"
     ui.page.get_by_role("button", name="Log out").click()
     ui.page.wait_for_url(re.compile(r".*/ui/login$"))
+
+
+def test_screenshots_of_the_dashboard_and_a_build(ui: Ui, tmp_path: Path) -> None:
+    """The README's pictures, made by this browser: written to docs/ with ICK_SCREENSHOTS=1."""
+    for project in ("good", "bad", "liw/site"):
+        ui.daemon.wait_build(ui.daemon.trigger(project))
+    running = ui.daemon.trigger("hang")
+    ui.daemon.wait_log(running, "started")
+    shots = ROOT / "docs" if os.environ.get("ICK_SCREENSHOTS") == "1" else tmp_path
+    ui.page.set_viewport_size({"width": 900, "height": 560})
+    ui.goto("/ui/")
+    expect(ui.page.locator("tr[data-project=bad] .state")).to_have_text("failed")
+    ui.page.screenshot(path=str(shots / "ui-dashboard.png"))
+    ui.goto("/ui/builds/3")
+    expect(ui.page.locator("#state")).to_have_text("succeeded")
+    ui.page.screenshot(path=str(shots / "ui-build.png"), full_page=True)
+    for name in ("ui-dashboard.png", "ui-build.png"):
+        data = (shots / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and 5_000 < len(data) < 400_000
+    # At a phone's width nothing is wider than the screen but the tables, which scroll.
+    ui.page.set_viewport_size({"width": 390, "height": 800})
+    ui.goto("/ui/builds/3")
+    assert ui.page.evaluate("document.documentElement.scrollWidth") <= 390
