@@ -114,6 +114,10 @@ class Controller:
                    for w in self._machine.workers()}
         return running
 
+    def last_seen(self, worker: str) -> float | None:
+        """When (time.monotonic) a remote worker last asked for something; None for a local one."""
+        return self._seen.get(worker)
+
     def activity(self) -> int:
         """A number that changes whenever a build ends."""
         return self._finished_count

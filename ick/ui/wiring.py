@@ -5,6 +5,7 @@ When the composition root changes shape, only this module changes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -64,11 +65,16 @@ def base_url(request: web.Request) -> str:
 @dataclass(frozen=True)
 class WorkerRow:
     name: str
-    remote: bool
     running: list[int]  # build ids
+    seen_ago: float | None  # seconds since a remote worker last asked; None: a local one
 
 
 def workers(request: web.Request) -> list[WorkerRow]:
-    """Every registered worker and the builds it runs, from the controller's view."""
-    return [WorkerRow(name, not name.startswith("local"), list(ids))
-            for name, ids in sorted(controller(request).workers().items())]
+    """Every registered worker, the builds it runs and when it was last heard from."""
+    control = controller(request)
+    now = time.monotonic()
+    rows = []
+    for name, ids in sorted(control.workers().items()):
+        seen = control.last_seen(name)
+        rows.append(WorkerRow(name, list(ids), None if seen is None else max(0.0, now - seen)))
+    return rows

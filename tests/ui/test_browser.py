@@ -122,8 +122,10 @@ def test_build_now_with_a_parameter(ui: Ui) -> None:
     form = ui.page.locator("form.build-now")
     expect(form.locator("input[name=count]")).to_have_value("2")
     form.locator("input[name=greeting]").fill("howdy")
+    ui.page.evaluate("window.sameDocument = true")
     ui.page.get_by_role("button", name="Build now").click()
     ui.page.wait_for_url(re.compile(r".*/ui/builds/\d+$"))
+    assert ui.page.evaluate("window.sameDocument") is True  # htmx swapped it in place
     build_id = int(ui.path().rsplit("/", 1)[1])
     expect(ui.page.locator("#state")).to_have_text("succeeded")
     expect(ui.page.locator("#log")).to_contain_text("greeting is howdy 3")
@@ -165,6 +167,28 @@ def test_a_dropped_stream_resumes_where_it_stopped(make_ui: Callable[..., Ui]) -
                    and b"/events" in r.split(b"\r\n", 1)[0]]
         assert len(resumed) >= 2
         assert any(b"\r\nlast-event-id: " in r.lower() for r in resumed[1:])
+
+
+HIDE = """hidden => {
+    Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_tab_lets_go_of_the_stream_and_catches_up_when_shown(ui: Ui) -> None:
+    build_id = ui.daemon.trigger("slow", "lines=60")
+    ui.goto(f"/ui/builds/{build_id}")
+    log = ui.page.locator("#log")
+    expect(log).to_contain_text("line 3")
+    ui.page.evaluate(HIDE, True)
+    seen = log.inner_text()
+    ui.daemon.wait_log(build_id, "line 25")
+    assert log.inner_text() == seen  # nothing came while hidden: the stream was closed
+    ui.page.evaluate(HIDE, False)
+    expect(log).to_contain_text("line 60")
+    expect(ui.page.locator("#state")).to_have_text("succeeded")
+    text = log.inner_text()
+    assert [text.count(f"line {i}\n") for i in range(1, 61)] == [1] * 60
 
 
 def test_cancel_a_running_build(ui: Ui) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -359,3 +360,29 @@ async def test_a_finished_builds_stream_ends(client: Client, daemon: Daemon) -> 
     events = await read_events(client, "/ui/builds/1/events?offset=0", 3)
     assert [e[0] for e in events] == ["log", "state", "end"]
     assert json.loads(events[2][2]) == {"state": "cancelled"}
+
+
+async def test_the_workers_page_names_each_worker_and_what_it_runs(
+        client: Client, daemon: Daemon) -> None:
+    await login(client, admin(daemon))
+    worker = await daemon.controller.register("box")
+    daemon.controller.seen(worker, time.monotonic() - 90)
+    async with client.get("/ui/workers") as reply:
+        html = await reply.text()
+    row = html[html.index(f"<td>{worker}</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "<td>remote</td>" in row and "1 min ago" in row and "idle" in row
+    item = await daemon.controller.next_work(worker, 5)  # it takes build 1
+    assert item is not None and item.build_id == 1
+    async with client.get("/ui/workers") as reply:
+        assert '<a href="/ui/builds/1">build 1</a>' in await reply.text()
+
+
+async def test_a_read_only_project_page_shows_the_parameters(
+        client: Client, daemon: Daemon) -> None:
+    token, _ = await daemon.tokens.create("viewer", ["read"])
+    await login(client, token)
+    async with client.get("/ui/projects/liw/site") as reply:
+        html = await reply.text()
+    assert "Build now</button>" not in html
+    assert "<tr><th>greeting</th><td><code>hi</code></td></tr>" in html
