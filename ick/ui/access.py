@@ -87,7 +87,8 @@ def same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
         return origin is None
-    return urllib.parse.urlsplit(origin).netloc == request.host
+    ours = {request.host, urllib.parse.urlsplit(wiring.settings(request).public_url or "").netloc}
+    return urllib.parse.urlsplit(origin).netloc in ours - {""}
 
 
 async def checked_form(request: web.Request, expected: str) -> MultiDictProxy[Any]:

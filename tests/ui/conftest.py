@@ -60,11 +60,16 @@ def make_ui(browser: Any, ui_daemon: Daemon) -> Iterator[Callable[..., Ui]]:
                                       viewport={"width": 1100, "height": 800})
         context.set_default_timeout(20_000)
         contexts.append(context)
-        return Ui(ui_daemon, context, context.new_page(), base or ui_daemon.url)
+        page = context.new_page()
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        return Ui(ui_daemon, context, page, base or ui_daemon.url)
 
+    errors: list[str] = []
     yield make
     for context in contexts:
         context.close()
+    # The pages' own script and htmx keep to the Content-Security-Policy.
+    assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
 @pytest.fixture
