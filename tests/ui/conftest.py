@@ -61,7 +61,7 @@ def make_ui(browser: Any, ui_daemon: Daemon) -> Iterator[Callable[..., Ui]]:
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         return Ui(ui_daemon, context, page, base or ui_daemon.url)
 
     errors: list[str] = []

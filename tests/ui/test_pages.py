@@ -386,3 +386,70 @@ async def test_a_read_only_project_page_shows_the_parameters(
         html = await reply.text()
     assert "Build now</button>" not in html
     assert "<tr><th>greeting</th><td><code>hi</code></td></tr>" in html
+
+
+async def test_a_projects_builds_come_in_pages_newest_first(
+        client: Client, daemon: Daemon) -> None:
+    await login(client, admin(daemon))
+    for _ in range(59):
+        await daemon.controller.trigger("liw/site", {})
+    async with client.get("/ui/projects/liw/site") as reply:
+        html = await reply.text()
+    numbers = [int(n) for n in re.findall(r'<a href="/ui/builds/\d+">#(\d+)</a>', html)]
+    assert numbers == list(range(60, 10, -1))
+    assert "Builds <small>(60)</small>" in html
+    assert 'href="/ui/projects/liw/site?before=11">older</a>' in html
+    async with client.get("/ui/projects/liw/site?before=11") as reply:
+        html = await reply.text()
+    assert [int(n) for n in re.findall(r'<a href="/ui/builds/\d+">#(\d+)</a>', html)] == \
+        list(range(10, 0, -1))
+    assert ">older</a>" not in html and ">newest</a>" in html
+
+
+async def test_the_dashboard_filters_by_name(client: Client, daemon: Daemon) -> None:
+    await daemon.resources.put_project(Project("other", {}, ["greet"]))
+    await login(client, admin(daemon))
+    async with client.get("/ui/?q=SITE") as reply:
+        html = await reply.text()
+    assert 'data-project="liw/site"' in html and 'data-project="other"' not in html
+    async with client.get("/ui/?state=never") as reply:
+        html = await reply.text()
+    assert 'data-project="other"' in html and 'data-project="liw/site"' not in html
+    assert '<a href="/ui/builds/1">#1</a>' in html  # build 1 is queued: it is listed as active
+
+
+async def test_artifacts_are_listed_and_downloaded(client: Client, daemon: Daemon) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"<html>not a page</html>"
+
+    await daemon.artifacts.put("team/tool.tar", chunks())
+    await login(client, admin(daemon))
+    async with client.get("/ui/artifacts") as reply:
+        html = await reply.text()
+    assert '<a href="/ui/artifacts/team/tool.tar"' in html and "23 B" in html
+    async with client.get("/ui/artifacts/team%2Ftool.tar") as reply:
+        assert reply.status == 200
+        assert reply.headers["Content-Type"] == "application/octet-stream"
+        assert reply.headers["Content-Disposition"] == 'attachment; filename="tool.tar"'
+        assert await reply.read() == b"<html>not a page</html>"
+    async with client.get("/ui/artifacts/nothing") as reply:
+        assert reply.status == 404
+
+
+async def test_behind_https_the_session_cookie_is_secure(
+        tmp_path: Path, aiohttp_client: AiohttpClient) -> None:
+    settings = Settings(state_dir=tmp_path / "s", workers=0, public_url="https://ci.example")
+    async with open_daemon(settings) as daemon:
+        client = await aiohttp_client(make_app(daemon))
+        async with client.get("/ui/login") as reply:
+            csrf = csrf_in(await reply.text())
+            login_cookie = reply.cookies["ick_login"]
+        assert login_cookie["secure"] and login_cookie["httponly"]
+        async with client.post("/ui/login", allow_redirects=False,
+                               headers={"Cookie": f"ick_login={login_cookie.value}",
+                                        "Origin": "https://ci.example"},
+                               data={"_csrf": csrf, "token": admin(daemon)}) as reply:
+            assert reply.status == 303
+            cookie = reply.cookies["ick_session"]
+        assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+        assert cookie["path"] == "/"
