@@ -27,7 +27,7 @@ from ick.storage.resources import ResourceStore  # noqa: E402
 from ick.timefmt import now_iso  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
 from tests.procs import rss_mb  # noqa: E402
-from tests.ui.web import http_session  # noqa: E402
+from tests.ui.web import session_cookie  # noqa: E402
 
 GIB = 1024**3
 STATES = [BuildState.SUCCEEDED] * 8 + [BuildState.FAILED, BuildState.CANCELLED]
@@ -70,15 +70,6 @@ async def fill(state: Path, count: int) -> tuple[int, int]:
     return last, last - 1
 
 
-def cookie_of(daemon: Daemon) -> str:
-    opener = http_session(daemon)
-    for handler in opener.handlers:
-        jar = getattr(handler, "cookiejar", None)
-        if jar is not None:
-            return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "ick_session")
-    raise RuntimeError("no session")
-
-
 def times(url: str, cookie: str, path: str, runs: int) -> list[float]:
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
@@ -107,7 +98,7 @@ def main() -> None:
         assert daemon.proc is not None
         time.sleep(2)
         idle = rss_mb(daemon.proc.pid)
-        cookie = cookie_of(daemon)
+        cookie = session_cookie(daemon)
         for path in ("/ui/", "/ui/workers", "/ui/artifacts"):
             times(daemon.url, cookie, path, 1)
         time.sleep(1)
@@ -123,7 +114,7 @@ def main() -> None:
               " GiB log")
         daemon = Daemon(state).start()
         assert daemon.proc is not None
-        cookie = cookie_of(daemon)
+        cookie = session_cookie(daemon)
         pages = [("/ui/", "dashboard, 31 projects"),
                  ("/ui/projects/big", f"project of {args.builds} builds"),
                  (f"/ui/builds/{huge}", "build with a 1 GiB log"),

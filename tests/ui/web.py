@@ -76,23 +76,27 @@ class Ui:
         return None
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+def _logged_in(daemon: Daemon, token: str | None) -> tuple[urllib.request.OpenerDirector,
+                                                             http.cookiejar.CookieJar]:
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(daemon.url + "/ui/login", timeout=30).read().decode()
+    body = urllib.parse.urlencode({"_csrf": csrf_of(page), "next": "/ui/",
+                                   "token": token or daemon.admin_token}).encode()
+    opener.open(daemon.url + "/ui/login", data=body, timeout=30).read()
+    assert any(c.name == "ick_session" for c in jar), "no session cookie after logging in"
+    return opener, jar
 
 
 def http_session(daemon: Daemon, token: str | None = None) -> urllib.request.OpenerDirector:
     """An opener holding a web session, logged in through the login form like a browser."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(daemon.url + "/ui/login", timeout=30).read().decode()
-    csrf = re.search(r'name="_csrf" value="([^"]+)"', page)
-    assert csrf, page
-    body = urllib.parse.urlencode({"_csrf": csrf.group(1), "next": "/ui/",
-                                   "token": token or daemon.admin_token}).encode()
-    opener.open(daemon.url + "/ui/login", data=body, timeout=30).read()
-    assert any(c.name == "ick_session" for c in jar), "no session cookie after logging in"
-    return opener
+    return _logged_in(daemon, token)[0]
+
+
+def session_cookie(daemon: Daemon, token: str | None = None) -> str:
+    """A `Cookie:` header value with a new web session, logged in through the login form."""
+    jar = _logged_in(daemon, token)[1]
+    return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "ick_session")
 
 
 def csrf_of(html: str) -> str:
