@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from ick.api.auth import TokenKeeper, check_scope, split_token
 from ick.errors import AuthError
 from ick.storage.sessions import SessionStore
 from ick.storage.tokens import TokenRecord
+
+log = logging.getLogger(__name__)
 
 SESSION_DAYS = 14
 LINK_SECONDS = 60
@@ -78,6 +81,7 @@ class SessionKeeper:
         session_id = secrets.token_urlsafe(32)
         await self.store.add_session(_digest(session_id), record.key_id, _iso(now),
                                      _iso(now + timedelta(days=SESSION_DAYS)))
+        log.info("web session started for token %r (id %s)", record.name, record.key_id)
         return session_id
 
     async def make_link(self, record: TokenRecord) -> tuple[str, str]:

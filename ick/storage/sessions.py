@@ -12,10 +12,13 @@ class SessionStore:
         self.db = db
 
     async def add_session(self, digest: str, token_id: str, now: str, expires_at: str) -> None:
-        await self.db.execute(
-            "INSERT INTO sessions (hash, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            (digest, token_id, now, expires_at),
-        )
+        """Store a session; expired ones go at the same time."""
+        async def write(tx: Tx) -> None:
+            await tx.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+            await tx.execute("INSERT INTO sessions (hash, token_id, created_at, expires_at) "
+                             "VALUES (?, ?, ?, ?)", (digest, token_id, now, expires_at))
+
+        await self.db.write(write)
 
     async def session_token(self, digest: str, now: str) -> str | None:
         """The token id of an unexpired session, or None."""

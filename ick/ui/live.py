@@ -126,6 +126,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 break
         await chunks.aclose()
         looked = time.monotonic()
+        if await access.current_session(request) is None:
+            break  # logged out, or its token revoked: the stream ends with the session
         build = await builds.get(number) or build
         state = _state(build)
         if state != sent_state:

@@ -453,3 +453,13 @@ async def test_behind_https_the_session_cookie_is_secure(
             cookie = reply.cookies["ick_session"]
         assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
         assert cookie["path"] == "/"
+
+
+async def test_revoking_the_token_ends_its_open_streams(client: Client, daemon: Daemon) -> None:
+    token, record = await daemon.tokens.create("viewer", ["read"])
+    await login(client, token)
+    async with client.get("/ui/builds/1/events", timeout=ClientTimeout(total=20)) as reply:
+        assert b"event: state" in await reply.content.readuntil(b"event: state")
+        await daemon.tokens.revoke(record.key_id)
+        rest = await reply.content.read()  # the stream ends (a stuck one would time out)
+    assert b"event: end" not in rest
