@@ -109,10 +109,9 @@ class Controller:
 
     def workers(self) -> dict[str, tuple[int, ...]]:
         """Every registered worker, with the ids of the builds it runs."""
-        running = {w: tuple(b for b in self._machine.running_ids()
-                            if (a := self._machine.running_action(b)) and a.worker == w)
-                   for w in self._machine.workers()}
-        return running
+        return {w: tuple(b for b in self._machine.running_ids()
+                         if (a := self._machine.running_action(b)) and a.worker == w)
+                for w in self._machine.workers()}
 
     def last_seen(self, worker: str) -> float | None:
         """When (time.monotonic) a remote worker last asked for something; None for a local one."""
