@@ -1,5 +1,5 @@
-"""Who may see a page: the session cookie, CSRF on every POST, safe redirects, and the headers
-(a strict Content-Security-Policy, no framing) every page and badge is sent with.
+"""Who may see a page: the session cookie, CSRF on every POST, safe redirects after login,
+and errors shown as pages. (The headers every page is sent with are in headers.py.)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from ick.errors import AuthError, IckError, InputError, NotFoundError
 from ick.model import Project
 from ick.ui import access, wiring
 from ick.ui.numbers import build_id
-from ick.ui.pages import _name, parameter_fields
+from ick.ui.pages import parameter_fields, project_name
 from ick.ui.templates import render
 
 
@@ -96,7 +96,7 @@ def overrides(project: Project, required: list[str],
 
 async def build_now(request: web.Request) -> web.StreamResponse:
     _, form = await access.session_form(request, "trigger")
-    name = _name(request)
+    name = project_name(request)
     resources = wiring.resources(request)
     project = await resources.project(name)
     if project is None:

@@ -19,7 +19,7 @@ PAGE = 50  # builds on one page of a project
 STATES = [s.value for s in BuildState]
 
 
-def _name(request: web.Request) -> str:
+def project_name(request: web.Request) -> str:
     name = request.match_info["name"]
     problem = name_problem(name)
     if problem:
@@ -59,7 +59,7 @@ def parameter_fields(project: Project, required: list[str]) -> list[dict[str, An
 
 async def project_page(request: web.Request) -> web.StreamResponse:
     session = await access.page_session(request)
-    name = _name(request)
+    name = project_name(request)
     resources = wiring.resources(request)
     project = await resources.project(name)
     if project is None:
