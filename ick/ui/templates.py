@@ -32,7 +32,6 @@ class Templates:
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             )
             env.filters.update(view.FILTERS)
-            env.globals.update(view.GLOBALS)
             env.globals["static"] = _static_urls()
             self._env = env
         return self._env

@@ -80,4 +80,3 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ago": ago, "exact": exact, "span": span, "build_duration": build_duration, "size": size,
     "shown": shown, "short": short, "quote": quote, "ansi": to_html,
 }
-GLOBALS: dict[str, Any] = {}
