@@ -61,9 +61,14 @@ class Pipeline:
     name: str
     parameters: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    worker: dict[str, str] = field(default_factory=dict)  # labels its worker must have
 
     def to_doc(self) -> dict[str, Any]:
-        return {"pipeline": self.name, "parameters": self.parameters, "actions": self.actions}
+        doc: dict[str, Any] = {"pipeline": self.name, "parameters": self.parameters,
+                               "actions": self.actions}
+        if self.worker:
+            doc["worker"] = self.worker
+        return doc
 
 
 @dataclass
@@ -73,15 +78,19 @@ class Project:
     pipelines: list[str] = field(default_factory=list)
     notify: list[dict[str, Any]] = field(default_factory=list)
     concurrent: bool = False
+    worker: dict[str, str] = field(default_factory=dict)  # labels its workers must have
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "project": self.name,
             "parameters": self.parameters,
             "pipelines": self.pipelines,
             "notify": self.notify,
             "concurrent": self.concurrent,
         }
+        if self.worker:
+            doc["worker"] = self.worker
+        return doc
 
 
 @dataclass

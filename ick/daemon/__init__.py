@@ -31,7 +31,7 @@ from ick.storage.resources import ResourceStore
 from ick.storage.secrets import SecretStore
 from ick.storage.tokens import TokenStore
 from ick.worker.rundir import run_root
-from ick.worker.services import WorkerServices
+from ick.worker.services import LocalServices, StoreBlobs
 from ick.worker.systrees import SystreeCache
 from ick.worker.workspaces import Workspaces
 
@@ -59,7 +59,7 @@ class Daemon:
     controller: Controller
     workspaces: Workspaces
     host: HostSettings
-    worker_services: WorkerServices
+    worker_services: LocalServices
 
     @property
     def base_url(self) -> str:
@@ -110,7 +110,7 @@ async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[Syst
     root = os.geteuid() == 0
     if root:
         prepare_nspawn()
-    systrees = SystreeCache(state / "systrees", store)
+    systrees = SystreeCache(state / "systrees", StoreBlobs(store))
     await systrees.open(tmpfs=root)
     store.watch_drops(systrees.drop)
     try:
@@ -159,7 +159,8 @@ async def open_daemon(
         outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
                         lambda: settings.public_url or url, secrets.value,
                         retry_scale=retry_scale(os.environ))
-        controller = Controller(builds, resources, logs, listeners=(secrets, outbox))
+        controller = Controller(builds, resources, logs, listeners=(secrets, outbox),
+                                lease=settings.worker_lease)
         yield Daemon(
             settings=settings, url=url, db=db, tokens=tokens, resources=resources,
             builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
@@ -167,6 +168,5 @@ async def open_daemon(
             workspaces=Workspaces(state / "workspaces"),
             host=HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                               run_root=run_root(state)),
-            worker_services=WorkerServices(artifacts=artifacts, systrees=systrees,
-                                           secret=secrets.value),
+            worker_services=LocalServices(artifacts, systrees, secrets.value),
         )

@@ -17,6 +17,7 @@ def project_from_json(text: str) -> Project:
         pipelines=doc.get("pipelines") or [],
         notify=doc.get("notify") or [],
         concurrent=bool(doc.get("concurrent", False)),
+        worker=doc.get("worker") or {},
     )
 
 
@@ -26,6 +27,7 @@ def pipeline_from_json(text: str) -> Pipeline:
         name=doc["pipeline"],
         parameters=doc.get("parameters") or [],
         actions=doc.get("actions") or [],
+        worker=doc.get("worker") or {},
     )
 
 

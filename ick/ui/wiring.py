@@ -5,8 +5,8 @@ When the composition root changes shape, only this module changes.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -64,17 +64,24 @@ def base_url(request: web.Request) -> str:
 
 @dataclass(frozen=True)
 class WorkerRow:
-    name: str
+    name: str  # its id, as the logs and builds name it
+    local: bool
+    labels: list[str]  # "key=value", sorted
+    slots: int
     running: list[int]  # build ids
-    seen_ago: float | None  # seconds since a remote worker last asked; None: a local one
+    last_seen: str  # ISO 8601
 
 
 def workers(request: web.Request) -> list[WorkerRow]:
-    """Every registered worker, the builds it runs and when it was last heard from."""
-    control = controller(request)
-    now = time.monotonic()
+    """Every registered worker, its labels, the builds it runs, when it was last heard from."""
     rows = []
-    for name, ids in sorted(control.workers().items()):
-        seen = control.last_seen(name)
-        rows.append(WorkerRow(name, list(ids), None if seen is None else max(0.0, now - seen)))
+    for doc in controller(request).workers():
+        labels: Any = doc["labels"]
+        running: Any = doc["running"]
+        rows.append(WorkerRow(
+            name=str(doc["worker"]), local=bool(doc["local"]),
+            labels=[f"{key}={value}" for key, values in labels.items() for value in values],
+            slots=int(str(doc["slots"])), running=sorted({int(r["build"]) for r in running}),
+            last_seen=str(doc["last_seen"]),
+        ))
     return rows

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -365,13 +364,14 @@ async def test_a_finished_builds_stream_ends(client: Client, daemon: Daemon) -> 
 async def test_the_workers_page_names_each_worker_and_what_it_runs(
         client: Client, daemon: Daemon) -> None:
     await login(client, admin(daemon))
-    worker = await daemon.controller.register("box")
-    daemon.controller.seen(worker, time.monotonic() - 90)
+    token = daemon.tokens.list()[0].key_id
+    worker = await daemon.controller.register("box", {"kvm": ("yes",)}, 2, token)
     async with client.get("/ui/workers") as reply:
         html = await reply.text()
     row = html[html.index(f"<td>{worker}</td>"):]
     row = row[:row.index("</tr>")]
-    assert "<td>remote</td>" in row and "1 min ago" in row and "idle" in row
+    assert "<td>remote</td>" in row and "<code>kvm=yes</code>" in row and "<td>2</td>" in row
+    assert "idle" in row and "just now" in row
     item = await daemon.controller.next_work(worker, 5)  # it takes build 1
     assert item is not None and item.build_id == 1
     async with client.get("/ui/workers") as reply:
