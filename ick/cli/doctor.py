@@ -72,5 +72,22 @@ def doctor() -> None:
     else:
         click.echo("note     no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to start "
                    "without it; `ick serve` mounts one when it runs as root")
+    _arches()
     if problems:
         raise SystemExit(1)
+
+
+def _arches() -> None:
+    """Which Debian architectures this host runs: its own, and what qemu-user emulates."""
+    from ick.runners.arches import BINFMT, emulated_arches, host_arch, runnable_arches
+
+    emulated = emulated_arches()
+    if emulated:
+        click.echo(f"ok       binfmt emulation (qemu-user) registered for {', '.join(emulated)}")
+    elif not BINFMT.joinpath("status").exists():
+        click.echo(f"note     binfmt_misc is not mounted at {BINFMT}: no foreign architectures; "
+                   "`ick serve` mounts it when it runs as root")
+    else:
+        click.echo("note     no binfmt emulation registered: for foreign architectures "
+                   "(debian_arch) install packages qemu-user-static and binfmt-support")
+    click.echo(f"arches   this host runs: {', '.join(runnable_arches()) or host_arch() or '?'}")

@@ -5,10 +5,11 @@ parameters and actions out. Pure: the driver looks the resources up and stores t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ick.errors import ConflictError, InputError
+from ick.matrix import expand
 from ick.model import ActionRecord, Pipeline, Project, action_kind
 from ick.scheduler.routing import merge_requirements
 
@@ -16,7 +17,9 @@ from ick.scheduler.routing import merge_requirements
 @dataclass(frozen=True)
 class Plan:
     parameters: dict[str, Any]
-    actions: list[ActionRecord]
+    actions: list[ActionRecord]  # job after job: every job has all the pipelines' actions
+    jobs: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # each job's own
+    fail_fast: bool = False
 
 
 def plan_build(
@@ -25,6 +28,7 @@ def plan_build(
     """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
     pipeline, or to None where there is none of that name."""
     parameters = {**project.parameters, **overrides}
+    jobs = expand(project.matrix)
     actions: list[ActionRecord] = []
     for pipeline_name in project.pipelines:
         pipeline = pipelines.get(pipeline_name)
@@ -32,7 +36,8 @@ def plan_build(
             raise ConflictError(
                 f"project {project.name!r} names pipeline {pipeline_name!r}, which does not exist"
             )
-        missing = [p for p in pipeline.parameters if p not in parameters]
+        missing = [p for p in pipeline.parameters
+                   if any(p not in parameters and p not in job for job in jobs)]
         if missing:
             raise InputError(
                 f"pipeline {pipeline_name!r} requires parameter {missing[0]!r}, "
@@ -55,4 +60,5 @@ def plan_build(
     # One worker runs the whole build: its actions must agree on what it is.
     merge_requirements(*((f"action {a.index + 1} of pipeline {a.pipeline!r}",
                           a.spec.get("worker")) for a in actions))
-    return Plan(parameters, actions)
+    every = [replace(a, job=job, spec=dict(a.spec)) for job in range(len(jobs)) for a in actions]
+    return Plan(parameters, every, jobs, project.fail_fast)

@@ -187,7 +187,8 @@ def test_empty_file_has_nothing() -> None:
             """,
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
-                " (expected one of: concurrent, notify, parameters, pipelines, project, worker)",
+                " (expected one of: concurrent, fail_fast, matrix, notify, parameters, pipelines,"
+                " project, worker)",
             ],
         ),
         (
@@ -441,7 +442,8 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
         project_from_doc({"project": "x", "pipelines": "build", "colour": "red"}, "body")
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
-        " (expected one of: concurrent, notify, parameters, pipelines, project, worker)",
+        " (expected one of: concurrent, fail_fast, matrix, notify, parameters, pipelines,"
+        " project, worker)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",
     ]
     with pytest.raises(IckFileError) as info:
