@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ick.errors import NotFoundError
+from ick.errors import InputError, NotFoundError
 from ick.model import Build
 from ick.storage.logs import LogStore
 from ick.ui import access, wiring
@@ -34,10 +34,21 @@ class Tail:
     end: int  # where the live stream goes on
 
 
-def read_tail(logs: LogStore, build: int, live: bool) -> Tail:
-    size = logs.size(build)
+def job_of(request: web.Request, build: Build) -> int | None:
+    """Which log `?job=N` asks for: a job's of a matrix build, else (None) the build's own,
+    which holds everything when the build has one job."""
+    if "job" not in request.query or len(build.jobs) == 1:
+        return None
+    job = whole_number(request, "job", 0)
+    if job >= len(build.jobs):
+        raise InputError(f"job: build {build.id} has jobs 0 to {len(build.jobs) - 1}, not {job}")
+    return job
+
+
+def read_tail(logs: LogStore, build: int, live: bool, job: int | None = None) -> Tail:
+    size = logs.size(build, job)
     start = max(0, size - TAIL)
-    data = logs.read(build, start, size - start)
+    data = logs.read(build, start, size - start, job=job)
     if start > 0:
         cut = data.find(b"\n") + 1  # a line cut in half is not shown
         data, start = data[cut:], start + cut
@@ -99,23 +110,25 @@ async def events(request: web.Request) -> web.StreamResponse:
     build = await builds.get(number)
     if build is None:
         raise NotFoundError(f"no build {number}")
+    job = job_of(request, build)
     stopping = request.app[STREAMS].stopping
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-store"})
     await response.prepare(request)
     await response.write(b"retry: 2000\n\n")
-    offset = _resume_at(request, logs.size(number))
-    if logs.size(number) - offset > TAIL:
+    offset = _resume_at(request, logs.size(number, job))
+    if logs.size(number, job) - offset > TAIL:
         # A browser away for long: it gets the tail, never the whole backlog.
-        offset = read_tail(logs, number, True).start
+        offset = read_tail(logs, number, True, job).start
         await response.write(_event("skip", {"offset": offset}))
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     sent_state: dict[str, object] | None = None
     looked = 0.0
     deadline = time.monotonic() + STREAM_LIMIT
     while not stopping.is_set() and time.monotonic() < deadline:
-        live = logs.is_live(number)
-        chunks = logs.follow(number, offset, IDLE_WAIT)
+        # A job's log opens when the job starts: until the build ends, more may come.
+        live = logs.is_live(number, job) or not build.state.finished
+        chunks = logs.follow(number, offset, IDLE_WAIT, job=job)
         while (chunk := await _next(chunks, stopping)) is not None:
             text = decoder.decode(chunk)
             offset += len(chunk)
@@ -133,7 +146,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         if state != sent_state:
             await response.write(_event("state", state))
             sent_state = state
-        if not live and logs.size(number) <= offset:
+        if not live and logs.size(number, job) <= offset:
             await response.write(_event("end", {"state": build.state.value}))
             break
     await response.write_eof()
@@ -141,18 +154,19 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 
 async def log_txt(request: web.Request) -> web.StreamResponse:
-    """The whole log as plain text, streamed from the file."""
+    """The whole log as plain text, streamed from the files: every job's, or one (`?job=N`)."""
     await access.page_session(request)
     number = build_id(request)
     logs = wiring.logs(request)
-    if not logs.is_live(number) and not await wiring.builds(request).exists(number):
+    build = await wiring.builds(request).get(number)
+    if build is None:
         raise NotFoundError(f"no build {number}")
+    job = job_of(request, build)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    offset = 0
-    while chunk := logs.read(number, offset):
-        offset += len(chunk)
+    chunks = logs.whole(build, 0) if job is None else logs.chunks(number, job, 0, False, None)
+    async for chunk in chunks:
         await response.write(chunk)
     await response.write_eof()
     return response

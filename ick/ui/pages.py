@@ -11,7 +11,7 @@ from ick.errors import InputError, NotFoundError
 from ick.model import BuildState, Project, name_problem
 from ick.storage.artifacts import check_name
 from ick.ui import access, wiring
-from ick.ui.live import read_tail
+from ick.ui.live import job_of, read_tail
 from ick.ui.numbers import build_id, whole_number
 from ick.ui.templates import render
 
@@ -85,9 +85,11 @@ async def build_page(request: web.Request) -> web.StreamResponse:
     if build is None:
         raise NotFoundError(f"no build {number}")
     live = not build.state.finished
+    job = job_of(request, build)
     return render(request, "build.html", {
-        "build": build, "live": live,
-        "tail": read_tail(wiring.logs(request), number, live),
+        "build": build, "live": live, "job": job,
+        "job_query": "" if job is None else f"job={job}",
+        "tail": read_tail(wiring.logs(request), number, live, job),
         "notifications": await wiring.notifications(request).for_build(number),
         "can_cancel": live and has_scope(session.token, "write"),
         "can_rebuild": not live and has_scope(session.token, "trigger"),

@@ -463,3 +463,32 @@ async def test_revoking_the_token_ends_its_open_streams(client: Client, daemon: 
         await daemon.tokens.revoke(record.key_id)
         rest = await reply.content.read()  # the stream ends (a stuck one would time out)
     assert b"event: end" not in rest
+
+
+async def test_a_matrix_builds_page_shows_its_jobs_and_each_log(
+        client: Client, daemon: Daemon) -> None:
+    await daemon.resources.put_project(Project("multi", {"greeting": "hi"}, ["greet"],
+                                               matrix={"compiler": ["gcc", "clang"]}))
+    build = await daemon.controller.trigger("multi", {})
+    assert len(build.jobs) == 2
+    daemon.logs.append(build.id, b"built with gcc\n", job=0)
+    daemon.logs.append(build.id, b"built with clang\n", job=1)
+    await login(client, admin(daemon))
+    async with client.get(f"/ui/builds/{build.id}") as reply:
+        html = await reply.text()
+    assert "<code>compiler=clang</code>" in html
+    assert f'<a href="/ui/builds/{build.id}?job=1">its log</a>' in html
+    async with client.get(f"/ui/builds/{build.id}?job=1") as reply:
+        html = await reply.text()
+    assert "built with clang" in html and "built with gcc" not in html
+    assert f"/ui/builds/{build.id}/events?job=1&amp;offset=17" in html
+    events = await read_events(client, f"/ui/builds/{build.id}/events?job=0&offset=0", 1)
+    assert json.loads(events[0][2]) == "built with gcc\n"
+    async with client.get(f"/ui/builds/{build.id}/log.txt") as reply:
+        whole = await reply.text()
+    assert "built with gcc\n" in whole and "built with clang\n" in whole
+    assert "== job 1 (compiler=clang) ==" in whole
+    async with client.get(f"/ui/builds/{build.id}/log.txt?job=1") as reply:
+        assert await reply.text() == "built with clang\n"
+    async with client.get(f"/ui/builds/{build.id}?job=2") as reply:
+        assert reply.status == 400
