@@ -183,18 +183,20 @@ class Worker:
         self.workspaces.release(*unit)
 
     async def _run_until_cancelled(self, worker_id: str, item: WorkItem) -> Outcome:
-        action = asyncio.ensure_future(self._run_action(worker_id, item))
-        cancel = asyncio.ensure_future(
-            self.source.wait_cancel(worker_id, item.build_id, item.seq))
-        try:
-            await asyncio.wait({action, cancel}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            cancel.cancel()
-            if not action.done():
-                action.cancel()
-            # Let the action reap its processes. asyncio.wait never raises the tasks'
-            # CancelledError, so a cancellation of this worker itself still goes through.
-            await asyncio.wait({action, cancel})
+        """Run the action while watching for its cancel; both tasks belong to one group, so
+        a cancelled worker still lets the action reap its processes before it goes."""
+
+        async def watch(action: asyncio.Task[Outcome]) -> None:
+            try:
+                await self.source.wait_cancel(worker_id, item.build_id, item.seq)
+            except Exception as e:  # no way to hear of a cancel: stop rather than run blind
+                log.warning("build %d: cannot watch for a cancel: %s", item.build_id, e)
+            action.cancel()
+
+        async with asyncio.TaskGroup() as group:
+            action = group.create_task(self._run_action(worker_id, item))
+            watcher = group.create_task(watch(action))
+            action.add_done_callback(lambda _: watcher.cancel())
         if action.cancelled():
             return Outcome(None, 0.0, "cancelled")
         return action.result()
