@@ -40,6 +40,7 @@ class Settings:
     max_log_mb: int = DEFAULT_MAX_LOG_MB  # a build's log stops growing past this
     worker_labels: dict[str, list[str]] = field(default_factory=dict)  # the local workers' own
     worker_lease: float = 60.0  # seconds; ICK_WORKER_LEASE changes it, for tests only
+    public_badges: bool = False  # /badges/{project}.svg without a session
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -64,7 +65,7 @@ def settings_from_json(text: str) -> Settings:
 
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
-        "max_log_mb"}
+        "max_log_mb", "public_badges"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -129,6 +130,10 @@ def load_settings(
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:
             setattr(settings, key, str(merged[key]).rstrip("/"))
+    if "public_badges" in merged:
+        if not isinstance(merged["public_badges"], bool):
+            raise InputError(f"{where}: public_badges: expected true or false")
+        settings.public_badges = merged["public_badges"]
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
     if merged.get("worker_labels") is not None:

@@ -47,7 +47,11 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick.api import apply, artifacts, builds, resources, secrets, tokens, work
+    from ick import ui
+    from ick.api import apply, artifacts, builds, logins, resources, secrets, tokens, work
+    from ick.api.sessions import SessionKeeper
+    from ick.storage.overview import BuildOverview
+    from ick.storage.sessions import SessionStore
 
     app = web.Application(middlewares=[errors_middleware])
     app.cleanup_ctx.append(quiet_bad_requests)
@@ -60,6 +64,9 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.ARTIFACTS] = daemon.artifacts
     app[keys.SECRETS] = daemon.secrets
     app[keys.CONTROLLER] = daemon.controller
+    app[keys.BASE_URL] = daemon.base_url
+    app[keys.SESSIONS] = SessionKeeper(SessionStore(daemon.db), daemon.tokens)
+    app[keys.OVERVIEW] = BuildOverview(daemon.db)
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)
@@ -69,4 +76,6 @@ def make_app(daemon: Daemon) -> web.Application:
     work.add_routes(app)
     apply.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
+    logins.add_routes(app)
+    ui.add_routes(app)
     return app

@@ -60,6 +60,10 @@ class TokenKeeper:
             raise NotFoundError(f"no token with id {key_id!r}")
         self._by_id.pop(key_id, None)
 
+    def record(self, key_id: str) -> TokenRecord | None:
+        """The token with this id, while it is not revoked."""
+        return self._by_id.get(key_id)
+
     def list(self) -> list[TokenRecord]:
         return sorted(self._by_id.values(), key=lambda t: t.created_at)
 
@@ -77,6 +81,14 @@ class TokenKeeper:
         given = _digest(parts[1]) if parts else _digest("x")
         if not hmac.compare_digest(expected, given) or record is None:
             raise AuthError("invalid token")
-        if scope not in record.scopes and "admin" not in record.scopes:
-            raise ForbiddenError(f"token {record.name!r} lacks the {scope!r} scope")
+        check_scope(record, scope)
         return record
+
+
+def has_scope(record: TokenRecord, scope: str) -> bool:
+    return scope in record.scopes or "admin" in record.scopes
+
+
+def check_scope(record: TokenRecord, scope: str) -> None:
+    if not has_scope(record, scope):
+        raise ForbiddenError(f"token {record.name!r} lacks the {scope!r} scope")

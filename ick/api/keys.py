@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.auth import TokenKeeper
+from ick.api.sessions import SessionKeeper
 from ick.config import Settings
 from ick.daemon.secrets import SecretKeeper
 from ick.scheduler.driver import Controller
@@ -12,6 +13,7 @@ from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
+from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -23,3 +25,6 @@ NOTIFICATIONS = web.AppKey("notifications", NotificationStore)
 ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
 SECRETS = web.AppKey("secrets", SecretKeeper)
 CONTROLLER = web.AppKey("controller", Controller)
+SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login links
+OVERVIEW = web.AppKey("overview", BuildOverview)  # the queries the web pages make
+BASE_URL = web.AppKey("base_url", str)  # public_url, else where the daemon listens

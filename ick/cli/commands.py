@@ -17,6 +17,7 @@ COMMANDS = {
     "artifacts": "ick.cli.artifacts",
     "secret": "ick.cli.secrets",
     "token": "ick.cli.tokens",
+    "login-link": "ick.cli.login",
     "hook": "ick.cli.hook",
     "serve": "ick.cli.serve",
     "worker": "ick.cli.worker",

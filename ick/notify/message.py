@@ -87,7 +87,7 @@ def facts(build: Build, event: str, tail: str, base_url: str,
         "state": build.state.value if ended else "running",
         "change": change_word(build.state, previous) if ended else None,
         "previous_state": previous.value if previous is not None else None,
-        "url": f"{base_url.rstrip('/')}/builds/{build.id}",
+        "url": f"{base_url.rstrip('/')}/ui/builds/{build.id}",  # the build's page
         "queued_at": build.queued_at,
         "started_at": build.started_at,
         "finished_at": build.finished_at if ended else None,

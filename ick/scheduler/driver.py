@@ -156,6 +156,13 @@ class Controller:
             await self._apply(self._machine.cancel(build_id, now_iso()))
         return build
 
+    async def rebuild(self, build_id: int) -> Build:
+        """Queue a new build of the same project with the same parameters."""
+        old = await self._builds.get(build_id)
+        if old is None:
+            raise NotFoundError(f"no build {build_id}")
+        return await self.trigger(old.project, {**old.parameters, "ick_trigger": "rebuild"})
+
     # the work protocol ----------------------------------------------------
 
     async def register(self, name: str, labels: Labels | None = None, slots: int = 1,

@@ -116,6 +116,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE builds ADD COLUMN fail_fast INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE artifacts ADD COLUMN arch TEXT;
     """,
+    # 5: web UI sessions and one-use login links (ick/storage/sessions.py): only the sha256 of
+    # each secret, bound to the token it came from; revoking the token deletes them.
+    """
+    CREATE TABLE sessions (
+        hash TEXT PRIMARY KEY,
+        token_id TEXT NOT NULL REFERENCES tokens (key_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_token ON sessions (token_id);
+    CREATE TABLE login_links (
+        hash TEXT PRIMARY KEY,
+        token_id TEXT NOT NULL REFERENCES tokens (key_id) ON DELETE CASCADE,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX login_links_token ON login_links (token_id);
+    """,
 ]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 from ick.model import Build
@@ -160,7 +160,7 @@ class LogStore:
     async def follow(
         self, build_id: int, offset: int, timeout: float | None = None,
         job: int | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield a log from `offset` on, waiting for more while it is live."""
         key = (build_id, job)
         while True:

@@ -676,7 +676,8 @@ async def test_junk_never_makes_a_500_and_errors_are_always_json(api: Api) -> No
         assert reply.status < 500, f"{what}: {reply.status} {reply.text[:300]}"
         if reply.status >= 400:
             assert reply.error, what
-        elif reply.status != 204:
+        elif reply.status != 204 and not reply.text.startswith("<!doctype html>"):
+            # (the client makes "/projects/.." into "/", which leads to the web UI's login page)
             json.loads(reply.text, parse_constant=strict_json)  # no NaN or Infinity
 
     json_type = {"Content-Type": "application/json"}

@@ -128,7 +128,7 @@ def test_when_rules_decide_who_hears(start_daemon: Callable[..., Daemon],
     assert "Outcome: failed (broken" not in text  # a first build has no previous to name
     assert "Outcome: failed\n" in text
     assert "Duration: " in text
-    assert f"Link: {PUBLIC}/builds/{ids[0]}\n" in text
+    assert f"Link: {PUBLIC}/ui/builds/{ids[0]}\n" in text
     assert "  code: 1\n" in text
     assert "Failed action: pipeline exit, action 1 (python, where: host): exit status 1" in text
     assert "  exiting with 1\n" in text
@@ -173,7 +173,7 @@ def test_start_and_end_webhooks_are_signed(start_daemon: Callable[..., Daemon],
         assert end.doc["event"] == "end"
         assert end.doc["project"] == "liw/hooked"
         assert end.doc["state"] == "succeeded"
-        assert end.doc["url"] == f"{daemon.url}/builds/{build_id}"  # no public_url: our own
+        assert end.doc["url"] == f"{daemon.url}/ui/builds/{build_id}"  # no public_url: our own
         assert "got go" in end.doc["log_tail"]
         assert "the key is ***" in end.doc["log_tail"]  # issue 6 masks; we send the masked log
         assert b"hook-key-123" not in end.body

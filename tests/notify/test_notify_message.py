@@ -40,7 +40,7 @@ def test_facts_say_outcome_duration_parameters_failing_action_and_link() -> None
     assert doc["failed_action"] == {"pipeline": "hello", "index": 0, "kind": "shell",
                                     "where": "container", "state": "failed", "exit_code": 2,
                                     "message": "exit status 2"}
-    assert doc["url"] == "http://ci.test:4250/builds/17"
+    assert doc["url"] == "http://ci.test:4250/ui/builds/17"
     assert doc["log_tail"] == "line 1\nline 2"
 
 
@@ -83,7 +83,7 @@ def test_body_reads_well() -> None:
 Project liw/hello, build #3 (id 17)
 Outcome: failed (broken; the previous build succeeded)
 Duration: 42.5 s
-Link: http://ci.test/builds/17
+Link: http://ci.test/ui/builds/17
 Git commit: 9f1c2d
 Git: https://git.test/r refs/heads/main at 9f1c2d in src
 

@@ -159,7 +159,7 @@ async def test_webhook_is_signed_with_the_named_secret(world: World) -> None:
     assert hook.headers["X-Ick-Event"] == "end"
     assert hook.doc["state"] == "succeeded" and hook.doc["build"] == build.id
     assert hook.doc["log_tail"] == "all good"
-    assert hook.doc["url"] == f"http://ci.test/builds/{build.id}"
+    assert hook.doc["url"] == f"http://ci.test/ui/builds/{build.id}"
     assert found[0].history[0]["ok"] is True
     assert found[0].history[0]["result"].startswith("webhook http://127.0.0.1:")
 

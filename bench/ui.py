@@ -1,0 +1,132 @@
+"""Benchmark: the web UI's memory and page times on a real `ick serve`.
+
+Prints: the daemon's idle RSS before any page and after the first pages (Jinja2 loads then),
+and the median and p95 time of `/ui/`, `/ui/projects/big` (10,000 builds) and
+`/ui/builds/ID` for a build with a 1 GiB log and for one with a small log, measured from a
+keep-alive client on loopback (an upper bound on the server's time).
+Usage: python bench/ui.py [--builds N] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import statistics
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project  # noqa: E402
+from ick.storage.builds import BuildStore  # noqa: E402
+from ick.storage.db import Database  # noqa: E402
+from ick.storage.resources import ResourceStore  # noqa: E402
+from ick.timefmt import now_iso  # noqa: E402
+from tests.daemon import Daemon  # noqa: E402
+from tests.procs import rss_mb  # noqa: E402
+from tests.ui.web import session_cookie  # noqa: E402
+
+GIB = 1024**3
+STATES = [BuildState.SUCCEEDED] * 8 + [BuildState.FAILED, BuildState.CANCELLED]
+
+
+async def fill(state: Path, count: int) -> tuple[int, int]:
+    """`count` ended builds of project `big`, 30 other projects; the ids of a build with a
+    1 GiB log and of one with a small log."""
+    db = await Database.open(state / "ick.db")
+    try:
+        resources, builds = ResourceStore(db), BuildStore(db)
+        await resources.put_pipeline(Pipeline("p", ["greeting"], [
+            {"shell": "echo hi", "where": "host"}, {"python": "print(1)", "where": "host"}]))
+        names = ["big"] + [f"team{i // 10}/project{i}" for i in range(30)]
+        for name in names:
+            await resources.put_project(Project(name, {"greeting": "hi", "n": 1}, ["p"]))
+        last = 0
+        for i in range(count + 30):
+            project = "big" if i < count else names[1 + i - count]
+            actions = [ActionRecord("p", 0, "shell", "host", {"shell": "echo hi"}),
+                       ActionRecord("p", 1, "python", "host", {"python": "print(1)"})]
+            build = await builds.create(project, {"greeting": "hi", "n": i}, False, actions,
+                                        now_iso())
+            build.state = STATES[i % len(STATES)]
+            build.started_at, build.finished_at, build.worker = build.queued_at, now_iso(), "w"
+            for a in build.actions:
+                a.state, a.exit_code, a.duration = ActionState.SUCCEEDED, 0, 0.5
+            await builds.save(build, [0, 1])
+            if project == "big":
+                last = build.id
+    finally:
+        await db.close()
+    line = b"\x1b[32mok\x1b[0m step %d: <compiling> something & linking it all together\n"
+    tail = b"".join(line % i for i in range(5000))
+    with open(state / "logs" / f"{last}.log", "wb") as f:  # sparse: only the end is written
+        f.truncate(GIB - len(tail))
+        f.seek(GIB - len(tail))
+        f.write(tail)
+    (state / "logs" / f"{last - 1}.log").write_bytes(tail[:2000])
+    return last, last - 1
+
+
+def times(url: str, cookie: str, path: str, runs: int) -> list[float]:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+    out = []
+    for i in range(runs + 5):
+        started = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": cookie})
+        reply = conn.getresponse()
+        body = reply.read()
+        elapsed = time.perf_counter() - started
+        assert reply.status == 200, (path, reply.status, body[:300])
+        if i >= 5:  # the first few warm the caches (and load the templates)
+            out.append(elapsed * 1000)
+    conn.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--builds", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ick-bench-ui-") as tmp:
+        state = Path(tmp) / "state"
+        daemon = Daemon(state).start()
+        assert daemon.proc is not None
+        time.sleep(2)
+        idle = rss_mb(daemon.proc.pid)
+        cookie = session_cookie(daemon)
+        for path in ("/ui/", "/ui/workers", "/ui/artifacts"):
+            times(daemon.url, cookie, path, 1)
+        time.sleep(1)
+        after = rss_mb(daemon.proc.pid)
+        daemon.stop()
+        print(f"idle RSS, before any page:          {idle:6.1f} MB")
+        print(f"idle RSS, after the first pages:    {after:6.1f} MB")
+
+        started = time.perf_counter()
+        huge, small = asyncio.run(fill(state, args.builds))
+        print(f"filled {args.builds} builds in {time.perf_counter() - started:.1f} s; "
+              f"build {huge} has a {(state / 'logs' / f'{huge}.log').stat().st_size / GIB:.0f}"
+              " GiB log")
+        daemon = Daemon(state).start()
+        assert daemon.proc is not None
+        cookie = session_cookie(daemon)
+        pages = [("/ui/", "dashboard, 31 projects"),
+                 ("/ui/projects/big", f"project of {args.builds} builds"),
+                 (f"/ui/builds/{huge}", "build with a 1 GiB log"),
+                 (f"/ui/builds/{small}", "build with a 2 kB log")]
+        print(f"page times over {args.runs} requests each (ms):")
+        for path, what in pages:
+            ms = sorted(times(daemon.url, cookie, path, args.runs))
+            p95 = ms[int(len(ms) * 0.95) - 1]
+            print(f"  {path:24} {what:26} median {statistics.median(ms):5.1f}  p95 {p95:5.1f}")
+        print(f"RSS after the pages:                {rss_mb(daemon.proc.pid):6.1f} MB")
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""`POST /login-links`: a one-use web login link for the calling token (`ick login-link`)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.api.helpers import require
+from ick.api.keys import BASE_URL, SESSIONS
+from ick.api.sessions import LINK_SECONDS
+
+
+async def create_link(request: web.Request) -> web.Response:
+    record = require(request, "read")
+    secret, expires = await request.app[SESSIONS].make_link(record)
+    url = f"{request.app[BASE_URL].rstrip('/')}/ui/login?link={secret}"
+    return web.json_response({"url": url, "expires_at": expires, "seconds": LINK_SECONDS},
+                             status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/login-links", create_link)

@@ -1,0 +1,125 @@
+"""Who may see a page: the session cookie, CSRF on every POST, safe redirects after login,
+and errors shown as pages. (The headers every page is sent with are in headers.py.)
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from ick.api.sessions import SESSION_DAYS, Session, SessionKeeper
+from ick.errors import ForbiddenError, IckError
+from ick.ui import wiring
+from ick.ui.templates import render
+
+COOKIE = "ick_session"
+LOGIN_COOKIE = "ick_login"  # before a session exists: the login form's own CSRF value
+SESSION = web.RequestKey("ui_session", Session)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after logging in: a page of ours, never another site (`//evil`, `/\\evil`,
+    `https://evil`)."""
+    if not value or not value.startswith("/ui") or value.startswith("/ui\\"):
+        return "/ui/"
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme or parts.netloc or "\\" in value or not value.isprintable():
+        return "/ui/"
+    return value if parts.path in ("/ui", "/ui/") or parts.path.startswith("/ui/") else "/ui/"
+
+
+def login_url(request: web.Request) -> str:
+    target = request.path_qs if request.method == "GET" else "/ui/"
+    return "/ui/login?" + urllib.parse.urlencode({"next": target})
+
+
+def secure(request: web.Request) -> bool:
+    public = wiring.settings(request).public_url or ""
+    return request.secure or public.startswith("https:")
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, sid: str) -> None:
+    response.set_cookie(COOKIE, sid, httponly=True, samesite="Lax", secure=secure(request),
+                        path="/", max_age=SESSION_DAYS * 86400)
+
+
+def login_csrf(request: web.Request) -> str:
+    """The login form's CSRF value: kept in its own cookie, echoed by the form (a cross-site
+    form cannot send a SameSite=Lax cookie with its POST, so the two never match)."""
+    value = request.cookies.get(LOGIN_COOKIE)
+    if not value or len(value) > 100:
+        value = secrets.token_urlsafe(24)
+    return value
+
+
+def keep_login_csrf(request: web.Request, response: web.StreamResponse, value: str) -> None:
+    if request.cookies.get(LOGIN_COOKIE) != value:
+        response.set_cookie(LOGIN_COOKIE, value, httponly=True, samesite="Lax",
+                            secure=secure(request), path="/ui/login", max_age=3600)
+
+
+async def current_session(request: web.Request) -> Session | None:
+    session = await wiring.sessions(request).session(request.cookies.get(COOKIE))
+    if session is not None:
+        request[SESSION] = session
+    return session
+
+
+async def page_session(request: web.Request, scope: str = "read") -> Session:
+    """The request's session; without one, the browser goes to the login page."""
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPSeeOther(login_url(request))
+    SessionKeeper.check(session, scope)
+    return session
+
+
+def same_origin(request: web.Request) -> bool:
+    """A browser names the page that sent a POST in Origin; it must be one of ours."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    ours = {request.host, urllib.parse.urlsplit(wiring.settings(request).public_url or "").netloc}
+    return urllib.parse.urlsplit(origin).netloc in ours - {""}
+
+
+async def checked_form(request: web.Request, expected: str) -> MultiDictProxy[Any]:
+    """The POSTed form, if it carries `expected` as its CSRF token and came from our pages."""
+    form = await request.post()
+    given = form.get("_csrf") or request.headers.get("X-CSRF-Token") or ""
+    if (not isinstance(given, str) or not same_origin(request)
+            or not hmac.compare_digest(given.encode(), expected.encode())):
+        raise ForbiddenError("this form is stale or came from another site (bad csrf token): "
+                             "reload the page and try again")
+    return form
+
+
+async def session_form(
+    request: web.Request, scope: str
+) -> tuple[Session, MultiDictProxy[Any]]:
+    """A POST from a logged-in page: session, CSRF token, then the scope the action needs."""
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPSeeOther(login_url(request))
+    form = await checked_form(request, session.csrf)
+    SessionKeeper.check(session, scope)
+    return session, form
+
+
+def page(handler: Handler) -> Handler:
+    """Wrap a page handler: an error is an HTML page with its status, not JSON."""
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except IckError as e:
+            return render(request, "error.html", {"message": e.message}, status=e.status)
+
+    return wrapped

@@ -1,0 +1,172 @@
+"""A build's log on a page: its last 256 KiB, the whole of it as text, and the live stream of
+what is written next (server-sent events, resumable with Last-Event-ID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ick.errors import InputError, NotFoundError
+from ick.model import Build
+from ick.storage.logs import LogStore
+from ick.ui import access, wiring
+from ick.ui.numbers import build_id, whole_number
+from ick.ui.streams import STREAMS
+
+TAIL = 256 * 1024  # the most of a log a page ever holds
+STATE_EVERY = 0.5  # seconds between looks at the build's state while its log grows
+IDLE_WAIT = 1.0  # seconds to wait for the log to grow before looking at the state anyway
+STREAM_LIMIT = 24 * 3600.0  # a stream is ended after a day; the browser resumes it
+
+
+@dataclass(frozen=True)
+class Tail:
+    text: str
+    start: int  # the log offset the text starts at (0: the whole log)
+    end: int  # where the live stream goes on
+
+
+def job_of(request: web.Request, build: Build) -> int | None:
+    """Which log `?job=N` asks for: a job's of a matrix build, else (None) the build's own,
+    which holds everything when the build has one job."""
+    if "job" not in request.query or len(build.jobs) == 1:
+        return None
+    job = whole_number(request, "job", 0)
+    if job >= len(build.jobs):
+        raise InputError(f"job: build {build.id} has jobs 0 to {len(build.jobs) - 1}, not {job}")
+    return job
+
+
+def read_tail(logs: LogStore, build: int, live: bool, job: int | None = None) -> Tail:
+    size = logs.size(build, job)
+    start = max(0, size - TAIL)
+    data = logs.read(build, start, size - start, job=job)
+    if start > 0:
+        cut = data.find(b"\n") + 1  # a line cut in half is not shown
+        data, start = data[cut:], start + cut
+    end = start + len(data)
+    if live and not data.endswith(b"\n") and b"\n" in data:
+        # The stream sends the unfinished last line, so that a character is never split.
+        keep = data.rfind(b"\n") + 1
+        data, end = data[:keep], start + keep
+    return Tail(data.decode("utf-8", errors="replace"), start, end)
+
+
+def _event(kind: str, doc: object, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(doc)}\n\n".encode()
+
+
+def _state(build: Build) -> dict[str, object]:
+    return {
+        "state": build.state.value,
+        "finished": build.state.finished,
+        "actions": [{"state": a.state.value, "exit_code": a.exit_code,
+                     "duration": None if a.duration is None else round(a.duration, 2),
+                     "message": a.message or ""} for a in build.actions],
+    }
+
+
+async def _next(chunks: AsyncIterator[bytes], stopping: asyncio.Event) -> bytes | None:
+    """The next chunk of the log, or None when it stops growing for a while, or we stop."""
+    step = asyncio.ensure_future(anext(chunks))
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        if not step.done():
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
+    if step.done() and not step.cancelled() and step.exception() is None:
+        return step.result()
+    return None
+
+
+def _resume_at(request: web.Request, size: int) -> int:
+    """Last-Event-ID (the browser resuming) wins over ?offset (where the page's tail ended)."""
+    text = request.headers.get("Last-Event-ID")
+    if text is not None and text.isascii() and text.isdigit() and len(text) < 19:
+        return min(int(text), size)
+    return min(whole_number(request, "offset", size), size)
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """`log` events carry text (JSON strings; id: the byte offset after them), `state` events
+    the build's and its actions' states, `skip` says text was left out, `end` that it ended."""
+    if await access.current_session(request) is None:
+        raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
+    number = build_id(request)
+    builds, logs = wiring.builds(request), wiring.logs(request)
+    build = await builds.get(number)
+    if build is None:
+        raise NotFoundError(f"no build {number}")
+    job = job_of(request, build)
+    stopping = request.app[STREAMS].stopping
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-store"})
+    await response.prepare(request)
+    await response.write(b"retry: 2000\n\n")
+    offset = _resume_at(request, logs.size(number, job))
+    if logs.size(number, job) - offset > TAIL:
+        # A browser away for long: it gets the tail, never the whole backlog.
+        offset = read_tail(logs, number, True, job).start
+        await response.write(_event("skip", {"offset": offset}))
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    sent_state: dict[str, object] | None = None
+    looked = 0.0
+    deadline = time.monotonic() + STREAM_LIMIT
+    while not stopping.is_set() and time.monotonic() < deadline:
+        # A job's log opens when the job starts: until the build ends, more may come.
+        live = logs.is_live(number, job) or not build.state.finished
+        chunks = logs.follow(number, offset, IDLE_WAIT, job=job)
+        while (chunk := await _next(chunks, stopping)) is not None:
+            text = decoder.decode(chunk)
+            offset += len(chunk)
+            pending = len(decoder.getstate()[0])
+            if text:
+                await response.write(_event("log", text, offset - pending))
+            if time.monotonic() - looked >= STATE_EVERY:
+                break
+        await chunks.aclose()
+        looked = time.monotonic()
+        if await access.current_session(request) is None:
+            break  # logged out, or its token revoked: the stream ends with the session
+        build = await builds.get(number) or build
+        state = _state(build)
+        if state != sent_state:
+            await response.write(_event("state", state))
+            sent_state = state
+        if not live and logs.size(number, job) <= offset:
+            await response.write(_event("end", {"state": build.state.value}))
+            break
+    await response.write_eof()
+    return response
+
+
+async def log_txt(request: web.Request) -> web.StreamResponse:
+    """The whole log as plain text, streamed from the files: every job's, or one (`?job=N`)."""
+    await access.page_session(request)
+    number = build_id(request)
+    logs = wiring.logs(request)
+    build = await wiring.builds(request).get(number)
+    if build is None:
+        raise NotFoundError(f"no build {number}")
+    job = job_of(request, build)
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    chunks = logs.whole(build, 0) if job is None else logs.chunks(number, job, 0, False, None)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response

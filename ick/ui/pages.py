@@ -1,0 +1,120 @@
+"""The pages that show things: the dashboard, a project, a build, artifacts and workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ick.api.auth import has_scope
+from ick.errors import InputError, NotFoundError
+from ick.model import BuildState, Project, name_problem
+from ick.storage.artifacts import check_name
+from ick.ui import access, wiring
+from ick.ui.live import job_of, read_tail
+from ick.ui.numbers import build_id, whole_number
+from ick.ui.templates import render
+
+PAGE = 50  # builds on one page of a project
+STATES = [s.value for s in BuildState]
+
+
+def project_name(request: web.Request) -> str:
+    name = request.match_info["name"]
+    problem = name_problem(name)
+    if problem:
+        raise InputError(problem)
+    return name
+
+
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    await access.page_session(request)
+    wanted = request.query.get("q", "").strip()[:100]
+    state = request.query.get("state", "")
+    if state not in STATES and state not in ("", "never"):
+        raise InputError(f"state: expected one of {', '.join(STATES)} or never, got {state!r}")
+    overview = wiring.overview(request)
+    rows = []
+    for name, build in await overview.last_builds():
+        if wanted and wanted.lower() not in name.lower():
+            continue
+        shown_state = build.state.value if build is not None else "never"
+        if state and shown_state != state:
+            continue
+        rows.append({"name": name, "build": build})
+    return render(request, "dashboard.html", {
+        "rows": rows, "active": await overview.active(), "q": wanted, "state": state,
+        "states": STATES, "filtered": bool(wanted or state),
+    })
+
+
+def parameter_fields(project: Project, required: list[str]) -> list[dict[str, Any]]:
+    """One field a parameter: the project's own, then those its pipelines need beside."""
+    fields = [{"name": key, "value": value, "json": not isinstance(value, str)}
+              for key, value in project.parameters.items()]
+    fields += [{"name": key, "value": "", "json": False}
+               for key in dict.fromkeys(required) if key not in project.parameters]
+    return fields
+
+
+async def project_page(request: web.Request) -> web.StreamResponse:
+    session = await access.page_session(request)
+    name = project_name(request)
+    resources = wiring.resources(request)
+    project = await resources.project(name)
+    if project is None:
+        raise NotFoundError(f"no project {name!r}")
+    pipelines = [(p, await resources.pipeline(p)) for p in project.pipelines]
+    required = [key for _, pipeline in pipelines if pipeline for key in pipeline.parameters]
+    before = whole_number(request, "before", 0) or None
+    overview = wiring.overview(request)
+    builds = await overview.page(name, before, PAGE + 1)
+    older = builds[PAGE - 1].number if len(builds) > PAGE else None
+    return render(request, "project.html", {
+        "project": project, "pipelines": pipelines, "builds": builds[:PAGE], "older": older,
+        "paged": before is not None, "count": await overview.count(name),
+        "fields": parameter_fields(project, required),
+        "can_trigger": has_scope(session.token, "trigger"),
+    })
+
+
+async def build_page(request: web.Request) -> web.StreamResponse:
+    session = await access.page_session(request)
+    number = build_id(request)
+    build = await wiring.builds(request).get(number)
+    if build is None:
+        raise NotFoundError(f"no build {number}")
+    live = not build.state.finished
+    job = job_of(request, build)
+    return render(request, "build.html", {
+        "build": build, "live": live, "job": job,
+        "job_query": "" if job is None else f"job={job}",
+        "tail": read_tail(wiring.logs(request), number, live, job),
+        "notifications": await wiring.notifications(request).for_build(number),
+        "can_cancel": live and has_scope(session.token, "write"),
+        "can_rebuild": not live and has_scope(session.token, "trigger"),
+    })
+
+
+async def artifacts_page(request: web.Request) -> web.StreamResponse:
+    await access.page_session(request)
+    return render(request, "artifacts.html", {"artifacts": await wiring.artifacts(request).list()})
+
+
+async def artifact_download(request: web.Request) -> web.StreamResponse:
+    await access.page_session(request)
+    name = check_name(request.match_info["name"])
+    store = wiring.artifacts(request)
+    artifact = await store.get(name)
+    if artifact is None:
+        raise NotFoundError(f"no artifact {name!r}")
+    filename = "".join(c if c.isalnum() or c in "._-" else "_" for c in name.rsplit("/", 1)[-1])
+    return web.FileResponse(store.blob_path(artifact.digest), headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    })
+
+
+async def workers_page(request: web.Request) -> web.StreamResponse:
+    await access.page_session(request)
+    return render(request, "workers.html", {"workers": wiring.workers(request)})

@@ -1,0 +1,124 @@
+// ick's build page, live: follows the log over server-sent events (resuming where it left
+// off), updates the state and the actions in place, and lets go of the connection when the
+// build ends or the tab is hidden, so that many open tabs do not use up the browser's.
+"use strict";
+(function () {
+  const MAX = 256 * 1024; // never more of a log on a page than this many characters
+  const ESC = /\x1b\[([0-9;?]*)([@-~])|\x1b[@-Z\\-_]?/g;
+  let log = null, source = null, lastId = null, carry = "", fg = null, bold = false, total = 0;
+
+  function stop() {
+    if (source) { source.close(); source = null; }
+  }
+
+  function start() {
+    if (source || !log || !log.dataset.events || document.hidden) return;
+    let url = log.dataset.events;
+    if (lastId !== null) url = url.replace(/offset=\d+/, "offset=" + lastId);
+    source = new EventSource(url);
+    source.addEventListener("log", function (e) {
+      lastId = e.lastEventId;
+      append(JSON.parse(e.data));
+    });
+    source.addEventListener("skip", function () {
+      log.textContent = "";
+      total = 0;
+    });
+    source.addEventListener("state", function (e) { update(JSON.parse(e.data)); });
+    source.addEventListener("end", function () {
+      stop();
+      log.removeAttribute("data-events");
+      if (window.htmx) {
+        window.htmx.ajax("GET", location.pathname,
+                         {target: "#summary", select: "#summary", swap: "outerHTML"});
+      }
+    });
+  }
+
+  function sgr(codes) {
+    for (const text of (codes || "0").split(";")) {
+      const code = parseInt(text || "0", 10);
+      if (code === 0) { fg = null; bold = false; }
+      else if (code === 1) bold = true;
+      else if (code === 22) bold = false;
+      else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) fg = String(code);
+      else if (code === 39) fg = null;
+    }
+  }
+
+  function piece(into, text) {
+    if (!text) return;
+    total += text.length;
+    if (fg === null && !bold) { into.appendChild(document.createTextNode(text)); return; }
+    const span = document.createElement("span");
+    span.className = [fg === null ? "" : "c" + fg, bold ? "b" : ""].join(" ").trim();
+    span.textContent = text;
+    into.appendChild(span);
+  }
+
+  function append(text) {
+    text = carry + text;
+    carry = "";
+    const cut = text.match(/\x1b(\[[0-9;?]*)?$/); // an escape sequence split across events
+    if (cut) { carry = cut[0]; text = text.slice(0, cut.index); }
+    const stick = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+    const into = document.createDocumentFragment();
+    let pos = 0, m;
+    ESC.lastIndex = 0;
+    while ((m = ESC.exec(text)) !== null) {
+      piece(into, text.slice(pos, m.index));
+      pos = ESC.lastIndex;
+      if (m[2] === "m") sgr(m[1]);
+    }
+    piece(into, text.slice(pos));
+    log.appendChild(into);
+    while (total > MAX && log.firstChild) {
+      total -= log.firstChild.textContent.length;
+      log.removeChild(log.firstChild);
+    }
+    if (stick) window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  function seconds(s) {
+    if (s < 10) return s.toFixed(1) + " s";
+    if (s < 60) return Math.floor(s) + " s";
+    return Math.floor(s / 60) + " min " + Math.floor(s % 60) + " s";
+  }
+
+  function setState(el, state) {
+    if (!el) return;
+    el.textContent = state;
+    el.className = "state s-" + state;
+  }
+
+  function update(doc) {
+    setState(document.getElementById("state"), doc.state);
+    doc.actions.forEach(function (a, i) {
+      const row = document.getElementById("action-" + i);
+      if (!row) return;
+      setState(row.querySelector(".a-state .state"), a.state);
+      row.querySelector(".a-took").textContent = a.duration === null ? "" : seconds(a.duration);
+      row.querySelector(".a-message").textContent = a.message;
+    });
+  }
+
+  function init() {
+    const found = document.getElementById("log");
+    if (found === log) return;
+    stop();
+    log = found;
+    lastId = null; carry = ""; fg = null; bold = false;
+    total = log ? log.textContent.length : 0;
+    start();
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:afterSettle", init);
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) stop(); else start();
+  });
+  // The dashboard refreshes itself, but not for a tab nobody looks at.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (document.hidden && e.target.id === "dashboard") e.preventDefault();
+  });
+})();

@@ -1,0 +1,87 @@
+"""The one place the pages find the daemon's services: each accessor reads an app key.
+
+When the composition root changes shape, only this module changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from ick.api import keys
+from ick.api.sessions import SessionKeeper
+from ick.config import Settings
+from ick.scheduler.driver import Controller
+from ick.storage.artifacts import ArtifactStore
+from ick.storage.builds import BuildStore
+from ick.storage.logs import LogStore
+from ick.storage.notifications import NotificationStore
+from ick.storage.overview import BuildOverview
+from ick.storage.resources import ResourceStore
+
+
+def settings(request: web.Request) -> Settings:
+    return request.app[keys.SETTINGS]
+
+
+def builds(request: web.Request) -> BuildStore:
+    return request.app[keys.BUILDS]
+
+
+def overview(request: web.Request) -> BuildOverview:
+    return request.app[keys.OVERVIEW]
+
+
+def resources(request: web.Request) -> ResourceStore:
+    return request.app[keys.RESOURCES]
+
+
+def logs(request: web.Request) -> LogStore:
+    return request.app[keys.LOGS]
+
+
+def controller(request: web.Request) -> Controller:
+    return request.app[keys.CONTROLLER]
+
+
+def sessions(request: web.Request) -> SessionKeeper:
+    return request.app[keys.SESSIONS]
+
+
+def artifacts(request: web.Request) -> ArtifactStore:
+    return request.app[keys.ARTIFACTS]
+
+
+def notifications(request: web.Request) -> NotificationStore:
+    return request.app[keys.NOTIFICATIONS]
+
+
+def base_url(request: web.Request) -> str:
+    return request.app[keys.BASE_URL].rstrip("/")
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    name: str  # its id, as the logs and builds name it
+    local: bool
+    labels: list[str]  # "key=value", sorted
+    slots: int
+    running: list[int]  # build ids
+    last_seen: str  # ISO 8601
+
+
+def workers(request: web.Request) -> list[WorkerRow]:
+    """Every registered worker, its labels, the builds it runs, when it was last heard from."""
+    rows = []
+    for doc in controller(request).workers():
+        labels: Any = doc["labels"]
+        running: Any = doc["running"]
+        rows.append(WorkerRow(
+            name=str(doc["worker"]), local=bool(doc["local"]),
+            labels=[f"{key}={value}" for key, values in labels.items() for value in values],
+            slots=int(str(doc["slots"])), running=sorted({int(r["build"]) for r in running}),
+            last_seen=str(doc["last_seen"]),
+        ))
+    return rows
