@@ -35,6 +35,8 @@ class Settings:
     public_url: str | None = None
     debian_mirror: str | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    keep_builds: int | None = 200  # per project; null keeps every build
+    keep_days: float | None = None
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -58,7 +60,8 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**doc)
 
 
-KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp"}
+KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "keep_builds",
+        "keep_days"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -115,6 +118,20 @@ def load_settings(
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:
             setattr(settings, key, str(merged[key]).rstrip("/"))
+    if "keep_builds" in merged:
+        keep = merged["keep_builds"]
+        if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool)
+                                 or keep < 1):
+            raise InputError(f"{where}: keep_builds: expected a whole number of at least 1, "
+                             "or null to keep every build")
+        settings.keep_builds = keep
+    if "keep_days" in merged:
+        days = merged["keep_days"]
+        if days is not None and (not isinstance(days, int | float) or isinstance(days, bool)
+                                 or not 0 < days < 1e6):
+            raise InputError(f"{where}: keep_days: expected a positive number of days, "
+                             "or null")
+        settings.keep_days = days
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
     return settings

@@ -69,15 +69,32 @@ class Project:
     pipelines: list[str] = field(default_factory=list)
     notify: list[dict[str, Any]] = field(default_factory=list)
     concurrent: bool = False
+    # Running for months (DESIGN.md): retention, timers, downstream builds, loose parameters.
+    keep_builds: int | None = None
+    keep_days: float | None = None
+    schedule: str | None = None
+    poll: float | None = None
+    triggers: list[str] = field(default_factory=list)
+    extra_parameters: bool = False
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "project": self.name,
             "parameters": self.parameters,
             "pipelines": self.pipelines,
             "notify": self.notify,
             "concurrent": self.concurrent,
         }
+        # Only what is set, so documents from before these keys read back the same.
+        for key in OPTIONAL_PROJECT_KEYS:
+            value = getattr(self, key)
+            if value not in (None, [], False):
+                doc[key] = value
+        return doc
+
+
+OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
+                         "extra_parameters")
 
 
 @dataclass

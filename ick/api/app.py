@@ -99,7 +99,7 @@ async def version(request: web.Request) -> web.Response:
 
 
 def make_app(svc: Services) -> web.Application:
-    from ick.api import artifacts, builds, resources, secrets, tokens, work
+    from ick.api import artifacts, builds, prune, resources, secrets, tokens, work
 
     app = web.Application(middlewares=[errors_middleware])
     app[SERVICES] = svc
@@ -110,6 +110,7 @@ def make_app(svc: Services) -> web.Application:
     artifacts.add_routes(app)
     tokens.add_routes(app)
     work.add_routes(app)
+    prune.add_routes(app)
     for extend in svc.extra.get("route_adders", []):
         extend(app)
     return app

@@ -1,4 +1,4 @@
-"""Routes for builds: listing, one build, its log (offset, follow) and cancelling."""
+"""Routes for builds: listing, one build, its log (offset, follow), cancelling, rebuilding."""
 
 from __future__ import annotations
 
@@ -32,7 +32,12 @@ async def list_builds(request: web.Request) -> web.Response:
     require(request, "read")
     limit = _int_arg(request, "limit", 50, 1, 10000)
     project = request.query.get("project")
-    builds = await services(request).builds.list(project, limit)
+    svc = services(request)
+    builds = await svc.builds.list(project, limit)
+    # A deleted project's builds are still listed; a name that never was is a mistake.
+    if (project is not None and not builds and await svc.resources.project(project) is None
+            and not await svc.builds.any_of(project)):
+        raise NotFoundError(f"no project {project!r}")
     return web.json_response([b.to_json() for b in builds])
 
 
@@ -82,8 +87,15 @@ async def cancel_build(request: web.Request) -> web.Response:
     return web.json_response(build.to_json())
 
 
+async def rebuild_build(request: web.Request) -> web.Response:
+    require(request, "trigger")
+    build = await services(request).controller.rebuild(_build_id(request))
+    return web.json_response(build.to_json(), status=201)
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
+    r.add_post("/builds/{id}/+rebuild", rebuild_build)
     r.add_get("/builds", list_builds)
     r.add_get("/builds/{id}", get_build)
     r.add_get("/builds/{id}/log", get_log)

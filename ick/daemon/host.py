@@ -47,6 +47,7 @@ async def containers(svc: Services) -> AsyncIterator[None]:
     await systrees.open(tmpfs=root)
     store.dropped.append(systrees.drop)
     svc.extra["artifacts"] = store
+    svc.extra["systrees"] = systrees  # pruning removes trees unused for 30 days
     services = svc.extra.get("worker_services")
     if services is None:
         services = svc.extra["worker_services"] = WorkerServices()

@@ -25,6 +25,7 @@ from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.tokens import TokenStore
+from ick.upkeep.tasks import Upkeep
 from ick.worker.leftovers import kill_leftovers
 from ick.worker.rundir import run_root
 from ick.worker.worker import Worker
@@ -111,6 +112,10 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
         if interrupted:
             killed = kill_leftovers(interrupted, settings.state_dir)
             log.warning("killed %d leftover processes of interrupted builds", killed)
+        upkeep = Upkeep(settings=settings, db=svc.extra["db"], resources=svc.resources,
+                        builds=svc.builds, logs=svc.logs, controller=controller,
+                        artifacts=svc.extra.get("artifacts"), systrees=svc.extra.get("systrees"))
+        svc.extra["pruner"] = upkeep.pruner  # POST /prune
         app = make_app(svc)
         # Long polls and log followers are cut after a short grace when the daemon stops.
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
@@ -130,6 +135,7 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(workspaces.run())
+                group.create_task(upkeep.run())
                 group.create_task(drop_silent_workers(controller))
                 group.create_task(trim_when_idle(controller.busy, controller.activity))
                 workers = [

@@ -56,7 +56,7 @@ ACTION_SPECS: dict[str, ActionSpec] = {
 # These types are spelled `TYPE: VALUE`; every other one is `action: TYPE`.
 OWN_KEY_TYPES = ("shell", "python", "debootstrap", "archive")
 TYPE_KEYS = (*OWN_KEY_TYPES, "action")
-COMMON_KEYS = frozenset({"where", "timeout", "network", "secrets", "name"})
+COMMON_KEYS = frozenset({"where", "timeout", "network", "secrets", "name", "env"})
 _ACTION_NAMES = tuple(kind for kind in ACTION_SPECS if kind not in OWN_KEY_TYPES)
 _ALL_SETTINGS = frozenset().union(*(spec.settings for spec in ACTION_SPECS.values()))
 
@@ -109,6 +109,20 @@ def _is_port(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
 
 
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_RULE = ("a mapping of variable names (letters, digits, '_'; not ICK_*) to strings "
+            "without NUL")
+
+
+def _is_env(value: object) -> bool:
+    """`env:`: literal variables; ICK_* stay ick's own, so `params` and the rest keep working."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and ENV_NAME_RE.match(k) is not None and not k.startswith("ICK_")
+        and k != "BUILD_NUMBER" and isinstance(v, str) and "\0" not in v
+        for k, v in value.items()
+    )
+
+
 def _is_sources(value: object) -> bool:
     keys = {"name", "repo", "ref", "location"}
     return isinstance(value, list) and all(
@@ -125,6 +139,7 @@ _RULES: dict[str, tuple[Callable[[object], bool], str]] = {
     "network": (lambda v: isinstance(v, bool), "true or false"),
     "secrets": (_is_secret_list, "a list of secret names (letters, digits, '.', '_' and '-')"),
     "name": (_is_str, "a string"),
+    "env": (_is_env, ENV_RULE),
     "shell": (_is_str, "a string (a bash snippet)"),
     "python": (_is_str, "a string (a python snippet)"),
     "debootstrap": (_is_nonempty_str, "'auto' or a debian codename"),

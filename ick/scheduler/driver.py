@@ -21,6 +21,8 @@ from ick.timefmt import now_iso
 log = logging.getLogger(__name__)
 
 BuildListener = Callable[[Build], None]
+# Parameters any project takes at trigger time: the hook and polls set them on every project.
+ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
 T = TypeVar("T")
 
 
@@ -73,12 +75,15 @@ class Controller:
 
     # users' requests ------------------------------------------------------
 
-    async def trigger(self, project_name: str, overrides: dict[str, Any]) -> Build:
+    async def trigger(self, project_name: str, overrides: dict[str, Any], *,
+                      ick_trigger: str = "api", check: bool = True) -> Build:
+        """Queue a build; `ick_trigger` says what asked for it (a build parameter). With
+        `check`, a parameter the project does not know is refused (unless it says
+        extra_parameters: true)."""
         project = await self.resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
-        parameters = {**project.parameters, **overrides}
-        actions: list[ActionRecord] = []
+        pipelines = []
         for pipeline_name in project.pipelines:
             pipeline = await self.resources.pipeline(pipeline_name)
             if pipeline is None:
@@ -86,15 +91,29 @@ class Controller:
                     f"project {project_name!r} names pipeline {pipeline_name!r}, "
                     "which does not exist"
                 )
+            pipelines.append(pipeline)
+        if check and not project.extra_parameters:
+            known = {*project.parameters, *ALWAYS_KNOWN}
+            known.update(name for pipeline in pipelines for name in pipeline.parameters)
+            unknown = sorted(set(overrides) - known)
+            if unknown:
+                raise InputError(
+                    f"project {project_name!r} has no parameter {unknown[0]!r} "
+                    f"(known: {', '.join(sorted(known))}; "
+                    "a project with extra_parameters: true takes any)"
+                )
+        parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger}
+        actions: list[ActionRecord] = []
+        for pipeline in pipelines:
             missing = [p for p in pipeline.parameters if p not in parameters]
             if missing:
                 raise InputError(
-                    f"pipeline {pipeline_name!r} requires parameter {missing[0]!r}, "
+                    f"pipeline {pipeline.name!r} requires parameter {missing[0]!r}, "
                     f"which project {project_name!r} does not give"
                 )
             for index, spec in enumerate(pipeline.actions):
                 actions.append(ActionRecord(
-                    pipeline=pipeline_name, index=index, kind=action_kind(spec),
+                    pipeline=pipeline.name, index=index, kind=action_kind(spec),
                     where=str(spec.get("where", "host")), spec=spec,
                 ))
         now = now_iso()
@@ -104,6 +123,15 @@ class Controller:
         async with self._lock:
             await self._apply(self.machine.enqueue(build, now))
         return build
+
+    async def rebuild(self, build_id: int) -> Build:
+        """Queue a new build of the same project with the same parameters."""
+        old = await self.builds.get(build_id)
+        if old is None:
+            raise NotFoundError(f"no build {build_id}")
+        overrides = {k: v for k, v in old.parameters.items() if k != "ick_trigger"}
+        # Unchecked: the project may have dropped a parameter since; it ran with it then.
+        return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
 
     async def cancel(self, build_id: int) -> Build:
         build = await self.builds.get(build_id)

@@ -71,11 +71,17 @@ class BuildStore:
     ) -> Build:
         """Insert a queued build and its pending actions in one transaction."""
         def insert(raw: sqlite3.Connection) -> tuple[int, int]:
+            # The counter outlives pruned rows: a number is never given out twice.
+            number = raw.execute(
+                "INSERT INTO build_numbers (project, last) VALUES (?, "
+                "(SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?)) "
+                "ON CONFLICT (project) DO UPDATE SET last = last + 1 RETURNING last",
+                (project, project),
+            ).fetchone()[0]
             row = raw.execute(
                 "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at) "
-                "VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?), "
-                "?, ?, ?, ?) RETURNING id, number",
-                (project, project, BuildState.QUEUED.value, json.dumps(parameters),
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id, number",
+                (project, number, BuildState.QUEUED.value, json.dumps(parameters),
                  int(concurrent), queued_at),
             ).fetchone()
             build_id = int(row[0])
@@ -162,6 +168,18 @@ class BuildStore:
                  build.id, seq),
             ))
         await self.db.transaction(statements)
+
+    async def by_number(self, project: str, number: int) -> Build | None:
+        """A project's build by its number, without its actions."""
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND number = ?",
+            (project, number))
+        return _build_from_row(rows[0]) if rows else None
+
+    async def any_of(self, project: str) -> bool:
+        rows = await self.db.fetchall("SELECT 1 FROM builds WHERE project = ? LIMIT 1",
+                                      (project,))
+        return bool(rows)
 
     async def exists(self, build_id: int) -> bool:
         rows = await self.db.fetchall("SELECT 1 FROM builds WHERE id = ?", (build_id,))

@@ -17,6 +17,12 @@ def project_from_json(text: str) -> Project:
         pipelines=doc.get("pipelines") or [],
         notify=doc.get("notify") or [],
         concurrent=bool(doc.get("concurrent", False)),
+        keep_builds=doc.get("keep_builds"),
+        keep_days=doc.get("keep_days"),
+        schedule=doc.get("schedule"),
+        poll=doc.get("poll"),
+        triggers=doc.get("triggers") or [],
+        extra_parameters=bool(doc.get("extra_parameters", False)),
     )
 
 

@@ -23,6 +23,8 @@ from ick.api.app import Services, make_app
 from ick.config import Settings
 from ick.daemon.serve import open_services
 from ick.storage.artifacts import ArtifactStore
+from ick.storage.retention import RetentionStore
+from ick.upkeep.prune import Pruner
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
@@ -90,6 +92,9 @@ async def svc(tmp_path: Path) -> AsyncIterator[Services]:
         artifacts = ArtifactStore(services.extra["db"], services.settings.state_dir / "artifacts")
         await artifacts.open()
         services.extra["artifacts"] = artifacts
+        services.extra["pruner"] = Pruner(
+            retention=RetentionStore(services.extra["db"]), resources=services.resources,
+            logs=services.logs, state_dir=services.settings.state_dir, artifacts=artifacts)
         yield services
 
 
@@ -136,6 +141,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/builds/1", "read"),
     ("GET", "/builds/1/log", "read"),
     ("POST", "/builds/1/+cancel", "write"),
+    ("POST", "/builds/1/+rebuild", "trigger"),
+    ("POST", "/prune", "write"),
     ("GET", "/tokens", "admin"),
     ("POST", "/tokens", "admin"),
     ("DELETE", "/tokens/0123456789ab", "admin"),
@@ -358,6 +365,7 @@ async def test_a_bad_log_offset_gets_400(api: Api, offset: str) -> None:
         ("GET", "/builds/999", "no build 999"),
         ("GET", "/builds/999/log", "no build 999"),
         ("POST", "/builds/999/+cancel", "no build 999"),
+        ("POST", "/builds/999/+rebuild", "no build 999"),
         ("DELETE", "/tokens/nope", "no token with id 'nope'"),
         ("GET", "/artifacts/nope", "no artifact 'nope'"),
         ("DELETE", "/artifacts/nope", "no artifact 'nope'"),
@@ -455,7 +463,7 @@ async def test_trigger_answers_201_with_the_new_build(api: Api) -> None:
     assert {"id", "project", "number", "state", "parameters", "queued_at", "started_at",
             "finished_at", "actions"} <= set(build)
     assert (build["project"], build["number"], build["state"]) == ("hello", 1, "queued")
-    assert build["parameters"] == {"greeting": "hi", "keep": 1}
+    assert build["parameters"] == {"greeting": "hi", "keep": 1, "ick_trigger": "api"}
     assert isinstance(build["id"], int)
     assert isinstance(build["queued_at"], str) and build["queued_at"].endswith("Z")
     assert (build["started_at"], build["finished_at"]) == (None, None)
@@ -473,14 +481,15 @@ async def test_trigger_answers_201_with_the_new_build(api: Api) -> None:
     listed = await api.ok("GET", "/builds")
     assert [b["id"] for b in listed] == [again["id"], build["id"]]
     assert [b["id"] for b in await api.ok("GET", "/builds?limit=1")] == [again["id"]]
-    assert await api.ok("GET", "/builds?project=other") == []
+    reply = await api.call("GET", "/builds?project=other")
+    assert (reply.status, reply.error) == (404, "no project 'other'")
 
 
 async def test_trigger_parameters_override_the_projects(api: Api) -> None:
     await api.setup_hello()
     body = {"parameters": {"greeting": "bye", "git_commit": "9f1c"}}
     build = await api.ok("POST", "/projects/hello/+trigger", 201, json=body)
-    expected = {"greeting": "bye", "keep": 1, "git_commit": "9f1c"}
+    expected = {"greeting": "bye", "keep": 1, "git_commit": "9f1c", "ick_trigger": "api"}
     assert build["parameters"] == expected
     assert (await api.ok("GET", f"/builds/{build['id']}"))["parameters"] == expected
     assert (await api.ok("GET", "/projects/hello"))["parameters"] == {"greeting": "hi", "keep": 1}
@@ -524,7 +533,7 @@ async def test_a_build_runs_over_the_work_protocol(api: Api) -> None:
     assert (item["build_id"], item["seq"], item["total"]) == (bid, 0, 2)
     assert (item["project"], item["number"]) == ("hello", 1)
     assert item["action"] == PIPELINE["actions"][0]
-    assert item["parameters"] == {"greeting": "hi", "keep": 1}
+    assert item["parameters"] == {"greeting": "hi", "keep": 1, "ick_trigger": "api"}
     assert (await api.ok("GET", f"/builds/{bid}"))["state"] == "running"
     await api.ok("POST", f"/work/{bid}/0/output?worker={worker}", data=b"hello from 0\n")
     done = {"exit_code": 0, "duration": 0.25}
@@ -651,6 +660,8 @@ JUNK_TARGETS = [
     ("POST", "/work/1/0/done?worker=nobody"),
     ("POST", "/work/1/0/output?worker=nobody"),
     ("POST", "/builds/1/+cancel"),
+    ("POST", "/builds/1/+rebuild"),
+    ("POST", "/prune"),
 ]
 
 JUNK_PATHS = [

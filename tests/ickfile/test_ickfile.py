@@ -124,7 +124,7 @@ def test_empty_file_has_nothing() -> None:
                 "hello.ick:4: action 1 of pipeline 'build': missing 'where'"
                 " (one of host, chroot, container)",
                 "hello.ick:5: action 1 of pipeline 'build': unknown key 'wher'"
-                " (expected one of: name, network, secrets, shell, timeout, where)",
+                " (expected one of: env, name, network, secrets, shell, timeout, where)",
             ],
         ),
         (
@@ -187,7 +187,8 @@ def test_empty_file_has_nothing() -> None:
             """,
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
-                " (expected one of: concurrent, notify, parameters, pipelines, project)",
+                " (expected one of: concurrent, extra_parameters, keep_builds, keep_days, notify,"
+                " parameters, pipelines, poll, project, schedule, triggers)",
             ],
         ),
         (
@@ -441,7 +442,8 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
         project_from_doc({"project": "x", "pipelines": "build", "colour": "red"}, "body")
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
-        " (expected one of: concurrent, notify, parameters, pipelines, project)",
+        " (expected one of: concurrent, extra_parameters, keep_builds, keep_days, notify,"
+        " parameters, pipelines, poll, project, schedule, triggers)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",
     ]
     with pytest.raises(IckFileError) as info:
