@@ -94,6 +94,8 @@ def _remove_logs(paths: list[Path], dry_run: bool) -> list[int]:
 
 def _remove_mirror(mirror: Path, lock_file: Path, dry_run: bool) -> int | None:
     """Remove a mirror under its flock; None if a build is using it right now."""
+    if dry_run:  # no lock taken: taking it would make the mirror look used
+        return tree_bytes(mirror)
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         try:
@@ -101,8 +103,7 @@ def _remove_mirror(mirror: Path, lock_file: Path, dry_run: bool) -> int | None:
         except BlockingIOError:
             return None
         size = tree_bytes(mirror)
-        if not dry_run:
-            shutil.rmtree(mirror, ignore_errors=True)
+        shutil.rmtree(mirror, ignore_errors=True)
         return size
     finally:
         os.close(fd)

@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,7 +118,9 @@ class Schedules:
             if project.schedule is not None:
                 slot = next_slot(project.schedule, now)
                 if slot is not None:
-                    delay = min(delay, (slot - now).total_seconds())
+                    # in UTC: within one zone, Python subtracts wall clocks, DST or not
+                    delay = min(delay, (slot.astimezone(UTC) - now.astimezone(UTC))
+                                .total_seconds())
         await self.clock.sleep(max(delay, 0.0) + 0.01)
 
     async def run(self) -> None:

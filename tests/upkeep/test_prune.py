@@ -1,0 +1,130 @@
+"""Pruning a real state directory: real SQLite rows, log files, blobs, workspaces, mirrors,
+with the bytes on disk counted before and after."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ick.api.app import Services
+from ick.config import Settings
+from ick.daemon.serve import open_services
+from ick.model import Build, BuildState, Pipeline, Project
+from ick.storage.artifacts import ArtifactStore
+from ick.storage.retention import Keep, RetentionStore
+from ick.upkeep.prune import Pruner
+
+DAY = 86400.0
+
+
+def disk_bytes(state: Path) -> int:
+    """Bytes of every file under the state dir but the database's own."""
+    total = 0
+    for top, _, files in os.walk(state):
+        for name in files:
+            if not name.startswith("ick.db"):
+                total += os.lstat(os.path.join(top, name)).st_size
+    return total
+
+
+async def chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.fixture
+async def svc(tmp_path: Path) -> AsyncIterator[Services]:
+    async with open_services(Settings(state_dir=tmp_path / "state", workers=0)) as services:
+        await services.resources.put_pipeline(
+            Pipeline("p", [], [{"shell": "true", "where": "host"}]))
+        yield services
+
+
+async def ended(svc: Services, project: str, state: BuildState, log: bytes) -> Build:
+    build = await svc.controller.trigger(project, {})
+    build.state = state
+    build.finished_at = "2026-01-01T00:00:00.000Z"
+    svc.controller.machine.queue.remove(build)
+    await svc.builds.save(build)
+    svc.logs.append(build.id, log)
+    svc.logs.close(build.id)
+    return build
+
+
+async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Services) -> None:
+    state = svc.settings.state_dir
+    await svc.resources.put_project(Project("kept2", pipelines=["p"], keep_builds=2))
+    await svc.resources.put_project(Project("other", pipelines=["p"]))
+    good = await ended(svc, "kept2", BuildState.SUCCEEDED, b"g" * 1000)
+    old = [await ended(svc, "kept2", BuildState.FAILED, b"f" * 2000) for _ in range(3)]
+    queued = await svc.controller.trigger("kept2", {})  # the newest, and never pruned
+    newest = await ended(svc, "kept2", BuildState.FAILED, b"n" * 10)
+    others = [await ended(svc, "other", BuildState.FAILED, b"o" * 10) for _ in range(3)]
+
+    artifacts = ArtifactStore(svc.extra["db"], state / "artifacts")
+    await artifacts.open()
+    await artifacts.put("named", chunks(b"kept blob"))
+    stray = artifacts.blob_path("sha256:" + "ab" * 32)
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"x" * 5000)
+
+    (state / "workspaces" / str(old[0].id)).mkdir()
+    (state / "workspaces" / str(old[0].id) / "junk").write_bytes(b"w" * 3000)
+    (state / "workspaces" / str(queued.id)).mkdir()
+    (state / "workspaces" / str(queued.id) / "in-use").write_bytes(b"q" * 100)
+
+    stale, fresh = state / "git" / ("a" * 64 + ".git"), state / "git" / ("b" * 64 + ".git")
+    for mirror in (stale, fresh):
+        mirror.mkdir(parents=True)
+        (mirror / "HEAD").write_bytes(b"r" * 4000)
+    month_ago = time.time() - 31 * DAY
+    os.utime(stale, (month_ago, month_ago))
+
+    pruner = Pruner(retention=RetentionStore(svc.extra["db"]), resources=svc.resources,
+                    logs=svc.logs, state_dir=state, default=Keep(builds=200, days=None),
+                    artifacts=artifacts)
+    before = disk_bytes(state)
+    dry = await pruner.prune(dry_run=True)
+    assert disk_bytes(state) == before, "a dry run removes nothing"
+    report = await pruner.prune()
+    assert dry.to_json() == {**report.to_json(), "dry_run": True}
+    counts = {r.what: (r.count, r.bytes) for r in report.removed}
+    # kept2 keeps its newest two (newest, queued) and its last succeeded one (good)
+    assert counts == {
+        "builds": (3, 0), "logs": (3, 3 * 2000), "artifact blobs": (1, 5000),
+        "workspaces": (1, pytest.approx(3000, abs=8192)),
+        "git mirrors": (1, pytest.approx(4000, abs=8192)), "cached systrees": (0, 0)}
+    assert [r.names for r in report.removed][0] == [f"kept2 #{b.number}" for b in old]
+    assert before - disk_bytes(state) == 6000 + 5000 + 3000 + 4000
+    assert report.bytes_freed >= 18000
+
+    remaining = [b.id for b in await svc.builds.list("kept2")]
+    assert remaining == [newest.id, queued.id, good.id]
+    assert len(await svc.builds.list("other")) == 3
+    assert await svc.builds.get(old[0].id) is None
+    assert not svc.logs.path(old[0].id).exists() and svc.logs.path(good.id).exists()
+    assert not stray.exists() and (await artifacts.get("named")) is not None
+    assert (state / "workspaces" / str(queued.id) / "in-use").exists()
+    assert not stale.exists() and fresh.exists()
+    # numbers are never given out again
+    again = await svc.controller.trigger("kept2", {})
+    assert again.number == newest.number + 1
+    assert (await pruner.prune()).bytes_freed == 0
+    del others
+
+
+async def test_keep_days_and_per_project_overrides(svc: Services) -> None:
+    await svc.resources.put_project(Project("days", pipelines=["p"], keep_days=1))
+    builds = [await ended(svc, "days", BuildState.FAILED, b"x") for _ in range(3)]
+    now = ["2026-01-01T12:00:00.000Z"]  # finished_at of every build: 2026-01-01T00:00
+    pruner = Pruner(retention=RetentionStore(svc.extra["db"]), resources=svc.resources,
+                    logs=svc.logs, state_dir=svc.settings.state_dir,
+                    default=Keep(builds=None, days=None), now=lambda: now[0])
+    assert (await pruner.prune()).removed[0].count == 0  # half a day old
+    now[0] = "2026-01-02T00:00:01.000Z"
+    assert (await pruner.prune()).removed[0].count == 3
+    assert await svc.builds.list("days") == []
+    del builds
