@@ -24,13 +24,24 @@ class ApiError(IckError):
         self.status = status
 
 
+def admin_token_path(environ: dict[str, str] | os._Environ[str]) -> Path:
+    state = environ.get("ICK_STATE_DIR") or os.path.expanduser("~/.local/share/ick")
+    return Path(state) / "admin.token"
+
+
 def default_token(environ: dict[str, str] | os._Environ[str]) -> str | None:
     """The local daemon's admin token, when this user can read it."""
-    state = environ.get("ICK_STATE_DIR") or os.path.expanduser("~/.local/share/ick")
     try:
-        return (Path(state) / "admin.token").read_text().strip() or None
+        return admin_token_path(environ).read_text().strip() or None
     except OSError:
         return None
+
+
+def missing_token_message(environ: dict[str, str] | os._Environ[str]) -> str:
+    """What to say when the daemon wants a token and the CLI found none."""
+    return (f"no API token: none given with --token or ICK_TOKEN, and none readable at "
+            f"{admin_token_path(environ)}; set ICK_STATE_DIR to the daemon's state directory "
+            "(where admin.token is), or pass --token TOKEN, or set ICK_TOKEN")
 
 
 def quote_name(name: str) -> str:
@@ -39,7 +50,8 @@ def quote_name(name: str) -> str:
 
 
 class Client:
-    def __init__(self, url: str, token: str | None, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, token: str | None, timeout: float = 60.0,
+                 no_token_message: str | None = None) -> None:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ClientError(f"bad daemon url {url!r}: expected http://HOST:PORT")
@@ -47,6 +59,7 @@ class Client:
         self.parsed = parsed
         self.token = token
         self.timeout = timeout
+        self.no_token_message = no_token_message
 
     def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
         cls = (http.client.HTTPSConnection if self.parsed.scheme == "https"
@@ -80,13 +93,17 @@ class Client:
                 message = json.loads(data)["error"]
             except (ValueError, KeyError, TypeError):
                 message = data.decode(errors="replace").strip() or response.reason
+            if response.status == 401 and not self.token and self.no_token_message:
+                message = self.no_token_message
             raise ApiError(response.status, str(message))
         return conn, response
 
-    def call(self, method: str, path: str, doc: Any = None) -> Any:
+    def call(self, method: str, path: str, doc: Any = None,
+             timeout: float | None = -1.0) -> Any:
+        """One JSON request; `timeout` None waits as long as the daemon takes (a prune)."""
         body = None if doc is None else json.dumps(doc).encode()
         headers = {"Content-Type": "application/json"} if body is not None else None
-        conn, response = self.open(method, path, body, headers)
+        conn, response = self.open(method, path, body, headers, timeout=timeout)
         try:
             data = response.read()
         finally:

@@ -7,7 +7,7 @@ import shutil
 
 import click
 
-from ick.cli.main import cli
+from ick.cli.main import cli, json_option, print_json
 
 # (command, Debian package, what needs it)
 TOOLS = [
@@ -51,30 +51,52 @@ def overlayfs_ok() -> bool:
     return os.path.isdir(f"/lib/modules/{os.uname().release}/kernel/fs/overlayfs")
 
 
-@cli.command()
-def doctor() -> None:
-    """Check the host for what ick's actions need."""
-    problems = 0
+def checks() -> list[dict[str, str]]:
+    """Each check: its name, a state (ok, missing, warning, note) and what to do about it."""
+    found = []
     for command, package, purpose in TOOLS:
         path = shutil.which(command)
         if path:
-            click.echo(f"ok       {command} ({path})")
+            found.append({"check": command, "state": "ok", "detail": path})
         else:
-            problems += 1
-            click.echo(f"missing  {command}: needed for {purpose}; install package {package}")
+            found.append({"check": command, "state": "missing",
+                          "detail": f"needed for {purpose}; install package {package}"})
     if os.geteuid() != 0:
-        problems += 1
-        click.echo("warning  not root: chroot and container actions need root")
+        found.append({"check": "root", "state": "warning",
+                      "detail": "not root: chroot and container actions need root"})
     if overlayfs_ok():
-        click.echo("ok       overlayfs")
+        found.append({"check": "overlayfs", "state": "ok", "detail": ""})
     else:
-        problems += 1
-        click.echo("missing  overlayfs: needed for populate_systree; load the kernel module "
-                   "overlay (modprobe overlay)")
+        found.append({"check": "overlayfs", "state": "missing",
+                      "detail": "needed for populate_systree; load the kernel module overlay "
+                                "(modprobe overlay)"})
     if nspawn_tmpfs_ok():
-        click.echo("ok       tmpfs on /run/systemd/nspawn")
+        found.append({"check": "tmpfs on /run/systemd/nspawn", "state": "ok", "detail": ""})
     else:
-        click.echo("note     no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to start "
-                   "without it; `ick serve` mounts one when it runs as root")
-    if problems:
+        found.append({"check": "tmpfs on /run/systemd/nspawn", "state": "note",
+                      "detail": "no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to "
+                                "start without it; `ick serve` mounts one when it runs as root"})
+    return found
+
+
+def _line(check: dict[str, str]) -> str:
+    state, name, detail = check["state"], check["check"], check["detail"]
+    if state == "ok":
+        return f"ok       {name}" + (f" ({detail})" if detail else "")
+    if state == "missing":
+        return f"missing  {name}: {detail}"
+    return f"{state:<8} {detail}"
+
+
+@cli.command()
+@json_option
+def doctor(as_json: bool) -> None:
+    """Check the host for what ick's actions need (exit 1 if something is missing)."""
+    found = checks()
+    if as_json:
+        print_json(found)
+    else:
+        for check in found:
+            click.echo(_line(check))
+    if any(c["state"] in ("missing", "warning") for c in found):
         raise SystemExit(1)

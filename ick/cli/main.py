@@ -32,9 +32,10 @@ class Context:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from ick.cli.client import Client, default_token
+            from ick.cli.client import Client, default_token, missing_token_message
 
-            self._client = Client(self.url, self.token or default_token(os.environ))
+            self._client = Client(self.url, self.token or default_token(os.environ),
+                                  no_token_message=missing_token_message(os.environ))
         return self._client
 
 
@@ -45,6 +46,15 @@ def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 def print_json(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2, sort_keys=False))
+
+
+def echo_table(rows: list[list[str]], right: tuple[int, ...] = ()) -> None:
+    """Rows under a header, in columns as wide as their widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.rjust(w) if i in right else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        click.echo("  ".join(cells).rstrip())
 
 
 def json_option(f: F) -> F:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -50,6 +51,23 @@ def prepare_state_dir(state_dir: Path) -> None:
         (state_dir / sub).mkdir(exist_ok=True)
 
 
+def reuse_key(state_dir: Path) -> bytes:
+    """STATE/token.key (0600), made on first start: reusable tokens are derived from it."""
+    path = state_dir / "token.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+    return path.read_bytes()
+
+
 async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
     """On first start, mint an admin token and write it to STATE/admin.token (0600)."""
     path = state_dir / "admin.token"
@@ -73,7 +91,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     prepare_state_dir(state)
     db = await Database.open(state / "ick.db")
     try:
-        tokens = TokenKeeper(TokenStore(db))
+        tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))
         await tokens.load()
         await write_admin_token(state, tokens)
         logs = LogStore(state / "logs")
