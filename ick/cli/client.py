@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import socket
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import http.client
 
 from ick.errors import ClientError, IckError
 
@@ -62,6 +63,8 @@ class Client:
         self.no_token_message = no_token_message
 
     def _connection(self, timeout: float | None) -> http.client.HTTPConnection:
+        import http.client  # here: streams and https only (see ick.cli.rawhttp)
+
         cls = (http.client.HTTPSConnection if self.parsed.scheme == "https"
                else http.client.HTTPConnection)
         return cls(self.parsed.hostname or "", self.parsed.port, timeout=timeout)
@@ -83,37 +86,60 @@ class Client:
         try:
             conn.request(method, prefix + path, body=body, headers=self._headers(headers))
             response = conn.getresponse()
-        except (TimeoutError, ConnectionError, socket.gaierror, OSError) as e:
+        except OSError as e:  # refused, reset, timed out, no such host
             conn.close()
             raise ClientError(f"cannot reach ick at {self.url}: {e}") from None
         if response.status >= 400:
             data = response.read()
             conn.close()
-            try:
-                message = json.loads(data)["error"]
-            except (ValueError, KeyError, TypeError):
-                message = data.decode(errors="replace").strip() or response.reason
-            if response.status == 401 and not self.token and self.no_token_message:
-                message = self.no_token_message
-            raise ApiError(response.status, str(message))
+            self._raise_for(response.status, response.reason, data)
         return conn, response
+
+    def _raise_for(self, status: int, reason: str, data: bytes) -> None:
+        try:
+            message = json.loads(data)["error"]
+        except (ValueError, KeyError, TypeError):
+            message = data.decode(errors="replace").strip() or reason
+        if status == 401 and not self.token and self.no_token_message:
+            message = self.no_token_message
+        raise ApiError(status, str(message))
 
     def call(self, method: str, path: str, doc: Any = None,
              timeout: float | None = -1.0) -> Any:
         """One JSON request; `timeout` None waits as long as the daemon takes (a prune)."""
         body = None if doc is None else json.dumps(doc).encode()
         headers = {"Content-Type": "application/json"} if body is not None else None
-        conn, response = self.open(method, path, body, headers, timeout=timeout)
-        try:
-            data = response.read()
-        finally:
-            conn.close()
+        if self.parsed.scheme == "http":
+            data = self._call_raw(method, path, body, headers, timeout)
+        else:
+            conn, response = self.open(method, path, body, headers, timeout=timeout)
+            try:
+                data = response.read()
+            finally:
+                conn.close()
         if not data:
             return None
         try:
             return json.loads(data)
         except ValueError:
             raise ClientError(f"{self.url}{path}: the daemon's answer is not JSON") from None
+
+    def _call_raw(self, method: str, path: str, body: bytes | None,
+                  headers: dict[str, str] | None, timeout: float | None) -> bytes:
+        from ick.cli.rawhttp import request
+
+        try:
+            status, reason, data = request(
+                self.parsed.hostname or "", self.parsed.port or 80, method,
+                self.parsed.path.rstrip("/") + path, self._headers(headers), body,
+                self.timeout if timeout == -1.0 else timeout)
+        except OSError as e:
+            raise ClientError(f"cannot reach ick at {self.url}: {e}") from None
+        except ValueError:
+            raise ClientError(f"{self.url}{path}: the daemon's answer is not HTTP") from None
+        if status >= 400:
+            self._raise_for(status, reason, data)
+        return data
 
     def stream(self, path: str, timeout: float | None = None) -> Iterator[bytes]:
         conn, response = self.open("GET", path, timeout=timeout)

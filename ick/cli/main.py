@@ -6,7 +6,6 @@ Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot re
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from ick import __version__
 from ick.errors import ClientError, IckError
 
 EXIT_FAILED = 1
@@ -45,6 +45,8 @@ def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 
 def print_json(doc: Any) -> None:
+    import json
+
     click.echo(json.dumps(doc, indent=2, sort_keys=False))
 
 
@@ -85,7 +87,8 @@ class LazyGroup(click.Group):
               help="The daemon's address (ICK_URL).")
 @click.option("--token", envvar="ICK_TOKEN", default=None,
               help="API token (ICK_TOKEN); default: the local daemon's admin.token.")
-@click.version_option(package_name="ick", prog_name="ick")
+# The version as a string: looking it up in the package metadata costs more than all of click.
+@click.version_option(version=__version__, prog_name="ick")
 @click.pass_context
 def cli(ctx: click.Context, url: str, token: str | None) -> None:
     """ick: continuous integration and delivery, fun and easy."""
