@@ -11,6 +11,10 @@ NAME_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 WHERES = ("host", "chroot", "container")
 
+# A secret becomes the file $ICK_SECRETS/NAME, so its name must not be able to leave that folder.
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+SECRET_NAME_RULE = "a secret name (letters, digits, '.', '_' and '-')"
+
 
 def name_problem(name: object) -> str | None:
     """Say what is wrong with a project or pipeline name, or None if it is fine."""

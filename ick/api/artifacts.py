@@ -8,30 +8,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import require, services
-from ick.errors import IckError, NotFoundError
-from ick.storage.artifacts import ArtifactStore, check_name
+from ick.api.helpers import require
+from ick.api.keys import ARTIFACTS
+from ick.errors import NotFoundError
+from ick.storage.artifacts import check_name
 
 DIGEST_HEADER = "Ick-Digest"
 READ_SIZE = 256 * 1024
 
 
-def _store(request: web.Request) -> ArtifactStore:
-    store = services(request).extra.get("artifacts")
-    if not isinstance(store, ArtifactStore):
-        raise IckError("this daemon has no artifact store")
-    return store
-
-
 async def list_artifacts(request: web.Request) -> web.Response:
     require(request, "read")
-    return web.json_response([a.to_json() for a in await _store(request).list()])
+    return web.json_response([a.to_json() for a in await request.app[ARTIFACTS].list()])
 
 
 async def get_artifact(request: web.Request) -> web.StreamResponse:
     require(request, "read")
     name = check_name(request.match_info["name"])
-    store = _store(request)
+    store = request.app[ARTIFACTS]
     artifact = await store.get(name)
     if artifact is None:
         raise NotFoundError(f"no artifact {name!r}")
@@ -46,7 +40,8 @@ async def put_artifact(request: web.Request) -> web.Response:
     require(request, "write")
     name = check_name(request.match_info["name"])
     chunks = request.content.iter_chunked(READ_SIZE)
-    artifact, created = await _store(request).put(name, chunks, request.headers.get(DIGEST_HEADER))
+    digest = request.headers.get(DIGEST_HEADER)
+    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest)
     return web.json_response(artifact.to_json(), status=201 if created else 200,
                              headers={DIGEST_HEADER: artifact.digest})
 
@@ -54,7 +49,7 @@ async def put_artifact(request: web.Request) -> web.Response:
 async def delete_artifact(request: web.Request) -> web.Response:
     require(request, "write")
     name = check_name(request.match_info["name"])
-    if not await _store(request).delete(name):
+    if not await request.app[ARTIFACTS].delete(name):
         raise NotFoundError(f"no artifact {name!r}")
     return web.json_response({"deleted": name})
 

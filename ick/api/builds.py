@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import require, services
+from ick.api.helpers import require
+from ick.api.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.errors import InputError, NotFoundError
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
@@ -32,11 +33,11 @@ async def list_builds(request: web.Request) -> web.Response:
     require(request, "read")
     limit = _int_arg(request, "limit", 50, 1, 10000)
     project = request.query.get("project")
-    svc = services(request)
-    builds = await svc.builds.list(project, limit)
+    builds = await request.app[BUILDS].list(project, limit)
     # A deleted project's builds are still listed; a name that never was is a mistake.
-    if (project is not None and not builds and await svc.resources.project(project) is None
-            and not await svc.builds.any_of(project)):
+    if (project is not None and not builds
+            and await request.app[RESOURCES].project(project) is None
+            and not await request.app[BUILDS].any_of(project)):
         raise NotFoundError(f"no project {project!r}")
     return web.json_response([b.to_json() for b in builds])
 
@@ -44,22 +45,19 @@ async def list_builds(request: web.Request) -> web.Response:
 async def get_build(request: web.Request) -> web.Response:
     require(request, "read")
     build_id = _build_id(request)
-    svc = services(request)
-    build = await svc.builds.get(build_id)
+    build = await request.app[BUILDS].get(build_id)
     if build is None:
         raise NotFoundError(f"no build {build_id}")
     doc = build.to_json()
-    notifications = svc.extra.get("notifications")  # the notify plug-in's NotificationStore
-    doc["notifications"] = [] if notifications is None else [
-        n.to_json() for n in await notifications.for_build(build_id)]
+    doc["notifications"] = [
+        n.to_json() for n in await request.app[NOTIFICATIONS].for_build(build_id)]
     return web.json_response(doc)
 
 
 async def get_log(request: web.Request) -> web.StreamResponse:
     require(request, "read")
     build_id = _build_id(request)
-    svc = services(request)
-    if not svc.logs.is_live(build_id) and not await svc.builds.exists(build_id):
+    if not request.app[LOGS].is_live(build_id) and not await request.app[BUILDS].exists(build_id):
         raise NotFoundError(f"no build {build_id}")
     offset = _int_arg(request, "offset", 0, 0, 2**62)
     follow = request.query.get("follow", "0") not in ("0", "", "false", "no")
@@ -67,10 +65,10 @@ async def get_log(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     if follow:
-        async for chunk in svc.logs.follow(build_id, offset, FOLLOW_LIMIT):
+        async for chunk in request.app[LOGS].follow(build_id, offset, FOLLOW_LIMIT):
             await response.write(chunk)
     else:
-        while chunk := svc.logs.read(build_id, offset):
+        while chunk := request.app[LOGS].read(build_id, offset):
             offset += len(chunk)
             await response.write(chunk)
     await response.write_eof()
@@ -80,16 +78,15 @@ async def get_log(request: web.Request) -> web.StreamResponse:
 async def cancel_build(request: web.Request) -> web.Response:
     require(request, "write")
     build_id = _build_id(request)
-    svc = services(request)
-    await svc.controller.cancel(build_id)
-    build = await svc.builds.get(build_id)
+    await request.app[CONTROLLER].cancel(build_id)
+    build = await request.app[BUILDS].get(build_id)
     assert build is not None
     return web.json_response(build.to_json())
 
 
 async def rebuild_build(request: web.Request) -> web.Response:
     require(request, "trigger")
-    build = await services(request).controller.rebuild(_build_id(request))
+    build = await request.app[CONTROLLER].rebuild(_build_id(request))
     return web.json_response(build.to_json(), status=201)
 
 

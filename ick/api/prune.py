@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
-from ick.errors import ConflictError, InputError
-from ick.upkeep.prune import Pruner
+from ick.api.helpers import json_body, require
+from ick.api.keys import PRUNER
+from ick.errors import InputError
 
 
 async def prune(request: web.Request) -> web.Response:
@@ -17,10 +17,7 @@ async def prune(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or set(body) - {"dry_run"} or not isinstance(
             body.get("dry_run", False), bool):
         raise InputError("expected a JSON object with an optional 'dry_run' (true or false)")
-    pruner = services(request).extra.get("pruner")
-    if not isinstance(pruner, Pruner):
-        raise ConflictError("this daemon does not prune")
-    report = await pruner.prune(dry_run=body.get("dry_run", False))
+    report = await request.app[PRUNER].prune(dry_run=body.get("dry_run", False))
     return web.json_response(report.to_json())
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
+from ick.api.helpers import json_body, require
+from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
-from ick.ickfile import check_references, pipeline_from_doc, project_from_doc
 from ick.model import name_problem
 
 CALLER_TRIGGERS = ("api", "hook")
@@ -34,25 +34,29 @@ def _named_doc(doc: Any, key: str, name: str) -> dict[str, Any]:
 
 async def list_projects(request: web.Request) -> web.Response:
     require(request, "read")
-    projects = await services(request).resources.projects()
+    projects = await request.app[RESOURCES].projects()
     return web.json_response([p.to_doc() for p in projects])
 
 
 async def get_project(request: web.Request) -> web.Response:
     require(request, "read")
     name = _name(request)
-    project = await services(request).resources.project(name)
+    project = await request.app[RESOURCES].project(name)
     if project is None:
         raise NotFoundError(f"no project {name!r}")
     return web.json_response(project.to_doc())
 
 
 async def put_project(request: web.Request) -> web.Response:
+    # Validation reads every action type's record, and so loads the runner modules: only
+    # once someone applies a resource, so that an idle daemon stays small.
+    from ick.ickfile import check_references, project_from_doc
+
     require(request, "write")
     name = _name(request)
     doc = _named_doc(await json_body(request), "project", name)
     project = project_from_doc(doc, "")  # each problem already names the project
-    store = services(request).resources
+    store = request.app[RESOURCES]
     pipelines = {p.name: p for p in await store.pipelines()}
     problems = check_references([project], pipelines)
     if problems:
@@ -65,36 +69,35 @@ async def put_project(request: web.Request) -> web.Response:
 async def delete_project(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
-    svc = services(request)
-    if not await svc.resources.delete_project(name):
+    if not await request.app[RESOURCES].delete_project(name):
         raise NotFoundError(f"no project {name!r}")
-    keeper = svc.extra.get("secret_keeper")
-    if keeper is not None:
-        keeper.forget_project(name)
+    request.app[SECRETS].forget_project(name)
     return web.json_response({"deleted": name})
 
 
 async def list_pipelines(request: web.Request) -> web.Response:
     require(request, "read")
-    pipelines = await services(request).resources.pipelines()
+    pipelines = await request.app[RESOURCES].pipelines()
     return web.json_response([p.to_doc() for p in pipelines])
 
 
 async def get_pipeline(request: web.Request) -> web.Response:
     require(request, "read")
     name = _name(request)
-    pipeline = await services(request).resources.pipeline(name)
+    pipeline = await request.app[RESOURCES].pipeline(name)
     if pipeline is None:
         raise NotFoundError(f"no pipeline {name!r}")
     return web.json_response(pipeline.to_doc())
 
 
 async def put_pipeline(request: web.Request) -> web.Response:
+    from ick.ickfile import pipeline_from_doc
+
     require(request, "write")
     name = _name(request)
     doc = _named_doc(await json_body(request), "pipeline", name)
     pipeline = pipeline_from_doc(doc, "")  # each problem already names the pipeline
-    store = services(request).resources
+    store = request.app[RESOURCES]
     created = await store.pipeline(name) is None
     await store.put_pipeline(pipeline)
     return web.json_response(pipeline.to_doc(), status=201 if created else 200)
@@ -103,7 +106,7 @@ async def put_pipeline(request: web.Request) -> web.Response:
 async def delete_pipeline(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
-    store = services(request).resources
+    store = request.app[RESOURCES]
     users = [p.name for p in await store.projects() if name in p.pipelines]
     if users:
         raise ConflictError(f"pipeline {name!r} is used by project {users[0]!r}")
@@ -129,8 +132,7 @@ async def trigger(request: web.Request) -> web.Response:
     if ick_trigger not in CALLER_TRIGGERS:
         raise InputError(f"parameters: ick_trigger must be one of {', '.join(CALLER_TRIGGERS)}, "
                          f"not {str(ick_trigger)[:40]!r}")
-    build = await services(request).controller.trigger(name, parameters,
-                                                        ick_trigger=ick_trigger)
+    build = await request.app[CONTROLLER].trigger(name, parameters, ick_trigger=ick_trigger)
     return web.json_response(build.to_json(), status=201)
 
 

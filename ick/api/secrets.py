@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import require, services
-from ick.daemon.secrets import SecretKeeper
-from ick.errors import ActionError, ConflictError, ForbiddenError, InputError, NotFoundError
-from ick.model import name_problem
-from ick.runners.validate import SECRET_NAME_RE
+from ick.api.helpers import require
+from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
+from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
+from ick.model import SECRET_NAME_RE, name_problem
 from ick.storage.secrets import MAX_SECRET, check_secret_name
 from ick.worker.secretfiles import secret_names
 
@@ -27,19 +26,12 @@ _SECRET = SECRET_NAME_RE.pattern.strip("^$")
 _BASE = r"/projects/{name:.+}/+secrets"
 
 
-def keeper(request: web.Request) -> SecretKeeper:
-    found = services(request).extra.get("secret_keeper")
-    if not isinstance(found, SecretKeeper):
-        raise ConflictError("this daemon keeps no secrets: its delivery plug-in is not loaded")
-    return found
-
-
 async def _project(request: web.Request) -> str:
     name = request.match_info["name"]
     problem = name_problem(name)
     if problem:
         raise InputError(problem)
-    if await services(request).resources.project(name) is None:
+    if await request.app[RESOURCES].project(name) is None:
         raise NotFoundError(f"no project {name!r}")
     return name
 
@@ -57,7 +49,7 @@ async def put_secret(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_SECRET:
         raise InputError(f"secret {name!r} is too long: at most {MAX_SECRET} bytes")
     value = await request.read()
-    found = keeper(request)
+    found = request.app[SECRETS]
     created = found.value(project, name) is None
     found.set(project, name, value)
     return web.json_response({"project": project, "secret": name},
@@ -67,14 +59,14 @@ async def put_secret(request: web.Request) -> web.Response:
 async def list_secrets(request: web.Request) -> web.Response:
     require(request, "read")
     project = await _project(request)
-    return web.json_response([s.to_json() for s in keeper(request).infos(project)])
+    return web.json_response([s.to_json() for s in request.app[SECRETS].infos(project)])
 
 
 async def delete_secret(request: web.Request) -> web.Response:
     require(request, "write")
     project = await _project(request)
     name = _secret(request)
-    if not keeper(request).remove(project, name):
+    if not request.app[SECRETS].remove(project, name):
         raise NotFoundError(f"project {project!r} has no secret {name!r}")
     return web.json_response({"deleted": name})
 
@@ -84,19 +76,18 @@ async def worker_secret(request: web.Request) -> web.Response:
     worker = request.query.get("worker", "")
     build_id, seq = int(request.match_info["build"]), int(request.match_info["seq"])
     name = _secret(request)
-    controller = services(request).controller
-    run = controller.machine.running.get(build_id)
+    run = request.app[CONTROLLER].running_action(build_id)
     if run is None or run.worker != worker or run.seq != seq:
         raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
     try:
-        named = secret_names(run.build.actions[seq].spec, run.build.parameters)
+        named = secret_names(run.spec, run.parameters)
     except ActionError as e:
         raise InputError(e.message) from None
     if name not in named:
         raise ForbiddenError(f"action {seq} of build {build_id} does not name secret {name!r}")
-    value = keeper(request).value(run.build.project, name)
+    value = request.app[SECRETS].value(run.project, name)
     if value is None:
-        raise NotFoundError(f"project {run.build.project!r} has no secret {name!r}")
+        raise NotFoundError(f"project {run.project!r} has no secret {name!r}")
     return web.Response(body=value, content_type="application/octet-stream")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
+from ick.api.helpers import json_body, require
+from ick.api.keys import TOKENS
 from ick.errors import InputError
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     require(request, "admin")
-    return web.json_response([t.to_json() for t in services(request).tokens.list()])
+    return web.json_response([t.to_json() for t in request.app[TOKENS].list()])
 
 
 async def create_token(request: web.Request) -> web.Response:
@@ -27,7 +28,7 @@ async def create_token(request: web.Request) -> web.Response:
     reuse = body.get("reuse", False)
     if not isinstance(reuse, bool) or set(body) - {"name", "scopes", "reuse"}:
         raise InputError("expected a JSON object with 'name', 'scopes' and optionally 'reuse'")
-    keeper = services(request).tokens
+    keeper = request.app[TOKENS]
     if reuse:
         # The same token again for the same name and scopes (ick hook: one per project).
         token, record, new = await keeper.reuse(name, scopes)
@@ -40,7 +41,7 @@ async def create_token(request: web.Request) -> web.Response:
 async def revoke_token(request: web.Request) -> web.Response:
     require(request, "admin")
     key_id = request.match_info["id"]
-    await services(request).tokens.revoke(key_id)
+    await request.app[TOKENS].revoke(key_id)
     return web.json_response({"revoked": key_id})
 
 

@@ -8,7 +8,8 @@ import time
 
 from aiohttp import web
 
-from ick.api.app import json_body, require, services
+from ick.api.helpers import json_body, require
+from ick.api.keys import CONTROLLER
 from ick.errors import InputError
 from ick.scheduler.driver import Controller
 from ick.scheduler.work import outcome_from_json
@@ -21,7 +22,7 @@ def _worker(request: web.Request) -> str:
     worker = request.query.get("worker")
     if not worker:
         raise InputError("missing ?worker=ID (register at POST /workers first)")
-    services(request).controller.seen(worker, time.monotonic())
+    request.app[CONTROLLER].seen(worker, time.monotonic())
     return worker
 
 
@@ -39,8 +40,8 @@ async def register(request: web.Request) -> web.Response:
     # printable: the name goes into log lines and, as part of the worker id, into the database
     if not isinstance(name, str) or not name or len(name) > 100 or not name.isprintable():
         raise InputError("name: expected a string of 1 to 100 printable characters")
-    worker = await services(request).controller.register(name)
-    services(request).controller.seen(worker, time.monotonic())
+    worker = await request.app[CONTROLLER].register(name)
+    request.app[CONTROLLER].seen(worker, time.monotonic())
     return web.json_response({"worker": worker}, status=201)
 
 
@@ -53,7 +54,7 @@ async def next_work(request: web.Request) -> web.Response:
         timeout = math.nan
     if math.isnan(timeout):  # min() lets NaN through, and a NaN wait never ends
         raise InputError("timeout: expected a number of seconds")
-    item = await services(request).controller.next_work(worker, timeout)
+    item = await request.app[CONTROLLER].next_work(worker, timeout)
     if item is None:
         return web.Response(status=204)
     return web.json_response(item.to_json())
@@ -64,7 +65,7 @@ async def output(request: web.Request) -> web.Response:
     worker = _worker(request)
     build_id, seq = _ints(request)
     data = await request.read()
-    services(request).controller.output(worker, build_id, seq, data)
+    request.app[CONTROLLER].output(worker, build_id, seq, data)
     return web.json_response({"ok": True})
 
 
@@ -85,7 +86,7 @@ async def done(request: web.Request) -> web.Response:
         raise InputError(
             "outcome: expected a whole number or null as exit_code and seconds as duration"
         )
-    more = await services(request).controller.done(worker, build_id, seq, outcome)
+    more = await request.app[CONTROLLER].done(worker, build_id, seq, outcome)
     return web.json_response({"more": more})
 
 
@@ -93,7 +94,7 @@ async def wait_cancel(request: web.Request) -> web.Response:
     require(request, "worker")
     worker = _worker(request)
     build_id, _ = _ints(request)
-    cancel = await services(request).controller.wait_cancel_for(worker, build_id, MAX_POLL)
+    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, MAX_POLL)
     return web.json_response({"cancel": cancel})
 
 

@@ -9,24 +9,20 @@ import click
 
 from ick.cli.main import cli, json_option, print_json
 
-# (command, Debian package, what needs it)
-TOOLS = [
-    ("bash", "bash", "shell actions"),
-    ("python3", "python3", "python actions"),
-    ("git", "git", "the git action"),
-    ("debootstrap", "debootstrap", "the debootstrap action"),
-    ("systemd-nspawn", "systemd-container", "where: container"),
-    ("unshare", "util-linux", "where: chroot and the debootstrap action"),
-    ("chroot", "coreutils", "where: chroot"),
-    ("mount", "mount", "where: chroot"),
-    ("zstd", "zstd", "archive and populate actions"),
-    ("tar", "tar", "archive and populate actions"),
-    ("rsync", "rsync", "the rsync action"),
-    ("ssh", "openssh-client", "the rsync action"),
-    ("reprepro", "reprepro", "the apt_publish action"),
-    ("gpg", "gnupg", "signing ick's APT repository"),
-    ("dput", "dput-ng", "the dput action"),
-]
+
+def tools() -> list[tuple[str, str, str]]:
+    """(command, Debian package, what needs it) for every tool an action type or a place
+    names, each once, from the action type records."""
+    from ick.runners.catalog import ACTION_TYPES
+    from ick.runners.places import PLACE_TOOLS
+
+    needs: dict[str, tuple[str, list[str]]] = {}
+    for tool in [t for a in ACTION_TYPES for t in a.tools] + list(PLACE_TOOLS):
+        package, purposes = needs.setdefault(tool.command, (tool.package, []))
+        if tool.purpose not in purposes:
+            purposes.append(tool.purpose)
+    return [(command, package, " and ".join(purposes))
+            for command, (package, purposes) in needs.items()]
 
 
 def nspawn_tmpfs_ok() -> bool:
@@ -54,7 +50,7 @@ def overlayfs_ok() -> bool:
 def checks() -> list[dict[str, str]]:
     """Each check: its name, a state (ok, missing, warning, note) and what to do about it."""
     found = []
-    for command, package, purpose in TOOLS:
+    for command, package, purpose in tools():
         path = shutil.which(command)
         if path:
             found.append({"check": command, "state": "ok", "detail": path})

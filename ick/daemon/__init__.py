@@ -1,1 +1,196 @@
-"""The composition root: opens every part of the daemon in order and hands out typed services."""
+"""The composition root: opens every part of the daemon in a fixed order and yields them as one
+frozen set of typed services (`Daemon`); `ick.daemon.serve` runs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from secrets import token_bytes
+
+import aiohttp
+
+from ick.api.auth import TokenKeeper
+from ick.config import Settings
+from ick.daemon.host import prepare_nspawn
+from ick.daemon.secrets import SecretKeeper
+from ick.notify.outbox import Outbox
+from ick.notify.retry import retry_scale
+from ick.runners.base import HostSettings
+from ick.scheduler.driver import Controller
+from ick.storage.artifacts import ArtifactStore
+from ick.storage.builds import BuildStore
+from ick.storage.db import Database
+from ick.storage.logs import LogStore
+from ick.storage.notifications import NotificationStore
+from ick.storage.resources import ResourceStore
+from ick.storage.secrets import SecretStore
+from ick.storage.tokens import TokenStore
+from ick.upkeep.tasks import Upkeep
+from ick.worker.rundir import run_root
+from ick.worker.services import WorkerServices
+from ick.worker.systrees import SystreeCache
+from ick.worker.workspaces import Workspaces
+
+log = logging.getLogger(__name__)
+
+STATE_FOLDERS = ("logs", "artifacts", "workspaces", "systrees", "apt", "apt/www", "run", "git")
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """Every service of one running daemon; if it is in this type, it exists at run time."""
+
+    settings: Settings
+    url: str  # where the daemon listens, for links when public_url is unset
+    db: Database
+    tokens: TokenKeeper
+    resources: ResourceStore
+    builds: BuildStore
+    logs: LogStore
+    notifications: NotificationStore
+    artifacts: ArtifactStore
+    systrees: SystreeCache
+    secrets: SecretKeeper
+    outbox: Outbox
+    controller: Controller
+    workspaces: Workspaces
+    host: HostSettings
+    worker_services: WorkerServices
+    upkeep: Upkeep
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.public_url or self.url
+
+
+def prepare_state_dir(state_dir: Path) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for sub in STATE_FOLDERS:
+        (state_dir / sub).mkdir(exist_ok=True)
+
+
+def reuse_key(state_dir: Path) -> bytes:
+    """STATE/token.key (0600), made on first start: reusable tokens are derived from it."""
+    path = state_dir / "token.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(token_bytes(32))
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+    return path.read_bytes()
+
+
+async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
+    """On first start, mint an admin token and write it to STATE/admin.token (0600)."""
+    path = state_dir / "admin.token"
+    if path.exists():
+        return
+    token, _ = await tokens.create("admin", ["admin"])
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+    log.info("wrote a new admin token to %s", path)
+
+
+@contextlib.asynccontextmanager
+async def open_database(path: Path) -> AsyncIterator[Database]:
+    db = await Database.open(path)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@contextlib.asynccontextmanager
+async def open_artifacts(db: Database, state: Path) -> AsyncIterator[ArtifactStore]:
+    store = ArtifactStore(db, state / "artifacts")
+    await store.open()
+    yield store
+
+
+@contextlib.asynccontextmanager
+async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[SystreeCache]:
+    """The cache of unpacked systrees (on a tmpfs when root); its mounts go at the end."""
+    root = os.geteuid() == 0
+    if root:
+        prepare_nspawn()
+    systrees = SystreeCache(state / "systrees", store)
+    await systrees.open(tmpfs=root)
+    store.watch_drops(systrees.drop)
+    try:
+        yield systrees
+    finally:
+        await systrees.close()
+
+
+@contextlib.asynccontextmanager
+async def open_logs(directory: Path) -> AsyncIterator[LogStore]:
+    logs = LogStore(directory)
+    try:
+        yield logs
+    finally:
+        logs.close_all()
+
+
+@contextlib.asynccontextmanager
+async def open_daemon(
+    settings: Settings, listener: socket.socket | None = None
+) -> AsyncIterator[Daemon]:
+    """Open the state in `settings.state_dir`, in this order, and close it in reverse.
+
+    `listener` is the daemon's bound socket, if it has one yet (its port goes into `url`).
+    """
+    state = settings.state_dir
+    prepare_state_dir(state)
+    host, port = settings.host_port
+    if listener is not None:
+        port = listener.getsockname()[1]
+    async with (
+        open_database(state / "ick.db") as db,
+        open_logs(state / "logs") as logs,
+        open_artifacts(db, state) as artifacts,
+        open_systrees(state, artifacts) as systrees,
+        aiohttp.ClientSession() as http,
+    ):
+        tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))
+        await tokens.load()
+        await write_admin_token(state, tokens)
+        resources = ResourceStore(db)
+        builds = BuildStore(db)
+        notifications = NotificationStore(db)
+        secrets = SecretKeeper(SecretStore(state / "secrets"), logs)
+        url = f"http://{host}:{port}"
+        outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
+                        lambda: settings.public_url or url, secrets.value,
+                        retry_scale=retry_scale(os.environ))
+        upkeep = Upkeep(settings=settings, db=db, resources=resources, builds=builds, logs=logs,
+                        artifacts=artifacts, systrees=systrees)
+        controller = Controller(builds, resources, logs,
+                                listeners=(secrets, outbox, upkeep.downstream))
+        yield Daemon(
+            settings=settings, url=url, db=db, tokens=tokens, resources=resources,
+            builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
+            systrees=systrees, secrets=secrets, outbox=outbox, controller=controller,
+            workspaces=Workspaces(state / "workspaces"),
+            host=HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
+                              run_root=run_root(state)),
+            worker_services=WorkerServices(artifacts=artifacts, systrees=systrees,
+                                           secret=secrets.value),
+            upkeep=upkeep,
+        )

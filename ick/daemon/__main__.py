@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     failures: list[str] = []
     try:
         asyncio.run(serve(settings, ready))
-    except* OSError as group:  # the plug-ins' task groups wrap what start-up raises
+    except* OSError as group:  # task groups wrap what start-up raises
         failures += [str(e) for e in group.exceptions]
     except* KeyboardInterrupt:
         pass

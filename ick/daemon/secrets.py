@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from ick.model import Build
-from ick.scheduler.driver import Controller
+from ick.storage.logs import LogStore
 from ick.storage.masking import Masker
 from ick.storage.secrets import SecretInfo, SecretStore
 
@@ -15,18 +15,22 @@ log = logging.getLogger(__name__)
 
 
 class SecretKeeper:
-    """One per daemon; every change of a secret goes through here so live logs learn of it."""
+    """One per daemon; every change of a secret goes through here so live logs learn of it.
 
-    def __init__(self, store: SecretStore, controller: Controller) -> None:
+    A controller listener: it knows which builds run, to mask a new value in their logs too.
+    """
+
+    def __init__(self, store: SecretStore, logs: LogStore) -> None:
         self.store = store
-        self.controller = controller
+        self.logs = logs
+        self._live: dict[int, str] = {}  # build id -> project, from start to end
 
     def set(self, project: str, name: str, value: bytes) -> None:
         self.store.set(project, name, value)
         log.info("secret %s of project %s set", name, project)
         # A build already running may print the new value: its log must hide it too.
-        for build in self._live_builds(project):
-            masker = self.controller.logs.masker(build.id)
+        for build_id in [b for b, p in self._live.items() if p == project]:
+            masker = self.logs.masker(build_id)
             if masker is not None:
                 masker.add(value)
 
@@ -50,9 +54,9 @@ class SecretKeeper:
         return self.store.get(project, name)
 
     def build_started(self, build: Build) -> None:
-        """Controller listener: from the first action on, the project's secrets are masked."""
-        self.controller.logs.set_masker(build.id, Masker(self.store.values(build.project)))
+        """From the first action on, the project's secrets are masked in the build's log."""
+        self._live[build.id] = build.project
+        self.logs.set_masker(build.id, Masker(self.store.values(build.project)))
 
-    def _live_builds(self, project: str) -> list[Build]:
-        return [run.build for run in self.controller.machine.running.values()
-                if run.build.project == project]
+    def build_finished(self, build: Build) -> None:
+        self._live.pop(build.id, None)

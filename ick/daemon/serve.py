@@ -1,110 +1,29 @@
-"""`ick serve`: opens the state, recovers from a crash, runs the API and the local workers."""
+"""`ick serve`: binds the port, opens the daemon (ick.daemon), recovers from a crash, then runs
+the API, the local workers and the background tasks in one task group until SIGTERM.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import secrets
 import signal
+import socket
 import sys
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 from aiohttp import web
 
-from ick.api.app import Services, make_app
-from ick.api.auth import TokenKeeper
+from ick.api.app import make_app
 from ick.api.work import drop_silent_workers
 from ick.config import Settings
+from ick.daemon import Daemon, open_daemon
 from ick.daemon.memory import trim, trim_when_idle
-from ick.runners.base import HostSettings
-from ick.scheduler.driver import Controller
-from ick.storage.builds import BuildStore
-from ick.storage.db import Database
-from ick.storage.logs import LogStore
-from ick.storage.resources import ResourceStore
-from ick.storage.tokens import TokenStore
-from ick.upkeep.tasks import Upkeep
+from ick.runners.registry import Runners
 from ick.worker.leftovers import kill_leftovers
-from ick.worker.rundir import run_root
 from ick.worker.worker import Worker
-from ick.worker.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
-
-# Modules that add to the daemon (artifacts, notifications, apt...) register a plug-in here:
-# called with the services once they exist; may add routes via services.extra["route_adders"]
-# and return an async context manager that runs alongside the daemon.
-Plugin = Callable[[Services], contextlib.AbstractAsyncContextManager[None]]
-PLUGINS: list[Plugin] = []
-
-import ick.daemon.delivery  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
-import ick.daemon.host  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
-import ick.daemon.notify  # noqa: E402, F401  (registers its plug-in; needs PLUGINS defined)
-
-
-def prepare_state_dir(state_dir: Path) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for sub in ("logs", "artifacts", "workspaces", "systrees", "apt", "run", "git"):
-        (state_dir / sub).mkdir(exist_ok=True)
-
-
-def reuse_key(state_dir: Path) -> bytes:
-    """STATE/token.key (0600), made on first start: reusable tokens are derived from it."""
-    path = state_dir / "token.key"
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(secrets.token_bytes(32))
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    return path.read_bytes()
-
-
-async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
-    """On first start, mint an admin token and write it to STATE/admin.token (0600)."""
-    path = state_dir / "admin.token"
-    if path.exists():
-        return
-    token, _ = await tokens.create("admin", ["admin"])
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    log.info("wrote a new admin token to %s", path)
-
-
-@contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Open the database and build the controller; close everything on the way out."""
-    state = settings.state_dir
-    prepare_state_dir(state)
-    db = await Database.open(state / "ick.db")
-    try:
-        tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))
-        await tokens.load()
-        await write_admin_token(state, tokens)
-        logs = LogStore(state / "logs")
-        resources = ResourceStore(db)
-        builds = BuildStore(db)
-        controller = Controller(builds, resources, logs)
-        svc = Services(settings=settings, resources=resources, builds=builds, logs=logs,
-                       controller=controller, tokens=tokens)
-        svc.extra["db"] = db
-        yield svc
-        logs.close_all()
-    finally:
-        await db.close()
 
 
 def use_pidfd_watcher(loop: asyncio.AbstractEventLoop) -> None:
@@ -115,6 +34,23 @@ def use_pidfd_watcher(loop: asyncio.AbstractEventLoop) -> None:
         asyncio.set_child_watcher(watcher)
 
 
+def bind(settings: Settings) -> socket.socket:
+    """The listening socket, bound before any state is touched: a busy port changes nothing."""
+    host, port = settings.host_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, f"error while attempting to bind on address {(host, port)!r}: "
+                      f"{(e.strerror or str(e)).lower()}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
 async def serve(settings: Settings, ready: Callable[[str], None] | None = None) -> None:
     """Run until SIGTERM or SIGINT; running builds end as interrupted."""
     loop = asyncio.get_running_loop()
@@ -122,64 +58,55 @@ async def serve(settings: Settings, ready: Callable[[str], None] | None = None) 
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with open_services(settings) as svc, contextlib.AsyncExitStack() as plugins:
-        for plugin in PLUGINS:
-            await plugins.enter_async_context(plugin(svc))
-        controller = svc.controller
-        interrupted = await controller.recover()
-        if interrupted:
-            killed = kill_leftovers(interrupted, settings.state_dir)
-            log.warning("killed %d leftover processes of interrupted builds", killed)
-        upkeep = Upkeep(settings=settings, db=svc.extra["db"], resources=svc.resources,
-                        builds=svc.builds, logs=svc.logs, controller=controller,
-                        artifacts=svc.extra.get("artifacts"), systrees=svc.extra.get("systrees"))
-        svc.extra["pruner"] = upkeep.pruner  # POST /prune
-        app = make_app(svc)
-        # Long polls and log followers are cut after a short grace when the daemon stops.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
-        await runner.setup()
-        host, port = settings.host_port
-        site = web.TCPSite(runner, host, port, reuse_address=True)
-        await site.start()
-        bound = runner.addresses[0][1] if runner.addresses else port
-        url = f"http://{host}:{bound}"
-        svc.extra["url"] = url  # the daemon's own address, e.g. for links when public_url is unset
-        log.info("ick listening on %s, state in %s, %d workers", url, settings.state_dir,
-                 settings.workers)
-        host_settings = HostSettings(state_dir=settings.state_dir,
-                                     debian_mirror=settings.debian_mirror,
-                                     run_root=run_root(settings.state_dir))
-        workspaces = Workspaces(settings.state_dir / "workspaces")
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(workspaces.run())
-                group.create_task(upkeep.run())
-                group.create_task(drop_silent_workers(controller))
-                group.create_task(trim_when_idle(controller.busy, controller.activity))
-                workers = [
-                    group.create_task(
-                        Worker(controller, f"local{i}", host_settings,
-                               svc.extra.get("worker_services"),
-                               workspaces).run()
-                    )
-                    for i in range(settings.workers)
-                ]
-                trim()  # start-up's garbage: imports, migrations
-                if ready is not None:
-                    ready(url)
-                await stop.wait()
-                log.info("stopping: interrupting running builds")
-                await controller.shutdown()
-                for task in workers:
-                    task.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                raise _Stop()
-        except* _Stop:
-            pass
-        finally:
-            await runner.cleanup()
+    listener = bind(settings)
+    async with open_daemon(settings, listener) as daemon:
+        await run(daemon, listener, stop, ready)
     log.info("ick stopped")
 
 
-class _Stop(Exception):
-    """Ends the daemon's task group once the workers are done."""
+async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
+              ready: Callable[[str], None] | None) -> None:
+    controller = daemon.controller
+    interrupted = await controller.recover()
+    if interrupted:
+        killed = kill_leftovers(interrupted, daemon.settings.state_dir)
+        log.warning("killed %d leftover processes of interrupted builds", killed)
+    # Long polls and log followers are cut after a short grace when the daemon stops.
+    runner = web.AppRunner(make_app(daemon), access_log=None, handle_signals=False,
+                           shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, listener).start()
+        log.info("ick listening on %s, state in %s, %d workers", daemon.url,
+                 daemon.settings.state_dir, daemon.settings.workers)
+        async with asyncio.TaskGroup() as group:
+            background = [
+                group.create_task(daemon.outbox.run_forever()),
+                group.create_task(daemon.workspaces.run()),
+                group.create_task(drop_silent_workers(controller)),
+                group.create_task(trim_when_idle(controller.busy, controller.activity)),
+                group.create_task(daemon.upkeep.run(controller.trigger)),
+            ]
+            runners = Runners()  # one for all local workers: they share the git mirrors
+            workers = [
+                group.create_task(Worker(controller, f"local{i}", daemon.host,
+                                         daemon.worker_services, daemon.workspaces,
+                                         runners).run())
+                for i in range(daemon.settings.workers)
+            ]
+            trim()  # start-up's garbage: imports, migrations
+            if ready is not None:
+                ready(daemon.url)
+            await stop.wait()
+            log.info("stopping: interrupting running builds")
+            await controller.shutdown()
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            for task in background:
+                task.cancel()
+        # Builds interrupted by the shutdown ended after the outbox stopped: write theirs now,
+        # so they are sent after the restart.
+        await daemon.outbox.drain()
+    finally:
+        await runner.cleanup()

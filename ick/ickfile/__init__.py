@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ick.errors import IckFileError
-from ick.model import Pipeline, Project, name_problem
-from ick.runners.validate import SECRET_NAME_RE, SECRET_NAME_RULE, action_problems, show_value
+from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, Pipeline, Project, name_problem
+from ick.runners.rules import show_value
+from ick.runners.validate import action_problems
 
 Path = tuple[object, ...]
 """Where a value is in a document: keys and 0-based list indexes from the top."""

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from ick.runners.validate import show_value
+from ick.runners.rules import show_value
 
 Path = tuple[object, ...]
 """Where a value is in a document: keys and 0-based list indexes from the top."""

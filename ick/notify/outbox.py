@@ -89,11 +89,11 @@ class Outbox:
 
     # the controller's listeners: enqueue and return at once ---------------
 
-    def started(self, build: Build) -> None:
+    def build_started(self, build: Build) -> None:
         self._events.append(_Event(build.id, build.project, build.state, "start"))
         self.wake()
 
-    def finished(self, build: Build) -> None:
+    def build_finished(self, build: Build) -> None:
         self._events.append(_Event(build.id, build.project, build.state, "end"))
         self.wake()
 

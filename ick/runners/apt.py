@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.aptrepo import AptRepo
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.rules import STRING, Rule, is_str_list
 from ick.scheduler.machine import Outcome
 
 
@@ -51,3 +52,13 @@ class AptPublishRunner:
         return Outcome(0, time.monotonic() - started, None, details={
             "distribution": dist, "published": [str(info) for info in published],
         })
+
+
+APT_PUBLISH = ActionType(
+    "apt_publish", ("host",), AptPublishRunner,
+    settings={"debs": Rule(lambda v: isinstance(v, str) or is_str_list(v),
+                           "a glob or a list of globs"),
+              "distribution": STRING},
+    tools=(Tool("reprepro", "reprepro", "the apt_publish action"),
+           Tool("gpg", "gnupg", "signing ick's APT repository")),
+)

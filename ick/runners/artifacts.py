@@ -7,7 +7,8 @@ import time
 from pathlib import Path, PurePosixPath
 
 from ick.errors import ActionError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ActionType, Tool
+from ick.runners.rules import GLOBS, STRING, Rule
 from ick.runners.tarball import create_archive, extract_archive
 from ick.scheduler.machine import Outcome
 from ick.worker.services import artifact_services
@@ -96,3 +97,21 @@ class PopulateWorkspaceRunner:
         ctx.say(f"unpacked artifact {name} ({artifact.digest[:19]}) into the workspace")
         return Outcome(0, _since(started), details={
             "artifact": name, "digest": artifact.digest})
+
+
+_TAR = (Tool("zstd", "zstd", "archive and populate actions"),
+        Tool("tar", "tar", "archive and populate actions"))
+
+ARCHIVE = ActionType(
+    "archive", ("host",), ArchiveRunner,
+    value=Rule(lambda v: v in ("workspace", "systree"), "'workspace' or 'systree'"),
+    settings={"globs": GLOBS, "artifact_name": STRING}, tools=_TAR,
+)
+POPULATE_SYSTREE = ActionType(
+    "populate_systree", ("host",), PopulateSystreeRunner, settings={"systree_name": STRING},
+    tools=_TAR,
+)
+POPULATE_WORKSPACE = ActionType(
+    "populate_workspace", ("host",), PopulateWorkspaceRunner,
+    settings={"workspace_artifact": STRING}, tools=_TAR,
+)

@@ -1,16 +1,22 @@
-"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the registry."""
+"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the record that
+describes one action type (`ActionType`): its keys, where it runs, the tools it needs, its runner.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.errors import ActionError
+from ick.runners.rules import Rule
 from ick.scheduler.machine import Outcome
+
+if TYPE_CHECKING:
+    from ick.runners.gitcache import MirrorLocks
 
 # Variables of the daemon's environment that actions may see; everything else stays out,
 # so a token or password in the daemon's environment never reaches a build.
@@ -38,6 +44,24 @@ class BuildScratch:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+class Shared:
+    """What every runner of one worker process shares: one per process (ick.runners.registry).
+
+    Made at first use, so that a worker that never runs git does not load its modules.
+    """
+
+    def __init__(self) -> None:
+        self._mirror_locks: MirrorLocks | None = None
+
+    @property
+    def mirror_locks(self) -> MirrorLocks:
+        if self._mirror_locks is None:
+            from ick.runners.gitcache import MirrorLocks
+
+            self._mirror_locks = MirrorLocks()
+        return self._mirror_locks
+
+
 @dataclass
 class ActionContext:
     build_id: int
@@ -53,6 +77,7 @@ class ActionContext:
     scratch: BuildScratch
     services: Any = None  # the worker's artifact/secret access, set by the worker
     secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
+    shared: Shared = field(default_factory=Shared)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter."""
@@ -108,3 +133,34 @@ class Runner(Protocol):
 
 
 RunnerFactory = Callable[[], Runner]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A host program an action type runs, the Debian package that has it, and what for."""
+
+    command: str
+    package: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """One action type, whole: ick/runners/catalog.py lists them, and validation, the workers'
+    runners and `ick doctor` are derived from that list.
+
+    `value` is the rule for `KIND: VALUE` where the type is spelled so (`shell: SNIPPET`);
+    without it the type is spelled `action: KIND`. `settings` are its keys beyond the common
+    ones, each with its rule; each may also come from the build parameter of the same name.
+    """
+
+    kind: str
+    wheres: tuple[str, ...]
+    runner: Callable[[], Runner]
+    value: Rule | None = None
+    settings: Mapping[str, Rule] = field(default_factory=dict)
+    tools: tuple[Tool, ...] = ()
+
+    @property
+    def type_key(self) -> str:
+        return self.kind if self.value is not None else "action"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.aptsources import default_mirror
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.process import run_process
+from ick.runners.rules import STRING, Rule, is_nonempty_str
 from ick.runners.script import outcome_of
 from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
@@ -55,3 +56,12 @@ class DebootstrapRunner:
         result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
                                    output=ctx.output, timeout=ctx.timeout)
         return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+
+
+DEBOOTSTRAP = ActionType(
+    "debootstrap", ("host",), DebootstrapRunner,
+    value=Rule(is_nonempty_str, "'auto' or a debian codename"),
+    settings={"mirror": STRING, "variant": STRING, "debian_codename": STRING},
+    tools=(Tool("debootstrap", "debootstrap", "the debootstrap action"),
+           Tool("unshare", "util-linux", "the debootstrap action")),
+)

@@ -6,8 +6,9 @@ import re
 
 from ick.errors import ActionError
 from ick.runners.apt import workspace_globs
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.process import run_process
+from ick.runners.rules import STRING
 from ick.runners.script import outcome_of
 from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
@@ -39,3 +40,9 @@ class DputRunner:
                            f"dput could not upload {path.name} to {target} "
                            f"(exit status {result.exit_code})")
         return outcome
+
+
+DPUT = ActionType(
+    "dput", ("host",), DputRunner, settings={"changes": STRING, "dput_target": STRING},
+    tools=(Tool("dput", "dput-ng", "the dput action"),),
+)

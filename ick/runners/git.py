@@ -12,9 +12,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ick.errors import ActionError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.gitcache import SHA_RE, Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
+from ick.runners.rules import SECRET_NAME, STRING, Rule
 from ick.scheduler.machine import Outcome
 
 DEFAULT_DIR = "src"  # where a repository goes when its URL has no usable last part
@@ -85,9 +86,6 @@ def _check_url(url: object, key: str) -> str:
 class GitRunner:
     """`action: git`: git_url at git_commit (if pushed), else git_ref, else the remote's HEAD."""
 
-    def __init__(self, locks: MirrorLocks) -> None:
-        self.locks = locks
-
     async def run(self, ctx: ActionContext) -> Outcome:
         url = _check_url(ctx.required("git_url"), "git_url")
         commit = ctx.parameters.get("git_commit")
@@ -95,14 +93,11 @@ class GitRunner:
             raise ActionError(f"git_commit must be a commit sha, not {commit!r}")
         directory = _string(ctx, "git_dir") or default_dir(url)
         source = Source(url, _string(ctx, "git_ref"), commit, directory, "git_dir")
-        return await _fetch_all(ctx, self.locks, [source])
+        return await _fetch_all(ctx, ctx.shared.mirror_locks, [source])
 
 
 class GitMirrorRunner:
     """`action: git_mirror`: every repository in `sources` ({name, repo, ref, location})."""
-
-    def __init__(self, locks: MirrorLocks) -> None:
-        self.locks = locks
 
     async def run(self, ctx: ActionContext) -> Outcome:
         value = ctx.required("sources")
@@ -117,7 +112,7 @@ class GitMirrorRunner:
                 raise ActionError(f"two sources have location {location!r}")
             sources.append(Source(url, item.get("ref"), None, location,
                                   f"source {item['name']!r}: location", item["name"]))
-        return await _fetch_all(ctx, self.locks, sources)
+        return await _fetch_all(ctx, ctx.shared.mirror_locks, sources)
 
 
 def _is_source(item: object) -> bool:
@@ -267,3 +262,29 @@ async def _fetch_into(git: Git, mirror: Mirror, dest: Path, sha: str, source: So
 async def _has_commit(git: Git, repo: Path, sha: str) -> bool:
     code, _ = await git.query(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo)
     return code == 0
+
+
+def _is_sources(value: object) -> bool:
+    keys = {"name", "repo", "ref", "location"}
+    return isinstance(value, list) and all(
+        isinstance(item, dict)
+        and {"name", "repo"} <= item.keys() <= keys
+        and all(isinstance(v, str) for v in item.values())
+        for item in value
+    )
+
+
+_GIT = (Tool("git", "git", "the git actions"),)
+_KEYS = {"ssh_key_secret": SECRET_NAME, "known_hosts_secret": SECRET_NAME}
+
+GIT = ActionType(
+    "git", ("host",), GitRunner,
+    settings={"git_url": STRING, "git_dir": STRING, "git_ref": STRING, **_KEYS}, tools=_GIT,
+)
+GIT_MIRROR = ActionType(
+    "git_mirror", ("host",), GitMirrorRunner,
+    settings={"sources": Rule(_is_sources, "a list of mappings with 'name', 'repo' and "
+                                           "optionally 'ref' and 'location' (strings)"),
+              **_KEYS},
+    tools=_GIT,
+)

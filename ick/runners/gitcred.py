@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ick.errors import ActionError
-from ick.runners.validate import SECRET_NAME_RE
+from ick.model import SECRET_NAME_RE
 
 HIDDEN = "***"
 

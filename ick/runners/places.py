@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ick.errors import ActionError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, Tool
 from ick.runners.process import ProcessResult, run_process
 from ick.runners.tools import require_tool
 
@@ -40,6 +40,14 @@ mount --bind -o ro "$run" "$root/run/ick"
 cd "$root"
 exec "$@"
 """
+
+# The host programs each `where:` other than host needs (ick doctor lists them).
+PLACE_TOOLS = (
+    Tool("systemd-nspawn", "systemd-container", "where: container"),
+    Tool("unshare", "util-linux", "where: chroot"),
+    Tool("chroot", "coreutils", "where: chroot"),
+    Tool("mount", "mount", "where: chroot"),
+)
 
 
 @dataclass(frozen=True)

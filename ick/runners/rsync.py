@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 from ick.errors import ActionError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.process import run_process
+from ick.runners.rules import SECRET_NAME, STRING, Rule, is_port
 from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
 
@@ -97,3 +98,13 @@ class RsyncRunner:
         else:
             message = f"rsync to {target} failed with exit status {result.exit_code}"
         return Outcome(result.exit_code, result.duration, message)
+
+
+RSYNC = ActionType(
+    "rsync", ("host",), RsyncRunner,
+    settings={"rsync_src": STRING, "rsync_target": STRING,
+              "ssh_port": Rule(is_port, "a port number from 1 to 65535"),
+              "ssh_key_secret": SECRET_NAME, "known_hosts_secret": SECRET_NAME},
+    tools=(Tool("rsync", "rsync", "the rsync action"),
+           Tool("ssh", "openssh-client", "the rsync action")),
+)

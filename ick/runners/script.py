@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from ick.runners.base import ActionContext
+from ick.model import WHERES
+from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.places import run_in_place
+from ick.runners.rules import Rule, is_str
 from ick.scheduler.machine import Outcome
 
 # The snippet is sourced from its own file so its line numbers in errors are its own;
@@ -46,3 +48,13 @@ class PythonRunner:
         argv = ["python3", "-c", PYTHON_PRELUDE, str(script)]
         result = await run_in_place(ctx, argv, ctx.base_env())
         return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+
+
+SHELL = ActionType(
+    "shell", WHERES, ShellRunner, value=Rule(is_str, "a string (a bash snippet)"),
+    tools=(Tool("bash", "bash", "shell actions"),),
+)
+PYTHON = ActionType(
+    "python", WHERES, PythonRunner, value=Rule(is_str, "a string (a python snippet)"),
+    tools=(Tool("python3", "python3", "python actions"),),
+)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from ick.errors import ConflictError, InputError, NotFoundError
-from ick.model import ActionRecord, Build, BuildState, action_kind
-from ick.scheduler.machine import Decision, Dispatch, Finished, Kill, Outcome, Save, Scheduler
+from ick.errors import ConflictError, NotFoundError
+from ick.model import ActionRecord, Build, BuildState
+from ick.scheduler.machine import (
+    Decision,
+    Dispatch,
+    Finished,
+    Kill,
+    Outcome,
+    RunningAction,
+    Save,
+    Scheduler,
+)
+from ick.scheduler.plan import plan_build
 from ick.scheduler.work import WorkItem
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
@@ -20,28 +29,44 @@ from ick.timefmt import now_iso
 
 log = logging.getLogger(__name__)
 
-BuildListener = Callable[[Build], None]
-# Parameters any project takes at trigger time: the hook and polls set them on every project.
-ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
-T = TypeVar("T")
+
+class BuildListener(Protocol):
+    """Told when a build starts (its first action is handed out) and when it ends.
+
+    Called inside the controller's transition: a listener only takes note and returns.
+    """
+
+    def build_started(self, build: Build) -> None: ...
+
+    def build_finished(self, build: Build) -> None: ...
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for `event`, at most `timeout` seconds: did it happen?"""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 class Controller:
     """Owns the queue and the running builds; workers talk to it through `WorkSource`."""
 
-    def __init__(self, builds: BuildStore, resources: ResourceStore, logs: LogStore) -> None:
-        self.builds = builds
-        self.resources = resources
-        self.logs = logs
-        self.machine = Scheduler()
-        self.finished_listeners: list[BuildListener] = []
-        self.started_listeners: list[BuildListener] = []
+    def __init__(self, builds: BuildStore, resources: ResourceStore, logs: LogStore,
+                 listeners: Sequence[BuildListener] = ()) -> None:
+        self._builds = builds
+        self._resources = resources
+        self._logs = logs
+        self._listeners = tuple(listeners)
+        self._machine = Scheduler()
         self._lock = asyncio.Lock()
-        self._inbox: dict[str, asyncio.Queue[WorkItem]] = {}
+        # None in an inbox: the daemon stops, hand out nothing more.
+        self._inbox: dict[str, asyncio.Queue[WorkItem | None]] = {}
         self._cancel: dict[int, asyncio.Event] = {}
         self._stopping = False
         self._finished_count = 0
-        self._stopped = asyncio.Event()
         self._seen: dict[str, float] = {}  # remote workers: when each last asked for something
 
     # start and stop -------------------------------------------------------
@@ -53,80 +78,62 @@ class Controller:
         """
         now = now_iso()
         interrupted = []
-        for build in await self.builds.in_state(BuildState.RUNNING):
-            self.logs.open(build.id)
-            self.logs.append(build.id, b"ick: the daemon stopped while this build ran\n")
+        for build in await self._builds.in_state(BuildState.RUNNING):
+            self._logs.open(build.id)
+            self._logs.append(build.id, b"ick: the daemon stopped while this build ran\n")
             async with self._lock:
-                await self._apply(self.machine.recovered_running(build, now))
+                await self._apply(self._machine.recovered_running(build, now))
             interrupted.append(build.id)
             log.warning("build %d: interrupted by a daemon restart", build.id)
-        for build in await self.builds.in_state(BuildState.QUEUED):
-            self.logs.open(build.id)
+        for build in await self._builds.in_state(BuildState.QUEUED):
+            self._logs.open(build.id)
             async with self._lock:
-                await self._apply(self.machine.enqueue(build, now))
+                await self._apply(self._machine.enqueue(build, now))
         return interrupted
 
     async def shutdown(self) -> None:
         """Interrupt every running build (persisted first), then tell its worker to stop."""
         self._stopping = True
-        self._stopped.set()
         async with self._lock:
-            await self._apply(self.machine.shutdown(now_iso()))
+            await self._apply(self._machine.shutdown(now_iso()))
+        for inbox in self._inbox.values():
+            inbox.put_nowait(None)
+
+    # views ----------------------------------------------------------------
+
+    def running_action(self, build_id: int) -> RunningAction | None:
+        return self._machine.running_action(build_id)
+
+    def busy(self) -> bool:
+        return self._machine.busy()
+
+    def activity(self) -> int:
+        """A number that changes whenever a build ends."""
+        return self._finished_count
 
     # users' requests ------------------------------------------------------
 
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
                       ick_trigger: str = "api", check: bool = True) -> Build:
-        """Queue a build; `ick_trigger` says what asked for it (a build parameter). With
-        `check`, a parameter the project does not know is refused (unless it says
-        extra_parameters: true)."""
-        project = await self.resources.project(project_name)
+        """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
+        `check`, a parameter the project does not know is refused (see plan_build)."""
+        project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
-        pipelines = []
-        for pipeline_name in project.pipelines:
-            pipeline = await self.resources.pipeline(pipeline_name)
-            if pipeline is None:
-                raise ConflictError(
-                    f"project {project_name!r} names pipeline {pipeline_name!r}, "
-                    "which does not exist"
-                )
-            pipelines.append(pipeline)
-        if check and not project.extra_parameters:
-            known = {*project.parameters, *ALWAYS_KNOWN}
-            known.update(name for pipeline in pipelines for name in pipeline.parameters)
-            unknown = sorted(set(overrides) - known)
-            if unknown:
-                raise InputError(
-                    f"project {project_name!r} has no parameter {unknown[0]!r} "
-                    f"(known: {', '.join(sorted(known))}; "
-                    "a project with extra_parameters: true takes any)"
-                )
-        parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger}
-        actions: list[ActionRecord] = []
-        for pipeline in pipelines:
-            missing = [p for p in pipeline.parameters if p not in parameters]
-            if missing:
-                raise InputError(
-                    f"pipeline {pipeline.name!r} requires parameter {missing[0]!r}, "
-                    f"which project {project_name!r} does not give"
-                )
-            for index, spec in enumerate(pipeline.actions):
-                actions.append(ActionRecord(
-                    pipeline=pipeline.name, index=index, kind=action_kind(spec),
-                    where=str(spec.get("where", "host")), spec=spec,
-                ))
+        pipelines = {name: await self._resources.pipeline(name) for name in project.pipelines}
+        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check)
         now = now_iso()
-        build = await self.builds.create(project.name, parameters, project.concurrent, actions, now)
-        self.logs.open(build.id)
+        build = await self._builds.create(project.name, plan.parameters, project.concurrent,
+                                          plan.actions, now)
+        self._logs.open(build.id)
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
         async with self._lock:
-            await self._apply(self.machine.enqueue(build, now))
+            await self._apply(self._machine.enqueue(build, now))
         return build
 
     async def rebuild(self, build_id: int) -> Build:
         """Queue a new build of the same project with the same parameters."""
-        old = await self.builds.get(build_id)
+        old = await self._builds.get(build_id)
         if old is None:
             raise NotFoundError(f"no build {build_id}")
         overrides = {k: v for k, v in old.parameters.items() if k != "ick_trigger"}
@@ -134,29 +141,21 @@ class Controller:
         return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
 
     async def cancel(self, build_id: int) -> Build:
-        build = await self.builds.get(build_id)
+        build = await self._builds.get(build_id)
         if build is None:
             raise NotFoundError(f"no build {build_id}")
         if build.state.finished:
             raise ConflictError(f"build {build_id} has already ended ({build.state.value})")
         async with self._lock:
-            await self._apply(self.machine.cancel(build_id, now_iso()))
+            await self._apply(self._machine.cancel(build_id, now_iso()))
         return build
-
-
-    def busy(self) -> bool:
-        return bool(self.machine.running or self.machine.queue)
-
-    def activity(self) -> int:
-        """A number that changes whenever a build ends."""
-        return self._finished_count
 
     # the work protocol ----------------------------------------------------
 
     async def register(self, name: str) -> str:
         worker = f"{name}-{secrets.token_hex(4)}"
         self._inbox[worker] = asyncio.Queue()
-        self.machine.add_worker(worker)
+        self._machine.add_worker(worker)
         log.info("worker %s registered", worker)
         return worker
 
@@ -174,24 +173,9 @@ class Controller:
             await self.unregister(worker)
         return gone
 
-    async def _until_stopped(self, awaitable: Awaitable[T], timeout: float) -> T | None:
-        """Await `awaitable`, but give up at the timeout or when the daemon stops."""
-        task = asyncio.ensure_future(awaitable)
-        stopped = asyncio.ensure_future(self._stopped.wait())
-        try:
-            await asyncio.wait({task, stopped}, timeout=timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-            if not task.done():
-                task.cancel()
-        if task.done() and not task.cancelled():
-            return task.result()
-        return None
-
     async def unregister(self, worker: str) -> None:
         async with self._lock:
-            await self._apply(self.machine.remove_worker(worker, now_iso()))
+            await self._apply(self._machine.remove_worker(worker, now_iso()))
         self._inbox.pop(worker, None)
 
     async def next_work(self, worker_id: str, timeout: float) -> WorkItem | None:
@@ -204,54 +188,52 @@ class Controller:
             return None
         if inbox.empty():
             async with self._lock:
-                await self._apply(self.machine.worker_ready(worker_id, now_iso()))
-        return await self._until_stopped(inbox.get(), timeout)
+                await self._apply(self._machine.worker_ready(worker_id, now_iso()))
+        try:
+            async with asyncio.timeout(timeout):
+                return await inbox.get()
+        except TimeoutError:
+            return None
 
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
-        run = self.machine.running.get(build_id)
+        run = self._machine.running_action(build_id)
         if run is not None and run.worker == worker_id and run.seq == seq:
-            self.logs.append(build_id, data, stream=True)
+            self._logs.append(build_id, data, stream=True)
 
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
-        run = self.machine.running.get(build_id)
+        run = self._machine.running_action(build_id)
         if run is None or run.worker != worker_id:
             return False
         if seq != run.seq:
             return True  # a late or confused report: the machine would ignore it too
-        action = run.build.actions[seq]
-        unwritten = self.logs.failure(build_id)
-        if unwritten is not None and outcome.exit_code == 0:
-            outcome = dataclasses.replace(
-                outcome, exit_code=None, message=f"cannot write the build's log: {unwritten}"
-            )
-        if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
-            self.logs.append(build_id, f"ick: {outcome.message}\n".encode())
         async with self._lock:
-            decisions = self.machine.action_exited(build_id, seq, outcome, now_iso())
-            self.logs.append(build_id, _footer(action))
+            unwritten = self._logs.failure(build_id)
+            if unwritten is not None:
+                await self._apply(self._machine.log_failed(build_id, unwritten))
+            if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
+                self._logs.append(build_id, f"ick: {outcome.message}\n".encode())
+            decisions = self._machine.action_exited(build_id, seq, outcome, now_iso())
+            self._logs.append(build_id, _footer(outcome))
             await self._apply(decisions)
-        return build_id in self.machine.running
+        return self._machine.is_running(build_id)
 
     async def wait_cancel(self, worker_id: str, build_id: int) -> None:
-        if build_id not in self.machine.running:
+        if not self._machine.is_running(build_id):
             return
         await self._cancel.setdefault(build_id, asyncio.Event()).wait()
 
     async def wait_cancel_for(self, worker_id: str, build_id: int, timeout: float) -> bool:
         """Like wait_cancel, bounded (for long polls): True if the build is to be stopped."""
-        done = await self._until_stopped(self._cancelled(worker_id, build_id), timeout)
-        return bool(done) or self._stopping
-
-    async def _cancelled(self, worker_id: str, build_id: int) -> bool:
-        await self.wait_cancel(worker_id, build_id)
-        return True
+        if not self._machine.is_running(build_id):
+            return True
+        return await _wait(self._cancel.setdefault(build_id, asyncio.Event()), timeout)
 
     # acting on decisions --------------------------------------------------
 
     async def _apply(self, decisions: list[Decision]) -> None:
         for decision in decisions:
             if isinstance(decision, Save):
-                await self.builds.save(decision.build, decision.seqs)
+                await self._builds.save(decision.build, decision.seqs)
             elif isinstance(decision, Dispatch):
                 self._dispatch(decision)
             elif isinstance(decision, Kill):
@@ -263,10 +245,10 @@ class Controller:
     def _dispatch(self, decision: Dispatch) -> None:
         build, seq = decision.build, decision.seq
         if seq == 0:
-            for listener in self.started_listeners:
-                listener(build)
+            for listener in self._listeners:
+                listener.build_started(build)
         action = build.actions[seq]
-        self.logs.append(build.id, _header(build, action, seq))
+        self._logs.append(build.id, _header(build, action, seq))
         item = WorkItem(
             build_id=build.id, project=build.project, number=build.number, seq=seq,
             total=len(build.actions), action=action.spec, parameters=build.parameters,
@@ -275,12 +257,12 @@ class Controller:
 
     def _finished(self, build: Build) -> None:
         log.info("build %d: %s", build.id, build.state.value)
-        self.logs.append(build.id, f"ick: build {build.id} {build.state.value}\n".encode())
-        self.logs.close(build.id)
+        self._logs.append(build.id, f"ick: build {build.id} {build.state.value}\n".encode())
+        self._logs.close(build.id)
         self._finished_count += 1
         self._cancel.pop(build.id, None)
-        for listener in self.finished_listeners:
-            listener(build)
+        for listener in self._listeners:
+            listener.build_finished(build)
 
 
 def _header(build: Build, action: ActionRecord, seq: int) -> bytes:
@@ -290,6 +272,6 @@ def _header(build: Build, action: ActionRecord, seq: int) -> bytes:
     ).encode()
 
 
-def _footer(action: ActionRecord) -> bytes:
-    code = "none" if action.exit_code is None else str(action.exit_code)
-    return f"---- exit code {code}, {action.duration or 0:.2f} s\n".encode()
+def _footer(outcome: Outcome) -> bytes:
+    code = "none" if outcome.exit_code is None else str(outcome.exit_code)
+    return f"---- exit code {code}, {outcome.duration or 0:.2f} s\n".encode()

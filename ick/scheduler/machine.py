@@ -6,7 +6,8 @@ No I/O, no asyncio, no clock: time arrives as an argument. The driver persists e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
 
@@ -57,58 +58,112 @@ class Outcome:
     details: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunningAction:
+    """A view of the action a build runs now: who runs it, and what it is."""
+
+    build_id: int
+    project: str
+    worker: str
+    seq: int
+    spec: dict[str, Any]
+    parameters: dict[str, Any]
+
+
 @dataclass
 class _Running:
     build: Build
     worker: str
     seq: int
     cancel_requested: bool = False
+    log_failure: str | None = None  # why the build's log could not be written, if it could not
 
 
 class Scheduler:
     """Knows the queue, the running builds and the idle workers."""
 
     def __init__(self) -> None:
-        self.queue: list[Build] = []
-        self.running: dict[int, _Running] = {}
-        self.idle: list[str] = []
-        self.workers: set[str] = set()
+        self._queue: list[Build] = []
+        self._running: dict[int, _Running] = {}
+        self._idle: list[str] = []
+        self._workers: set[str] = set()
+
+    # views --------------------------------------------------------------
+
+    def running_action(self, build_id: int) -> RunningAction | None:
+        run = self._running.get(build_id)
+        if run is None:
+            return None
+        return RunningAction(run.build.id, run.build.project, run.worker, run.seq,
+                             dict(run.build.actions[run.seq].spec), dict(run.build.parameters))
+
+    def is_running(self, build_id: int) -> bool:
+        return build_id in self._running
+
+    def busy(self) -> bool:
+        """Is anything queued or running?"""
+        return bool(self._running or self._queue)
+
+    def queued(self) -> tuple[int, ...]:
+        """The ids of the queued builds, in queue order."""
+        return tuple(b.id for b in self._queue)
+
+    def running_ids(self) -> tuple[int, ...]:
+        return tuple(self._running)
+
+    def idle_workers(self) -> tuple[str, ...]:
+        """The workers waiting for work, first to be given work first."""
+        return tuple(self._idle)
+
+    def workers(self) -> frozenset[str]:
+        return frozenset(self._workers)
 
     # events -------------------------------------------------------------
 
     def add_worker(self, worker: str) -> list[Decision]:
-        self.workers.add(worker)
+        self._workers.add(worker)
         return []
 
     def remove_worker(self, worker: str, now: str) -> list[Decision]:
         """A worker went away: whatever it ran is interrupted."""
-        self.workers.discard(worker)
-        if worker in self.idle:
-            self.idle.remove(worker)
+        self._workers.discard(worker)
+        if worker in self._idle:
+            self._idle.remove(worker)
         out: list[Decision] = []
-        for run in [r for r in self.running.values() if r.worker == worker]:
+        for run in [r for r in self._running.values() if r.worker == worker]:
             out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
                              "the worker went away")
         return out
 
     def enqueue(self, build: Build, now: str) -> list[Decision]:
-        self.queue.append(build)
+        self._queue.append(build)
         return self._assign(now)
 
     def worker_ready(self, worker: str, now: str) -> list[Decision]:
         """A worker with nothing to do asks for work."""
-        if worker not in self.workers:
-            self.workers.add(worker)
-        if any(r.worker == worker for r in self.running.values()):
+        if worker not in self._workers:
+            self._workers.add(worker)
+        if any(r.worker == worker for r in self._running.values()):
             return []  # it has a build in hand: its next action comes when the last one ends
-        if worker not in self.idle:
-            self.idle.append(worker)
+        if worker not in self._idle:
+            self._idle.append(worker)
         return self._assign(now)
 
+    def log_failed(self, build_id: int, reason: str) -> list[Decision]:
+        """The build's log cannot be written (a full disk): its running action fails when it
+        ends, whatever its exit code."""
+        run = self._running.get(build_id)
+        if run is not None and run.log_failure is None:
+            run.log_failure = reason
+        return []
+
     def action_exited(self, build_id: int, seq: int, outcome: Outcome, now: str) -> list[Decision]:
-        run = self.running.get(build_id)
+        run = self._running.get(build_id)
         if run is None or run.seq != seq:
             return []  # already ended (cancelled, interrupted): nothing to record
+        if run.log_failure is not None and outcome.exit_code == 0:
+            outcome = replace(outcome, exit_code=None,
+                              message=f"cannot write the build's log: {run.log_failure}")
         action = run.build.actions[seq]
         action.exit_code = outcome.exit_code
         action.duration = outcome.duration
@@ -129,15 +184,15 @@ class Scheduler:
 
     def cancel(self, build_id: int, now: str) -> list[Decision]:
         """Cancel a queued or running build; a finished one is left alone."""
-        for build in self.queue:
+        for build in self._queue:
             if build.id == build_id:
-                self.queue.remove(build)
+                self._queue.remove(build)
                 build.state = BuildState.CANCELLED
                 build.finished_at = now
                 for a in build.actions:
                     a.state = ActionState.SKIPPED
                 return [Save(build, tuple(range(len(build.actions)))), Finished(build)]
-        run = self.running.get(build_id)
+        run = self._running.get(build_id)
         if run is None or run.cancel_requested:
             return []
         run.cancel_requested = True
@@ -155,19 +210,19 @@ class Scheduler:
             build.finished_at = now
             return [Save(build, ()), Finished(build)]
         run = _Running(build, build.worker or "?", seq)
-        self.running[build.id] = run
+        self._running[build.id] = run
         return self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
                          "the daemon stopped while it ran")
 
     def shutdown(self, now: str) -> list[Decision]:
         """The daemon stops: every running build is interrupted; queued ones stay queued."""
         out: list[Decision] = []
-        for run in list(self.running.values()):
+        for run in list(self._running.values()):
             out.append(Kill(run.worker, run.build))
             out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
                              "the daemon stopped")
-        self.idle.clear()
-        self.workers.clear()
+        self._idle.clear()
+        self._workers.clear()
         return out
 
     # policy -------------------------------------------------------------
@@ -175,16 +230,16 @@ class Scheduler:
     def _runnable(self, build: Build) -> bool:
         if build.concurrent:
             return True
-        return not any(r.build.project == build.project for r in self.running.values())
+        return not any(r.build.project == build.project for r in self._running.values())
 
     def _assign(self, now: str) -> list[Decision]:
         out: list[Decision] = []
-        while self.idle:
-            build = next((b for b in self.queue if self._runnable(b)), None)
+        while self._idle:
+            build = next((b for b in self._queue if self._runnable(b)), None)
             if build is None:
                 break
-            self.queue.remove(build)
-            worker = self.idle.pop(0)
+            self._queue.remove(build)
+            worker = self._idle.pop(0)
             build.state = BuildState.RUNNING
             build.started_at = now
             build.worker = worker
@@ -192,10 +247,10 @@ class Scheduler:
                 build.state = BuildState.SUCCEEDED
                 build.finished_at = now
                 out += [Save(build, ()), Finished(build)]
-                self.idle.insert(0, worker)
+                self._idle.insert(0, worker)
                 continue
             build.actions[0].state = ActionState.RUNNING
-            self.running[build.id] = _Running(build, worker, 0)
+            self._running[build.id] = _Running(build, worker, 0)
             out += [Save(build, (0,)), Dispatch(worker, build, 0)]
         return out
 
@@ -203,7 +258,7 @@ class Scheduler:
         self, run: _Running, state: BuildState, action_state: ActionState | None,
         outcome: Outcome | None, now: str, message: str | None,
     ) -> list[Decision]:
-        del self.running[run.build.id]
+        del self._running[run.build.id]
         build = run.build
         build.state = state
         build.finished_at = now

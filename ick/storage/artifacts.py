@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ick.errors import InputError, StorageFullError
-from ick.storage.db import Database
+from ick.storage.db import Database, Tx
 from ick.timefmt import now_iso
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,13 @@ class ArtifactStore:
         self.blobs = root / "sha256"
         self.tmp = root / "tmp"
         # Called with a digest no name refers to any more (its blob is gone): caches of it go.
-        self.dropped: list[DropListener] = []
+        self._dropped: list[DropListener] = []
         # Blob files and the table change together: one change at a time.
         self._lock = asyncio.Lock()
+
+    def watch_drops(self, listener: DropListener) -> None:
+        """Call `listener` with each digest whose blob goes (the composition root wires this)."""
+        self._dropped.append(listener)
 
     async def open(self) -> None:
         """Make the folders; forget uploads a crash cut short and blobs no name refers to."""
@@ -264,10 +268,9 @@ class ArtifactStore:
                 raise
             artifact = Artifact(name, digest, size, now_iso())
 
-            def upsert(raw: sqlite3.Connection) -> str | None:
-                row = raw.execute("SELECT digest FROM artifacts WHERE name = ?",
-                                  (name,)).fetchone()
-                raw.execute(
+            async def upsert(tx: Tx) -> str | None:
+                row = await tx.fetchone("SELECT digest FROM artifacts WHERE name = ?", (name,))
+                await tx.execute(
                     "INSERT INTO artifacts (name, digest, size, created_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, "
                     "size = excluded.size, created_at = excluded.created_at",
@@ -291,10 +294,9 @@ class ArtifactStore:
 
     async def delete(self, name: str) -> bool:
         async with self._lock:
-            def remove(raw: sqlite3.Connection) -> str | None:
-                row = raw.execute("SELECT digest FROM artifacts WHERE name = ?",
-                                  (name,)).fetchone()
-                raw.execute("DELETE FROM artifacts WHERE name = ?", (name,))
+            async def remove(tx: Tx) -> str | None:
+                row = await tx.fetchone("SELECT digest FROM artifacts WHERE name = ?", (name,))
+                await tx.execute("DELETE FROM artifacts WHERE name = ?", (name,))
                 return None if row is None else str(row[0])
 
             digest = await self.db.write(remove)
@@ -307,7 +309,7 @@ class ArtifactStore:
         if await self.referenced(digest):
             return
         self.blob_path(digest).unlink(missing_ok=True)
-        for listener in self.dropped:
+        for listener in self._dropped:
             try:
                 await listener(digest)
             except Exception:

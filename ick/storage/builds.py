@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
-from ick.storage.db import Database
+from ick.storage.db import Database, Tx
 
 BUILD_COLUMNS = (
     "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, worker"
@@ -70,22 +70,25 @@ class BuildStore:
         queued_at: str,
     ) -> Build:
         """Insert a queued build and its pending actions in one transaction."""
-        def insert(raw: sqlite3.Connection) -> tuple[int, int]:
+        async def insert(tx: Tx) -> tuple[int, int]:
             # The counter outlives pruned rows: a number is never given out twice.
-            number = raw.execute(
+            counted = await tx.fetchone(
                 "INSERT INTO build_numbers (project, last) VALUES (?, "
                 "(SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?)) "
                 "ON CONFLICT (project) DO UPDATE SET last = last + 1 RETURNING last",
                 (project, project),
-            ).fetchone()[0]
-            row = raw.execute(
+            )
+            assert counted is not None
+            number = int(counted[0])
+            row = await tx.fetchone(
                 "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id, number",
                 (project, number, BuildState.QUEUED.value, json.dumps(parameters),
                  int(concurrent), queued_at),
-            ).fetchone()
+            )
+            assert row is not None
             build_id = int(row[0])
-            raw.executemany(
+            await tx.executemany(
                 f"INSERT INTO build_actions ({ACTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
@@ -155,19 +158,25 @@ class BuildStore:
 
     async def save(self, build: Build, seqs: Iterable[int] = ()) -> None:
         """Persist the build's row and the given actions' rows in one transaction."""
-        statements: list[tuple[str, Sequence[Any]]] = [(
-            "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? WHERE id = ?",
-            (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
-        )]
-        for seq in seqs:
-            a = build.actions[seq]
-            statements.append((
+        actions = [
+            (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
+             build.id, seq)
+            for seq, a in ((seq, build.actions[seq]) for seq in seqs)
+        ]
+
+        async def update(tx: Tx) -> None:
+            await tx.execute(
+                "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
+                "WHERE id = ?",
+                (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
+            )
+            await tx.executemany(
                 "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, message = ?, "
                 "details = ? WHERE build_id = ? AND seq = ?",
-                (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
-                 build.id, seq),
-            ))
-        await self.db.transaction(statements)
+                actions,
+            )
+
+        await self.db.write(update)
 
     async def by_number(self, project: str, number: int) -> Build | None:
         """A project's build by its number, without its actions."""

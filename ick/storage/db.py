@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,13 +116,35 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class Tx:
+    """One open write transaction: its statements run on the connection in order."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            async with self._conn.executemany(sql, rows):
+                pass
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+
 class Database:
     """Owns the aiosqlite connection; other storage classes run their SQL through it."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
-        # One connection is shared by every coroutine: a write must not land inside another
-        # coroutine's open transaction, so all writes take this lock.
+        # One connection is shared by every coroutine: a statement must not land inside another
+        # coroutine's open transaction, so all statements take this lock.
         self.lock = asyncio.Lock()
 
     @classmethod
@@ -148,52 +170,35 @@ class Database:
             log.info("migrating database schema to version %d", number)
             statements = [s for s in script.split(";") if s.strip()]
             statements.append(f"PRAGMA user_version={number}")
-
-            def run(raw: sqlite3.Connection, statements: list[str] = statements) -> None:
-                for statement in statements:
-                    raw.execute(statement)
-
-            await self.write(run)
-
-    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` with the raw connection in the database thread: one hop, however much SQL.
-
-        aiosqlite has no public way to do this; `_execute` is what all its own methods use.
-        """
-        async with self.lock:
-            result: T = await self.conn._execute(  # type: ignore[no-untyped-call]
-                fn, self.conn._conn
-            )
-            return result
+            await self.transaction((statement, ()) for statement in statements)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement as its own transaction; return the number of changed rows."""
-        return await self.call(lambda raw: raw.execute(sql, params).rowcount)
+        async with self.lock, self.conn.execute(sql, params) as cursor:
+            return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return await self.call(lambda raw: raw.execute(sql, params).fetchall())
+        async with self.lock:
+            return list(await self.conn.execute_fetchall(sql, params))
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` inside one write transaction, in one hop; rolled back if it raises."""
-
-        def transaction(raw: sqlite3.Connection) -> T:
-            raw.execute("BEGIN IMMEDIATE")
+    async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run `fn` inside one write transaction; rolled back if it raises."""
+        async with self.lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                result = fn(raw)
+                result = await fn(Tx(self.conn))
             except BaseException:
-                raw.execute("ROLLBACK")
+                await self.conn.rollback()
                 raise
-            raw.execute("COMMIT")
+            await self.conn.commit()
             return result
-
-        return await self.call(transaction)
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements atomically."""
         todo = list(statements)
 
-        def run(raw: sqlite3.Connection) -> None:
+        async def run(tx: Tx) -> None:
             for sql, params in todo:
-                raw.execute(sql, params)
+                await tx.execute(sql, params)
 
         await self.write(run)

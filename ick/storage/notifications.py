@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ick.storage.db import Database
+from ick.storage.db import Database, Tx
 
 COLUMNS = (
     "id, build_id, target, event, state, attempts, created_at, next_attempt_at, last_error, history"
@@ -87,15 +87,15 @@ class NotificationStore:
         transaction; returns the decisions that were new (one made before writes nothing).
         """
 
-        def write(raw: sqlite3.Connection) -> list[Decision]:
+        async def write(tx: Tx) -> list[Decision]:
             new = []
             for d in decisions:
-                cursor = raw.execute(
+                changed = await tx.execute(
                     "INSERT OR IGNORE INTO notify_decisions (build_id, event, decided_at) "
                     "VALUES (?, ?, ?)", (d.build_id, d.event, now))
-                if cursor.rowcount != 1:
+                if changed != 1:
                     continue
-                raw.executemany(
+                await tx.executemany(
                     "INSERT INTO notifications (build_id, target, event, state, attempts, "
                     "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
                     [(d.build_id, json.dumps(t), d.event, NotifyState.PENDING.value, now, now)

@@ -6,7 +6,6 @@ builds that start and end meanwhile are not held up.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -31,7 +30,7 @@ class Prunable:
     number: int
 
 
-def _for_project(raw: sqlite3.Connection, project: str, keep: Keep, now: str) -> list[Prunable]:
+def _query(project: str, keep: Keep, now: str) -> tuple[str, list[object]] | None:
     clauses = []
     params: list[object] = [project]
     if keep.builds is not None:
@@ -45,9 +44,9 @@ def _for_project(raw: sqlite3.Connection, project: str, keep: Keep, now: str) ->
         clauses.append("COALESCE(finished_at, queued_at) < ?")
         params.append(cutoff)
     if not clauses:
-        return []
+        return None
     params.append(project)
-    rows = raw.execute(
+    return (
         "SELECT id, project, number FROM builds WHERE project = ? "
         f"AND ({' OR '.join(clauses)}) "
         "AND state NOT IN ('queued', 'running') "
@@ -56,8 +55,7 @@ def _for_project(raw: sqlite3.Connection, project: str, keep: Keep, now: str) ->
         "AND NOT EXISTS (SELECT 1 FROM notifications AS n WHERE n.build_id = builds.id "
         "AND n.state = 'pending') ORDER BY id",
         params,
-    ).fetchall()
-    return [Prunable(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+    )
 
 
 class RetentionStore:
@@ -72,7 +70,11 @@ class RetentionStore:
         """The project's builds that retention lets go: ended, beyond the newest
         `keep.builds` or older than `keep.days`, not its last succeeded build, and with no
         notification still to send."""
-        return await self.db.call(lambda raw: _for_project(raw, project, keep, now))
+        query = _query(project, keep, now)
+        if query is None:
+            return []
+        rows = await self.db.fetchall(*query)
+        return [Prunable(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
     async def delete(self, ids: list[int]) -> int:
         """Delete these builds (their actions and notifications go with them, by cascade),
@@ -81,13 +83,9 @@ class RetentionStore:
         for start in range(0, len(ids), BATCH):
             chunk = ids[start:start + BATCH]
             marks = ",".join("?" * len(chunk))
-
-            def run(raw: sqlite3.Connection, chunk: list[int] = chunk, marks: str = marks) -> int:
-                return raw.execute(
-                    f"DELETE FROM builds WHERE id IN ({marks}) "
-                    "AND state NOT IN ('queued', 'running')", chunk).rowcount
-
-            deleted += await self.db.write(run)
+            deleted += await self.db.execute(
+                f"DELETE FROM builds WHERE id IN ({marks}) "
+                "AND state NOT IN ('queued', 'running')", chunk)
         return deleted
 
     async def live_build_ids(self) -> tuple[set[int], int]:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ick.errors import InputError
-from ick.runners.validate import SECRET_NAME_RE, SECRET_NAME_RULE
+from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE
 
 MAX_SECRET = 64 * 1024
 MIN_SECRET = 4  # bytes, not counting surrounding white space: shorter cannot be masked usefully
@@ -94,7 +94,10 @@ class SecretStore:
     def remove_all(self, project: str) -> int:
         """Remove every secret of a project; how many there were."""
         folder = self._project_dir(project)
-        if not folder.is_dir():
+        try:
+            if not folder.is_dir():
+                return 0
+        except OSError:  # a name no folder can have (too long): it has no secrets
             return 0
         count = sum(1 for p in folder.iterdir() if not p.name.startswith("."))
         shutil.rmtree(folder)

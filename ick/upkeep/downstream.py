@@ -30,17 +30,24 @@ def upstream_of(build: Build) -> tuple[str, int] | None:
 
 
 class Downstream:
-    """Listens for finished builds; `run` queues their downstream builds, one at a time."""
+    """A controller listener that notes succeeded builds; `run` queues their downstream
+    builds, one at a time."""
 
-    def __init__(self, resources: ResourceStore, builds: BuildStore, trigger: Trigger) -> None:
+    def __init__(self, resources: ResourceStore, builds: BuildStore) -> None:
         self.resources = resources
         self.builds = builds
-        self.trigger = trigger
         self._succeeded: asyncio.Queue[Build] = asyncio.Queue()
 
-    def finished(self, build: Build) -> None:
+    def build_started(self, build: Build) -> None:
+        pass
+
+    def build_finished(self, build: Build) -> None:
         if build.state == BuildState.SUCCEEDED:
             self._succeeded.put_nowait(build)
+
+    def pending(self) -> int:
+        """Succeeded builds whose downstream builds are still to be queued."""
+        return self._succeeded.qsize()
 
     async def chain(self, build: Build) -> set[str]:
         """The projects of this build and of the builds upstream of it."""
@@ -54,7 +61,7 @@ class Downstream:
             current = await self.builds.by_number(*upstream)
         return names
 
-    async def handle(self, build: Build) -> list[Build]:
+    async def handle(self, build: Build, trigger: Trigger) -> list[Build]:
         project = await self.resources.project(build.project)
         if project is None or not project.triggers:
             return []
@@ -66,7 +73,7 @@ class Downstream:
                             "(a loop in triggers:)", build.id, name)
                 continue
             try:
-                queued.append(await self.trigger(
+                queued.append(await trigger(
                     name, {}, ick_trigger=f"{build.project}#{build.number}", check=False))
             except IckError as e:
                 log.warning("build %d: cannot trigger %s: %s", build.id, name, e.message)
@@ -74,10 +81,10 @@ class Downstream:
             log.info("build %d: queued by build %d of %s", new.id, build.id, build.project)
         return queued
 
-    async def run(self) -> None:
+    async def run(self, trigger: Trigger) -> None:
         while True:
             build = await self._succeeded.get()
             try:
-                await self.handle(build)
+                await self.handle(build, trigger)
             except Exception:
                 log.exception("build %d: queueing its downstream builds failed", build.id)

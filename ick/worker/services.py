@@ -1,7 +1,5 @@
-"""What the daemon hands its local workers as `ActionContext.services`.
-
-Daemon plug-ins fill it in: ick.daemon.host sets `artifacts` (the ArtifactStore) and
-`systrees` (the SystreeCache); ick.daemon.delivery sets `secret` (project, name) -> bytes | None.
+"""What the daemon hands its local workers as `ActionContext.services`: the artifact store,
+the systree cache and the project secrets (made by the composition root, ick.daemon).
 A remote worker (`ick worker`) has none of them.
 """
 

@@ -11,7 +11,7 @@ from typing import Any
 from ick.errors import ClientError, IckError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
-from ick.runners.registry import runner_for
+from ick.runners.registry import Runners
 from ick.scheduler.machine import Outcome
 from ick.scheduler.work import WorkItem, WorkSource
 from ick.worker.secretfiles import secret_files
@@ -26,13 +26,14 @@ RETRY = 2.0  # seconds between attempts to reach a controller that does not answ
 class Worker:
     def __init__(
         self, source: WorkSource, name: str, host: HostSettings, services: Any = None,
-        workspaces: Workspaces | None = None,
+        workspaces: Workspaces | None = None, runners: Runners | None = None,
     ) -> None:
         self.source = source
         self.name = name
         self.host = host
         self.services = services
         self.workspaces = workspaces or Workspaces(host.state_dir / "workspaces")
+        self.runners = runners or Runners()
         self.worker_id: str | None = None
         self._build: int | None = None
         self._scratch = BuildScratch()
@@ -125,12 +126,13 @@ class Worker:
             output=lambda data: self.source.output(self.worker_id or "", item.build_id,
                                                    item.seq, data),
             host=self.host, scratch=self._scratch, services=self.services,
+            shared=self.runners.shared,
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
             async with secret_files(ctx):
-                return await runner_for(action_kind(item.action)).run(ctx)
+                return await self.runners.runner_for(action_kind(item.action)).run(ctx)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
         except Exception as e:  # a bug in one runner fails its action, not the daemon

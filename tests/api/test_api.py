@@ -19,12 +19,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from ick.api.app import Services, make_app
+from ick.api.app import make_app
 from ick.config import Settings
-from ick.daemon.serve import open_services
-from ick.storage.artifacts import ArtifactStore
-from ick.storage.retention import RetentionStore
-from ick.upkeep.prune import Pruner
+from ick.daemon import Daemon, open_daemon
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
@@ -52,7 +49,7 @@ class Reply:
 @dataclass
 class Api:
     client: TestClient[Any, Any]
-    svc: Services
+    svc: Daemon
     admin: str
 
     async def call(
@@ -86,20 +83,13 @@ class Api:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    async with open_services(Settings(state_dir=tmp_path / "state", workers=1)) as services:
-        # What the containers plug-in gives the API, without its mounts.
-        artifacts = ArtifactStore(services.extra["db"], services.settings.state_dir / "artifacts")
-        await artifacts.open()
-        services.extra["artifacts"] = artifacts
-        services.extra["pruner"] = Pruner(
-            retention=RetentionStore(services.extra["db"]), resources=services.resources,
-            logs=services.logs, state_dir=services.settings.state_dir, artifacts=artifacts)
-        yield services
+async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
+    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=1)) as daemon:
+        yield daemon
 
 
 @pytest.fixture
-async def api(svc: Services, aiohttp_client: AiohttpClient) -> Api:
+async def api(svc: Daemon, aiohttp_client: AiohttpClient) -> Api:
     client = await aiohttp_client(make_app(svc))
     admin = (svc.settings.state_dir / "admin.token").read_text().strip()
     return Api(client, svc, admin)
@@ -207,18 +197,62 @@ async def test_a_token_with_several_scopes_passes_each(api: Api) -> None:
 
 async def test_token_listing_never_shows_a_secret_or_a_hash(api: Api) -> None:
     created = await api.ok("POST", "/tokens", 201, json={"name": "ci", "scopes": ["read"]})
-    assert set(created) == {"id", "name", "scopes", "created_at", "token"}
-    assert (created["name"], created["scopes"]) == ("ci", ["read"])
+    assert set(created) == {"id", "name", "scopes", "created_at", "reusable", "token"}
+    assert (created["name"], created["scopes"], created["reusable"]) == ("ci", ["read"], False)
     token = created["token"]
     secret = token.split("_")[2]
     reply = await api.call("GET", "/tokens")
     assert reply.status == 200
     listed = [(t["name"], t["scopes"]) for t in reply.body]
     assert listed == [("admin", ["admin"]), ("ci", ["read"])]
-    assert all(set(t) == {"id", "name", "scopes", "created_at"} for t in reply.body)
+    assert all(set(t) == {"id", "name", "scopes", "created_at", "reusable"} for t in reply.body)
     for hidden in (token, secret, hashlib.sha256(secret.encode()).hexdigest(),
                    api.admin.split("_")[2]):
         assert hidden not in reply.text
+
+
+async def test_a_reusable_token_is_shown_again_and_works(api: Api) -> None:
+    body = {"name": "hook for hello", "scopes": ["trigger"], "reuse": True}
+    first = await api.ok("POST", "/tokens", 201, json=body)
+    again = await api.ok("POST", "/tokens", 200, json=body)
+    assert (again["token"], again["id"], again["reusable"]) == (first["token"], first["id"], True)
+    other = await api.ok("POST", "/tokens", 201, json={**body, "scopes": ["read"]})
+    assert other["token"] != first["token"]
+    await api.setup_hello()
+    reply = await api.call("POST", "/projects/hello/+trigger", token=first["token"])
+    assert reply.status == 201
+    secret = first["token"].split("_")[2]
+    listing = await api.call("GET", "/tokens")
+    assert secret not in listing.text
+    await api.ok("DELETE", f"/tokens/{first['id']}")
+    renewed = await api.ok("POST", "/tokens", 201, json=body)
+    assert renewed["token"] != first["token"]
+    reply = await api.call("POST", "/projects/hello/+trigger", token=first["token"])
+    assert reply.status == 401
+    bad = await api.call("POST", "/tokens", json={**body, "reuse": "yes"})
+    assert (bad.status, bad.error) == (
+        400, "expected a JSON object with 'name', 'scopes' and optionally 'reuse'")
+
+
+async def test_rebuild_and_prune_over_the_api(api: Api) -> None:
+    await api.setup_hello()
+    first = await api.ok("POST", "/projects/hello/+trigger", 201,
+                         json={"parameters": {"greeting": "yo", "ick_trigger": "hook"}})
+    assert first["parameters"]["ick_trigger"] == "hook"
+    again = await api.ok("POST", f"/builds/{first['id']}/+rebuild", 201)
+    assert again["parameters"] == {"greeting": "yo", "keep": 1, "ick_trigger": "rebuild"}
+    assert again["number"] == first["number"] + 1
+    report = await api.ok("POST", "/prune", json={"dry_run": True})
+    assert report["dry_run"] is True and report["bytes_freed"] == 0
+    assert [r["what"] for r in report["removed"]] == [
+        "builds", "logs", "artifact blobs", "workspaces", "git mirrors", "cached systrees"]
+    bad = await api.call("POST", "/prune", json={"dry_run": 1})
+    assert (bad.status, bad.error) == (
+        400, "expected a JSON object with an optional 'dry_run' (true or false)")
+    claimed = await api.call("POST", "/projects/hello/+trigger",
+                             json={"parameters": {"ick_trigger": "schedule"}})
+    assert (claimed.status, claimed.error) == (
+        400, "parameters: ick_trigger must be one of api, hook, not 'schedule'")
 
 
 async def test_a_revoked_token_gets_401(api: Api) -> None:

@@ -129,7 +129,7 @@ async def test_a_build_that_ended_while_the_daemon_died_is_told_about_on_start(
     assert await world.store.undecided_ends() == []
     # a second start neither decides again nor sends again
     async with running(world.outbox()) as outbox:
-        outbox.finished(build)
+        outbox.build_finished(build)
         await outbox.drain()
     assert len(await world.store.for_build(build.id)) == 1
     assert len(mail.items) == 1
@@ -296,7 +296,7 @@ async def test_builds_ending_after_the_outbox_stopped_are_written_by_drain(
     async with running(outbox):
         pass
     build = await world.finished_build("hello", BuildState.INTERRUPTED)
-    outbox.finished(build)
+    outbox.build_finished(build)
     await outbox.drain()
     [n] = await world.store.for_build(build.id)
     assert (n.state, n.attempts, n.event) == (NotifyState.PENDING, 0, "end")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ick.config import Settings
-from ick.daemon.serve import open_services
+from ick.daemon import open_daemon
 from ick.model import Pipeline, Project
 from ick.scheduler.machine import Outcome
 
 
 async def test_a_silent_remote_worker_is_dropped_and_its_build_interrupted(
         tmp_path: Path) -> None:
-    async with open_services(Settings(state_dir=tmp_path / "state", workers=0)) as svc:
+    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as svc:
         await svc.resources.put_pipeline(
             Pipeline("p", [], [{"shell": "sleep 1", "where": "host"}]))
         await svc.resources.put_project(Project("proj", pipelines=["p"]))

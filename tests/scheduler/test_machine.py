@@ -69,7 +69,7 @@ def test_builds_start_in_the_order_they_were_queued() -> None:
         assert s.enqueue(b, T0) == []  # no worker yet
     assert shape(s.worker_ready("w1", T1)) == [("save", 1, (0,)), ("dispatch", "w1", 1, 0)]
     assert shape(s.worker_ready("w2", T1)) == [("save", 2, (0,)), ("dispatch", "w2", 2, 0)]
-    assert [b.id for b in s.queue] == [3]
+    assert s.queued() == (3,)
     b1 = builds[0]
     assert (b1.state, b1.started_at, b1.worker) == (BuildState.RUNNING, T1, "w1")
     assert states(b1) == [ActionState.RUNNING, ActionState.PENDING]
@@ -92,7 +92,7 @@ def test_one_running_build_per_project_unless_concurrent(
         s.enqueue(b, T0)
     decisions = s.worker_ready("w1", T0) + s.worker_ready("w2", T0)
     assert [d.build.id for d in decisions if isinstance(d, Dispatch)] == started
-    assert len(s.queue) == 1
+    assert len(s.queued()) == 1
 
 
 def test_the_waiting_build_of_a_project_starts_once_the_running_one_ends() -> None:
@@ -117,18 +117,18 @@ def test_n_idle_workers_take_n_builds(workers: int) -> None:
         decisions += s.worker_ready(f"w{w}", T0)
     dispatched = [(d.worker, d.build.id) for d in decisions if isinstance(d, Dispatch)]
     assert dispatched == [(f"w{w}", w + 1) for w in range(workers)]
-    assert [b.id for b in s.queue] == list(range(workers + 1, 7))
-    assert s.idle == []
+    assert s.queued() == tuple(range(workers + 1, 7))
+    assert s.idle_workers() == ()
 
 
 def test_a_worker_that_asks_twice_while_idle_still_takes_one_build() -> None:
     s = Scheduler()
     assert s.worker_ready("w1", T0) == []
     assert s.worker_ready("w1", T0) == []
-    assert s.idle == ["w1"]
+    assert s.idle_workers() == ("w1",)
     decisions = s.enqueue(make_build(1, "p"), T1) + s.enqueue(make_build(2, "q"), T1)
     assert shape(decisions) == [("save", 1, (0,)), ("dispatch", "w1", 1, 0)]
-    assert [b.id for b in s.queue] == [2]
+    assert s.queued() == (2,)
 
 
 def test_an_idle_worker_takes_a_build_as_soon_as_it_is_queued() -> None:
@@ -146,7 +146,7 @@ def test_a_build_without_actions_succeeds_at_once_and_leaves_the_worker_idle() -
     assert shape(s.enqueue(empty, T1)) == [("save", 1, ()), ("finished", 1)]
     assert (empty.state, empty.started_at, empty.finished_at, empty.worker) == (
         BuildState.SUCCEEDED, T1, T1, "w1")
-    assert s.running == {}
+    assert s.running_ids() == ()
     assert shape(s.enqueue(make_build(2), T2)) == [("save", 2, (0,)), ("dispatch", "w1", 2, 0)]
 
 
@@ -168,7 +168,7 @@ def test_a_successful_action_dispatches_the_next_to_the_same_worker_in_one_save(
     assert shape(s.action_exited(1, 2, OK, T2)) == [("save", 1, (2,)), ("finished", 1)]
     assert (b.state, b.finished_at) == (BuildState.SUCCEEDED, T2)
     assert states(b) == [ActionState.SUCCEEDED] * 3
-    assert s.running == {}
+    assert s.running_ids() == ()
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_the_first_failing_action_fails_the_build_and_skips_the_rest(
     assert states(b) == expected
     bad = b.actions[failing]
     assert (bad.exit_code, bad.duration, bad.message) == (code, 1.5, f"exit status {code}")
-    assert s.running == {}
+    assert s.running_ids() == ()
 
 
 @pytest.mark.parametrize("code", [None, 0, 137])
@@ -228,7 +228,7 @@ def test_cancelling_a_queued_build_skips_its_actions_and_dispatches_nothing() ->
     assert shape(s.cancel(1, T1)) == [("save", 1, (0, 1, 2)), ("finished", 1)]
     assert (b.state, b.finished_at, b.started_at) == (BuildState.CANCELLED, T1, None)
     assert states(b) == [ActionState.SKIPPED] * 3
-    assert s.queue == []
+    assert s.queued() == ()
     assert s.worker_ready("w1", T2) == []
     assert s.cancel(1, T2) == []  # already ended
 
@@ -246,7 +246,7 @@ def test_cancelling_a_running_build_kills_then_ends_it_when_the_action_exits() -
     assert (b.state, b.finished_at) == (BuildState.CANCELLED, T2)
     assert states(b) == [ActionState.SUCCEEDED, ActionState.CANCELLED, ActionState.SKIPPED]
     assert (b.actions[1].message, b.actions[1].exit_code) == ("cancelled", -15)
-    assert s.running == {}
+    assert s.running_ids() == ()
 
 
 def test_a_cancelled_action_that_exits_zero_still_cancels_the_build() -> None:
@@ -278,8 +278,8 @@ def test_shutdown_interrupts_running_builds_and_keeps_queued_ones() -> None:
     assert states(b1) == [ActionState.INTERRUPTED, ActionState.SKIPPED]
     assert b1.actions[0].message == "the daemon stopped"
     assert b2.state == BuildState.QUEUED
-    assert s.queue == [b2]
-    assert (s.running, s.idle, s.workers) == ({}, [], set())
+    assert s.queued() == (b2.id,)
+    assert (s.running_ids(), s.idle_workers(), s.workers()) == ((), (), frozenset())
 
 
 @pytest.mark.parametrize(
@@ -310,7 +310,7 @@ def test_a_build_found_running_after_a_crash_is_interrupted(
     for action in b.actions:
         if action.state == ActionState.INTERRUPTED:
             assert (action.message, action.exit_code) == ("the daemon stopped while it ran", None)
-    assert s.running == {}
+    assert s.running_ids() == ()
 
 
 def test_removing_a_worker_interrupts_its_build_and_stops_giving_it_work() -> None:
@@ -324,7 +324,7 @@ def test_removing_a_worker_interrupts_its_build_and_stops_giving_it_work() -> No
     assert b.actions[0].message == "the worker went away"
     assert s.remove_worker("w2", T1) == []  # idle: nothing to interrupt
     assert s.enqueue(make_build(2), T2) == []  # no worker left to take it
-    assert s.workers == set()
+    assert s.workers() == frozenset()
 
 
 def test_removing_a_worker_leaves_other_workers_builds_alone() -> None:
@@ -334,7 +334,7 @@ def test_removing_a_worker_leaves_other_workers_builds_alone() -> None:
     running(s, "w2", b2)
     s.remove_worker("w2", T1)
     assert b1.state == BuildState.RUNNING
-    assert list(s.running) == [1]
+    assert s.running_ids() == (1,)
 
 
 # stale events ----------------------------------------------------------------
@@ -379,4 +379,4 @@ def test_a_worker_with_a_build_in_hand_gets_no_second_build() -> None:
     first = machine.worker_ready("w", "t2")
     assert [type(d).__name__ for d in first] == ["Save", "Dispatch"]
     assert machine.worker_ready("w", "t3") == []
-    assert [b.id for b in machine.queue] == [2]
+    assert machine.queued() == (2,)

@@ -84,7 +84,7 @@ async def test_replacing_drops_the_old_blob_and_tells_listeners(store: ArtifactS
     async def listener(digest: str) -> None:
         dropped.append(digest)
 
-    store.dropped.append(listener)
+    store.watch_drops(listener)
     _, created = await store.put("x", chunks(b"one"))
     assert created
     _, created = await store.put("x", chunks(b"two"))

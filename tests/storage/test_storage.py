@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from ick.api.auth import TokenKeeper
 from ick.errors import AuthError, ForbiddenError, InputError, NotFoundError
 from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project
 from ick.storage.builds import BuildStore
-from ick.storage.db import MIGRATIONS, Database
+from ick.storage.db import MIGRATIONS, Database, Tx
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.tokens import TokenStore
@@ -80,8 +79,8 @@ async def test_open_migrates_a_new_database_and_a_second_open_changes_nothing(
 
 
 async def test_a_failing_write_is_rolled_back(db: Database) -> None:
-    def half(raw: sqlite3.Connection) -> None:
-        raw.execute("INSERT INTO projects (name, doc, updated_at) VALUES ('x', '{}', 'now')")
+    async def half(tx: Tx) -> None:
+        await tx.execute("INSERT INTO projects (name, doc, updated_at) VALUES ('x', '{}', 'now')")
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):

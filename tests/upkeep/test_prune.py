@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ick.api.app import Services
 from ick.config import Settings
-from ick.daemon.serve import open_services
+from ick.daemon import Daemon, open_daemon
 from ick.model import Build, BuildState, Pipeline, Project
-from ick.storage.artifacts import ArtifactStore
 from ick.storage.retention import Keep, RetentionStore
 from ick.upkeep.prune import Pruner
 
@@ -36,36 +34,35 @@ async def chunks(data: bytes) -> AsyncIterator[bytes]:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    async with open_services(Settings(state_dir=tmp_path / "state", workers=0)) as services:
+async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
+    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as services:
         await services.resources.put_pipeline(
             Pipeline("p", [], [{"shell": "true", "where": "host"}]))
         yield services
 
 
-async def ended(svc: Services, project: str, state: BuildState, log: bytes) -> Build:
-    build = await svc.controller.trigger(project, {})
+async def ended(svc: Daemon, project: str, state: BuildState, log: bytes) -> Build:
+    """A build that has ended, as the controller leaves one: row, log file."""
+    build = await svc.builds.create(project, {}, False, [], "2026-01-01T00:00:00.000Z")
     build.state = state
     build.finished_at = "2026-01-01T00:00:00.000Z"
-    svc.controller.machine.queue.remove(build)
     await svc.builds.save(build)
     svc.logs.append(build.id, log)
     svc.logs.close(build.id)
     return build
 
 
-async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Services) -> None:
+async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Daemon) -> None:
     state = svc.settings.state_dir
     await svc.resources.put_project(Project("kept2", pipelines=["p"], keep_builds=2))
     await svc.resources.put_project(Project("other", pipelines=["p"]))
     good = await ended(svc, "kept2", BuildState.SUCCEEDED, b"g" * 1000)
     old = [await ended(svc, "kept2", BuildState.FAILED, b"f" * 2000) for _ in range(3)]
-    queued = await svc.controller.trigger("kept2", {})  # the newest, and never pruned
+    queued = await svc.builds.create("kept2", {}, False, [], "2026-01-01T00:00:00.000Z")
     newest = await ended(svc, "kept2", BuildState.FAILED, b"n" * 10)
     others = [await ended(svc, "other", BuildState.FAILED, b"o" * 10) for _ in range(3)]
 
-    artifacts = ArtifactStore(svc.extra["db"], state / "artifacts")
-    await artifacts.open()
+    artifacts = svc.artifacts
     await artifacts.put("named", chunks(b"kept blob"))
     stray = artifacts.blob_path("sha256:" + "ab" * 32)
     stray.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +80,7 @@ async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Servic
     month_ago = time.time() - 31 * DAY
     os.utime(stale, (month_ago, month_ago))
 
-    pruner = Pruner(retention=RetentionStore(svc.extra["db"]), resources=svc.resources,
+    pruner = Pruner(retention=RetentionStore(svc.db), resources=svc.resources,
                     logs=svc.logs, state_dir=state, default=Keep(builds=200, days=None),
                     artifacts=artifacts)
     before = disk_bytes(state)
@@ -110,17 +107,17 @@ async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Servic
     assert (state / "workspaces" / str(queued.id) / "in-use").exists()
     assert not stale.exists() and fresh.exists()
     # numbers are never given out again
-    again = await svc.controller.trigger("kept2", {})
+    again = await svc.builds.create("kept2", {}, False, [], "2026-01-01T00:00:00.000Z")
     assert again.number == newest.number + 1
     assert (await pruner.prune()).bytes_freed == 0
     del others
 
 
-async def test_keep_days_and_per_project_overrides(svc: Services) -> None:
+async def test_keep_days_and_per_project_overrides(svc: Daemon) -> None:
     await svc.resources.put_project(Project("days", pipelines=["p"], keep_days=1))
     builds = [await ended(svc, "days", BuildState.FAILED, b"x") for _ in range(3)]
     now = ["2026-01-01T12:00:00.000Z"]  # finished_at of every build: 2026-01-01T00:00
-    pruner = Pruner(retention=RetentionStore(svc.extra["db"]), resources=svc.resources,
+    pruner = Pruner(retention=RetentionStore(svc.db), resources=svc.resources,
                     logs=svc.logs, state_dir=svc.settings.state_dir,
                     default=Keep(builds=None, days=None), now=lambda: now[0])
     assert (await pruner.prune()).removed[0].count == 0  # half a day old

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ick.api.app import Services
 from ick.config import Settings
-from ick.daemon.serve import open_services
+from ick.daemon import Daemon, open_daemon
 from ick.errors import InputError, NotFoundError
 from ick.model import BuildState, Pipeline, Project
 from ick.storage.timers import TimerStore
@@ -47,18 +46,18 @@ class FakeClock:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    async with open_services(Settings(state_dir=tmp_path / "state", workers=0)) as services:
+async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
+    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as services:
         await services.resources.put_pipeline(
             Pipeline("p", [], [{"shell": "true", "where": "host"}]))
         yield services
 
 
 async def test_a_schedule_builds_once_per_slot_and_once_for_all_missed_ones(
-        svc: Services) -> None:
+        svc: Daemon) -> None:
     await svc.resources.put_project(Project("nightly", pipelines=["p"], schedule="0 3 * * *"))
     clock = FakeClock(datetime(2026, 5, 5, 12, 0, tzinfo=UTC))
-    store = TimerStore(svc.extra["db"])
+    store = TimerStore(svc.db)
     schedules = Schedules(svc.resources, store, svc.controller.trigger, clock)
     assert await schedules.check() == []  # applied at noon: nothing yet
     await schedules.wait()
@@ -80,10 +79,10 @@ async def test_a_schedule_builds_once_per_slot_and_once_for_all_missed_ones(
         "schedule", "schedule"]
 
 
-async def test_changing_a_schedule_starts_it_afresh(svc: Services) -> None:
+async def test_changing_a_schedule_starts_it_afresh(svc: Daemon) -> None:
     await svc.resources.put_project(Project("n", pipelines=["p"], schedule="0 3 * * *"))
     clock = FakeClock(datetime(2026, 5, 5, 12, 0, tzinfo=UTC))
-    schedules = Schedules(svc.resources, TimerStore(svc.extra["db"]), svc.controller.trigger,
+    schedules = Schedules(svc.resources, TimerStore(svc.db), svc.controller.trigger,
                           clock)
     await schedules.check()
     await svc.resources.put_project(Project("n", pipelines=["p"], schedule="0 4 * * *"))
@@ -93,14 +92,14 @@ async def test_changing_a_schedule_starts_it_afresh(svc: Services) -> None:
     assert len(await schedules.check()) == 1
 
 
-async def test_a_poll_builds_when_the_commit_changes(svc: Services, tmp_path: Path) -> None:
+async def test_a_poll_builds_when_the_commit_changes(svc: Daemon, tmp_path: Path) -> None:
     repo = Repo(tmp_path / "git", "polled")
     first = repo.commit("one")
     repo.push()
     await svc.resources.put_project(Project(
         "polled", {"git_url": str(repo.bare)}, ["p"], poll=60))
     clock = FakeClock(datetime(2026, 5, 5, 12, 0, tzinfo=UTC))
-    store = TimerStore(svc.extra["db"])
+    store = TimerStore(svc.db)
     git_root = svc.settings.state_dir / "git"
     polls = Polls(svc.resources, store, svc.controller.trigger, clock, git_root)
     [build] = await polls.check_due()  # at start: the commit is new to ick
@@ -127,7 +126,7 @@ async def test_a_poll_builds_when_the_commit_changes(svc: Services, tmp_path: Pa
     assert build.parameters["git_commit"] == third
 
 
-async def test_a_poll_follows_git_ref(svc: Services, tmp_path: Path) -> None:
+async def test_a_poll_follows_git_ref(svc: Daemon, tmp_path: Path) -> None:
     repo = Repo(tmp_path / "git", "branches")
     repo.commit("main")
     repo.push()
@@ -135,32 +134,35 @@ async def test_a_poll_follows_git_ref(svc: Services, tmp_path: Path) -> None:
     repo.push("main:dev")
     await svc.resources.put_project(Project(
         "b", {"git_url": str(repo.bare), "git_ref": "dev"}, ["p"], poll=60))
-    polls = Polls(svc.resources, TimerStore(svc.extra["db"]), svc.controller.trigger,
+    polls = Polls(svc.resources, TimerStore(svc.db), svc.controller.trigger,
                   FakeClock(datetime(2026, 1, 1, tzinfo=UTC)), svc.settings.state_dir / "git")
     [build] = await polls.check_due()
     assert build.parameters["git_commit"] == dev
 
 
-async def test_a_succeeded_build_triggers_its_downstream_projects(svc: Services) -> None:
+async def test_a_succeeded_build_triggers_its_downstream_projects(svc: Daemon) -> None:
     for name, triggers in (("systree", ["hello", "other", "gone"]), ("hello", ["systree"]),
                            ("other", [])):
         await svc.resources.put_project(Project(name, pipelines=["p"], triggers=triggers))
-    downstream = Downstream(svc.resources, svc.builds, svc.controller.trigger)
-    up = await svc.controller.trigger("systree", {})
+    downstream = Downstream(svc.resources, svc.builds)
+    trigger = svc.controller.trigger
+    up = await trigger("systree", {})
     up.state = BuildState.SUCCEEDED
-    queued = await downstream.handle(up)
+    queued = await downstream.handle(up, trigger)
     assert [(b.project, b.parameters["ick_trigger"]) for b in queued] == [
         ("hello", f"systree#{up.number}"), ("other", f"systree#{up.number}")]
     assert upstream_of(queued[0]) == ("systree", up.number)
     # hello's success would trigger systree again: a loop, so it does not
-    assert await downstream.handle(queued[0]) == []
-    failed = await svc.controller.trigger("systree", {})
+    assert await downstream.handle(queued[0], trigger) == []
+    failed = await trigger("systree", {})
     failed.state = BuildState.FAILED
-    downstream.finished(failed)
-    assert downstream._succeeded.empty()
+    downstream.build_finished(failed)
+    assert downstream.pending() == 0
+    downstream.build_finished(up)
+    assert downstream.pending() == 1
 
 
-async def test_rebuild_queues_the_same_parameters(svc: Services) -> None:
+async def test_rebuild_queues_the_same_parameters(svc: Daemon) -> None:
     await svc.resources.put_project(Project("r", {"a": "1"}, ["p"]))
     first = await svc.controller.trigger("r", {"a": "2", "git_commit": "abc"})
     # the project drops parameter a since; a rebuild still runs with what the build had
@@ -173,7 +175,7 @@ async def test_rebuild_queues_the_same_parameters(svc: Services) -> None:
 
 
 async def test_unknown_parameters_are_refused_unless_the_project_takes_extras(
-        svc: Services) -> None:
+        svc: Daemon) -> None:
     await svc.resources.put_pipeline(Pipeline("needs", ["target"], []))
     await svc.resources.put_project(Project("strict", {"a": 1}, ["p", "needs"]))
     with pytest.raises(InputError) as info:

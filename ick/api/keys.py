@@ -1,0 +1,27 @@
+"""The typed keys under which `make_app` puts each service of the daemon into the aiohttp app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ick.api.auth import TokenKeeper
+from ick.config import Settings
+from ick.daemon.secrets import SecretKeeper
+from ick.scheduler.driver import Controller
+from ick.storage.artifacts import ArtifactStore
+from ick.storage.builds import BuildStore
+from ick.storage.logs import LogStore
+from ick.storage.notifications import NotificationStore
+from ick.storage.resources import ResourceStore
+from ick.upkeep.prune import Pruner
+
+SETTINGS = web.AppKey("settings", Settings)
+TOKENS = web.AppKey("tokens", TokenKeeper)
+RESOURCES = web.AppKey("resources", ResourceStore)
+BUILDS = web.AppKey("builds", BuildStore)
+LOGS = web.AppKey("logs", LogStore)
+NOTIFICATIONS = web.AppKey("notifications", NotificationStore)
+ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
+SECRETS = web.AppKey("secrets", SecretKeeper)
+CONTROLLER = web.AppKey("controller", Controller)
+PRUNER = web.AppKey("pruner", Pruner)

@@ -1,0 +1,30 @@
+"""Every built-in action type, one record each: validation, the runners and `ick doctor` read
+this list. A new action type is one new module and one line here.
+"""
+
+from __future__ import annotations
+
+from ick.runners.apt import APT_PUBLISH
+from ick.runners.artifacts import ARCHIVE, POPULATE_SYSTREE, POPULATE_WORKSPACE
+from ick.runners.base import ActionType
+from ick.runners.debootstrap import DEBOOTSTRAP
+from ick.runners.dput import DPUT
+from ick.runners.git import GIT, GIT_MIRROR
+from ick.runners.rsync import RSYNC
+from ick.runners.script import PYTHON, SHELL
+
+ACTION_TYPES: tuple[ActionType, ...] = (
+    SHELL,
+    PYTHON,
+    DEBOOTSTRAP,
+    ARCHIVE,
+    POPULATE_SYSTREE,
+    POPULATE_WORKSPACE,
+    GIT,
+    GIT_MIRROR,
+    RSYNC,
+    APT_PUBLISH,
+    DPUT,
+)
+
+BY_KIND: dict[str, ActionType] = {t.kind: t for t in ACTION_TYPES}

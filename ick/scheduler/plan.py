@@ -1,0 +1,74 @@
+"""Trigger planning: a project, its pipelines and the trigger's parameters in, a build's
+parameters and actions out. Pure: the driver looks the resources up and stores the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ick.errors import ConflictError, InputError
+from ick.model import ActionRecord, Pipeline, Project, action_kind
+
+
+@dataclass(frozen=True)
+class Plan:
+    parameters: dict[str, Any]
+    actions: list[ActionRecord]
+
+
+# Parameters any project takes at trigger time: the hook and polls set them on every project.
+ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
+
+
+def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
+                              overrides: Mapping[str, Any]) -> str | None:
+    """A trigger may name only parameters the project or its pipelines know, unless the
+    project says extra_parameters: true."""
+    if project.extra_parameters:
+        return None
+    known = {*project.parameters, *ALWAYS_KNOWN}
+    known.update(name for pipeline in pipelines for name in pipeline.parameters)
+    unknown = sorted(set(overrides) - known)
+    if not unknown:
+        return None
+    return (f"project {project.name!r} has no parameter {unknown[0]!r} "
+            f"(known: {', '.join(sorted(known))}; "
+            "a project with extra_parameters: true takes any)")
+
+
+def plan_build(
+    project: Project, pipelines: Mapping[str, Pipeline | None], overrides: Mapping[str, Any],
+    ick_trigger: str = "api", check: bool = True,
+) -> Plan:
+    """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
+    pipeline, or to None where there is none of that name. `ick_trigger` (what asked for the
+    build) becomes a parameter; with `check`, unknown parameters are refused."""
+    found: list[Pipeline] = []
+    for pipeline_name in project.pipelines:
+        pipeline = pipelines.get(pipeline_name)
+        if pipeline is None:
+            raise ConflictError(
+                f"project {project.name!r} names pipeline {pipeline_name!r}, which does not exist"
+            )
+        found.append(pipeline)
+    problem = unknown_parameter_problem(project, found, overrides) if check else None
+    if problem is not None:
+        raise InputError(problem)
+    parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger}
+    actions: list[ActionRecord] = []
+    for pipeline in found:
+        pipeline_name = pipeline.name
+        missing = [p for p in pipeline.parameters if p not in parameters]
+        if missing:
+            raise InputError(
+                f"pipeline {pipeline_name!r} requires parameter {missing[0]!r}, "
+                f"which project {project.name!r} does not give"
+            )
+        for index, spec in enumerate(pipeline.actions):
+            actions.append(ActionRecord(
+                pipeline=pipeline_name, index=index, kind=action_kind(spec),
+                where=str(spec.get("where", "host")), spec=spec,
+            ))
+    return Plan(parameters, actions)
