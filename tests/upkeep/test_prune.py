@@ -125,3 +125,23 @@ async def test_keep_days_and_per_project_overrides(svc: Daemon) -> None:
     assert (await pruner.prune()).removed[0].count == 3
     assert await svc.builds.list("days") == []
     del builds
+
+
+async def test_cached_systrees_unused_for_30_days_go(svc: Daemon) -> None:
+    trees = svc.systrees.trees
+    old, recent = trees / ("cd" * 32), trees / ("ef" * 32)
+    for tree in (old, recent):
+        (tree / "etc").mkdir(parents=True)
+        (tree / "etc" / "os-release").write_bytes(b"t" * 7000)
+    month_ago = time.time() - 31 * DAY
+    os.utime(old, (month_ago, month_ago))
+    pruner = Pruner(retention=RetentionStore(svc.db), resources=svc.resources, logs=svc.logs,
+                    state_dir=svc.settings.state_dir, systrees=svc.systrees)
+    dry = await pruner.prune(dry_run=True)
+    assert old.exists()
+    report = await pruner.prune()
+    assert dry.to_json() == {**report.to_json(), "dry_run": True}
+    [systrees] = [r for r in report.removed if r.what == "cached systrees"]
+    assert (systrees.count, systrees.names) == (1, ["sha256:" + "cd" * 32])
+    assert systrees.bytes >= 7000
+    assert not old.exists() and recent.exists()
