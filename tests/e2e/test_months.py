@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.daemon import Daemon
 from tests.gitrepos import Repo
@@ -32,7 +34,8 @@ pipelines:
 """
 
 
-def wait_for_builds(daemon: Daemon, project: str, count: int, timeout: float) -> list[dict]:
+def wait_for_builds(daemon: Daemon, project: str, count: int,
+                    timeout: float) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
         status, builds = daemon.api("GET", f"/builds?project={project}")
@@ -125,9 +128,9 @@ def test_the_clis_rough_edges(daemon: Daemon, tmp_path: Path) -> None:
         "state directory (where admin.token is), or pass --token TOKEN, or set ICK_TOKEN\n")
 
 
-def test_prune_says_what_it_removed_and_numbers_go_on(start_daemon: object,
-                                                      tmp_path: Path) -> None:
-    daemon = start_daemon({"keep_builds": 2})  # type: ignore[operator]
+def test_prune_says_what_it_removed_and_numbers_go_on(
+        start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
+    daemon = start_daemon({"keep_builds": 2})
     daemon.apply(PROJECTS)
     ids = [daemon.trigger("hello") for _ in range(4)]
     for build_id in ids:
@@ -151,12 +154,12 @@ def test_prune_says_what_it_removed_and_numbers_go_on(start_daemon: object,
     assert daemon.build(daemon.trigger("hello"))["number"] == 5  # never 1 again
 
 
-def test_a_push_made_while_the_daemon_was_down_is_built_at_start(start_daemon: object,
-                                                                 tmp_path: Path) -> None:
+def test_a_push_made_while_the_daemon_was_down_is_built_at_start(
+        start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
     repo = Repo(tmp_path / "git", "polled")
     first = repo.commit("one")
     repo.push()
-    daemon = start_daemon()  # type: ignore[operator]
+    daemon = start_daemon()
     daemon.apply(f"""
 projects:
   - project: polled
@@ -183,8 +186,8 @@ pipelines:
     assert f"commit {second}" in daemon.ick("log", str(builds[0]["id"])).stdout
 
 
-def test_a_scheduled_build_really_starts(start_daemon: object) -> None:
-    daemon = start_daemon()  # type: ignore[operator]
+def test_a_scheduled_build_really_starts(start_daemon: Callable[..., Daemon]) -> None:
+    daemon = start_daemon()
     daemon.apply(PROJECTS.replace("    triggers: [hello]\n",
                                   "    triggers: [hello]\n    schedule: \"* * * * *\"\n"))
     # the next minute's slot, bounded: at most 60 s away, plus the schedules' recheck
