@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.parse
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,15 +46,40 @@ def missing_token_message(environ: dict[str, str] | os._Environ[str]) -> str:
 
 def quote_name(name: str) -> str:
     """A project or pipeline name in a path: '/' stays literal, the rest is escaped."""
-    return urllib.parse.quote(name, safe="/")
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in name.encode())
+
+
+# What a path keeps as it is (RFC 3986 unreserved, and '/'); urllib.parse costs a CLI call
+# more to import than this takes to write.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
+
+
+class Url:
+    """A daemon's address: http or https, a host, a port, perhaps a path prefix."""
+
+    def __init__(self, url: str) -> None:
+        scheme, sep, rest = url.partition("://")
+        netloc, _, path = rest.partition("/")
+        host, port = netloc, ""
+        if netloc.rfind(":") > netloc.rfind("]"):
+            host, _, port = netloc.rpartition(":")
+        host = host.strip("[]")
+        if (not sep or scheme.lower() not in ("http", "https") or not host or "@" in netloc
+                or not (port.isascii() and port.isdigit() or port == "")
+                or any(c in rest for c in "?#")):
+            raise ClientError(f"bad daemon url {url!r}: expected http://HOST:PORT")
+        self.scheme = scheme.lower()
+        self.hostname = host
+        self.port = int(port) if port else None
+        if self.port is not None and not 0 < self.port < 65536:
+            raise ClientError(f"bad daemon url {url!r}: expected http://HOST:PORT")
+        self.path = "/" + path if path else ""
 
 
 class Client:
     def __init__(self, url: str, token: str | None, timeout: float = 60.0,
                  no_token_message: str | None = None) -> None:
-        parsed = urllib.parse.urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ClientError(f"bad daemon url {url!r}: expected http://HOST:PORT")
+        parsed = Url(url)
         self.url = url.rstrip("/")
         self.parsed = parsed
         self.token = token

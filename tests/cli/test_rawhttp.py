@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from ick.cli.client import ApiError, Client
+from ick.cli.client import ApiError, Client, Url, quote_name
 from ick.cli.rawhttp import request
 from ick.errors import ClientError
 
@@ -74,3 +74,29 @@ async def test_an_unreachable_daemon_is_a_client_error() -> None:
     client = Client(f"http://127.0.0.1:{port}", None)
     with pytest.raises(ClientError, match=f"cannot reach ick at http://127.0.0.1:{port}"):
         await asyncio.to_thread(client.call, "GET", "/version")
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("http://127.0.0.1:4250", ("http", "127.0.0.1", 4250, "")),
+        ("HTTP://[::1]:80/ick/", ("http", "::1", 80, "/ick/")),
+        ("https://ci.example.org", ("https", "ci.example.org", None, "")),
+        ("http://h:99999", None), ("ftp://x", None), ("http://u@h:1", None),
+        ("http://h:1?x", None), ("127.0.0.1:4250", None), ("http://:80", None),
+    ],
+)
+def test_daemon_urls(url: str, parts: tuple[object, ...] | None) -> None:
+    if parts is None:
+        with pytest.raises(ClientError, match="expected http://HOST:PORT"):
+            Url(url)
+    else:
+        u = Url(url)
+        assert (u.scheme, u.hostname, u.port, u.path) == parts
+
+
+def test_quote_name_is_urllib_quote_with_slashes_kept() -> None:
+    import urllib.parse
+
+    for name in ("liw/site", "j\u00fcnk", "a b%", "x?y#z", "~ok-._"):
+        assert quote_name(name) == urllib.parse.quote(name, safe="/")
