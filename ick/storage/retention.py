@@ -88,10 +88,12 @@ class RetentionStore:
                 "AND state NOT IN ('queued', 'running')", chunk)
         return deleted
 
-    async def live_build_ids(self) -> tuple[set[int], int]:
-        """Builds queued or running, and the highest build id there is (0 if none)."""
+    async def live_build_ids(self, ended_since: str) -> tuple[set[int], int]:
+        """Builds queued, running or ended after `ended_since` (their workers may still be
+        handing the workspace back), and the highest build id there is (0 if none)."""
         rows = await self.db.fetchall(
-            "SELECT id FROM builds WHERE state IN ('queued', 'running')")
+            "SELECT id FROM builds WHERE state IN ('queued', 'running') OR finished_at > ?",
+            (ended_since,))
         top = await self.db.fetchall("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence "
                                      "WHERE name = 'builds'")
         return {int(r[0]) for r in rows}, int(top[0][0]) if top else 0

@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from ick.storage.artifacts import ArtifactStore
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.retention import Keep, RetentionStore
-from ick.timefmt import now_iso
+from ick.timefmt import now_iso, parse_iso
 from ick.worker.systrees import SystreeCache, tree_bytes
 
 log = logging.getLogger(__name__)
@@ -173,11 +174,13 @@ class Pruner:
         return removed
 
     async def _workspaces(self, dry_run: bool) -> Removed:
-        """Workspaces named after builds that have ended (a crash, a killed worker left them;
-        a worker hands its own back as a spare)."""
+        """Workspaces named after builds that ended over an hour ago (a crash or a killed
+        worker left them; a worker hands its own back as a spare)."""
         removed = Removed("workspaces")
         root = self.state_dir / "workspaces"
-        live, top = await self.retention.live_build_ids()
+        hour_ago = (parse_iso(self.now()) - timedelta(hours=1)).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        live, top = await self.retention.live_build_ids(hour_ago)
         if not root.is_dir():
             return removed
         for path in sorted(root.iterdir()):
