@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,15 +23,16 @@ class ApiError(IckError):
         self.status = status
 
 
-def admin_token_path(environ: dict[str, str] | os._Environ[str]) -> Path:
+def admin_token_path(environ: dict[str, str] | os._Environ[str]) -> str:
     state = environ.get("ICK_STATE_DIR") or os.path.expanduser("~/.local/share/ick")
-    return Path(state) / "admin.token"
+    return os.path.join(state, "admin.token")  # os.path: pathlib costs a CLI call 2 ms
 
 
 def default_token(environ: dict[str, str] | os._Environ[str]) -> str | None:
     """The local daemon's admin token, when this user can read it."""
     try:
-        return admin_token_path(environ).read_text().strip() or None
+        with open(admin_token_path(environ)) as f:
+            return f.read().strip() or None
     except OSError:
         return None
 

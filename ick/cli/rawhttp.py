@@ -6,7 +6,7 @@ of what `ick trigger` does; a JSON request and its answer need none of that.
 
 from __future__ import annotations
 
-import socket
+import _socket  # not socket: that imports selectors and more for what one request needs
 
 
 def _dechunk(data: bytes) -> bytes:
@@ -30,11 +30,18 @@ def request(host: str, port: int, method: str, target: str, headers: dict[str, s
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
              f"Content-Length: {len(body or b'')}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    family, kind, proto, _, address = _socket.getaddrinfo(host, port, 0,
+                                                          _socket.SOCK_STREAM)[0]
+    sock = _socket.socket(family, kind, proto)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b""))
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
+    finally:
+        sock.close()
     head, sep, data = b"".join(chunks).partition(b"\r\n\r\n")
     if not sep:
         raise ValueError("no HTTP answer")
