@@ -30,7 +30,9 @@ def request(host: str, port: int, method: str, target: str, headers: dict[str, s
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
              f"Content-Length: {len(body or b'')}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
-    family, kind, proto, _, address = _socket.getaddrinfo(host, port, 0,
+    # An ASCII host as bytes: a str would load the idna codec, and with it re.
+    name: str | bytes = host.encode() if host.isascii() else host
+    family, kind, proto, _, address = _socket.getaddrinfo(name, port, 0,
                                                           _socket.SOCK_STREAM)[0]
     sock = _socket.socket(family, kind, proto)
     try:
