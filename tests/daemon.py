@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from tests.polling import poll
+
 START_TIMEOUT = 30.0
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
 
@@ -105,24 +107,14 @@ class Daemon:
     def wait_build(self, build_id: int, states: tuple[str, ...] = FINISHED,
                    timeout: float = 120) -> dict[str, Any]:
         """Poll (bounded) until the build is in one of `states`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            doc = self.build(build_id)
-            if doc["state"] in states:
-                return doc
-            if time.monotonic() > deadline:
-                raise AssertionError(f"build {build_id} still {doc['state']} after {timeout} s")
-            time.sleep(0.05)
+        return poll(lambda: self.build(build_id), lambda doc: doc["state"] in states, timeout,
+                    lambda doc: f"build {build_id} still {doc['state']} after {timeout} s")
 
     def wait_log(self, build_id: int, text: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            status, log = self.api("GET", f"/builds/{build_id}/log")
-            if isinstance(log, str) and text in log:
-                return log
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not in the log of build {build_id}: {log!r}")
-            time.sleep(0.05)
+        log = poll(lambda: self.api("GET", f"/builds/{build_id}/log")[1],
+                   lambda log: isinstance(log, str) and text in log, timeout,
+                   lambda log: f"{text!r} not in the log of build {build_id}: {log!r}")
+        return str(log)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.proc is not None

@@ -7,8 +7,9 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.polling import poll
 
 SERVER_START = 10.0  # seconds a server gets to accept connections
 
@@ -70,17 +71,17 @@ def free_port() -> int:
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = SERVER_START) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
+    def accepts() -> bool:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                return True
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(f"server on port {port} exited with {proc.returncode}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nothing accepted on port {port} in {timeout} s") from None
-            time.sleep(0.02)
+            return False
+
+    poll(accepts, bool, timeout, lambda _: f"nothing accepted on port {port} in {timeout} s",
+         interval=0.02)
 
 
 class Server:

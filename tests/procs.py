@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+from tests.polling import TimedOut, poll
 
 
 def alive(pid: int) -> bool:
@@ -17,11 +18,10 @@ def alive(pid: int) -> bool:
 
 def wait_dead(pid: int, timeout: float = 10) -> bool:
     """Poll (bounded) until `pid` is gone; False if it still runs at the deadline."""
-    deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
+    try:
+        poll(lambda: alive(pid), lambda running: not running, timeout, lambda _: "")
+    except TimedOut:
+        return False
     return True
 
 

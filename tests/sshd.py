@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.polling import poll
 
 SSHD = "/usr/sbin/sshd"
 START_TIMEOUT = 20.0
@@ -42,15 +43,13 @@ def keygen(path: Path) -> str:
 
 
 def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"sshd exited: {log.read_text()[-2000:]}")
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError("sshd did not listen in time")
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    poll(listening, bool, START_TIMEOUT, lambda _: "sshd did not listen in time")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.daemon import Daemon
+from tests.polling import wait_for
 
 # Streaming is bounded whatever the size; 512 MB shows it at a quarter of the time of the
 # issue's 2 GB (sha256 runs at about 280 MB/s here). bench/containers.py does 2 GB.
@@ -180,14 +181,6 @@ def slow_upload(daemon: Daemon, name: str, size: int, sent: int) -> http.client.
     conn.endheaders()
     conn.send(b"n" * sent)
     return conn
-
-
-def wait_for(test: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not test():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout} s")
-        time.sleep(0.05)
 
 
 def test_a_crash_mid_upload_leaves_the_old_artifact(

@@ -4,7 +4,6 @@ webhook server; who hears what, signatures, a dead SMTP server, restarts."""
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 
 from tests.daemon import Daemon
 from tests.notify_servers import HookSink, MailSink
+from tests.polling import poll
 
 PUBLIC = "http://ci.example.test:4250"
 
@@ -73,14 +73,10 @@ def smtp_settings(mail: MailSink) -> dict[str, Any]:
 def wait_notifications(daemon: Daemon, build_id: int,
                        check: Callable[[list[dict[str, Any]]], bool], what: str,
                        timeout: float = 30) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found: list[dict[str, Any]] = daemon.build(build_id)["notifications"]
-        if check(found):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"build {build_id}: {what} not in {timeout} s: {found}")
-        time.sleep(0.05)
+    found: list[dict[str, Any]] = poll(
+        lambda: daemon.build(build_id)["notifications"], check, timeout,
+        lambda found: f"build {build_id}: {what} not in {timeout} s: {found}")
+    return found
 
 
 def all_sent(count: int) -> Callable[[list[dict[str, Any]]], bool]:

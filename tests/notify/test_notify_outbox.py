@@ -8,7 +8,6 @@ import contextlib
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from ick.storage.logs import LogStore
 from ick.storage.notifications import Notification, NotificationStore, NotifyState
 from ick.storage.resources import ResourceStore
 from tests.notify_servers import HookSink, MailSink
+from tests.polling import apoll
 
 WAIT = 20.0
 
@@ -71,14 +71,9 @@ class World:
 
     async def wait_for(self, build_id: int, check: Callable[[list[Notification]], bool],
                        what: str) -> list[Notification]:
-        deadline = time.monotonic() + WAIT
-        while True:
-            found = await self.store.for_build(build_id)
-            if found and check(found):
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not in {WAIT} s; notifications: {found}")
-            await asyncio.sleep(0.02)
+        return await apoll(lambda: self.store.for_build(build_id),
+                           lambda found: bool(found) and check(found), WAIT,
+                           lambda found: f"{what}: not in {WAIT} s; notifications: {found}")
 
 
 @pytest.fixture
@@ -138,10 +133,8 @@ async def test_a_build_that_ended_while_the_daemon_died_is_told_about_on_start(
 async def test_a_project_deleted_before_the_decision_tells_no_one(world: World) -> None:
     build = await world.finished_build("gone", BuildState.FAILED)
     async with running(world.outbox()):
-        deadline = time.monotonic() + WAIT
-        while await world.store.undecided_ends():
-            assert time.monotonic() < deadline, "never decided"
-            await asyncio.sleep(0.02)
+        await apoll(world.store.undecided_ends, lambda undecided: not undecided, WAIT,
+                    lambda _: "never decided")
     assert await world.store.for_build(build.id) == []
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.daemon import Daemon
+from tests.polling import wait_for
 
 PROJECTS = """
 projects:
@@ -147,14 +147,6 @@ SLEEP = """\
 PROJECTS = PROJECTS.replace("SLEEP", SLEEP)
 
 
-def wait_for(test: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not test():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout} s")
-        time.sleep(0.05)
-
-
 def mounts_under(path: Path) -> list[str]:
     with open("/proc/mounts") as f:
         points = [line.split()[1] for line in f]
@@ -249,7 +241,7 @@ def test_builds_cannot_change_the_cached_tree_or_each_other(ctr: Daemon) -> None
     assert ctr.wait_build(writer)["state"] == "cancelled"
 
 
-def run_and_stop_sleeper(ctr: Daemon, project: str, marker: str, stop: Callable[[int], None]
+def run_and_stop_sleeper(ctr: Daemon, project: str, marker: str, stop: Callable[[int], object]
                          ) -> dict[str, object]:
     build_id = ctr.trigger(project, f"marker={marker}")
     ctr.wait_log(build_id, "started")
