@@ -189,3 +189,17 @@ async def test_unknown_parameters_are_refused_unless_the_project_takes_extras(
     await svc.resources.put_project(Project("loose", {}, ["p"], extra_parameters=True))
     build = await svc.controller.trigger("loose", {"anything": "1"})
     assert build.parameters["anything"] == "1"
+
+
+async def test_a_poll_that_cannot_fetch_builds_nothing_and_says_why(
+        svc: Daemon, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    await svc.resources.put_project(Project(
+        "gone", {"git_url": str(tmp_path / "nosuch.git")}, ["p"], poll=60))
+    await svc.resources.put_project(Project("nourl", {}, ["p"], poll=60))
+    polls = Polls(svc.resources, TimerStore(svc.db), svc.controller.trigger,
+                  FakeClock(datetime(2026, 1, 1, tzinfo=UTC)), svc.settings.state_dir / "git")
+    assert await polls.check_due() == []
+    assert await svc.builds.list() == []
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("poll of project gone: cannot fetch ") for m in messages), messages
+    assert "poll of project nourl: it has no git_url parameter" in messages
