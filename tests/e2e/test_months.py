@@ -4,13 +4,13 @@ CLI's rough edges, against a real `ick serve` driven by the real `ick` CLI."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.daemon import Daemon
 from tests.gitrepos import Repo
+from tests.polling import poll
 
 PROJECTS = """
 projects:
@@ -36,15 +36,14 @@ pipelines:
 
 def wait_for_builds(daemon: Daemon, project: str, count: int,
                     timeout: float) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
+    """The project's builds, newest first, once there are `count` (bounded in time)."""
+    def fetch() -> list[dict[str, Any]]:
         status, builds = daemon.api("GET", f"/builds?project={project}")
-        if status == 200 and len(builds) >= count:
-            return list(builds)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{project}: {len(builds)} builds after {timeout} s, "
-                                 f"not {count}")
-        time.sleep(0.1)
+        return list(builds) if status == 200 else []
+
+    return poll(fetch, lambda builds: len(builds) >= count, timeout,
+                lambda builds: f"{project}: {len(builds)} builds after {timeout} s, "
+                               f"not {count}", interval=0.1)
 
 
 def test_rebuild_prints_the_new_id_and_keeps_the_parameters(daemon: Daemon) -> None:
