@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ick.errors import IckError
@@ -186,7 +186,7 @@ class Polls:
         if state is not None and state.key == key and state.value == sha:
             return None
         try:
-            build = await self.trigger(project.name, _poll_parameters(sha), ick_trigger="poll",
+            build = await self.trigger(project.name, {"git_commit": sha}, ick_trigger="poll",
                                        check=False)
         except IckError as e:
             log.warning("poll of project %s: cannot queue a build: %s", project.name, e.message)
@@ -227,7 +227,3 @@ class Polls:
             except Exception:
                 log.exception("polling failed")
             await self.wait()
-
-
-def _poll_parameters(sha: str) -> dict[str, Any]:
-    return {"git_commit": sha}
