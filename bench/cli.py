@@ -43,7 +43,7 @@ def install(python: str, venv: Path, source: Path) -> Path:
     from importlib.metadata import version
 
     subprocess.run([*pip, f"click=={version('click')}"], check=True)
-    subprocess.run([*pip, "--no-deps", str(source)], check=True, cwd=venv)
+    subprocess.run([*pip, "--no-deps", str(source.resolve())], check=True, cwd=venv)
     return venv / "bin" / "ick"
 
 
