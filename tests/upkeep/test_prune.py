@@ -13,10 +13,12 @@ import pytest
 from ick.config import Settings
 from ick.daemon import Daemon, open_daemon
 from ick.model import Build, BuildState, Pipeline, Project
+from ick.storage.notifications import Decision, NotifyState
 from ick.storage.retention import Keep, RetentionStore
 from ick.upkeep.prune import Pruner
 
 DAY = 86400.0
+T0 = "2026-01-01T00:00:00.000Z"
 
 
 def disk_bytes(state: Path) -> int:
@@ -145,3 +147,24 @@ async def test_cached_systrees_unused_for_30_days_go(svc: Daemon) -> None:
     assert (systrees.count, systrees.names) == (1, ["sha256:" + "cd" * 32])
     assert systrees.bytes >= 7000
     assert not old.exists() and recent.exists()
+
+
+async def test_notifications_go_with_their_build_and_a_pending_one_keeps_it(
+        svc: Daemon) -> None:
+    await svc.resources.put_project(Project("told", pipelines=["p"], keep_builds=1))
+    sent, pending, newest = [await ended(svc, "told", BuildState.FAILED, b"x")
+                             for _ in range(3)]
+    target = {"email": "dev@example.org", "when": "always", "on": ["end"]}
+    await svc.notifications.decide([Decision(sent.id, "end", [target]),
+                                    Decision(pending.id, "end", [target])], T0)
+    [done] = await svc.notifications.for_build(sent.id)
+    done.state = NotifyState.SENT
+    await svc.notifications.record(done)
+    pruner = Pruner(retention=RetentionStore(svc.db), resources=svc.resources, logs=svc.logs,
+                    state_dir=svc.settings.state_dir)
+    report = await pruner.prune()
+    assert report.removed[0].names == [f"told #{sent.number}"]
+    assert await svc.notifications.for_build(sent.id) == []
+    assert [b.id for b in await svc.builds.list("told")] == [newest.id, pending.id]
+    rows = await svc.db.fetchall("SELECT build_id FROM notify_decisions ORDER BY build_id")
+    assert [r[0] for r in rows] == [pending.id]
