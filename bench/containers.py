@@ -31,7 +31,7 @@ from ick.runners.base import ActionContext, BuildScratch, HostSettings  # noqa: 
 from ick.runners.script import ShellRunner  # noqa: E402
 from ick.storage.artifacts import ArtifactStore  # noqa: E402
 from ick.storage.db import Database  # noqa: E402
-from ick.worker.services import WorkerServices  # noqa: E402
+from ick.worker.services import LocalServices, StoreBlobs, WorkerServices  # noqa: E402
 from ick.worker.systrees import SystreeCache  # noqa: E402
 from tests.bookworm import bookworm_tarball  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
@@ -114,12 +114,13 @@ async def in_process(base: Path, tarball: Path, runs: int) -> None:
     db = await Database.open(base / "ick.db")
     store = ArtifactStore(db, base / "artifacts")
     await store.open()
-    systrees = SystreeCache(base / "systrees", store)
+    systrees = SystreeCache(base / "systrees", StoreBlobs(store))
+    services = LocalServices(store, systrees, lambda project, name: None)
     await systrees.open(tmpfs=True)
     copy = store.temp_path()
     shutil.copyfile(tarball, copy)
     artifact, _ = await store.put_file("bookworm_systree", copy)
-    bench = Bench(base, WorkerServices(artifacts=store, systrees=systrees))
+    bench = Bench(base, services)
     try:
         async def cold() -> float:
             await systrees.drop(artifact.digest)

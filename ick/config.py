@@ -35,6 +35,8 @@ class Settings:
     public_url: str | None = None
     debian_mirror: str | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    worker_labels: dict[str, list[str]] = field(default_factory=dict)  # the local workers' own
+    worker_lease: float = 60.0  # seconds; ICK_WORKER_LEASE changes it, for tests only
     keep_builds: int | None = 200  # per project; null keeps every build
     keep_days: float | None = None
 
@@ -60,8 +62,8 @@ def settings_from_json(text: str) -> Settings:
     return Settings(**doc)
 
 
-KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "keep_builds",
-        "keep_days"}
+KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
+        "keep_builds", "keep_days"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -134,7 +136,37 @@ def load_settings(
         settings.keep_days = days
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
+    if merged.get("worker_labels") is not None:
+        settings.worker_labels = _worker_labels(merged["worker_labels"], where)
+    if environ.get("ICK_WORKER_LEASE"):
+        try:
+            settings.worker_lease = float(environ["ICK_WORKER_LEASE"])
+        except ValueError:
+            raise InputError("ICK_WORKER_LEASE: expected a number of seconds") from None
+        if not 0.1 <= settings.worker_lease <= 3600:
+            raise InputError("ICK_WORKER_LEASE: expected 0.1 to 3600 seconds")
     return settings
+
+
+def _worker_labels(doc: Any, where: str) -> dict[str, list[str]]:
+    """`worker_labels: {kvm: "yes", arch: [amd64, i386]}`: labels of the local workers."""
+    from ick.scheduler.routing import label_problem
+
+    if not isinstance(doc, dict):
+        raise InputError(f"{where}: worker_labels: expected a mapping of labels to values")
+    out: dict[str, list[str]] = {}
+    for key, value in doc.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if not isinstance(key, str) or not isinstance(item, str | int) or isinstance(
+                    item, bool):
+                raise InputError(f"{where}: worker_labels: {key!r}: expected strings "
+                                 "(quote yes and no)")
+            problem = label_problem(key, str(item))
+            if problem:
+                raise InputError(f"{where}: worker_labels: {problem}")
+        out[key] = [str(v) for v in values]
+    return out
 
 
 def _smtp(doc: Any, where: str) -> SmtpSettings:

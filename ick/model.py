@@ -61,9 +61,14 @@ class Pipeline:
     name: str
     parameters: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    worker: dict[str, str] = field(default_factory=dict)  # labels its worker must have
 
     def to_doc(self) -> dict[str, Any]:
-        return {"pipeline": self.name, "parameters": self.parameters, "actions": self.actions}
+        doc: dict[str, Any] = {"pipeline": self.name, "parameters": self.parameters,
+                               "actions": self.actions}
+        if self.worker:
+            doc["worker"] = self.worker
+        return doc
 
 
 @dataclass
@@ -73,6 +78,7 @@ class Project:
     pipelines: list[str] = field(default_factory=list)
     notify: list[dict[str, Any]] = field(default_factory=list)
     concurrent: bool = False
+    worker: dict[str, str] = field(default_factory=dict)  # labels its workers must have
     # Running for months (DESIGN.md): retention, timers, downstream builds, loose parameters.
     keep_builds: int | None = None
     keep_days: float | None = None
@@ -89,6 +95,8 @@ class Project:
             "notify": self.notify,
             "concurrent": self.concurrent,
         }
+        if self.worker:
+            doc["worker"] = self.worker
         # Only what is set, so documents from before these keys read back the same.
         for key in OPTIONAL_PROJECT_KEYS:
             value = getattr(self, key)

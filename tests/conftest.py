@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,14 +15,50 @@ import pytest
 from tests.daemon import Daemon
 
 
+def mounts_under(root: Path) -> list[Path]:
+    """Mount points below `root`, deepest first."""
+    with open("/proc/self/mounts") as f:
+        points = [Path(line.split()[1].replace("\\040", " ")) for line in f]
+    return sorted((p for p in points if p != root and p.is_relative_to(root)),
+                  key=lambda p: len(p.parts), reverse=True)
+
+
+def unmount(points: list[Path]) -> None:
+    for point in points:
+        subprocess.run(["umount", "--lazy", str(point)], check=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Unmount what an earlier session left mounted under pytest's temporary folders (a test
+    killed halfway, a worker killed with SIGKILL), or pytest fails deleting them. A folder a
+    running session holds (its .lock) is left alone."""
+    root = Path(tempfile.gettempdir()) / f"pytest-of-{getpass.getuser()}"
+    if os.geteuid() != 0 or not root.is_dir():
+        return
+
+    def abandoned(point: Path) -> bool:
+        top = root / point.relative_to(root).parts[0]
+        return top.name.startswith("garbage-") or not (top / ".lock").exists()
+
+    unmount([p for p in mounts_under(root) if abandoned(p)])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def unmount_at_the_end(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Whatever this session's tests left mounted goes before pytest cleans up."""
+    yield
+    if os.geteuid() == 0:
+        unmount(mounts_under(tmp_path_factory.getbasetemp()))
+
+
 @pytest.fixture
 def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     """Start daemons with settings (as in ick.yaml); all are stopped after the test."""
     started: list[Daemon] = []
 
     def start(settings: dict[str, Any] | None = None, workers: int = 2,
-              name: str = "state") -> Daemon:
-        daemon = Daemon(tmp_path / name, settings, workers).start()
+              name: str = "state", environ: dict[str, str] | None = None) -> Daemon:
+        daemon = Daemon(tmp_path / name, settings, workers, environ).start()
         started.append(daemon)
         return daemon
 

@@ -25,8 +25,9 @@ class Daemon:
     """One daemon on a free loopback port with its own state directory."""
 
     def __init__(self, state_dir: Path, settings: dict[str, Any] | None = None,
-                 workers: int = 2) -> None:
+                 workers: int = 2, environ: dict[str, str] | None = None) -> None:
         self.state_dir = state_dir
+        self.environ = dict(environ or {})  # more of the daemon's environment
         self.settings = dict(settings or {})
         self.workers = workers
         self.proc: subprocess.Popen[bytes] | None = None
@@ -51,7 +52,8 @@ class Daemon:
             config.write_text(yaml.safe_dump(self.settings))
             argv += ["--config", str(config)]
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, env=self.env)
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
+                                         env={**self.env, **self.environ})
         assert self.proc.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from ick.api.helpers import require
 from ick.api.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.errors import InputError, NotFoundError
+from ick.model import Build, BuildState
+from ick.scheduler.driver import Controller
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
 
@@ -29,6 +33,14 @@ def _build_id(request: web.Request) -> int:
     return int(text)
 
 
+def _with_waiting(controller: Controller, build: Build) -> dict[str, Any]:
+    """The build's JSON; a queued one says why no worker takes it, if none can."""
+    doc = build.to_json()
+    if build.state is BuildState.QUEUED:
+        doc["waiting"] = controller.waiting(build.id)
+    return doc
+
+
 async def list_builds(request: web.Request) -> web.Response:
     require(request, "read")
     limit = _int_arg(request, "limit", 50, 1, 10000)
@@ -39,7 +51,8 @@ async def list_builds(request: web.Request) -> web.Response:
             and await request.app[RESOURCES].project(project) is None
             and not await request.app[BUILDS].any_of(project)):
         raise NotFoundError(f"no project {project!r}")
-    return web.json_response([b.to_json() for b in builds])
+    controller = request.app[CONTROLLER]
+    return web.json_response([_with_waiting(controller, b) for b in builds])
 
 
 async def get_build(request: web.Request) -> web.Response:
@@ -48,7 +61,7 @@ async def get_build(request: web.Request) -> web.Response:
     build = await request.app[BUILDS].get(build_id)
     if build is None:
         raise NotFoundError(f"no build {build_id}")
-    doc = build.to_json()
+    doc = _with_waiting(request.app[CONTROLLER], build)
     doc["notifications"] = [
         n.to_json() for n in await request.app[NOTIFICATIONS].for_build(build_id)]
     return web.json_response(doc)

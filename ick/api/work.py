@@ -1,59 +1,135 @@
-"""The work protocol over HTTP, for remote workers (`ick worker`): worker scope."""
+"""The work protocol over HTTP (worker scope), and the list of workers (read scope).
+
+    POST   /work                                 register: {name, labels, slots}
+    GET    /work?worker=ID&timeout=S             long-poll for the next action (204: none)
+    DELETE /work?worker=ID                       deregister
+    POST   /work/{build}/{seq}/output?worker=ID  output bytes of the running action
+    POST   /work/{build}/{seq}/done?worker=ID    the action's outcome; answers {"more": bool}
+    POST   /work/{build}/{seq}/hand-back?worker=ID  give the action back (the worker stops)
+    GET    /work/{build}/{seq}/cancel?worker=ID  long-poll: {"cancel": true} when to stop
+    GET    /work/{build}/{seq}/secrets/{name}?worker=ID     a secret the action names
+    GET    /work/{build}/{seq}/artifacts/{name}?worker=ID   an artifact the action reads
+    PUT    /work/{build}/{seq}/artifacts/{name}?worker=ID   the artifact the action stores
+    GET    /workers                              every worker (read scope)
+
+A worker id belongs to the token that registered it; local workers belong to no token.
+Every call renews the worker's lease. Local workers call the same controller methods
+in-process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+from typing import Any
 
 from aiohttp import web
 
+from ick.api.artifacts import DIGEST_HEADER, READ_SIZE
 from ick.api.helpers import json_body, require
-from ick.api.keys import CONTROLLER
-from ick.errors import InputError
+from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
+from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
+from ick.model import action_kind
 from ick.scheduler.driver import Controller
+from ick.scheduler.machine import Outcome
+from ick.scheduler.routing import label_problem
 from ick.scheduler.work import outcome_from_json
+from ick.storage.artifacts import check_name
+from ick.storage.secrets import check_secret_name
+from ick.worker.secretfiles import secret_names
 
 MAX_POLL = 60.0
-SILENCE = MAX_POLL * 2  # a remote worker not heard from for this long is gone
+MAX_SLOTS = 256
+MAX_LABELS = 64
 
 
 def _worker(request: web.Request) -> str:
+    """The worker this request speaks for: it must be the token's own (403 otherwise). Called
+    after the request's own checks, which only look (a bad request is 400 whoever sends it)."""
+    record = require(request, "worker")
     worker = request.query.get("worker")
     if not worker:
-        raise InputError("missing ?worker=ID (register at POST /workers first)")
-    request.app[CONTROLLER].seen(worker, time.monotonic())
+        raise InputError("missing ?worker=ID (register at POST /work first)")
+    request.app[CONTROLLER].check_worker(worker, record.key_id)
     return worker
 
 
 def _ints(request: web.Request) -> tuple[int, int]:
-    try:
-        return int(request.match_info["build"]), int(request.match_info["seq"])
-    except ValueError:
-        raise InputError("build and seq must be numbers") from None
+    texts = request.match_info["build"], request.match_info["seq"]
+    if not all(t.isascii() and t.isdigit() and len(t) <= 18 for t in texts):
+        raise InputError("build and seq must be numbers")
+    return int(texts[0]), int(texts[1])
+
+
+def _running(request: web.Request) -> tuple[str, int, int, dict[str, Any], dict[str, Any], str]:
+    """(worker, build, seq, action spec, parameters, project) of the action the request's
+    worker runs now; 403 if it does not run that action."""
+    require(request, "worker")
+    build_id, seq = _ints(request)
+    worker = _worker(request)
+    run = request.app[CONTROLLER].running_action(build_id)
+    if run is None or run.worker != worker or run.seq != seq:
+        raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
+    return worker, build_id, seq, run.spec, run.parameters, run.project
+
+
+def _labels(value: object) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or len(value) > MAX_LABELS:
+        raise InputError(f"labels: expected a mapping of at most {MAX_LABELS} labels to lists "
+                         "of values")
+    labels: dict[str, tuple[str, ...]] = {}
+    for key, values in value.items():
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list) or not values or len(values) > MAX_LABELS:
+            raise InputError(f"labels: {key!r}: expected a value or a list of values")
+        for item in values:
+            problem = label_problem(key, item) if isinstance(item, str) else "not a string"
+            if problem:
+                raise InputError(f"labels: {problem}")
+        labels[key] = tuple(dict.fromkeys(values))
+    return labels
 
 
 async def register(request: web.Request) -> web.Response:
-    require(request, "worker")
+    record = require(request, "worker")
     body = await json_body(request) or {}
-    name = body.get("name", "worker") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise InputError("expected a JSON object: {\"name\": ..., \"labels\": ..., \"slots\": N}")
+    name = body.get("name", "worker")
     # printable: the name goes into log lines and, as part of the worker id, into the database
     if not isinstance(name, str) or not name or len(name) > 100 or not name.isprintable():
         raise InputError("name: expected a string of 1 to 100 printable characters")
-    worker = await request.app[CONTROLLER].register(name)
-    request.app[CONTROLLER].seen(worker, time.monotonic())
-    return web.json_response({"worker": worker}, status=201)
+    slots = body.get("slots", 1)
+    if not isinstance(slots, int) or isinstance(slots, bool) or not 1 <= slots <= MAX_SLOTS:
+        raise InputError(f"slots: expected a whole number from 1 to {MAX_SLOTS}")
+    labels = _labels(body.get("labels", {}))
+    controller = request.app[CONTROLLER]
+    worker = await controller.register(name, labels, slots, token=record.key_id)
+    return web.json_response({"worker": worker, "lease": controller.lease}, status=201)
+
+
+async def deregister(request: web.Request) -> web.Response:
+    worker = _worker(request)
+    await request.app[CONTROLLER].deregister(worker)
+    return web.json_response({"deregistered": worker})
+
+
+def _timeout(request: web.Request, default: float) -> float:
+    try:
+        timeout = min(float(request.query.get("timeout", default)), MAX_POLL)
+    except ValueError:
+        timeout = math.nan
+    if not 0 <= timeout <= MAX_POLL:  # NaN too: a NaN wait never ends
+        raise InputError("timeout: expected a number of seconds")
+    return timeout
 
 
 async def next_work(request: web.Request) -> web.Response:
     require(request, "worker")
+    timeout = _timeout(request, 30.0)
     worker = _worker(request)
-    try:
-        timeout = min(float(request.query.get("timeout", "30")), MAX_POLL)
-    except ValueError:
-        timeout = math.nan
-    if math.isnan(timeout):  # min() lets NaN through, and a NaN wait never ends
-        raise InputError("timeout: expected a number of seconds")
     item = await request.app[CONTROLLER].next_work(worker, timeout)
     if item is None:
         return web.Response(status=204)
@@ -62,22 +138,18 @@ async def next_work(request: web.Request) -> web.Response:
 
 async def output(request: web.Request) -> web.Response:
     require(request, "worker")
-    worker = _worker(request)
     build_id, seq = _ints(request)
+    worker = _worker(request)
     data = await request.read()
     request.app[CONTROLLER].output(worker, build_id, seq, data)
     return web.json_response({"ok": True})
 
 
-async def done(request: web.Request) -> web.Response:
-    require(request, "worker")
-    worker = _worker(request)
-    build_id, seq = _ints(request)
-    body = await json_body(request)
+def _outcome(body: object) -> Outcome:
     if not isinstance(body, dict):
         raise InputError("expected a JSON object with the action's outcome")
     try:
-        outcome = outcome_from_json(body)
+        outcome: Outcome | None = outcome_from_json(body)
     except (TypeError, ValueError, OverflowError):
         outcome = None
     # An exit code SQLite can store; a duration we can answer as JSON.
@@ -86,29 +158,112 @@ async def done(request: web.Request) -> web.Response:
         raise InputError(
             "outcome: expected a whole number or null as exit_code and seconds as duration"
         )
+    return outcome
+
+
+async def done(request: web.Request) -> web.Response:
+    require(request, "worker")
+    build_id, seq = _ints(request)
+    outcome = _outcome(await json_body(request))
+    worker = _worker(request)
     more = await request.app[CONTROLLER].done(worker, build_id, seq, outcome)
     return web.json_response({"more": more})
 
 
+async def hand_back(request: web.Request) -> web.Response:
+    require(request, "worker")
+    build_id, seq = _ints(request)
+    worker = _worker(request)
+    await request.app[CONTROLLER].hand_back(worker, build_id, seq)
+    return web.json_response({"handed_back": True})
+
+
 async def wait_cancel(request: web.Request) -> web.Response:
     require(request, "worker")
-    worker = _worker(request)
     build_id, _ = _ints(request)
-    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, MAX_POLL)
+    timeout = _timeout(request, MAX_POLL)
+    worker = _worker(request)
+    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout)
     return web.json_response({"cancel": cancel})
 
 
+async def worker_secret(request: web.Request) -> web.Response:
+    _, build_id, seq, spec, parameters, project = _running(request)
+    name = request.match_info["secret"]
+    check_secret_name(name)
+    try:
+        named = secret_names(spec, parameters)
+    except ActionError as e:
+        raise InputError(e.message) from None
+    if name not in named:
+        raise ForbiddenError(f"action {seq} of build {build_id} does not name secret {name!r}")
+    value = request.app[SECRETS].value(project, name)
+    if value is None:
+        raise NotFoundError(f"project {project!r} has no secret {name!r}")
+    return web.Response(body=value, content_type="application/octet-stream")
+
+
+# The artifacts each action type may read and write through the work protocol.
+READS = {"populate_systree": "systree_name", "populate_workspace": "workspace_artifact"}
+WRITES = {"archive": "artifact_name"}
+
+
+def _artifact_of(spec: dict[str, Any], parameters: dict[str, Any],
+                 table: dict[str, str], name: str, build_id: int, seq: int) -> None:
+    key = table.get(action_kind(spec))
+    value = None if key is None else spec.get(key, parameters.get(key))
+    if value != name:
+        raise ForbiddenError(f"action {seq} of build {build_id} does not name artifact {name!r}")
+
+
+async def get_artifact(request: web.Request) -> web.StreamResponse:
+    _, build_id, seq, spec, parameters, _ = _running(request)
+    name = check_name(request.match_info["name"])
+    _artifact_of(spec, parameters, READS, name, build_id, seq)
+    store = request.app[ARTIFACTS]
+    artifact = await store.get(name)
+    if artifact is None:
+        raise NotFoundError(f"no artifact {name!r}")
+    return web.FileResponse(store.blob_path(artifact.digest), chunk_size=READ_SIZE, headers={
+        DIGEST_HEADER: artifact.digest, "Content-Type": "application/octet-stream"})
+
+
+async def put_artifact(request: web.Request) -> web.Response:
+    _, build_id, seq, spec, parameters, _ = _running(request)
+    name = check_name(request.match_info["name"])
+    _artifact_of(spec, parameters, WRITES, name, build_id, seq)
+    digest = request.headers.get(DIGEST_HEADER)
+    if not digest:
+        raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")
+    chunks = request.content.iter_chunked(READ_SIZE)
+    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest)
+    return web.json_response(artifact.to_json(), status=201 if created else 200,
+                             headers={DIGEST_HEADER: artifact.digest})
+
+
+async def list_workers(request: web.Request) -> web.Response:
+    require(request, "read")
+    return web.json_response(request.app[CONTROLLER].workers())
+
+
 async def drop_silent_workers(controller: Controller) -> None:
-    """Forever: drop remote workers that stopped polling, so their builds do not hang."""
+    """Forever: drop remote workers whose lease ran out, so their builds do not hang."""
     while True:
-        await asyncio.sleep(SILENCE / 4)
-        await controller.drop_silent(time.monotonic(), SILENCE)
+        await asyncio.sleep(max(0.05, controller.lease / 8))
+        await controller.drop_silent(time.monotonic(), controller.lease)
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
-    r.add_post("/workers", register)
+    action = r"/work/{build}/{seq}"
+    r.add_get("/workers", list_workers)
+    r.add_post("/work", register)
     r.add_get("/work", next_work)
-    r.add_post("/work/{build}/{seq}/output", output)
-    r.add_post("/work/{build}/{seq}/done", done)
-    r.add_get("/work/{build}/{seq}/cancel", wait_cancel)
+    r.add_delete("/work", deregister)
+    r.add_post(f"{action}/output", output)
+    r.add_post(f"{action}/done", done)
+    r.add_post(f"{action}/hand-back", hand_back)
+    r.add_get(f"{action}/cancel", wait_cancel)
+    r.add_get(f"{action}/secrets/{{secret}}", worker_secret)
+    r.add_get(f"{action}/artifacts/{{name:.+}}", get_artifact)
+    r.add_put(f"{action}/artifacts/{{name:.+}}", put_artifact)

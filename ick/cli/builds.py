@@ -107,7 +107,7 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
         print_json(doc)
         return
     click.echo(f"build {doc['id']}: {doc['project']} #{doc['number']}, {doc['state']}")
-    for key in ("commit", "queued_at", "started_at", "finished_at", "worker"):
+    for key in ("commit", "queued_at", "started_at", "finished_at", "worker", "waiting"):
         if doc.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {doc[key]}")
     click.echo("  parameters:")

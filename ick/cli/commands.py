@@ -22,5 +22,6 @@ COMMANDS = {
     "hook": "ick.cli.hook",
     "serve": "ick.cli.serve",
     "worker": "ick.cli.worker",
+    "workers": "ick.cli.worker",
     "doctor": "ick.cli.doctor",
 }

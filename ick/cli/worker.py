@@ -1,47 +1,150 @@
-"""`ick worker`: a remote worker that takes actions from a controller over HTTP."""
+"""`ick worker`: a remote worker that takes actions from a controller over HTTP; and
+`ick workers`, the list of workers a controller knows."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
 
 import click
 
-from ick.cli.main import Context, cli, fail, pass_ctx
+from ick.cli.main import Context, cli, fail, json_option, pass_ctx, print_json
+
+DEFAULT_STATE = "~/.local/share/ick-worker"
+
+
+def _labels(pairs: tuple[str, ...]) -> dict[str, list[str]]:
+    from ick.scheduler.routing import label_problem
+
+    labels: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            fail(f"--label {pair!r}: expected KEY=VALUE")
+        problem = label_problem(key, value)
+        if problem:
+            fail(f"--label {pair!r}: {problem}")
+        labels.setdefault(key, []).append(value)
+    return labels
+
+
+def _token(token_file: str | None) -> str:
+    """From --token-file, else ICK_TOKEN: never from the command line, where `ps` shows it."""
+    ctx = click.get_current_context()
+    parent = ctx.parent
+    if parent is not None and parent.get_parameter_source("token") == \
+            click.core.ParameterSource.COMMANDLINE:
+        fail("ick worker takes its token from --token-file or ICK_TOKEN, never from --token")
+    if token_file is not None:
+        try:
+            token = Path(token_file).read_text().strip()
+        except OSError as e:
+            fail(f"--token-file {token_file}: cannot read: {e.strerror}")
+        if not token:
+            fail(f"--token-file {token_file}: the file is empty")
+        return token
+    token = os.environ.get("ICK_TOKEN", "").strip()
+    if not token:
+        fail("ick worker needs a worker-scope token: --token-file FILE, or ICK_TOKEN")
+    return token
 
 
 @cli.command()
+@click.option("--url", default=None, help="The controller's address [ICK_URL, else --url of ick].")
+@click.option("--token-file", default=None, type=click.Path(dir_okay=False),
+              help="A file holding a worker-scope token [else ICK_TOKEN].")
 @click.option("--name", default=None, help="This worker's name [host name].")
-@click.option("--state-dir", default=None,
-              help="Where workspaces live [~/.local/share/ick-worker].")
+@click.option("--label", "labels", multiple=True, metavar="K=V",
+              help="A label of this worker (repeatable), beside arch and host.")
+@click.option("--state-dir", default=None, help=f"Workspaces and caches [{DEFAULT_STATE}].")
+@click.option("--slots", default=1, type=click.IntRange(1, 256), show_default=True,
+              help="How many builds it runs at once.")
 @pass_ctx
-def worker(ctx: Context, name: str | None, state_dir: str | None) -> None:
-    """Run actions for the controller at --url with a worker-scope --token."""
-    from ick.runners.base import HostSettings
-    from ick.worker.remote import RemoteSource
-    from ick.worker.worker import Worker
-
+def worker(ctx: Context, url: str | None, token_file: str | None, name: str | None,
+           labels: tuple[str, ...], state_dir: str | None, slots: int) -> None:
+    """Run actions for the controller at --url; SIGTERM hands back what runs and stops."""
+    token = _token(token_file)
+    extra = _labels(labels)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not ctx.token:
-        fail("a remote worker needs --token (or ICK_TOKEN) with the worker scope")
-    state = Path(state_dir or os.path.expanduser("~/.local/share/ick-worker"))
-    for sub in ("workspaces", "run"):
-        (state / sub).mkdir(parents=True, exist_ok=True)
+    state = Path(os.path.expanduser(state_dir or DEFAULT_STATE))
+    try:
+        for sub in ("workspaces", "run"):
+            (state / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"--state-dir {state}: {e.strerror}")
+    from ick.scheduler.work import Refused
 
-    async def main() -> None:
-        from ick.worker.remotesecrets import RemoteSecrets
+    try:
+        asyncio.run(_run(url or ctx.url, token, name or socket.gethostname(), extra, state,
+                         slots))
+    except BaseExceptionGroup as group:  # from the task groups the worker runs in
+        refused = group.subgroup(Refused)
+        if refused is None:
+            raise
+        error: BaseException = refused
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+        fail(str(error))
 
-        async with RemoteSource(ctx.url, ctx.token or "") as source:
-            secrets = RemoteSecrets(source, lambda: remote_worker.worker_id)
-            remote_worker = Worker(source, name or socket.gethostname(),
-                                   HostSettings(state_dir=state), services=secrets)
-            await remote_worker.run()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], state: Path,
+               slots: int) -> None:
+    from ick.daemon.host import prepare_nspawn
+    from ick.daemon.serve import use_pidfd_watcher
+    from ick.runners.base import HostSettings
+    from ick.worker.labels import own_labels
+    from ick.worker.remote import RemoteServices, RemoteSource
+    from ick.worker.tracking import ActionTracker
+    from ick.worker.worker import Worker
+    from ick.worker.workspaces import Workspaces
+
+    log = logging.getLogger("ick.worker")
+    loop = asyncio.get_running_loop()
+    use_pidfd_watcher(loop)
+    tracker = ActionTracker(state)
+    killed = tracker.kill_leftovers()
+    if killed:
+        log.warning("killed %d processes left by actions of this worker's last run", killed)
+    workspaces = Workspaces(state / "workspaces")
+    async with RemoteSource(url, token) as source:
+        services = RemoteServices(source, lambda: remote.worker_id, state)
+        if os.geteuid() == 0:
+            prepare_nspawn()
+        await services.systrees.open(tmpfs=os.geteuid() == 0)
+        remote = Worker(source, name, HostSettings(state_dir=state), services, workspaces,
+                        labels=own_labels(extra), slots=slots, tracker=tracker)
+        try:
+            async with asyncio.TaskGroup() as group:
+                cleaner = group.create_task(workspaces.run())
+                work = group.create_task(remote.run())
+                # SIGTERM: what runs is handed back and the worker deregisters (Worker.run).
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(sig, work.cancel)
+                await asyncio.wait({work})
+                cleaner.cancel()
+        finally:
+            await services.systrees.close()
+    log.info("worker %s stopped", name)
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def workers(ctx: Context, as_json: bool) -> None:
+    """List the workers the controller knows: labels, slots, what each runs, last seen."""
+    docs = ctx.client.call("GET", "/workers")
+    if as_json:
+        print_json(docs)
+        return
+    for doc in docs:
+        labels = " ".join(f"{k}={','.join(v)}" for k, v in doc["labels"].items())
+        running = ",".join(f"#{r['build']}" for r in doc["running"]) or "idle"
+        where = "local" if doc["local"] else "remote"
+        click.echo(f"{doc['worker']}\t{where}\t{doc['slots']} slots\t{running}\t"
+                   f"{doc['last_seen']}\t{labels}")

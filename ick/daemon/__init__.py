@@ -33,7 +33,7 @@ from ick.storage.secrets import SecretStore
 from ick.storage.tokens import TokenStore
 from ick.upkeep.tasks import Upkeep
 from ick.worker.rundir import run_root
-from ick.worker.services import WorkerServices
+from ick.worker.services import LocalServices, StoreBlobs
 from ick.worker.systrees import SystreeCache
 from ick.worker.workspaces import Workspaces
 
@@ -61,7 +61,7 @@ class Daemon:
     controller: Controller
     workspaces: Workspaces
     host: HostSettings
-    worker_services: WorkerServices
+    worker_services: LocalServices
     upkeep: Upkeep
 
     @property
@@ -130,7 +130,7 @@ async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[Syst
     root = os.geteuid() == 0
     if root:
         prepare_nspawn()
-    systrees = SystreeCache(state / "systrees", store)
+    systrees = SystreeCache(state / "systrees", StoreBlobs(store))
     await systrees.open(tmpfs=root)
     store.watch_drops(systrees.drop)
     try:
@@ -182,7 +182,8 @@ async def open_daemon(
         upkeep = Upkeep(settings=settings, db=db, resources=resources, builds=builds, logs=logs,
                         artifacts=artifacts, systrees=systrees)
         controller = Controller(builds, resources, logs,
-                                listeners=(secrets, outbox, upkeep.downstream))
+                                listeners=(secrets, outbox, upkeep.downstream),
+                                lease=settings.worker_lease)
         yield Daemon(
             settings=settings, url=url, db=db, tokens=tokens, resources=resources,
             builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
@@ -190,7 +191,6 @@ async def open_daemon(
             workspaces=Workspaces(state / "workspaces"),
             host=HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                               run_root=run_root(state)),
-            worker_services=WorkerServices(artifacts=artifacts, systrees=systrees,
-                                           secret=secrets.value),
+            worker_services=LocalServices(artifacts, systrees, secrets.value),
             upkeep=upkeep,
         )

@@ -16,6 +16,7 @@ from ick.errors import IckFileError
 from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, Pipeline, Project, name_problem
 from ick.runners.rules import show_value
 from ick.runners.validate import action_problems
+from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
 
 Path = tuple[object, ...]
 """Where a value is in a document: keys and 0-based list indexes from the top."""
@@ -24,9 +25,9 @@ Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
 PROJECT_KEYS = ("concurrent", "extra_parameters", "keep_builds", "keep_days", "notify",
-                "parameters", "pipelines", "poll", "project", "schedule", "triggers")
+                "parameters", "pipelines", "poll", "project", "schedule", "triggers", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
-PIPELINE_KEYS = ("actions", "parameters", "pipeline")
+PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
 NOTIFY_KEYS = ("email", "on", "secret", "webhook", "when")
 NOTIFY_WHENS = ("always", "failure", "change")
 NOTIFY_ONS = ("start", "end")
@@ -241,10 +242,11 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     if not isinstance(concurrent, bool):
         message = f"'concurrent' must be true or false, not {show_value(concurrent)}"
         out.append(((*path, "concurrent"), f"{context}: {message}"))
+    worker = _worker(doc, path, context, out)
     months = _months_keys(doc, path, context, out)
     if len(out) > before:
         return None
-    return Project(str(name), parameters, pipelines, notify, concurrent, **months)
+    return Project(str(name), parameters, pipelines, notify, concurrent, worker, **months)
 
 
 def _number(value: object) -> bool:
@@ -302,6 +304,16 @@ def _months_keys(doc: dict[Any, Any], path: Path, context: str,
     return found
 
 
+def _worker(doc: dict[Any, Any], path: Path, context: str, out: list[Problem]) -> dict[str, str]:
+    """A project's or pipeline's `worker:` requirements (labels its worker must have)."""
+    value = doc.get("worker", {})
+    if not is_requirement(value):
+        out.append(((*path, "worker"),
+                    f"{context}: 'worker' must be {REQUIREMENT_RULE}, not {show_value(value)}"))
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
 def _action(doc: object, path: Path, context: str, out: list[Problem]) -> None:
     found = action_problems(doc)
     out.extend(((*path, *where), f"{context}: {message}") for where, message in found)
@@ -330,9 +342,11 @@ def _pipeline(doc: object, path: Path, label: str, out: list[Problem]) -> Pipeli
     actions = _list(doc, "actions", path, context, "actions", out)
     for index, action in enumerate(actions):
         _action(action, (*path, "actions", index), f"action {index + 1} of {context}", out)
+    worker = _worker(doc, path, context, out)
     if len(out) > before:
         return None
-    return Pipeline(str(name), parameters, [dict(a) for a in actions if isinstance(a, dict)])
+    return Pipeline(str(name), parameters, [dict(a) for a in actions if isinstance(a, dict)],
+                    worker)
 
 
 def _line(lines: dict[Path, int], path: Path) -> int:

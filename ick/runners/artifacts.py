@@ -11,7 +11,7 @@ from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.rules import GLOBS, STRING, Rule
 from ick.runners.tarball import create_archive, extract_archive
 from ick.scheduler.machine import Outcome
-from ick.worker.services import artifact_services
+from ick.worker.services import services_of
 
 
 def _since(started: float) -> float:
@@ -36,7 +36,7 @@ def matching(root: Path, patterns: list[str]) -> list[str]:
 class ArchiveRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         started = time.monotonic()
-        store, _ = artifact_services(ctx)
+        services = services_of(ctx)
         which = ctx.action["archive"]
         name = ctx.required("artifact_name")
         if which == "systree":
@@ -52,13 +52,13 @@ class ArchiveRunner:
             members = matching(root, list(globs))
             if not members:
                 raise ActionError(f"archive: nothing in the {which} matches {globs}")
-        archive = store.temp_path(".tar.zst")
+        archive = services.temp_path(".tar.zst")
         try:
             await create_archive(ctx, root, archive, members)
         except BaseException:
             archive.unlink(missing_ok=True)
             raise
-        artifact, _ = await store.put_file(name, archive)
+        artifact = await services.store(ctx, name, archive)
         ctx.say(f"stored the {which} as artifact {name}: {artifact.size} bytes, "
                 f"{artifact.digest}")
         return Outcome(0, _since(started), details={
@@ -68,12 +68,13 @@ class ArchiveRunner:
 class PopulateSystreeRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         started = time.monotonic()
-        store, systrees = artifact_services(ctx)
+        services = services_of(ctx)
         name = ctx.required("systree_name")
-        artifact = await store.get(name)
+        artifact = await services.artifact(ctx, name)
         if artifact is None:
             raise ActionError(f"systree artifact {name!r} does not exist: build and archive "
                               "it first, or fix systree_name")
+        systrees = services.systrees
         view, cached = await systrees.open_view(artifact, ctx)
         ctx.scratch.cleanups.append(lambda: systrees.close_view(view))
         ctx.scratch.systree = view.merged
@@ -86,14 +87,14 @@ class PopulateSystreeRunner:
 class PopulateWorkspaceRunner:
     async def run(self, ctx: ActionContext) -> Outcome:
         started = time.monotonic()
-        store, _ = artifact_services(ctx)
+        services = services_of(ctx)
         name = ctx.required("workspace_artifact")
-        artifact = await store.get(name)
+        artifact = await services.artifact(ctx, name)
         if artifact is None:
             ctx.say(f"no artifact {name}: the workspace stays as it is")
             return Outcome(0, _since(started), details={"artifact": name, "missing": True})
-        await extract_archive(ctx, store.blob_path(artifact.digest), ctx.workspace,
-                              f"artifact {name!r}")
+        async with services.blob(ctx, artifact) as blob:
+            await extract_archive(ctx, blob, ctx.workspace, f"artifact {name!r}")
         ctx.say(f"unpacked artifact {name} ({artifact.digest[:19]}) into the workspace")
         return Outcome(0, _since(started), details={
             "artifact": name, "digest": artifact.digest})

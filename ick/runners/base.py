@@ -17,6 +17,8 @@ from ick.scheduler.machine import Outcome
 
 if TYPE_CHECKING:
     from ick.runners.gitcache import MirrorLocks
+    from ick.runners.process import ProcessResult
+    from ick.worker.services import WorkerServices
 
 # Variables of the daemon's environment that actions may see; everything else stays out,
 # so a token or password in the daemon's environment never reaches a build.
@@ -75,9 +77,10 @@ class ActionContext:
     output: Callable[[bytes], None]
     host: HostSettings
     scratch: BuildScratch
-    services: Any = None  # the worker's artifact/secret access, set by the worker
+    services: WorkerServices | None = None  # artifacts, systrees, secrets: the worker's
     secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
     shared: Shared = field(default_factory=Shared)
+    started: Callable[[int], None] | None = None  # told each pid the action starts (tracking)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter."""
@@ -129,7 +132,9 @@ class ActionContext:
 
 
 class Runner(Protocol):
-    async def run(self, ctx: ActionContext) -> Outcome: ...
+    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
+        """A process's result (the worker says what it means) or an Outcome of its own; the
+        worker times the action either way."""
 
 
 RunnerFactory = Callable[[], Runner]

@@ -8,9 +8,8 @@ from pathlib import Path
 from ick.errors import ActionError
 from ick.runners.aptsources import default_mirror
 from ick.runners.base import ActionContext, ActionType, Tool
-from ick.runners.process import run_process
+from ick.runners.process import ProcessResult, run_process
 from ick.runners.rules import STRING, Rule, is_nonempty_str
-from ick.runners.script import outcome_of
 from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
 
@@ -39,7 +38,7 @@ class DebootstrapRunner:
                               "set `mirror` on the action or debian_mirror in ick.yaml")
         return _checked(mirror, MIRROR_RE, "mirror (expected an http, https or file URL)")
 
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
         value = ctx.action["debootstrap"]
         codename = ctx.required("debian_codename") if value == "auto" else value
         codename = _checked(codename, CODENAME_RE, "debian codename")
@@ -53,9 +52,8 @@ class DebootstrapRunner:
         argv = [unshare, "--mount", "--propagation", "private", "--pid", "--fork",
                 "--kill-child", "--mount-proc", "--", debootstrap, f"--variant={variant}",
                 codename, str(ctx.workspace), mirror]
-        result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
-                                   output=ctx.output, timeout=ctx.timeout)
-        return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+        return await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
+                                 output=ctx.output, timeout=ctx.timeout, on_start=ctx.started)
 
 
 DEBOOTSTRAP = ActionType(

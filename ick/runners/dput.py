@@ -7,9 +7,8 @@ import re
 from ick.errors import ActionError
 from ick.runners.apt import workspace_globs
 from ick.runners.base import ActionContext, ActionType, Tool
-from ick.runners.process import run_process
+from ick.runners.process import ProcessResult, run_process
 from ick.runners.rules import STRING
-from ick.runners.script import outcome_of
 from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
 
@@ -17,7 +16,7 @@ TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class DputRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
         target = ctx.required("dput_target")
         if not isinstance(target, str) or not TARGET_RE.match(target):
             raise ActionError(f"dput_target must be the name of a dput target, not {target!r}")
@@ -33,13 +32,12 @@ class DputRunner:
         # --no-upload-log: the log of record is the build's, and the workspace stays as built.
         argv = [require_tool("dput", "dput-ng"), "--no-upload-log", target, str(path)]
         result = await run_process(argv, cwd=path.parent, env=ctx.base_env(), output=ctx.output,
-                                   timeout=ctx.timeout)
-        outcome = outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+                                   timeout=ctx.timeout, on_start=ctx.started)
         if result.exit_code != 0 and not result.timed_out:
             return Outcome(result.exit_code, result.duration,
                            f"dput could not upload {path.name} to {target} "
                            f"(exit status {result.exit_code})")
-        return outcome
+        return result
 
 
 DPUT = ActionType(

@@ -79,7 +79,7 @@ def inside_env(env: Mapping[str, str], binds: Sequence[Bind], workspace: str) ->
 
 async def run_host(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:
     return await run_process(argv, cwd=ctx.workspace, env=env, output=ctx.output,
-                             timeout=ctx.timeout)
+                             timeout=ctx.timeout, on_start=ctx.started)
 
 
 async def run_chroot(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:
@@ -101,7 +101,8 @@ async def run_chroot(ctx: ActionContext, argv: list[str], env: dict[str, str]) -
         require_tool("env", "coreutils"), "-i", *(f"{k}={v}" for k, v in inner.items()),
         require_tool("chroot", "coreutils"), str(root), *(translate(a, binds) for a in argv),
     ]
-    return await run_process(command, cwd=root, env=env, output=ctx.output, timeout=ctx.timeout)
+    return await run_process(command, cwd=root, env=env, output=ctx.output, timeout=ctx.timeout,
+                             on_start=ctx.started)
 
 
 def nspawn_command(nspawn: str, ctx: ActionContext, systree: Path, argv: list[str],
@@ -144,7 +145,8 @@ async def run_container(ctx: ActionContext, argv: list[str],
                           "(with systree_name) before this action")
     command = nspawn_command(nspawn, ctx, systree, argv, env)
     return await run_process(command, cwd=ctx.workspace, env=env, output=ctx.output,
-                             timeout=ctx.timeout, stop_signal=signal.SIGTERM)
+                             timeout=ctx.timeout, stop_signal=signal.SIGTERM,
+                             on_start=ctx.started)
 
 
 async def run_in_place(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:

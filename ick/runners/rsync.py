@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType, Tool
-from ick.runners.process import run_process
+from ick.runners.process import ProcessResult, run_process
 from ick.runners.rules import SECRET_NAME, STRING, Rule, is_port
 from ick.runners.tools import require_tool
 from ick.scheduler.machine import Outcome
@@ -63,7 +63,7 @@ def ssh_command(port: int, key: Path, known_hosts: Path) -> str:
 
 
 class RsyncRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
         target = ctx.required("rsync_target")
         if not isinstance(target, str) or not TARGET_RE.match(target):
             raise ActionError(f"rsync_target must be user@host:path, not {target!r}")
@@ -86,10 +86,9 @@ class RsyncRunner:
 
         ctx.say(f"rsync {ctx.setting('rsync_src')}/ to {target} (port {port})")
         result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(), output=output,
-                                   timeout=ctx.timeout)
+                                   timeout=ctx.timeout, on_start=ctx.started)
         if result.timed_out:
-            return Outcome(result.exit_code, result.duration,
-                           f"timed out after {ctx.timeout:g} s", timed_out=True)
+            return result
         if result.exit_code == 0:
             return Outcome(0, result.duration, None, details={"rsync_target": target})
         host = TARGET_RE.match(target)["host"]  # type: ignore[index]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ick.model import WHERES
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.places import run_in_place
+from ick.runners.process import ProcessResult
 from ick.runners.rules import Rule, is_str
-from ick.scheduler.machine import Outcome
 
 # The snippet is sourced from its own file so its line numbers in errors are its own;
 # `params` reads the parameters file, so no value is ever spliced into shell text.
@@ -23,31 +23,21 @@ PYTHON_PRELUDE = (
 )
 
 
-def outcome_of(code: int, timed_out: bool, duration: float, timeout: float | None) -> Outcome:
-    if timed_out:
-        return Outcome(code, duration, f"timed out after {timeout:g} s", timed_out=True)
-    if code < 0:
-        return Outcome(code, duration, f"killed by signal {-code}")
-    return Outcome(code, duration, None if code == 0 else f"exit status {code}")
-
-
 class ShellRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> ProcessResult:
         script = ctx.run_dir / f"action-{ctx.seq}.sh"
         script.write_text(ctx.action["shell"])
         argv = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE,
                 str(script)]
-        result = await run_in_place(ctx, argv, ctx.base_env())
-        return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+        return await run_in_place(ctx, argv, ctx.base_env())
 
 
 class PythonRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> ProcessResult:
         script = ctx.run_dir / f"action-{ctx.seq}.py"
         script.write_text(ctx.action["python"])
         argv = ["python3", "-c", PYTHON_PRELUDE, str(script)]
-        result = await run_in_place(ctx, argv, ctx.base_env())
-        return outcome_of(result.exit_code, result.timed_out, result.duration, ctx.timeout)
+        return await run_in_place(ctx, argv, ctx.base_env())
 
 
 SHELL = ActionType(

@@ -16,6 +16,7 @@ from ick.runners.rules import (
     is_str,
     show_value,
 )
+from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
 
 # The keys every action may have, whatever its type.
 COMMON: dict[str, Rule] = {
@@ -24,6 +25,7 @@ COMMON: dict[str, Rule] = {
     "secrets": Rule(is_secret_list, "a list of secret names (letters, digits, '.', '_' and '-')"),
     "name": Rule(is_str, "a string"),
     "env": Rule(is_env, ENV_RULE),
+    "worker": Rule(is_requirement, REQUIREMENT_RULE),
 }
 COMMON_KEYS = frozenset({"where", *COMMON})
 OWN_KEY_TYPES = tuple(t.kind for t in ACTION_TYPES if t.value is not None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -21,6 +22,8 @@ from ick.scheduler.machine import (
     Scheduler,
 )
 from ick.scheduler.plan import plan_build
+from ick.scheduler.roster import LEASE, Roster
+from ick.scheduler.routing import Labels
 from ick.scheduler.work import WorkItem
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
@@ -55,8 +58,9 @@ class Controller:
     """Owns the queue and the running builds; workers talk to it through `WorkSource`."""
 
     def __init__(self, builds: BuildStore, resources: ResourceStore, logs: LogStore,
-                 listeners: Sequence[BuildListener] = ()) -> None:
+                 listeners: Sequence[BuildListener] = (), lease: float = LEASE) -> None:
         self._builds = builds
+        self.lease = lease  # seconds a remote worker may stay silent
         self._resources = resources
         self._logs = logs
         self._listeners = tuple(listeners)
@@ -67,7 +71,7 @@ class Controller:
         self._cancel: dict[int, asyncio.Event] = {}
         self._stopping = False
         self._finished_count = 0
-        self._seen: dict[str, float] = {}  # remote workers: when each last asked for something
+        self._roster = Roster()
 
     # start and stop -------------------------------------------------------
 
@@ -111,6 +115,19 @@ class Controller:
         """A number that changes whenever a build ends."""
         return self._finished_count
 
+    def waiting(self, build_id: int) -> str | None:
+        """Why a queued build waits although workers may be idle ("no worker has arch=x")."""
+        return self._machine.waiting(build_id)
+
+    def workers(self) -> list[dict[str, object]]:
+        """Every registered worker, its labels and slots, what it runs, when it was last seen."""
+        running: dict[str, list[tuple[int, int]]] = {}
+        for build_id in self._machine.running_ids():
+            run = self._machine.running_action(build_id)
+            if run is not None:
+                running.setdefault(run.worker, []).append((build_id, run.seq))
+        return self._roster.to_json(running)
+
     # users' requests ------------------------------------------------------
 
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
@@ -152,36 +169,72 @@ class Controller:
 
     # the work protocol ----------------------------------------------------
 
-    async def register(self, name: str) -> str:
+    async def register(self, name: str, labels: Labels | None = None, slots: int = 1,
+                       token: str | None = None) -> str:
+        """A new worker; `token` is the id of the token a remote one registered with (None:
+        a local, in-process worker, which no HTTP request can speak for)."""
         worker = f"{name}-{secrets.token_hex(4)}"
         self._inbox[worker] = asyncio.Queue()
-        self._machine.add_worker(worker)
-        log.info("worker %s registered", worker)
+        info = self._roster.add(worker, name, labels or {}, slots, token, time.monotonic(),
+                                now_iso())
+        async with self._lock:
+            await self._apply(self._machine.add_worker(worker, info))
+        log.info("worker %s registered (%s, %d slots)", worker,
+                 "local" if token is None else "remote", slots)
         return worker
 
+    def check_worker(self, worker: str, token: str) -> None:
+        """An HTTP request speaks for `worker` with the token of id `token`: 404 if there is
+        no such worker, 403 if it is not that token's (local workers are no token's). Renews
+        the worker's lease."""
+        self._roster.check(worker, token, time.monotonic(), now_iso())
+
     def seen(self, worker: str, now: float) -> None:
-        """A remote worker made a request; one that goes quiet for too long is dropped."""
-        self._seen[worker] = now
+        """The worker was heard from at monotonic time `now` (renews its lease)."""
+        self._roster.seen(worker, now, now_iso())
 
     async def drop_silent(self, now: float, limit: float) -> list[str]:
         """Unregister remote workers not seen for `limit` seconds: their builds are interrupted."""
-        gone = [w for w, t in self._seen.items() if now - t > limit]
-        for worker in gone:
-            log.warning("worker %s: silent for %.0f s, dropping it", worker,
-                        now - self._seen[worker])
-            del self._seen[worker]
-            await self.unregister(worker)
-        return gone
+        gone = self._roster.silent(now, limit)
+        for worker, silence in gone:
+            log.warning("worker %s: silent for %.0f s, dropping it", worker, silence)
+            await self.unregister(worker, f"worker {worker} went away: not heard from for "
+                                          f"{silence:.0f} s, its lease ran out")
+        return [w for w, _ in gone]
 
-    async def unregister(self, worker: str) -> None:
+    async def deregister(self, worker: str) -> None:
+        """The worker stops (it has handed back or finished what it ran)."""
+        log.info("worker %s deregistered", worker)
+        await self.unregister(worker, f"worker {worker} stopped")
+
+    async def hand_back(self, worker: str, build_id: int, seq: int) -> None:
+        """A stopping worker gives back the action it runs: the build is queued again and
+        starts over on another worker, and its log says so."""
+        run = self._machine.running_action(build_id)
+        if run is None or run.worker != worker or run.seq != seq:
+            return
+        self._logs.append(build_id, (
+            f"ick: worker {worker} stopped and handed back action {seq + 1}: the build is "
+            "queued again and runs from its first action on another worker\n").encode())
+        log.warning("build %d: handed back by worker %s, queued again", build_id, worker)
         async with self._lock:
-            await self._apply(self._machine.remove_worker(worker, now_iso()))
+            await self._apply(self._machine.hand_back(build_id, seq, now_iso()))
+
+    async def unregister(self, worker: str, why: str = "the worker went away") -> None:
+        self._roster.remove(worker)
+        for build_id in self._machine.running_ids():
+            run = self._machine.running_action(build_id)
+            if run is not None and run.worker == worker:
+                self._logs.append(build_id, f"ick: {why}\n".encode())
+        async with self._lock:
+            await self._apply(self._machine.remove_worker(worker, now_iso(), why))
         self._inbox.pop(worker, None)
 
     async def next_work(self, worker_id: str, timeout: float) -> WorkItem | None:
         inbox = self._inbox.get(worker_id)
         if inbox is None:
             raise NotFoundError(f"no worker {worker_id!r}: register again")
+        self._roster.seen(worker_id, time.monotonic(), now_iso())
         if self._stopping:
             # Nothing more is handed out; wait out the poll rather than have a worker spin.
             await asyncio.sleep(timeout)

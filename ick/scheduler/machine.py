@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.scheduler.routing import Needs, WorkerInfo, can_take, needs_of, waiting_reason
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ class Scheduler:
     def __init__(self) -> None:
         self._queue: list[Build] = []
         self._running: dict[int, _Running] = {}
-        self._idle: list[str] = []
-        self._workers: set[str] = set()
+        self._idle: list[str] = []  # a worker once per free slot of it that asked for work
+        self._workers: dict[str, WorkerInfo] = {}
+        self._needs: dict[int, Needs] = {}
+        self._waiting: dict[int, str] = {}
 
     # views --------------------------------------------------------------
 
@@ -118,35 +121,67 @@ class Scheduler:
     def workers(self) -> frozenset[str]:
         return frozenset(self._workers)
 
+    def waiting(self, build_id: int) -> str | None:
+        """Why no worker there is can take this queued build, or None."""
+        return self._waiting.get(build_id)
+
     # events -------------------------------------------------------------
 
-    def add_worker(self, worker: str) -> list[Decision]:
-        self._workers.add(worker)
+    def add_worker(self, worker: str, info: WorkerInfo | None = None) -> list[Decision]:
+        self._workers[worker] = info or WorkerInfo(worker)
+        self._route(self._queue)  # it may take what no worker could
         return []
 
-    def remove_worker(self, worker: str, now: str) -> list[Decision]:
+    def remove_worker(self, worker: str, now: str,
+                      why: str = "the worker went away") -> list[Decision]:
         """A worker went away: whatever it ran is interrupted."""
-        self._workers.discard(worker)
-        if worker in self._idle:
-            self._idle.remove(worker)
+        self._workers.pop(worker, None)
+        self._idle = [w for w in self._idle if w != worker]
+        self._route(self._queue)
         out: list[Decision] = []
         for run in [r for r in self._running.values() if r.worker == worker]:
             out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
-                             "the worker went away")
+                             why)
         return out
+
+    def hand_back(self, build_id: int, seq: int, now: str) -> list[Decision]:
+        """A stopping worker gave back the action it ran: the build is queued again, at the
+        head of the queue, to run from its first action on another worker."""
+        run = self._running.get(build_id)
+        if run is None or run.seq != seq:
+            return []
+        if run.cancel_requested:
+            return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, None, now,
+                             "cancelled")
+        del self._running[build_id]
+        # The worker stops: it takes nothing more, least of all this build again.
+        self._idle = [w for w in self._idle if w != run.worker]
+        build = run.build
+        build.state = BuildState.QUEUED
+        build.started_at = None
+        build.worker = None
+        for a in build.actions:
+            a.state = ActionState.PENDING
+            a.exit_code = a.duration = a.message = None
+            a.details = {}
+        self._queue.insert(0, build)
+        self._route([build])
+        return [Save(build, tuple(range(len(build.actions)))), *self._assign(now)]
 
     def enqueue(self, build: Build, now: str) -> list[Decision]:
         self._queue.append(build)
+        self._route([build])
         return self._assign(now)
 
     def worker_ready(self, worker: str, now: str) -> list[Decision]:
-        """A worker with nothing to do asks for work."""
+        """A worker with a free slot asks for work."""
         if worker not in self._workers:
-            self._workers.add(worker)
-        if any(r.worker == worker for r in self._running.values()):
-            return []  # it has a build in hand: its next action comes when the last one ends
-        if worker not in self._idle:
-            self._idle.append(worker)
+            self.add_worker(worker)
+        # A build in hand takes a slot: its next action comes when the last one ends.
+        busy = sum(1 for r in self._running.values() if r.worker == worker)
+        if busy + self._idle.count(worker) >= self._workers[worker].slots:
+            return []
+        self._idle.append(worker)
         return self._assign(now)
 
     def log_failed(self, build_id: int, reason: str) -> list[Decision]:
@@ -187,6 +222,8 @@ class Scheduler:
         for build in self._queue:
             if build.id == build_id:
                 self._queue.remove(build)
+                self._waiting.pop(build_id, None)
+                self._needs.pop(build_id, None)
                 build.state = BuildState.CANCELLED
                 build.finished_at = now
                 for a in build.actions:
@@ -232,14 +269,40 @@ class Scheduler:
             return True
         return not any(r.build.project == build.project for r in self._running.values())
 
+    def _needs_of(self, build: Build) -> Needs:
+        needs = self._needs.get(build.id)
+        if needs is None:
+            needs = self._needs[build.id] = needs_of((a.kind, a.spec) for a in build.actions)
+        return needs
+
+    def _route(self, builds: list[Build]) -> None:
+        """Say again why these queued builds wait: only who is registered changes that."""
+        for build in builds:
+            reason = waiting_reason(self._needs_of(build), self._workers.values())
+            if reason is None:
+                self._waiting.pop(build.id, None)
+            else:
+                self._waiting[build.id] = reason
+
+    def _pick(self) -> tuple[Build, str] | None:
+        """The first queued build that may run, and the first idle worker that may take it."""
+        if not self._idle:
+            return None
+        for build in self._queue:
+            if build.id in self._waiting or not self._runnable(build):
+                continue
+            needs = self._needs_of(build)
+            worker = next((w for w in self._idle if can_take(self._workers[w], needs)), None)
+            if worker is not None:
+                return build, worker
+        return None
+
     def _assign(self, now: str) -> list[Decision]:
         out: list[Decision] = []
-        while self._idle:
-            build = next((b for b in self._queue if self._runnable(b)), None)
-            if build is None:
-                break
+        while (picked := self._pick()) is not None:
+            build, worker = picked
             self._queue.remove(build)
-            worker = self._idle.pop(0)
+            self._idle.remove(worker)
             build.state = BuildState.RUNNING
             build.started_at = now
             build.worker = worker
@@ -259,6 +322,7 @@ class Scheduler:
         outcome: Outcome | None, now: str, message: str | None,
     ) -> list[Decision]:
         del self._running[run.build.id]
+        self._needs.pop(run.build.id, None)
         build = run.build
         build.state = state
         build.finished_at = now

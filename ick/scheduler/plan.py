@@ -10,6 +10,7 @@ from typing import Any
 
 from ick.errors import ConflictError, InputError
 from ick.model import ActionRecord, Pipeline, Project, action_kind
+from ick.scheduler.routing import merge_requirements
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,20 @@ def plan_build(
                 f"which project {project.name!r} does not give"
             )
         for index, spec in enumerate(pipeline.actions):
+            # Every level's `worker:` restricts where the build runs; each action carries
+            # them all, so routing needs only the build (and survives a restart).
+            needs = merge_requirements(
+                (f"project {project.name!r}", project.worker),
+                (f"pipeline {pipeline_name!r}", pipeline.worker),
+                (f"action {index + 1} of pipeline {pipeline_name!r}", spec.get("worker")),
+            )
+            if needs:
+                spec = {**spec, "worker": needs}
             actions.append(ActionRecord(
                 pipeline=pipeline_name, index=index, kind=action_kind(spec),
                 where=str(spec.get("where", "host")), spec=spec,
             ))
+    # One worker runs the whole build: its actions must agree on what it is.
+    merge_requirements(*((f"action {a.index + 1} of pipeline {a.pipeline!r}",
+                          a.spec.get("worker")) for a in actions))
     return Plan(parameters, actions)

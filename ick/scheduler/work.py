@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ick.errors import ClientError
 from ick.scheduler.machine import Outcome
+from ick.scheduler.routing import Labels
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,27 @@ def outcome_from_json(doc: dict[str, Any]) -> Outcome:
     )
 
 
-class WorkSource(Protocol):
-    """What a worker needs from the controller; `Controller` and the HTTP client both give it."""
+class Unreachable(ClientError):
+    """The controller did not answer at all (as opposed to answering with an error)."""
 
-    async def register(self, name: str) -> str: ...
+
+class Refused(ClientError):
+    """The controller refuses the worker's token (401 or 403): trying again will not help."""
+
+
+class Forgotten(ClientError):
+    """The controller does not know the worker (it restarted, or dropped it): register again."""
+
+
+class WorkSource(Protocol):
+    """What a worker needs from the controller: `Controller` in-process for local workers,
+    ick.worker.remote.RemoteSource over HTTP for `ick worker`."""
+
+    async def register(self, name: str, labels: Labels, slots: int) -> str: ...
+
+    async def deregister(self, worker_id: str) -> None: ...
+
+    async def hand_back(self, worker_id: str, build_id: int, seq: int) -> None: ...
 
     async def next_work(self, worker_id: str, timeout: float) -> WorkItem | None: ...
 

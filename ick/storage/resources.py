@@ -17,6 +17,7 @@ def project_from_json(text: str) -> Project:
         pipelines=doc.get("pipelines") or [],
         notify=doc.get("notify") or [],
         concurrent=bool(doc.get("concurrent", False)),
+        worker=doc.get("worker") or {},
         keep_builds=doc.get("keep_builds"),
         keep_days=doc.get("keep_days"),
         schedule=doc.get("schedule"),
@@ -32,6 +33,7 @@ def pipeline_from_json(text: str) -> Pipeline:
         name=doc["pipeline"],
         parameters=doc.get("parameters") or [],
         actions=doc.get("actions") or [],
+        worker=doc.get("worker") or {},
     )
 
 

@@ -1,14 +1,13 @@
 """The secrets an action names, as files in RUN_DIR/secrets for the action's lifetime only.
 
 An action names a secret with `secrets: [NAME]` or with a `*_secret` setting (on the action
-or, for a setting its type takes, as a build parameter). The worker asks its services'
-`secret(project, name)` for each value.
+or, for a setting its type takes, as a build parameter). The worker asks its services
+(ick.worker.services) for each value.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -41,22 +40,9 @@ def secret_names(action: dict[str, Any], parameters: dict[str, Any]) -> list[str
 
 
 async def _value(ctx: ActionContext, name: str) -> bytes | None:
-    services = ctx.services
-    # A remote worker's services fetch per action (the controller checks the action names
-    # the secret); the daemon's own workers read the project's secrets directly.
-    by_action = getattr(services, "secret_for", None)
-    get = getattr(services, "secret", None)
-    if by_action is not None:
-        value = by_action(ctx, name)
-    elif get is not None:
-        value = get(ctx.project, name)
-    else:
+    if ctx.services is None:
         raise ActionError(f"this worker cannot get secrets, so not secret {name!r}")
-    if inspect.isawaitable(value):
-        value = await value
-    if value is not None and not isinstance(value, bytes):
-        raise ActionError(f"secret {name!r} came back as {type(value).__name__}, not bytes")
-    return value
+    return await ctx.services.secret(ctx, name)
 
 
 def _write_private(path: Path, value: bytes) -> None:

@@ -1,6 +1,7 @@
 """The systree cache: each systree artifact unpacked once per digest, and per-build
 copy-on-write views of it (overlayfs), so no build can change the cached tree or another's.
 
+The bytes come from the worker's services (the controller's store, or the work protocol).
 It all lives on a tmpfs at STATE/systrees, mounted when a build first asks for a systree and
 unmounted when the daemon stops: unpacking bookworm there takes 0.3 s against 3-6 s on this
 ext4, and removing a tree or a build's upper layer costs nothing. The price is memory, and a
@@ -18,12 +19,24 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from ick.errors import ActionError
 from ick.runners.base import ActionContext
 from ick.runners.mounts import OPTION_UNSAFE, mount, mounts_under, umount
 from ick.runners.tarball import extract_archive
-from ick.storage.artifacts import Artifact, ArtifactStore
+
+if TYPE_CHECKING:
+    from ick.worker.services import ArtifactRef
+
+
+class BlobSource(Protocol):
+    """Where the cache gets an artifact's bytes, and learns whether a digest is still used."""
+
+    def blob(self, ctx: ActionContext, ref: ArtifactRef) -> contextlib.AbstractAsyncContextManager[
+            Path]: ...
+
+    async def referenced(self, digest: str) -> bool: ...
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +64,9 @@ class View:
 
 
 class SystreeCache:
-    def __init__(self, root: Path, store: ArtifactStore) -> None:
+    def __init__(self, root: Path, blobs: BlobSource) -> None:
         self.root = root
-        self.store = store
+        self.blobs = blobs
         self.trees = root / "cache"
         self.views = root / "views"
         self._users: dict[str, int] = {}
@@ -99,11 +112,11 @@ class SystreeCache:
     def tree_path(self, digest: str) -> Path:
         return self.trees / digest.removeprefix("sha256:")
 
-    async def open_view(self, artifact: Artifact, ctx: ActionContext) -> tuple[View, bool]:
+    async def open_view(self, artifact: ArtifactRef, ctx: ActionContext) -> tuple[View, bool]:
         """A private view of the artifact's tree, and whether the tree was cached already."""
         if os.geteuid() != 0:
             raise ActionError("populate_systree needs root to mount overlayfs: "
-                              "run `ick serve` as root")
+                              "run `ick serve` (or `ick worker`) as root")
         if any(c in str(self.root) for c in OPTION_UNSAFE):
             raise ActionError(f"overlayfs cannot take the path {self.root}: "
                               "move the state directory to a path without , : or \\")
@@ -132,7 +145,7 @@ class SystreeCache:
             await asyncio.to_thread(shutil.rmtree, view.root, True)
             await self._release(view.digest)
 
-    async def _tree(self, artifact: Artifact, ctx: ActionContext) -> tuple[Path, bool]:
+    async def _tree(self, artifact: ArtifactRef, ctx: ActionContext) -> tuple[Path, bool]:
         path = self.tree_path(artifact.digest)
         async with self._lock(artifact.digest):
             if path.is_dir():
@@ -140,11 +153,8 @@ class SystreeCache:
             unpacking = self.trees / f".unpack-{path.name}-{next(self._serial)}"
             unpacking.mkdir(mode=0o755)
             try:
-                blob = self.store.blob_path(artifact.digest)
-                if not blob.exists():
-                    raise ActionError(f"artifact {artifact.name!r} was replaced or deleted "
-                                      "while it was being prepared")
-                await extract_archive(ctx, blob, unpacking, f"systree {artifact.name!r}")
+                async with self.blobs.blob(ctx, artifact) as blob:
+                    await extract_archive(ctx, blob, unpacking, f"systree {artifact.name!r}")
                 os.rename(unpacking, path)
             finally:
                 if unpacking.exists():
@@ -184,7 +194,7 @@ class SystreeCache:
             self._users[digest] = left
             return
         self._users.pop(digest, None)
-        if not await self.store.referenced(digest):
+        if not await self.blobs.referenced(digest):
             await self.drop(digest)
 
     async def drop(self, digest: str) -> None:

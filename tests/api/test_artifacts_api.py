@@ -230,23 +230,43 @@ pipelines:
 """
 
 
-def test_a_remote_worker_says_it_cannot_reach_the_artifact_store(
+def test_a_remote_worker_fetches_the_artifact_its_action_names_and_no_other(
         start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
     daemon = start_daemon(workers=0)
-    daemon.apply(REMOTE)
+    then = "where: host\n      - shell: cat hello || echo none; sleep 1\n        where: host"
+    daemon.apply(REMOTE.replace("where: host", then))
     token = daemon.ick("token", "create", "--scope", "worker", "--name", "w").stdout.strip()
     env = {**daemon.env, "ICK_TOKEN": token}
     env.pop("ICK_STATE_DIR")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "hello").write_text("hello from an artifact\n")
+    tarball = tmp_path / "x.tar.zst"
+    subprocess.run(["tar", "--zstd", "-cf", str(tarball), "-C", str(tree), "."], check=True)
     with open(tmp_path / "worker.log", "wb") as log:
         worker = subprocess.Popen([sys.executable, "-m", "ick", "worker", "--name", "w",
                                    "--state-dir", str(tmp_path / "worker")],
                                   env=env, stdout=log, stderr=log)
     try:
-        build = daemon.wait_build(daemon.trigger("remote"), timeout=60)
+        missing = daemon.wait_build(daemon.trigger("remote"), timeout=60)
+        assert missing["actions"][0]["missing"] is True
+        assert daemon.ick("artifacts", "put", "x", str(tarball)).returncode == 0
+        assert daemon.ick("artifacts", "put", "other", str(tarball)).returncode == 0
+        build_id = daemon.trigger("remote")
+        daemon.wait_log(build_id, "hello from an artifact", timeout=60)
+        worker_id = daemon.build(build_id)["worker"]
+        for name in ("other", "x"):
+            status, doc = daemon.api("GET", f"/work/{build_id}/0/artifacts/{name}"
+                                     f"?worker={worker_id}", token=token)
+            assert status == 403, doc  # x too: the worker runs action 1 now, not 0
+        status, doc = daemon.api("GET", f"/work/{build_id}/1/artifacts/other"
+                                 f"?worker={worker_id}", token=token)
+        assert (status, doc) == (403, {"error": f"action 1 of build {build_id} does not name "
+                                                "artifact 'other'"})
+        build = daemon.wait_build(build_id, timeout=60)
     finally:
         worker.terminate()
         worker.wait(30)
-    assert build["state"] == "failed"
-    assert build["actions"][0]["message"] == (
-        "this worker cannot reach the artifact store (remote workers cannot yet): run "
-        "artifact and systree actions on the daemon's own workers")
+    assert missing["state"] == "succeeded" and build["state"] == "succeeded"
+    digest = {a["name"]: a["digest"] for a in daemon.api("GET", "/artifacts")[1]}["x"]
+    assert build["actions"][0]["digest"] == digest

@@ -46,7 +46,7 @@ def test_bad_settings_are_refused_before_starting(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (f"ick: error: {config}: unknown setting 'workrs' (expected one of: "
                              "debian_mirror, keep_builds, keep_days, listen, public_url, smtp, "
-                             "state_dir, workers)\n")
+                             "state_dir, worker_labels, workers)\n")
 
 
 def test_ctrl_c_stops_cleanly(start_daemon: Callable[..., Daemon]) -> None:

@@ -124,7 +124,7 @@ def test_empty_file_has_nothing() -> None:
                 "hello.ick:4: action 1 of pipeline 'build': missing 'where'"
                 " (one of host, chroot, container)",
                 "hello.ick:5: action 1 of pipeline 'build': unknown key 'wher'"
-                " (expected one of: env, name, network, secrets, shell, timeout, where)",
+                " (expected one of: env, name, network, secrets, shell, timeout, where, worker)",
             ],
         ),
         (
@@ -188,7 +188,7 @@ def test_empty_file_has_nothing() -> None:
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
                 " (expected one of: concurrent, extra_parameters, keep_builds, keep_days, notify,"
-                " parameters, pipelines, poll, project, schedule, triggers)",
+                " parameters, pipelines, poll, project, schedule, triggers, worker)",
             ],
         ),
         (
@@ -443,7 +443,7 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
         " (expected one of: concurrent, extra_parameters, keep_builds, keep_days, notify,"
-        " parameters, pipelines, poll, project, schedule, triggers)",
+        " parameters, pipelines, poll, project, schedule, triggers, worker)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",
     ]
     with pytest.raises(IckFileError) as info:

@@ -21,6 +21,7 @@ def remote_daemon(start_daemon: Callable[..., Daemon], tmp_path: Path) -> Iterat
     """A daemon without local workers, and one `ick worker` taking its actions."""
     daemon = start_daemon(workers=0)
     token = daemon.ick("token", "create", "--scope", "worker", "--name", "w").stdout.strip()
+    (tmp_path / "worker.token").write_text(token)
     env = {**os.environ, "ICK_URL": daemon.url, "ICK_TOKEN": token}
     env.pop("ICK_STATE_DIR", None)
     with open(tmp_path / "worker.log", "wb") as log:
@@ -61,14 +62,19 @@ pipelines:
     build_id = daemon.trigger("far")
     daemon.wait_log(build_id, "ready\n")
     worker = daemon.build(build_id)["worker"]
-    status, doc = daemon.api("GET", f"/work/{build_id}/0/secrets/OTHER?worker={worker}")
+    token = (tmp_path / "worker.token").read_text()  # the worker's own
+    status, doc = daemon.api("GET", f"/work/{build_id}/0/secrets/OTHER?worker={worker}",
+                             token=token)
     assert (status, doc) == (
         403, {"error": f"action 0 of build {build_id} does not name secret 'OTHER'"}
     )
-    status, doc = daemon.api("GET", f"/work/{build_id}/0/secrets/TOKEN?worker=someone")
-    assert (status, doc) == (
-        403, {"error": f"worker 'someone' is not running action 0 of build {build_id}"}
+    status, doc = daemon.api("GET", f"/work/{build_id}/0/secrets/TOKEN?worker={worker}")
+    assert (status, doc) == (  # the admin token is not the worker's
+        403, {"error": f"worker {worker!r} is not registered with this token"}
     )
+    status, doc = daemon.api("GET", f"/work/{build_id}/0/secrets/TOKEN?worker=someone",
+                             token=token)
+    assert (status, doc) == (404, {"error": "no worker 'someone': register again"})
     read_only = daemon.ick("token", "create", "--scope", "read", "--name", "r").stdout.strip()
     status, _ = daemon.api("GET", f"/work/{build_id}/0/secrets/TOKEN?worker={worker}",
                            token=read_only)

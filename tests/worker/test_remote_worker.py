@@ -60,7 +60,7 @@ def test_remote_worker_runs_a_build(remote: tuple[Daemon, Path]) -> None:
 def test_worker_token_scope_is_required(start_daemon: Callable[..., Daemon]) -> None:
     daemon = start_daemon(workers=0)
     token = daemon.ick("token", "create", "--scope", "read", "--name", "r").stdout.strip()
-    status, doc = daemon.api("POST", "/workers", {"name": "x"}, token=token)
+    status, doc = daemon.api("POST", "/work", {"name": "x"}, token=token)
     assert status == 403
     assert doc == {"error": "token 'r' lacks the 'worker' scope"}
 
@@ -99,3 +99,38 @@ def test_a_remote_worker_outlives_a_controller_restart(remote: tuple[Daemon, Pat
     doc = daemon.wait_build(second, timeout=60)
     assert doc["state"] == "succeeded"
     assert doc["worker"].startswith("w1-") and doc["worker"] != daemon.build(first)["worker"]
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--token", "ick_a_b", "worker"], {},
+     "ick worker takes its token from --token-file or ICK_TOKEN, never from --token"),
+    (["worker"], {}, "ick worker needs a worker-scope token: --token-file FILE, or ICK_TOKEN"),
+    (["worker", "--token-file", "/nonexistent/t"], {},
+     "--token-file /nonexistent/t: cannot read: No such file or directory"),
+    (["worker", "--label", "kvm"], {"ICK_TOKEN": "ick_a_b"}, "--label 'kvm': expected KEY=VALUE"),
+    (["worker", "--label", "k v=x"], {"ICK_TOKEN": "ick_a_b"},
+     "--label 'k v=x': bad label name 'k v': use letters, digits, '.', '_' and '-'"),
+])
+def test_ick_worker_refuses_bad_options_in_one_line(
+        args: list[str], env: dict[str, str], message: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("ICK_TOKEN", "ICK_STATE_DIR")}
+    done = subprocess.run([sys.executable, "-m", "ick", *args], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=60)
+    assert (done.returncode, done.stderr) == (2, f"ick: error: {message}\n")
+
+
+def test_ick_worker_with_a_token_the_controller_refuses_stops_in_one_line(
+        start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
+    daemon = start_daemon(workers=0)
+    reader = daemon.ick("token", "create", "--scope", "read", "--name", "r").stdout.strip()
+    for token, why in (("ick_nope_nope", "invalid token"),
+                       (reader, "token 'r' lacks the 'worker' scope")):
+        clean = {k: v for k, v in os.environ.items() if k not in ("ICK_TOKEN", "ICK_STATE_DIR")}
+        done = subprocess.run(
+            [sys.executable, "-m", "ick", "worker", "--url", daemon.url,
+             "--state-dir", str(tmp_path / "w")], capture_output=True, text=True,
+            env={**clean, "ICK_TOKEN": token}, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.endswith(
+            f"ick: error: the controller at {daemon.url} refuses this worker: {why}\n")
+        assert "Traceback" not in done.stderr

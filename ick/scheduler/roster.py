@@ -1,0 +1,75 @@
+"""Who is registered as a worker: name, labels, slots, the token it registered with, and
+when it was last heard from (its lease).
+
+A worker registered over HTTP belongs to its token: every later call for its id must come
+with that token. A local worker (token None) belongs to the daemon and is never reachable
+over HTTP. Time arrives as an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ick.errors import ForbiddenError, NotFoundError
+from ick.scheduler.routing import Labels, WorkerInfo
+
+LEASE = 60.0  # seconds a remote worker may stay silent before it is dropped
+
+
+@dataclass
+class Entry:
+    info: WorkerInfo
+    name: str
+    token: str | None  # the id of the token that registered it; None: a local worker
+    seen: float  # monotonic seconds
+    seen_at: str  # the same moment as ISO 8601, for people
+
+    def to_json(self, running: list[tuple[int, int]]) -> dict[str, object]:
+        return {
+            "worker": self.info.id, "name": self.name, "local": self.info.local,
+            "labels": {k: list(v) for k, v in sorted(self.info.labels.items())},
+            "slots": self.info.slots,
+            "running": [{"build": b, "seq": s} for b, s in sorted(running)],
+            "last_seen": self.seen_at,
+        }
+
+
+class Roster:
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+
+    def add(self, worker: str, name: str, labels: Labels, slots: int, token: str | None,
+            now: float, now_iso: str) -> WorkerInfo:
+        info = WorkerInfo(worker, dict(labels), token is None, slots)
+        self._entries[worker] = Entry(info, name, token, now, now_iso)
+        return info
+
+    def remove(self, worker: str) -> bool:
+        return self._entries.pop(worker, None) is not None
+
+    def check(self, worker: str, token: str, now: float, now_iso: str) -> None:
+        """A request for `worker` with `token`: 404 if no such worker (register again), 403 if
+        it is not this token's; else its lease is renewed."""
+        entry = self._entries.get(worker)
+        if entry is None:
+            raise NotFoundError(f"no worker {worker!r}: register again")
+        if entry.token != token:
+            raise ForbiddenError(f"worker {worker!r} is not registered with this token")
+        self.seen(worker, now, now_iso)
+
+    def seen(self, worker: str, now: float, now_iso: str) -> None:
+        entry = self._entries.get(worker)
+        if entry is not None:
+            entry.seen, entry.seen_at = now, now_iso
+
+    def silent(self, now: float, limit: float) -> list[tuple[str, float]]:
+        """Remote workers not heard from for more than `limit` seconds, and for how long."""
+        return [(w, now - e.seen) for w, e in self._entries.items()
+                if e.token is not None and now - e.seen > limit]
+
+    def __contains__(self, worker: object) -> bool:
+        return worker in self._entries
+
+    def to_json(self, running: dict[str, list[tuple[int, int]]]) -> list[dict[str, object]]:
+        """Every worker, with what `running` says it runs (worker -> [(build, seq)])."""
+        return [e.to_json(running.get(w, [])) for w, e in sorted(self._entries.items())]
