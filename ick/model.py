@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class Project:
     notify: list[dict[str, Any]] = field(default_factory=list)
     concurrent: bool = False
     worker: dict[str, str] = field(default_factory=dict)  # labels its workers must have
+    matrix: Any = None  # `matrix:` as written (axes, or a list of mappings); ick.matrix
+    fail_fast: bool = False
     # Running for months (DESIGN.md): retention, timers, downstream builds, loose parameters.
     keep_builds: int | None = None
     keep_days: float | None = None
@@ -97,6 +100,10 @@ class Project:
         }
         if self.worker:
             doc["worker"] = self.worker
+        if self.matrix is not None:
+            doc["matrix"] = self.matrix
+        if self.fail_fast:
+            doc["fail_fast"] = True
         # Only what is set, so documents from before these keys read back the same.
         for key in OPTIONAL_PROJECT_KEYS:
             value = getattr(self, key)
@@ -107,6 +114,32 @@ class Project:
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
                          "extra_parameters")
+
+
+@dataclass
+class JobRecord:
+    """One job of a build: its own parameters (on top of the build's), state and worker."""
+
+    job: int
+    parameters: dict[str, Any] = field(default_factory=dict)
+    state: BuildState = BuildState.QUEUED
+    worker: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    def title(self) -> str:
+        """`job N (key=value, ...)`, as the build's whole log heads each job's part."""
+        values = ", ".join(f"{k}={_show(v)}" for k, v in self.parameters.items())
+        return f"job {self.job} ({values})" if values else f"job {self.job}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"job": self.job, "parameters": self.parameters, "state": self.state.value,
+                "worker": self.worker, "started_at": self.started_at,
+                "finished_at": self.finished_at}
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 @dataclass
@@ -123,9 +156,11 @@ class ActionRecord:
     duration: float | None = None
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    job: int = 0
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "job": self.job,
             "pipeline": self.pipeline,
             "index": self.index,
             "kind": self.kind,
@@ -155,6 +190,21 @@ class Build:
     # The first commit a git action resolved, as storage gives it where it lists builds
     # without their actions.
     resolved_commit: str | None = None
+    jobs: list[JobRecord] = field(default_factory=list)  # at least one; job 0 without matrix
+    fail_fast: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.jobs:
+            self.jobs = [JobRecord(0, state=self.state, worker=self.worker,
+                                   started_at=self.started_at, finished_at=self.finished_at)]
+
+    def job_parameters(self, job: int) -> dict[str, Any]:
+        """What job `job` runs with: the build's parameters, then the job's own."""
+        return {**self.parameters, **self.jobs[job].parameters}
+
+    def job_seqs(self, job: int) -> list[int]:
+        """The seqs of job `job`'s actions, in order (a build's actions are job after job)."""
+        return [seq for seq, a in enumerate(self.actions) if a.job == job]
 
     @property
     def commit(self) -> str | None:
@@ -180,5 +230,7 @@ class Build:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "worker": self.worker,
+            "fail_fast": self.fail_fast,
+            "jobs": [j.to_json() for j in self.jobs],
             "actions": [a.to_json() for a in self.actions],
         }

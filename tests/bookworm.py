@@ -17,19 +17,24 @@ CACHE_DIR = Path("/var/cache/ick-tests")
 DEBOOTSTRAP_TIMEOUT = 600
 
 
-def tarball_path(codename: str, cache_dir: Path = CACHE_DIR) -> Path:
-    return cache_dir / f"{codename}-minbase.tar.zst"
+def tarball_path(codename: str, cache_dir: Path = CACHE_DIR, arch: str | None = None) -> Path:
+    """The cached tree: the host's architecture unless `arch` names another."""
+    if arch is None:
+        return cache_dir / f"{codename}-minbase.tar.zst"
+    return cache_dir / f"{codename}-{arch}-minbase.tar.zst"
 
 
-def build_tarball(codename: str, dest: Path) -> Path:
-    """debootstrap --variant=minbase CODENAME, packed as ick's archive action packs a tree."""
+def build_tarball(codename: str, dest: Path, arch: str | None = None) -> Path:
+    """debootstrap --variant=minbase CODENAME (for `arch`, emulated where it is foreign),
+    packed as ick's archive action packs a tree."""
     mirror = default_mirror(codename) or "http://deb.debian.org/debian"
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".debootstrap-") as work:
         tree = Path(work) / "tree"
         subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "debootstrap",
-             "--variant=minbase", codename, str(tree), mirror],
+             "--variant=minbase", *([f"--arch={arch}"] if arch else []), codename, str(tree),
+             mirror],
             check=True, capture_output=True, timeout=DEBOOTSTRAP_TIMEOUT,
         )
         partial = Path(work) / "tree.tar.zst"
@@ -42,10 +47,11 @@ def build_tarball(codename: str, dest: Path) -> Path:
     return dest
 
 
-def bookworm_tarball(scratch: Path, codename: str = "bookworm") -> Path:
-    """The cached tarball for `codename`, built first if missing. Cached in CACHE_DIR where
-    that is writable (delete the file to rebuild it), else built under `scratch`."""
-    cached = tarball_path(codename)
+def bookworm_tarball(scratch: Path, codename: str = "bookworm", arch: str | None = None) -> Path:
+    """The cached tarball for `codename` (and a foreign `arch`), built first if missing.
+    Cached in CACHE_DIR where that is writable (delete the file to rebuild it), else built
+    under `scratch`."""
+    cached = tarball_path(codename, arch=arch)
     if cached.exists():
         return cached
     try:
@@ -53,7 +59,7 @@ def bookworm_tarball(scratch: Path, codename: str = "bookworm") -> Path:
         writable = os.access(CACHE_DIR, os.W_OK)
     except OSError:
         writable = False
-    return build_tarball(codename, cached if writable else scratch / cached.name)
+    return build_tarball(codename, cached if writable else scratch / cached.name, arch)
 
 
 def root_problem() -> str | None:

@@ -114,6 +114,25 @@ def bookworm_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def arm64_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bookworm minbase tree for arm64, made on this host by debootstrap --arch=arm64 (its
+    second stage emulated by qemu-user-static), once per test session at most: cached in
+    /var/cache/ick-tests/bookworm-arm64-minbase.tar.zst. Skips where the host is not root or
+    does not emulate arm64."""
+    from ick.runners.arches import runnable_arches
+    from tests.bookworm import bookworm_tarball as build
+    from tests.bookworm import root_problem
+
+    problem = root_problem()
+    if problem:
+        pytest.skip(problem)
+    if "arm64" not in runnable_arches():
+        pytest.skip("this host does not run arm64: install qemu-user-static and "
+                    "binfmt-support, and mount binfmt_misc")
+    return build(tmp_path_factory.mktemp("bookworm-arm64"), arch="arm64")
+
+
+@pytest.fixture(scope="session")
 def put_bookworm_systree(bookworm_tarball: Path) -> Callable[..., None]:
     """put(daemon, name="bookworm_systree"): `ick artifacts put` the bookworm tree into it."""
 

@@ -1,7 +1,8 @@
 """Routes for artifacts: list, and GET/PUT/DELETE one, streamed both ways.
 
 The digest travels in the `Ick-Digest: sha256:HEX` header: the daemon sends it with every
-artifact and checks an upload against it when the client sends one.
+artifact and checks an upload against it when the client sends one. An upload may say the
+Debian architecture of the tree it holds in `Ick-Arch` (a systree's).
 """
 
 from __future__ import annotations
@@ -10,10 +11,21 @@ from aiohttp import web
 
 from ick.api.helpers import require
 from ick.api.keys import ARTIFACTS
-from ick.errors import NotFoundError
+from ick.errors import InputError, NotFoundError
+from ick.runners.arches import ARCH_RE
 from ick.storage.artifacts import check_name
 
 DIGEST_HEADER = "Ick-Digest"
+ARCH_HEADER = "Ick-Arch"
+
+
+def arch_of(request: web.Request) -> str | None:
+    """The architecture an upload says its tree is for, if it says one."""
+    arch = request.headers.get(ARCH_HEADER)
+    if arch is not None and not ARCH_RE.match(arch):
+        raise InputError(f"{ARCH_HEADER}: expected a Debian architecture like arm64, "
+                         f"got {arch[:40]!r}")
+    return arch
 READ_SIZE = 256 * 1024
 
 
@@ -39,9 +51,10 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
 async def put_artifact(request: web.Request) -> web.Response:
     require(request, "write")
     name = check_name(request.match_info["name"])
+    arch = arch_of(request)
     chunks = request.content.iter_chunked(READ_SIZE)
     digest = request.headers.get(DIGEST_HEADER)
-    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest)
+    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest, arch)
     return web.json_response(artifact.to_json(), status=201 if created else 200,
                              headers={DIGEST_HEADER: artifact.digest})
 

@@ -34,9 +34,12 @@ def _build_id(request: web.Request) -> int:
 
 
 def _with_waiting(controller: Controller, build: Build) -> dict[str, Any]:
-    """The build's JSON; a queued one says why no worker takes it, if none can."""
+    """The build's JSON; a queued one (or a running one with queued jobs) says why no
+    worker takes it, if none can."""
     doc = build.to_json()
-    if build.state is BuildState.QUEUED:
+    if build.state is BuildState.QUEUED or (
+            build.state is BuildState.RUNNING
+            and any(j.state is BuildState.QUEUED for j in build.jobs)):
         doc["waiting"] = controller.waiting(build.id)
     return doc
 
@@ -68,22 +71,32 @@ async def get_build(request: web.Request) -> web.Response:
 
 
 async def get_log(request: web.Request) -> web.StreamResponse:
+    """The build's whole log, or with ?job=N one job's (of a build with several jobs, the
+    jobs' logs follow one another, each under its `== job N (...) ==` line)."""
     require(request, "read")
     build_id = _build_id(request)
-    if not request.app[LOGS].is_live(build_id) and not await request.app[BUILDS].exists(build_id):
+    build = await request.app[BUILDS].get(build_id)
+    if build is None:
         raise NotFoundError(f"no build {build_id}")
     offset = _int_arg(request, "offset", 0, 0, 2**62)
+    job = None
+    if "job" in request.query:
+        job = _int_arg(request, "job", 0, 0, 10000)
+        if job >= len(build.jobs):
+            raise NotFoundError(f"build {build_id} has no job {job} (it has "
+                                f"{len(build.jobs)}: 0 to {len(build.jobs) - 1})")
     follow = request.query.get("follow", "0") not in ("0", "", "false", "no")
+    logs = request.app[LOGS]
+    if job is None:
+        chunks = logs.whole(build, offset, follow, FOLLOW_LIMIT)
+    else:
+        key = None if len(build.jobs) == 1 else job
+        chunks = logs.chunks(build_id, key, offset, follow, FOLLOW_LIMIT)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     response.enable_chunked_encoding()
     await response.prepare(request)
-    if follow:
-        async for chunk in request.app[LOGS].follow(build_id, offset, FOLLOW_LIMIT):
-            await response.write(chunk)
-    else:
-        while chunk := request.app[LOGS].read(build_id, offset):
-            offset += len(chunk)
-            await response.write(chunk)
+    async for chunk in chunks:
+        await response.write(chunk)
     await response.write_eof()
     return response
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api.artifacts import DIGEST_HEADER, READ_SIZE
+from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
@@ -68,8 +68,8 @@ def _running(request: web.Request) -> tuple[str, int, int, dict[str, Any], dict[
     require(request, "worker")
     build_id, seq = _ints(request)
     worker = _worker(request)
-    run = request.app[CONTROLLER].running_action(build_id)
-    if run is None or run.worker != worker or run.seq != seq:
+    run = request.app[CONTROLLER].running_action(build_id, seq)
+    if run is None or run.worker != worker:
         raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
     return worker, build_id, seq, run.spec, run.parameters, run.project
 
@@ -180,10 +180,10 @@ async def hand_back(request: web.Request) -> web.Response:
 
 async def wait_cancel(request: web.Request) -> web.Response:
     require(request, "worker")
-    build_id, _ = _ints(request)
+    build_id, seq = _ints(request)
     timeout = _timeout(request, MAX_POLL)
     worker = _worker(request)
-    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout)
+    cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout, seq)
     return web.json_response({"cancel": cancel})
 
 
@@ -235,8 +235,9 @@ async def put_artifact(request: web.Request) -> web.Response:
     digest = request.headers.get(DIGEST_HEADER)
     if not digest:
         raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")
+    arch = arch_of(request)
     chunks = request.content.iter_chunked(READ_SIZE)
-    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest)
+    artifact, created = await request.app[ARTIFACTS].put(name, chunks, digest, arch)
     return web.json_response(artifact.to_json(), status=201 if created else 200,
                              headers={DIGEST_HEADER: artifact.digest})
 

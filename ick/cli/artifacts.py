@@ -48,15 +48,16 @@ def artifacts() -> None:
 @json_option
 @pass_ctx
 def list_artifacts(ctx: Context, as_json: bool) -> None:
-    """List artifacts: name, size in bytes, digest, when stored."""
+    """List artifacts: name, size in bytes, digest, when stored, a tree's architecture."""
     docs: list[dict[str, Any]] = ctx.client.call("GET", "/artifacts")
     if as_json:
         print_json(docs)
         return
     width = max((len(d["name"]) for d in docs), default=0)
     for d in docs:
+        arch = f"  {d['arch']}" if d.get("arch") else ""
         click.echo(f"{d['name']:<{width}}  {d['size']:>12}  {d['digest'][:19]}  "
-                   f"{d['created_at']}")
+                   f"{d['created_at']}{arch}")
 
 
 def _copy(response: Any, out: IO[bytes]) -> str:
@@ -106,8 +107,10 @@ def get(ctx: Context, name: str, path: str | None) -> None:
 @artifacts.command("put")
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--arch", metavar="ARCH", default=None,
+              help="The Debian architecture of the tree FILE holds (a systree's).")
 @pass_ctx
-def put(ctx: Context, name: str, file: str) -> None:
+def put(ctx: Context, name: str, file: str, arch: str | None) -> None:
     """Store FILE as artifact NAME (replacing what NAME was)."""
     import json
 
@@ -115,6 +118,8 @@ def put(ctx: Context, name: str, file: str) -> None:
         digest, size = _file_digest(f)
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size),
                    DIGEST_HEADER: digest}
+        if arch:
+            headers["Ick-Arch"] = arch
         conn, response = ctx.client.open("PUT", _path(name), _blocks(f), headers,
                                          timeout=TRANSFER_TIMEOUT)
         try:

@@ -87,11 +87,28 @@ def builds(ctx: Context, project: str | None, limit: int, as_json: bool) -> None
         str(b["id"]), b["project"], str(b["number"]), b["state"],
         str(b["parameters"].get("ick_trigger") or ""), b["queued_at"],
         str(b.get("commit") or b["parameters"].get("git_commit") or "")[:10],
+        _jobs_summary(b["jobs"]) if len(b.get("jobs") or []) > 1 else "",
     ] for b in docs]
     echo_table(rows, right=(0, 2))
 
 
-BUILD_COLUMNS = ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED", "COMMIT"]
+BUILD_COLUMNS = ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED", "COMMIT", "JOBS"]
+
+
+def _jobs_summary(jobs: list[dict[str, Any]]) -> str:
+    """`4 jobs: 3 succeeded, 1 failed`."""
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job["state"]] = counts.get(job["state"], 0) + 1
+    return f"{len(jobs)} jobs: " + ", ".join(f"{n} {state}" for state, n in counts.items())
+
+
+def _job_title(job: dict[str, Any]) -> str:
+    import json
+
+    values = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                       for k, v in job["parameters"].items())
+    return f"job {job['job']} ({values})" if values else f"job {job['job']}"
 
 
 @cli.command()
@@ -113,20 +130,35 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
     click.echo("  parameters:")
     for key, value in doc["parameters"].items():
         click.echo(f"    {key}: {json.dumps(value)}")
-    click.echo("  actions:")
-    for a in doc["actions"]:
-        code = "" if a["exit_code"] is None else f" exit {a['exit_code']}"
-        duration = "" if a["duration"] is None else f" {a['duration']:.2f} s"
-        message = f" ({a['message']})" if a.get("message") else ""
-        click.echo(f"    {a['pipeline']}[{a['index']}] {a['kind']} ({a['where']}): "
-                   f"{a['state']}{code}{duration}{message}")
-        for extra in sorted(set(a) - {"pipeline", "index", "kind", "where", "state",
-                                       "exit_code", "duration", "message"}):
-            click.echo(f"      {extra}: {json.dumps(a[extra])}")
+    jobs = doc.get("jobs") or [{"job": 0}]
+    if len(jobs) == 1:
+        click.echo("  actions:")
+        _echo_actions(doc["actions"], "    ")
+    else:
+        click.echo(f"  {_jobs_summary(jobs)}")
+        for job in jobs:
+            worker = f" on {job['worker']}" if job.get("worker") else ""
+            click.echo(f"  {_job_title(job)}: {job['state']}{worker}")
+            _echo_actions([a for a in doc["actions"] if a.get("job", 0) == job["job"]],
+                          "    ")
     if doc.get("notifications"):
         click.echo("  notifications:")
         for n in doc["notifications"]:
             _echo_notification(n)
+
+
+def _echo_actions(actions: list[dict[str, Any]], indent: str) -> None:
+    import json
+
+    for a in actions:
+        code = "" if a["exit_code"] is None else f" exit {a['exit_code']}"
+        duration = "" if a["duration"] is None else f" {a['duration']:.2f} s"
+        message = f" ({a['message']})" if a.get("message") else ""
+        click.echo(f"{indent}{a['pipeline']}[{a['index']}] {a['kind']} ({a['where']}): "
+                   f"{a['state']}{code}{duration}{message}")
+        for extra in sorted(set(a) - {"pipeline", "index", "kind", "where", "state",
+                                       "exit_code", "duration", "message", "job"}):
+            click.echo(f"{indent}  {extra}: {json.dumps(a[extra])}")
 
 
 def _echo_notification(n: dict[str, Any]) -> None:
@@ -145,11 +177,15 @@ def _echo_notification(n: dict[str, Any]) -> None:
 @click.argument("build_id", type=int)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the build ends.")
 @click.option("--offset", type=click.IntRange(0), default=0, help="Start at this byte.")
+@click.option("--job", type=click.IntRange(0, 10000), default=None,
+              help="Only this job's log (of a build with a matrix).")
 @pass_ctx
-def log(ctx: Context, build_id: int, follow: bool, offset: int) -> None:
-    """Print a build's log."""
+def log(ctx: Context, build_id: int, follow: bool, offset: int, job: int | None) -> None:
+    """Print a build's log (with several jobs, each job's under a `== job N ==` line)."""
     out = sys.stdout.buffer
     path = f"/builds/{build_id}/log?offset={offset}" + ("&follow=1" if follow else "")
+    if job is not None:
+        path += f"&job={job}"
     for chunk in ctx.client.stream(path):
         out.write(chunk)
         out.flush()

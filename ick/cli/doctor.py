@@ -72,15 +72,19 @@ def checks() -> list[dict[str, str]]:
         found.append({"check": "tmpfs on /run/systemd/nspawn", "state": "note",
                       "detail": "no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to "
                                 "start without it; `ick serve` mounts one when it runs as root"})
+    found += _arches()
     return found
 
 
 def _line(check: dict[str, str]) -> str:
     state, name, detail = check["state"], check["check"], check["detail"]
-    if state == "ok":
-        return f"ok       {name}" + (f" ({detail})" if detail else "")
+    if state == "ok":  # a tool's detail is where it is; another check's, what it found
+        shown = f" ({detail})" if detail.startswith("/") else f" {detail}" if detail else ""
+        return f"ok       {name}{shown}"
     if state == "missing":
         return f"missing  {name}: {detail}"
+    if state == "info":
+        return f"{name:<8} {detail}"
     return f"{state:<8} {detail}"
 
 
@@ -96,3 +100,26 @@ def doctor(as_json: bool) -> None:
             click.echo(_line(check))
     if any(c["state"] in ("missing", "warning") for c in found):
         raise SystemExit(1)
+
+
+def _arches() -> list[dict[str, str]]:
+    """Which Debian architectures this host runs: its own, and what qemu-user emulates."""
+    from ick.runners.arches import BINFMT, emulated_arches, host_arch, runnable_arches
+
+    found = []
+    emulated = emulated_arches()
+    if emulated:
+        found.append({"check": "binfmt emulation (qemu-user)", "state": "ok",
+                      "detail": f"registered for {', '.join(emulated)}"})
+    elif not BINFMT.joinpath("status").exists():
+        found.append({"check": "binfmt", "state": "note",
+                      "detail": f"binfmt_misc is not mounted at {BINFMT}: no foreign "
+                                "architectures; `ick serve` mounts it when it runs as root"})
+    else:
+        found.append({"check": "binfmt", "state": "note",
+                      "detail": "no binfmt emulation registered: for foreign architectures "
+                                "(debian_arch) install packages qemu-user-static and "
+                                "binfmt-support"})
+    runs = ", ".join(runnable_arches()) or host_arch() or "?"
+    found.append({"check": "arches", "state": "info", "detail": f"this host runs: {runs}"})
+    return found

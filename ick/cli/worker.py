@@ -95,7 +95,7 @@ def worker(ctx: Context, url: str | None, token_file: str | None, name: str | No
 
 async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], state: Path,
                slots: int) -> None:
-    from ick.daemon.host import prepare_nspawn
+    from ick.daemon.host import prepare_binfmt, prepare_nspawn
     from ick.daemon.serve import use_pidfd_watcher
     from ick.runners.base import HostSettings
     from ick.worker.labels import own_labels
@@ -116,6 +116,7 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
         services = RemoteServices(source, lambda: remote.worker_id, state)
         if os.geteuid() == 0:
             prepare_nspawn()
+            prepare_binfmt()
         await services.systrees.open(tmpfs=os.geteuid() == 0)
         remote = Worker(source, name, HostSettings(state_dir=state), services, workspaces,
                         labels=own_labels(extra), slots=slots, tracker=tracker)

@@ -17,7 +17,7 @@ import aiohttp
 
 from ick.api.auth import TokenKeeper
 from ick.config import Settings
-from ick.daemon.host import prepare_nspawn
+from ick.daemon.host import prepare_binfmt, prepare_nspawn
 from ick.daemon.secrets import SecretKeeper
 from ick.notify.outbox import Outbox
 from ick.notify.retry import retry_scale
@@ -130,6 +130,7 @@ async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[Syst
     root = os.geteuid() == 0
     if root:
         prepare_nspawn()
+        prepare_binfmt()
     systrees = SystreeCache(state / "systrees", StoreBlobs(store))
     await systrees.open(tmpfs=root)
     store.watch_drops(systrees.drop)

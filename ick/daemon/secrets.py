@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from ick.model import Build
-from ick.storage.logs import LogStore
+from ick.storage.logs import LogStore, log_keys
 from ick.storage.masking import Masker
 from ick.storage.secrets import SecretInfo, SecretStore
 
@@ -30,8 +30,7 @@ class SecretKeeper:
         log.info("secret %s of project %s set", name, project)
         # A build already running may print the new value: its log must hide it too.
         for build_id in [b for b, p in self._live.items() if p == project]:
-            masker = self.logs.masker(build_id)
-            if masker is not None:
+            for masker in self.logs.maskers(build_id):
                 masker.add(value)
 
     def remove(self, project: str, name: str) -> bool:
@@ -56,7 +55,9 @@ class SecretKeeper:
     def build_started(self, build: Build) -> None:
         """From the first action on, the project's secrets are masked in the build's log."""
         self._live[build.id] = build.project
-        self.logs.set_masker(build.id, Masker(self.store.values(build.project)))
+        values = self.store.values(build.project)
+        for key in log_keys(build):  # each log its own: jobs' output interleaves
+            self.logs.set_masker(build.id, Masker(values), job=key)
 
     def build_finished(self, build: Build) -> None:
         self._live.pop(build.id, None)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ick.errors import IckFileError
+from ick.matrix import expand, matrix_problems
 from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, Pipeline, Project, name_problem
 from ick.runners.rules import show_value
 from ick.runners.validate import action_problems
@@ -24,8 +25,9 @@ Path = tuple[object, ...]
 Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
-PROJECT_KEYS = ("concurrent", "extra_parameters", "keep_builds", "keep_days", "notify",
-                "parameters", "pipelines", "poll", "project", "schedule", "triggers", "worker")
+PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "keep_days",
+                "matrix", "notify", "parameters", "pipelines", "poll", "project", "schedule",
+                "triggers", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
 NOTIFY_KEYS = ("email", "on", "secret", "webhook", "when")
@@ -243,10 +245,21 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
         message = f"'concurrent' must be true or false, not {show_value(concurrent)}"
         out.append(((*path, "concurrent"), f"{context}: {message}"))
     worker = _worker(doc, path, context, out)
+    matrix = doc.get("matrix")
+    if matrix is not None:
+        for inside, message in matrix_problems(matrix):
+            out.append(((*path, "matrix", *inside), f"{context}: {message}"))
+        if (problem := _json_problem(matrix)) is not None:
+            out.append(((*path, "matrix"), f"{context}: matrix: {problem}"))
+    fail_fast = doc.get("fail_fast", False)
+    if not isinstance(fail_fast, bool):
+        message = f"'fail_fast' must be true or false, not {show_value(fail_fast)}"
+        out.append(((*path, "fail_fast"), f"{context}: {message}"))
     months = _months_keys(doc, path, context, out)
     if len(out) > before:
         return None
-    return Project(str(name), parameters, pipelines, notify, concurrent, worker, **months)
+    return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
+                   fail_fast, **months)
 
 
 def _number(value: object) -> bool:
@@ -466,8 +479,9 @@ def check_references(
                 message = f"project '{project.name}' names pipeline '{name}', which does not exist"
                 problems.append(_say(prefix, message))
                 continue
+            jobs = expand(project.matrix)
             for parameter in dict.fromkeys(pipeline.parameters):
-                if parameter not in project.parameters:
+                if parameter not in project.parameters and any(parameter not in j for j in jobs):
                     message = (
                         f"project '{project.name}' does not give parameter '{parameter}'"
                         f" that pipeline '{name}' requires"

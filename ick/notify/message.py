@@ -36,13 +36,25 @@ def duration(build: Build) -> float | None:
 
 
 def _failed_action(build: Build) -> dict[str, Any] | None:
-    bad = (ActionState.FAILED, ActionState.INTERRUPTED, ActionState.CANCELLED)
-    for action in build.actions:
-        if action.state in bad:
-            return {"pipeline": action.pipeline, "index": action.index, "kind": action.kind,
+    """The first action that failed (else the first interrupted or cancelled one); with
+    several jobs, which job's it is."""
+    for bad in (ActionState.FAILED, ActionState.INTERRUPTED, ActionState.CANCELLED):
+        for action in build.actions:
+            if action.state == bad:
+                doc: dict[str, Any] = {
+                    "pipeline": action.pipeline, "index": action.index, "kind": action.kind,
                     "where": action.where, "state": action.state.value,
                     "exit_code": action.exit_code, "message": action.message}
+                if len(build.jobs) > 1:
+                    doc["job"] = action.job
+                return doc
     return None
+
+
+def failed_jobs(build: Build) -> list[dict[str, Any]]:
+    """The jobs that failed, each with its own parameters (the matrix's values)."""
+    return [{"job": j.job, "parameters": j.parameters, "title": j.title()}
+            for j in build.jobs if j.state is BuildState.FAILED]
 
 
 def _git(build: Build) -> list[Any]:
@@ -84,6 +96,8 @@ def facts(build: Build, event: str, tail: str, base_url: str,
         "git_commit": _commit(build, git),
         "git": git,
         "failed_action": _failed_action(build) if ended else None,
+        "jobs": len(build.jobs),
+        "failed_jobs": failed_jobs(build) if ended else [],
         "log_tail": tail if ended else "",
     }
 
@@ -125,6 +139,9 @@ def body(doc: dict[str, Any]) -> str:
         lines.append(f"Git: {_git_line(git)}")
     lines += ["", "Parameters:"]
     lines += [f"  {key}: {_value(value)}" for key, value in doc["parameters"].items()] or ["  none"]
+    if doc.get("jobs", 1) > 1 and doc.get("failed_jobs"):
+        lines += ["", f"Failed jobs ({len(doc['failed_jobs'])} of {doc['jobs']}): "
+                      + "; ".join(j["title"] for j in doc["failed_jobs"])]
     failed = doc.get("failed_action")
     if failed:
         lines += ["", f"Failed action: pipeline {failed['pipeline']}, action "

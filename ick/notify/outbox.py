@@ -223,9 +223,13 @@ class Outbox:
         if build is None:
             raise SendError(f"build {n.build_id} no longer exists")
         previous = await self.builds.previous_outcome(build.project, build.id)
-        size = self.logs.size(build.id)
+        # With several jobs, the tail of the first failed job's log says the most.
+        job = next((j.job for j in build.jobs if j.state is BuildState.FAILED), None) \
+            if len(build.jobs) > 1 else None
+        size = self.logs.size(build.id, job)
         start = max(0, size - TAIL_BYTES)
-        tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES), from_start=start == 0)
+        tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES, job=job),
+                        from_start=start == 0)
         doc = facts(build, n.event, tail, self.base_url(), previous)
         if "email" in n.target:
             # Imported at first use: aiosmtplib and the email package cost the idle daemon

@@ -7,6 +7,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from ick.errors import ActionError
+from ick.runners.arches import tree_arch
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.rules import GLOBS, STRING, Rule
 from ick.runners.tarball import create_archive, extract_archive
@@ -52,17 +53,23 @@ class ArchiveRunner:
             members = matching(root, list(globs))
             if not members:
                 raise ActionError(f"archive: nothing in the {which} matches {globs}")
+        # A whole Debian tree keeps its architecture with it (a systree of arm64, say).
+        arch = tree_arch(root) if members is None else None
         archive = services.temp_path(".tar.zst")
         try:
             await create_archive(ctx, root, archive, members)
         except BaseException:
             archive.unlink(missing_ok=True)
             raise
-        artifact = await services.store(ctx, name, archive)
-        ctx.say(f"stored the {which} as artifact {name}: {artifact.size} bytes, "
+        artifact = await services.store(ctx, name, archive, arch)
+        of_arch = f" ({arch})" if arch else ""
+        ctx.say(f"stored the {which}{of_arch} as artifact {name}: {artifact.size} bytes, "
                 f"{artifact.digest}")
-        return Outcome(0, _since(started), details={
-            "artifact": name, "digest": artifact.digest, "size": artifact.size})
+        details: dict[str, object] = {
+            "artifact": name, "digest": artifact.digest, "size": artifact.size}
+        if arch:
+            details["arch"] = arch
+        return Outcome(0, _since(started), details=details)
 
 
 class PopulateSystreeRunner:
@@ -79,9 +86,14 @@ class PopulateSystreeRunner:
         ctx.scratch.cleanups.append(lambda: systrees.close_view(view))
         ctx.scratch.systree = view.merged
         how = "cached" if cached else "unpacked"
-        ctx.say(f"systree {name} ({artifact.digest[:19]}, {how}) ready")
-        return Outcome(0, _since(started), details={
-            "systree": name, "digest": artifact.digest, "cached": cached})
+        arch = tree_arch(view.merged)
+        of_arch = f" for {arch}" if arch else ""
+        ctx.say(f"systree {name} ({artifact.digest[:19]}, {how}) ready{of_arch}")
+        details: dict[str, object] = {
+            "systree": name, "digest": artifact.digest, "cached": cached}
+        if arch:
+            details["arch"] = arch
+        return Outcome(0, _since(started), details=details)
 
 
 class PopulateWorkspaceRunner:

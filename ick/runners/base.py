@@ -81,6 +81,7 @@ class ActionContext:
     secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
     shared: Shared = field(default_factory=Shared)
     started: Callable[[int], None] | None = None  # told each pid the action starts (tracking)
+    job: int = 0  # which job of the build (a build with a matrix has several)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter."""
@@ -123,6 +124,7 @@ class ActionContext:
             "ICK_BUILD_ID": str(self.build_id),
             "ICK_PROJECT": self.project,
             "BUILD_NUMBER": str(self.number),
+            "ICK_JOB": str(self.job),
             "ICK_WORKSPACE": str(self.workspace),
             "ICK_PARAMS": str(self.params_file()),
         })

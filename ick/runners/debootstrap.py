@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.aptsources import default_mirror
+from ick.runners.arches import ARCH_RE, emulated_arches, host_arch
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.process import ProcessResult, run_process
 from ick.runners.rules import STRING, Rule, is_nonempty_str
@@ -38,6 +39,23 @@ class DebootstrapRunner:
                               "set `mirror` on the action or debian_mirror in ick.yaml")
         return _checked(mirror, MIRROR_RE, "mirror (expected an http, https or file URL)")
 
+    def arch_args(self, ctx: ActionContext) -> list[str]:
+        """`--arch=X` for a `debian_arch` other than the host's. debootstrap then runs the
+        second stage in the tree itself, which qemu-user-static's binfmt handler (flag F)
+        emulates: no --foreign and no copy of qemu inside the tree."""
+        arch = ctx.setting("debian_arch")
+        if arch is None:
+            return []
+        arch = _checked(arch, ARCH_RE, "debian_arch")
+        if arch == host_arch():
+            return []
+        if arch not in emulated_arches():
+            raise ActionError(
+                f"debian_arch {arch} is foreign to this {host_arch()} host and no binfmt "
+                "handler emulates it: install qemu-user-static and binfmt-support "
+                "(ick doctor says what this host runs)")
+        return [f"--arch={arch}"]
+
     async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
         value = ctx.action["debootstrap"]
         codename = ctx.required("debian_codename") if value == "auto" else value
@@ -46,12 +64,14 @@ class DebootstrapRunner:
         mirror = self.mirror(ctx, codename)
         debootstrap = require_tool("debootstrap", "debootstrap")
         unshare = require_tool("unshare", "util-linux")
-        ctx.say(f"debootstrap {codename} ({variant}) from {mirror}")
+        arch_args = self.arch_args(ctx)
+        for_arch = f", {arch_args[0].removeprefix('--arch=')}" if arch_args else ""
+        ctx.say(f"debootstrap {codename} ({variant}{for_arch}) from {mirror}")
         # In a private mount namespace: what debootstrap mounts inside the tree (/proc, /sys)
         # can never stay mounted in the workspace, however debootstrap ends.
         argv = [unshare, "--mount", "--propagation", "private", "--pid", "--fork",
                 "--kill-child", "--mount-proc", "--", debootstrap, f"--variant={variant}",
-                codename, str(ctx.workspace), mirror]
+                *arch_args, codename, str(ctx.workspace), mirror]
         return await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
                                  output=ctx.output, timeout=ctx.timeout, on_start=ctx.started)
 
@@ -59,7 +79,8 @@ class DebootstrapRunner:
 DEBOOTSTRAP = ActionType(
     "debootstrap", ("host",), DebootstrapRunner,
     value=Rule(is_nonempty_str, "'auto' or a debian codename"),
-    settings={"mirror": STRING, "variant": STRING, "debian_codename": STRING},
+    settings={"mirror": STRING, "variant": STRING, "debian_codename": STRING,
+              "debian_arch": STRING},
     tools=(Tool("debootstrap", "debootstrap", "the debootstrap action"),
            Tool("unshare", "util-linux", "the debootstrap action")),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ick.errors import ActionError
+from ick.runners.arches import host_arch, runnable_arches, tree_arch
 from ick.runners.base import ActionContext, Tool
 from ick.runners.process import ProcessResult, run_process
 from ick.runners.tools import require_tool
@@ -77,6 +78,20 @@ def inside_env(env: Mapping[str, str], binds: Sequence[Bind], workspace: str) ->
     return inside
 
 
+def check_runnable(ctx: ActionContext, root: Path) -> None:
+    """A tree of an architecture this host neither is nor emulates cannot run: say so,
+    rather than let the kernel say "exec format error". Checked once per tree and build."""
+    key = f"arch-checked:{root}"
+    if key in ctx.scratch.values:
+        return
+    arch = tree_arch(root)
+    if arch is not None and arch not in runnable_arches():
+        raise ActionError(
+            f"the tree is for {arch}, which this {host_arch()} host does not emulate: install "
+            "qemu-user-static and binfmt-support (ick doctor says what this host runs)")
+    ctx.scratch.values[key] = arch
+
+
 async def run_host(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:
     return await run_process(argv, cwd=ctx.workspace, env=env, output=ctx.output,
                              timeout=ctx.timeout, on_start=ctx.started)
@@ -89,6 +104,7 @@ async def run_chroot(ctx: ActionContext, argv: list[str], env: dict[str, str]) -
     if lacking:
         raise ActionError(f"where: chroot needs a root file system in the workspace, and it "
                           f"has no /{lacking[0]}: run debootstrap (or populate_workspace) first")
+    check_runnable(ctx, root)
     unshare = require_tool("unshare", "util-linux")
     require_tool("mount", "mount")
     binds = [Bind(ctx.run_dir, RUN_INSIDE), Bind(root, "/")]
@@ -143,6 +159,7 @@ async def run_container(ctx: ActionContext, argv: list[str],
     if systree is None:
         raise ActionError("where: container needs a systree: put `action: populate_systree` "
                           "(with systree_name) before this action")
+    check_runnable(ctx, systree)
     command = nspawn_command(nspawn, ctx, systree, argv, env)
     return await run_process(command, cwd=ctx.workspace, env=env, output=ctx.output,
                              timeout=ctx.timeout, stop_signal=signal.SIGTERM,

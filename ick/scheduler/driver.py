@@ -15,6 +15,7 @@ from ick.scheduler.machine import (
     Decision,
     Dispatch,
     Finished,
+    JobEnded,
     Kill,
     Outcome,
     RunningAction,
@@ -26,7 +27,7 @@ from ick.scheduler.roster import LEASE, Roster
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import WorkItem
 from ick.storage.builds import BuildStore
-from ick.storage.logs import LogStore
+from ick.storage.logs import LogStore, job_key, log_keys
 from ick.storage.resources import ResourceStore
 from ick.timefmt import now_iso
 
@@ -68,9 +69,10 @@ class Controller:
         self._lock = asyncio.Lock()
         # None in an inbox: the daemon stops, hand out nothing more.
         self._inbox: dict[str, asyncio.Queue[WorkItem | None]] = {}
-        self._cancel: dict[int, asyncio.Event] = {}
+        self._cancel: dict[tuple[int, int], asyncio.Event] = {}  # (build, job): stop it
         self._stopping = False
         self._finished_count = 0
+        self._job_keys: dict[tuple[int, int], int | None] = {}  # (build, job) -> its log
         self._roster = Roster()
 
     # start and stop -------------------------------------------------------
@@ -83,14 +85,14 @@ class Controller:
         now = now_iso()
         interrupted = []
         for build in await self._builds.in_state(BuildState.RUNNING):
-            self._logs.open(build.id)
+            self._open_logs(build)
             self._logs.append(build.id, b"ick: the daemon stopped while this build ran\n")
             async with self._lock:
                 await self._apply(self._machine.recovered_running(build, now))
             interrupted.append(build.id)
             log.warning("build %d: interrupted by a daemon restart", build.id)
         for build in await self._builds.in_state(BuildState.QUEUED):
-            self._logs.open(build.id)
+            self._open_logs(build)
             async with self._lock:
                 await self._apply(self._machine.enqueue(build, now))
         return interrupted
@@ -105,8 +107,9 @@ class Controller:
 
     # views ----------------------------------------------------------------
 
-    def running_action(self, build_id: int) -> RunningAction | None:
-        return self._machine.running_action(build_id)
+    def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
+        """The running action `seq` of the build (without `seq`: of its first running job)."""
+        return self._machine.running_action(build_id, seq)
 
     def busy(self) -> bool:
         return self._machine.busy()
@@ -122,10 +125,8 @@ class Controller:
     def workers(self) -> list[dict[str, object]]:
         """Every registered worker, its labels and slots, what it runs, when it was last seen."""
         running: dict[str, list[tuple[int, int]]] = {}
-        for build_id in self._machine.running_ids():
-            run = self._machine.running_action(build_id)
-            if run is not None:
-                running.setdefault(run.worker, []).append((build_id, run.seq))
+        for run in self._machine.running_actions():
+            running.setdefault(run.worker, []).append((run.build_id, run.seq))
         return self._roster.to_json(running)
 
     # users' requests ------------------------------------------------------
@@ -141,8 +142,8 @@ class Controller:
         plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check)
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
-                                          plan.actions, now)
-        self._logs.open(build.id)
+                                          plan.actions, now, plan.jobs, plan.fail_fast)
+        self._open_logs(build)
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
@@ -210,22 +211,23 @@ class Controller:
     async def hand_back(self, worker: str, build_id: int, seq: int) -> None:
         """A stopping worker gives back the action it runs: the build is queued again and
         starts over on another worker, and its log says so."""
-        run = self._machine.running_action(build_id)
-        if run is None or run.worker != worker or run.seq != seq:
+        run = self._machine.running_action(build_id, seq)
+        if run is None or run.worker != worker:
             return
-        self._logs.append(build_id, (
-            f"ick: worker {worker} stopped and handed back action {seq + 1}: the build is "
+        self._job_log(build_id, run.job, (
+            f"ick: worker {worker} stopped and handed back action {seq + 1}: the "
+            f"{'build' if self._job_keys.get((build_id, run.job)) is None else 'job'} is "
             "queued again and runs from its first action on another worker\n").encode())
-        log.warning("build %d: handed back by worker %s, queued again", build_id, worker)
+        log.warning("build %d: job %d handed back by worker %s, queued again", build_id,
+                    run.job, worker)
         async with self._lock:
             await self._apply(self._machine.hand_back(build_id, seq, now_iso()))
 
     async def unregister(self, worker: str, why: str = "the worker went away") -> None:
         self._roster.remove(worker)
-        for build_id in self._machine.running_ids():
-            run = self._machine.running_action(build_id)
-            if run is not None and run.worker == worker:
-                self._logs.append(build_id, f"ick: {why}\n".encode())
+        for run in self._machine.running_actions():
+            if run.worker == worker:
+                self._job_log(run.build_id, run.job, f"ick: {why}\n".encode())
         async with self._lock:
             await self._apply(self._machine.remove_worker(worker, now_iso(), why))
         self._inbox.pop(worker, None)
@@ -249,37 +251,45 @@ class Controller:
             return None
 
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
-        run = self._machine.running_action(build_id)
-        if run is not None and run.worker == worker_id and run.seq == seq:
-            self._logs.append(build_id, data, stream=True)
+        run = self._machine.running_action(build_id, seq)
+        if run is not None and run.worker == worker_id:
+            self._job_log(build_id, run.job, data, stream=True)
 
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
-        run = self._machine.running_action(build_id)
+        run = self._machine.running_action(build_id, seq)
         if run is None or run.worker != worker_id:
-            return False
-        if seq != run.seq:
-            return True  # a late or confused report: the machine would ignore it too
+            return False  # that job has ended (cancelled, interrupted): nothing more of it
+        job = run.job
         async with self._lock:
-            unwritten = self._logs.failure(build_id)
+            unwritten = self._logs.failure(build_id, self._job_keys.get((build_id, job)))
             if unwritten is not None:
-                await self._apply(self._machine.log_failed(build_id, unwritten))
+                await self._apply(self._machine.log_failed(build_id, unwritten, seq))
             if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
-                self._logs.append(build_id, f"ick: {outcome.message}\n".encode())
+                self._job_log(build_id, job, f"ick: {outcome.message}\n".encode())
             decisions = self._machine.action_exited(build_id, seq, outcome, now_iso())
-            self._logs.append(build_id, _footer(outcome))
+            self._job_log(build_id, job, _footer(outcome))
             await self._apply(decisions)
-        return self._machine.is_running(build_id)
+        return self._machine.is_running(build_id, job)
 
-    async def wait_cancel(self, worker_id: str, build_id: int) -> None:
-        if not self._machine.is_running(build_id):
-            return
-        await self._cancel.setdefault(build_id, asyncio.Event()).wait()
+    def _cancel_event(self, build_id: int, seq: int | None) -> asyncio.Event | None:
+        """The event that says to stop the job whose action `seq` runs; None if none runs."""
+        run = self._machine.running_action(build_id, seq)
+        if run is None:
+            return None
+        return self._cancel.setdefault((build_id, run.job), asyncio.Event())
 
-    async def wait_cancel_for(self, worker_id: str, build_id: int, timeout: float) -> bool:
-        """Like wait_cancel, bounded (for long polls): True if the build is to be stopped."""
-        if not self._machine.is_running(build_id):
+    async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
+        event = self._cancel_event(build_id, seq)
+        if event is not None:
+            await event.wait()
+
+    async def wait_cancel_for(self, worker_id: str, build_id: int, timeout: float,
+                              seq: int | None = None) -> bool:
+        """Like wait_cancel, bounded (for long polls): True if the job is to be stopped."""
+        event = self._cancel_event(build_id, seq)
+        if event is None:
             return True
-        return await _wait(self._cancel.setdefault(build_id, asyncio.Event()), timeout)
+        return await _wait(event, timeout)
 
     # acting on decisions --------------------------------------------------
 
@@ -290,37 +300,72 @@ class Controller:
             elif isinstance(decision, Dispatch):
                 self._dispatch(decision)
             elif isinstance(decision, Kill):
-                log.info("build %d: stopping its running action", decision.build.id)
-                self._cancel.setdefault(decision.build.id, asyncio.Event()).set()
+                log.info("build %d: stopping the running action of job %d", decision.build.id,
+                         decision.job)
+                self._cancel.setdefault((decision.build.id, decision.job),
+                                        asyncio.Event()).set()
+            elif isinstance(decision, JobEnded):
+                self._job_ended(decision.build, decision.job)
             elif isinstance(decision, Finished):
                 self._finished(decision.build)
 
+    def _open_logs(self, build: Build) -> None:
+        for key in log_keys(build):
+            self._logs.open(build.id, key)
+        for job in build.jobs:
+            self._job_keys[(build.id, job.job)] = job_key(build, job.job)
+
+    def _job_log(self, build_id: int, job: int, data: bytes, stream: bool = False) -> None:
+        self._logs.append(build_id, data, stream=stream,
+                          job=self._job_keys.get((build_id, job)))
+
     def _dispatch(self, decision: Dispatch) -> None:
         build, seq = decision.build, decision.seq
-        if seq == 0:
+        if decision.starts_build:
             for listener in self._listeners:
                 listener.build_started(build)
         action = build.actions[seq]
-        self._logs.append(build.id, _header(build, action, seq))
+        seqs = build.job_seqs(action.job)
+        self._job_log(build.id, action.job, _header(action, seqs.index(seq), len(seqs)))
         item = WorkItem(
             build_id=build.id, project=build.project, number=build.number, seq=seq,
-            total=len(build.actions), action=action.spec, parameters=build.parameters,
+            total=len(build.actions), action=action.spec,
+            parameters=build.job_parameters(action.job), job=action.job,
         )
         self._inbox[decision.worker].put_nowait(item)
 
+    def _job_ended(self, build: Build, job: int) -> None:
+        """One job of several has ended; the build goes on."""
+        state = build.jobs[job].state.value
+        log.info("build %d: job %d %s", build.id, job, state)
+        self._job_log(build.id, job, f"ick: job {job} {state}\n".encode())
+        self._logs.close(build.id, self._job_keys.pop((build.id, job), None))
+
     def _finished(self, build: Build) -> None:
         log.info("build %d: %s", build.id, build.state.value)
+        if len(build.jobs) > 1:
+            for job in build.jobs:
+                if (build.id, job.job) in self._job_keys:
+                    self._job_ended(build, job.job)
+            failed = [str(j.job) for j in build.jobs if j.state is BuildState.FAILED]
+            if failed:
+                self._logs.append(build.id, (
+                    f"ick: failed: job{'s' if len(failed) > 1 else ''} "
+                    f"{', '.join(failed)}\n").encode())
         self._logs.append(build.id, f"ick: build {build.id} {build.state.value}\n".encode())
-        self._logs.close(build.id)
+        for key in log_keys(build):
+            self._logs.close(build.id, key)
+        for job in build.jobs:
+            self._job_keys.pop((build.id, job.job), None)
+            self._cancel.pop((build.id, job.job), None)
         self._finished_count += 1
-        self._cancel.pop(build.id, None)
         for listener in self._listeners:
             listener.build_finished(build)
 
 
-def _header(build: Build, action: ActionRecord, seq: int) -> bytes:
+def _header(action: ActionRecord, position: int, total: int) -> bytes:
     return (
-        f"==== [{seq + 1}/{len(build.actions)}] pipeline {action.pipeline}, "
+        f"==== [{position + 1}/{total}] pipeline {action.pipeline}, "
         f"action {action.index + 1}: {action.kind} (where: {action.where})\n"
     ).encode()
 

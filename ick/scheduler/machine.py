@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
 from ick.scheduler.routing import Needs, WorkerInfo, can_take, needs_of, waiting_reason
 
 
 @dataclass(frozen=True)
 class Save:
-    """Persist the build's row and these actions' rows."""
+    """Persist the build's row, its jobs' rows and these actions' rows."""
 
     build: Build
     seqs: tuple[int, ...]
@@ -23,19 +23,30 @@ class Save:
 
 @dataclass(frozen=True)
 class Dispatch:
-    """Hand action `seq` of `build` to `worker`."""
+    """Hand action `seq` of `build` to `worker`; `starts_build` when it is the build's first
+    (its listeners are told the build started)."""
 
     worker: str
     build: Build
     seq: int
+    starts_build: bool = False
 
 
 @dataclass(frozen=True)
 class Kill:
-    """Stop the action that `worker` runs for `build`."""
+    """Stop the action that `worker` runs for job `job` of `build`."""
 
     worker: str
     build: Build
+    job: int = 0
+
+
+@dataclass(frozen=True)
+class JobEnded:
+    """One job of a build with several has ended (its Save came first)."""
+
+    build: Build
+    job: int
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class Finished:
     build: Build
 
 
-Decision = Save | Dispatch | Kill | Finished
+Decision = Save | Dispatch | Kill | JobEnded | Finished
 
 
 @dataclass(frozen=True)
@@ -61,58 +72,87 @@ class Outcome:
 
 @dataclass(frozen=True)
 class RunningAction:
-    """A view of the action a build runs now: who runs it, and what it is."""
+    """A view of the action a job runs now: who runs it, and what it is."""
 
     build_id: int
     project: str
     worker: str
     seq: int
     spec: dict[str, Any]
-    parameters: dict[str, Any]
+    parameters: dict[str, Any]  # the job's: the build's, then the job's own
+    job: int = 0
 
 
 @dataclass
 class _Running:
     build: Build
+    job: int
     worker: str
     seq: int
     cancel_requested: bool = False
-    log_failure: str | None = None  # why the build's log could not be written, if it could not
+    log_failure: str | None = None  # why the job's log could not be written, if it could not
+
+
+# When jobs end differently, the build's state is the first of these that one of them has.
+_OUTCOME_ORDER = (BuildState.FAILED, BuildState.INTERRUPTED, BuildState.CANCELLED,
+                  BuildState.SUCCEEDED)
+
+
+def build_outcome(jobs: list[JobRecord]) -> BuildState:
+    """The state of a build whose jobs have all ended: succeeded only when all did."""
+    states = {j.state for j in jobs}
+    return next((s for s in _OUTCOME_ORDER if s in states), BuildState.SUCCEEDED)
 
 
 class Scheduler:
-    """Knows the queue, the running builds and the idle workers."""
+    """Knows the queue of jobs, the running jobs and the idle workers.
+
+    The unit queued, routed and run is a job: (build, job number). A build without a matrix
+    has one job, job 0.
+    """
 
     def __init__(self) -> None:
-        self._queue: list[Build] = []
-        self._running: dict[int, _Running] = {}
+        self._queue: list[tuple[Build, int]] = []
+        self._running: dict[tuple[int, int], _Running] = {}
         self._idle: list[str] = []  # a worker once per free slot of it that asked for work
         self._workers: dict[str, WorkerInfo] = {}
-        self._needs: dict[int, Needs] = {}
-        self._waiting: dict[int, str] = {}
+        self._needs: dict[tuple[int, int], Needs] = {}
+        self._waiting: dict[tuple[int, int], str] = {}
 
     # views --------------------------------------------------------------
 
-    def running_action(self, build_id: int) -> RunningAction | None:
-        run = self._running.get(build_id)
-        if run is None:
-            return None
+    def _view(self, run: _Running) -> RunningAction:
         return RunningAction(run.build.id, run.build.project, run.worker, run.seq,
-                             dict(run.build.actions[run.seq].spec), dict(run.build.parameters))
+                             dict(run.build.actions[run.seq].spec),
+                             run.build.job_parameters(run.job), run.job)
 
-    def is_running(self, build_id: int) -> bool:
-        return build_id in self._running
+    def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
+        """The running action `seq` of the build (any job of it); without `seq`, the first
+        running job's action."""
+        for (bid, _), run in self._running.items():
+            if bid == build_id and (seq is None or run.seq == seq):
+                return self._view(run)
+        return None
+
+    def running_actions(self) -> tuple[RunningAction, ...]:
+        return tuple(self._view(run) for run in self._running.values())
+
+    def is_running(self, build_id: int, job: int | None = None) -> bool:
+        """Does the build (or that job of it) run now?"""
+        if job is not None:
+            return (build_id, job) in self._running
+        return any(bid == build_id for bid, _ in self._running)
 
     def busy(self) -> bool:
         """Is anything queued or running?"""
         return bool(self._running or self._queue)
 
     def queued(self) -> tuple[int, ...]:
-        """The ids of the queued builds, in queue order."""
-        return tuple(b.id for b in self._queue)
+        """The ids of the builds with queued jobs, in queue order."""
+        return tuple(dict.fromkeys(b.id for b, _ in self._queue))
 
     def running_ids(self) -> tuple[int, ...]:
-        return tuple(self._running)
+        return tuple(dict.fromkeys(bid for bid, _ in self._running))
 
     def idle_workers(self) -> tuple[str, ...]:
         """The workers waiting for work, first to be given work first."""
@@ -122,8 +162,9 @@ class Scheduler:
         return frozenset(self._workers)
 
     def waiting(self, build_id: int) -> str | None:
-        """Why no worker there is can take this queued build, or None."""
-        return self._waiting.get(build_id)
+        """Why no worker there is can take a queued job of this build, or None."""
+        return next((why for (bid, _), why in sorted(self._waiting.items())
+                     if bid == build_id), None)
 
     # events -------------------------------------------------------------
 
@@ -145,56 +186,62 @@ class Scheduler:
         return out
 
     def hand_back(self, build_id: int, seq: int, now: str) -> list[Decision]:
-        """A stopping worker gave back the action it ran: the build is queued again, at the
+        """A stopping worker gave back the action it ran: its job is queued again, at the
         head of the queue, to run from its first action on another worker."""
-        run = self._running.get(build_id)
-        if run is None or run.seq != seq:
+        run = self._find(build_id, seq)
+        if run is None:
             return []
         if run.cancel_requested:
             return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, None, now,
                              "cancelled")
-        del self._running[build_id]
-        # The worker stops: it takes nothing more, least of all this build again.
+        del self._running[(build_id, run.job)]
+        # The worker stops: it takes nothing more, least of all this job again.
         self._idle = [w for w in self._idle if w != run.worker]
-        build = run.build
-        build.state = BuildState.QUEUED
-        build.started_at = None
-        build.worker = None
-        for a in build.actions:
+        build, job = run.build, run.build.jobs[run.job]
+        job.state = BuildState.QUEUED
+        job.started_at = job.worker = None
+        seqs = build.job_seqs(run.job)
+        for seq_ in seqs:
+            a = build.actions[seq_]
             a.state = ActionState.PENDING
             a.exit_code = a.duration = a.message = None
             a.details = {}
-        self._queue.insert(0, build)
-        self._route([build])
-        return [Save(build, tuple(range(len(build.actions)))), *self._assign(now)]
+        if all(j.state is BuildState.QUEUED for j in build.jobs):
+            build.state = BuildState.QUEUED
+            build.started_at = None
+            build.worker = None
+        self._queue.insert(0, (build, run.job))
+        self._route([(build, run.job)])
+        return [Save(build, tuple(seqs)), *self._assign(now)]
 
     def enqueue(self, build: Build, now: str) -> list[Decision]:
-        self._queue.append(build)
-        self._route([build])
+        units = [(build, j.job) for j in build.jobs if j.state is BuildState.QUEUED]
+        self._queue += units
+        self._route(units)
         return self._assign(now)
 
     def worker_ready(self, worker: str, now: str) -> list[Decision]:
         """A worker with a free slot asks for work."""
         if worker not in self._workers:
             self.add_worker(worker)
-        # A build in hand takes a slot: its next action comes when the last one ends.
+        # A job in hand takes a slot: its next action comes when the last one ends.
         busy = sum(1 for r in self._running.values() if r.worker == worker)
         if busy + self._idle.count(worker) >= self._workers[worker].slots:
             return []
         self._idle.append(worker)
         return self._assign(now)
 
-    def log_failed(self, build_id: int, reason: str) -> list[Decision]:
-        """The build's log cannot be written (a full disk): its running action fails when it
+    def log_failed(self, build_id: int, reason: str, seq: int | None = None) -> list[Decision]:
+        """The job's log cannot be written (a full disk): its running action fails when it
         ends, whatever its exit code."""
-        run = self._running.get(build_id)
+        run = self._find(build_id, seq)
         if run is not None and run.log_failure is None:
             run.log_failure = reason
         return []
 
     def action_exited(self, build_id: int, seq: int, outcome: Outcome, now: str) -> list[Decision]:
-        run = self._running.get(build_id)
-        if run is None or run.seq != seq:
+        run = self._find(build_id, seq)
+        if run is None:
             return []  # already ended (cancelled, interrupted): nothing to record
         if run.log_failure is not None and outcome.exit_code == 0:
             outcome = replace(outcome, exit_code=None,
@@ -209,8 +256,9 @@ class Scheduler:
         if outcome.exit_code == 0 and not outcome.timed_out:
             action.state = ActionState.SUCCEEDED
             action.message = outcome.message
-            if seq + 1 < len(run.build.actions):
-                run.seq = seq + 1
+            later = [s for s in run.build.job_seqs(run.job) if s > seq]
+            if later:
+                run.seq = later[0]
                 run.build.actions[run.seq].state = ActionState.RUNNING
                 return [Save(run.build, (seq, run.seq)), Dispatch(run.worker, run.build, run.seq)]
             return self._end(run, BuildState.SUCCEEDED, None, outcome, now, None)
@@ -218,121 +266,198 @@ class Scheduler:
         return self._end(run, BuildState.FAILED, ActionState.FAILED, outcome, now, message)
 
     def cancel(self, build_id: int, now: str) -> list[Decision]:
-        """Cancel a queued or running build; a finished one is left alone."""
-        for build in self._queue:
-            if build.id == build_id:
-                self._queue.remove(build)
-                self._waiting.pop(build_id, None)
-                self._needs.pop(build_id, None)
-                build.state = BuildState.CANCELLED
-                build.finished_at = now
-                for a in build.actions:
-                    a.state = ActionState.SKIPPED
-                return [Save(build, tuple(range(len(build.actions)))), Finished(build)]
-        run = self._running.get(build_id)
-        if run is None or run.cancel_requested:
+        """Cancel a queued or running build (every job of it); a finished one is left alone."""
+        build = next((b for b, _ in self._queue if b.id == build_id), None)
+        if build is None:
+            build = next((r.build for (bid, _), r in self._running.items() if bid == build_id),
+                         None)
+        if build is None:
             return []
-        run.cancel_requested = True
-        return [Kill(run.worker, run.build)]
+        return self._stop_rest(build, BuildState.CANCELLED, now)
 
     def recovered_running(self, build: Build, now: str) -> list[Decision]:
         """A build the database says was running when the daemon died: it is interrupted."""
-        seq = next((i for i, a in enumerate(build.actions) if a.state == ActionState.RUNNING),
-                   None)
-        if seq is None:
-            seq = next((i for i, a in enumerate(build.actions)
-                        if a.state == ActionState.PENDING), len(build.actions) - 1)
-        if seq < 0:
+        seqs: list[int] = []
+        ran: list[tuple[JobRecord, int]] = []
+        for job in [j for j in build.jobs if not j.state.finished]:
+            mine = build.job_seqs(job.job)
+            states = [build.actions[s].state for s in mine]
+            started = (job.state is BuildState.RUNNING or len(build.jobs) == 1
+                       or ActionState.RUNNING in states)
+            if started and mine:
+                seq = next((s for s in mine if build.actions[s].state == ActionState.RUNNING),
+                           None)
+                if seq is None:
+                    seq = next((s for s in mine
+                                if build.actions[s].state == ActionState.PENDING), mine[-1])
+                ran.append((job, seq))
+                continue
+            job.state, job.finished_at = BuildState.INTERRUPTED, now
+            for seq in mine:
+                build.actions[seq].state = ActionState.SKIPPED
+                seqs.append(seq)
+        out: list[Decision] = []
+        for job, seq in ran:
+            run = _Running(build, job.job, job.worker or build.worker or "?", seq)
+            self._running[(build.id, job.job)] = run
+            out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
+                             "the daemon stopped while it ran", tuple(seqs))
+            seqs = []
+        if not ran:
             build.state = BuildState.INTERRUPTED
             build.finished_at = now
-            return [Save(build, ()), Finished(build)]
-        run = _Running(build, build.worker or "?", seq)
-        self._running[build.id] = run
-        return self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
-                         "the daemon stopped while it ran")
+            out += [Save(build, tuple(seqs)), Finished(build)]
+        return out
 
     def shutdown(self, now: str) -> list[Decision]:
-        """The daemon stops: every running build is interrupted; queued ones stay queued."""
+        """The daemon stops: every running job is interrupted, and the queued jobs of its
+        build with it; builds none of whose jobs run stay queued."""
         out: list[Decision] = []
         for run in list(self._running.values()):
-            out.append(Kill(run.worker, run.build))
+            out.append(Kill(run.worker, run.build, run.job))
+            seqs = self._drop_queued(run.build, BuildState.INTERRUPTED, now)
             out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
-                             "the daemon stopped")
+                             "the daemon stopped", seqs)
         self._idle.clear()
         self._workers.clear()
         return out
 
     # policy -------------------------------------------------------------
 
+    def _find(self, build_id: int, seq: int | None) -> _Running | None:
+        """The running job of the build whose current action is `seq` (None: the first)."""
+        return next((r for (bid, _), r in self._running.items()
+                     if bid == build_id and (seq is None or r.seq == seq)), None)
+
     def _runnable(self, build: Build) -> bool:
         if build.concurrent:
             return True
-        return not any(r.build.project == build.project for r in self._running.values())
+        return not any(r.build.project == build.project and r.build.id != build.id
+                       for r in self._running.values())
 
-    def _needs_of(self, build: Build) -> Needs:
-        needs = self._needs.get(build.id)
+    def _needs_of(self, build: Build, job: int) -> Needs:
+        needs = self._needs.get((build.id, job))
         if needs is None:
-            needs = self._needs[build.id] = needs_of((a.kind, a.spec) for a in build.actions)
+            needs = self._needs[(build.id, job)] = needs_of(
+                ((a.kind, a.spec) for a in build.actions if a.job == job),
+                build.job_parameters(job))
         return needs
 
-    def _route(self, builds: list[Build]) -> None:
-        """Say again why these queued builds wait: only who is registered changes that."""
-        for build in builds:
-            reason = waiting_reason(self._needs_of(build), self._workers.values())
+    def _route(self, units: list[tuple[Build, int]]) -> None:
+        """Say again why these queued jobs wait: only who is registered changes that."""
+        for build, job in units:
+            reason = waiting_reason(self._needs_of(build, job), self._workers.values())
             if reason is None:
-                self._waiting.pop(build.id, None)
+                self._waiting.pop((build.id, job), None)
             else:
-                self._waiting[build.id] = reason
+                many = len(build.jobs) > 1
+                self._waiting[(build.id, job)] = f"job {job}: {reason}" if many else reason
 
-    def _pick(self) -> tuple[Build, str] | None:
-        """The first queued build that may run, and the first idle worker that may take it."""
+    def _pick(self) -> tuple[Build, int, str] | None:
+        """The first queued job that may run, and the first idle worker that may take it."""
         if not self._idle:
             return None
-        for build in self._queue:
-            if build.id in self._waiting or not self._runnable(build):
+        for build, job in self._queue:
+            if (build.id, job) in self._waiting or not self._runnable(build):
                 continue
-            needs = self._needs_of(build)
+            needs = self._needs_of(build, job)
             worker = next((w for w in self._idle if can_take(self._workers[w], needs)), None)
             if worker is not None:
-                return build, worker
+                return build, job, worker
         return None
 
     def _assign(self, now: str) -> list[Decision]:
         out: list[Decision] = []
         while (picked := self._pick()) is not None:
-            build, worker = picked
-            self._queue.remove(build)
+            build, job, worker = picked
+            self._queue.remove((build, job))
             self._idle.remove(worker)
-            build.state = BuildState.RUNNING
-            build.started_at = now
-            build.worker = worker
-            if not build.actions:
-                build.state = BuildState.SUCCEEDED
-                build.finished_at = now
-                out += [Save(build, ()), Finished(build)]
+            starts = build.state is BuildState.QUEUED
+            if starts:
+                build.state = BuildState.RUNNING
+                build.started_at = now
+                build.worker = worker
+            record = build.jobs[job]
+            record.state, record.worker, record.started_at = BuildState.RUNNING, worker, now
+            seqs = build.job_seqs(job)
+            if not seqs:
                 self._idle.insert(0, worker)
+                out += self._job_over(build, job, BuildState.SUCCEEDED, now, ())
                 continue
-            build.actions[0].state = ActionState.RUNNING
-            self._running[build.id] = _Running(build, worker, 0)
-            out += [Save(build, (0,)), Dispatch(worker, build, 0)]
+            build.actions[seqs[0]].state = ActionState.RUNNING
+            self._running[(build.id, job)] = _Running(build, job, worker, seqs[0])
+            out += [Save(build, (seqs[0],)), Dispatch(worker, build, seqs[0], starts)]
         return out
+
+    def _drop_queued(self, build: Build, state: BuildState, now: str) -> tuple[int, ...]:
+        """Take the build's queued jobs off the queue, ended in `state`: their actions'
+        seqs (all skipped)."""
+        seqs: list[int] = []
+        for unit in [u for u in self._queue if u[0].id == build.id]:
+            self._queue.remove(unit)
+            self._waiting.pop((build.id, unit[1]), None)
+            self._needs.pop((build.id, unit[1]), None)
+            record = build.jobs[unit[1]]
+            record.state, record.finished_at = state, now
+            for seq in build.job_seqs(unit[1]):
+                build.actions[seq].state = ActionState.SKIPPED
+                seqs.append(seq)
+        return tuple(seqs)
+
+    def _kill_running(self, build: Build) -> list[Decision]:
+        """Ask the workers of the build's running jobs to stop them; each job ends when its
+        worker reports."""
+        kills: list[Decision] = []
+        for run in [r for r in self._running.values() if r.build.id == build.id]:
+            if not run.cancel_requested:
+                run.cancel_requested = True
+                kills.append(Kill(run.worker, run.build, run.job))
+        return kills
+
+    def _stop_rest(self, build: Build, state: BuildState, now: str) -> list[Decision]:
+        """End the build's queued jobs in `state` and kill its running ones; the build ends
+        here when none of its jobs still runs."""
+        seqs = self._drop_queued(build, state, now)
+        kills = self._kill_running(build)
+        if all(j.state.finished for j in build.jobs):
+            return self._finish(build, now, seqs)
+        return ([Save(build, seqs)] if seqs else []) + kills
+
+    def _finish(self, build: Build, now: str, seqs: tuple[int, ...]) -> list[Decision]:
+        build.state = build_outcome(build.jobs)
+        build.finished_at = now
+        return [Save(build, seqs), Finished(build)]
+
+    def _job_over(self, build: Build, job: int, state: BuildState, now: str,
+                  seqs: tuple[int, ...]) -> list[Decision]:
+        """Job `job` has ended in `state`: maybe the build too, or (fail_fast) the rest."""
+        self._needs.pop((build.id, job), None)
+        record = build.jobs[job]
+        record.state, record.finished_at = state, now
+        kills: list[Decision] = []
+        if state is BuildState.FAILED and build.fail_fast:
+            seqs = tuple(sorted({*seqs, *self._drop_queued(build, BuildState.CANCELLED, now)}))
+            kills = self._kill_running(build)
+        if all(j.state.finished for j in build.jobs):
+            return self._finish(build, now, seqs)
+        return [Save(build, seqs), JobEnded(build, job), *kills]
 
     def _end(
         self, run: _Running, state: BuildState, action_state: ActionState | None,
-        outcome: Outcome | None, now: str, message: str | None,
+        outcome: Outcome | None, now: str, message: str | None, also: tuple[int, ...] = (),
     ) -> list[Decision]:
-        del self._running[run.build.id]
-        self._needs.pop(run.build.id, None)
+        """The running job ends in `state`, its current action in `action_state`; `also`:
+        seqs of other actions of the build changed on the way, to save with it."""
+        del self._running[(run.build.id, run.job)]
         build = run.build
-        build.state = state
-        build.finished_at = now
         current: ActionRecord = build.actions[run.seq]
         if action_state is not None:
             current.state = action_state
             current.message = message
             if outcome is None:
                 current.exit_code = None
-        for a in build.actions[run.seq + 1:]:
-            a.state = ActionState.SKIPPED
-        seqs = tuple(range(run.seq, len(build.actions)))
-        return [Save(build, seqs), Finished(build)]
+        later = [s for s in build.job_seqs(run.job) if s > run.seq]
+        for seq in later:
+            build.actions[seq].state = ActionState.SKIPPED
+        seqs = tuple(sorted({*also, run.seq, *later}))
+        return self._job_over(build, run.job, state, now, seqs)

@@ -5,10 +5,11 @@ parameters and actions out. Pure: the driver looks the resources up and stores t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ick.errors import ConflictError, InputError
+from ick.matrix import expand
 from ick.model import ActionRecord, Pipeline, Project, action_kind
 from ick.scheduler.routing import merge_requirements
 
@@ -16,7 +17,9 @@ from ick.scheduler.routing import merge_requirements
 @dataclass(frozen=True)
 class Plan:
     parameters: dict[str, Any]
-    actions: list[ActionRecord]
+    actions: list[ActionRecord]  # job after job: every job has all the pipelines' actions
+    jobs: list[dict[str, Any]] = field(default_factory=lambda: [{}])  # each job's own
+    fail_fast: bool = False
 
 
 # Parameters any project takes at trigger time: the hook and polls set them on every project.
@@ -24,13 +27,15 @@ ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
 
 
 def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
+                              jobs: list[dict[str, Any]],
                               overrides: Mapping[str, Any]) -> str | None:
-    """A trigger may name only parameters the project or its pipelines know, unless the
-    project says extra_parameters: true."""
+    """A trigger may name only parameters the project, its matrix or its pipelines know,
+    unless the project says extra_parameters: true."""
     if project.extra_parameters:
         return None
     known = {*project.parameters, *ALWAYS_KNOWN}
     known.update(name for pipeline in pipelines for name in pipeline.parameters)
+    known.update(name for job in jobs for name in job)
     unknown = sorted(set(overrides) - known)
     if not unknown:
         return None
@@ -46,6 +51,7 @@ def plan_build(
     """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
     pipeline, or to None where there is none of that name. `ick_trigger` (what asked for the
     build) becomes a parameter; with `check`, unknown parameters are refused."""
+    jobs = expand(project.matrix)
     found: list[Pipeline] = []
     for pipeline_name in project.pipelines:
         pipeline = pipelines.get(pipeline_name)
@@ -54,14 +60,15 @@ def plan_build(
                 f"project {project.name!r} names pipeline {pipeline_name!r}, which does not exist"
             )
         found.append(pipeline)
-    problem = unknown_parameter_problem(project, found, overrides) if check else None
+    problem = unknown_parameter_problem(project, found, jobs, overrides) if check else None
     if problem is not None:
         raise InputError(problem)
     parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger}
     actions: list[ActionRecord] = []
     for pipeline in found:
         pipeline_name = pipeline.name
-        missing = [p for p in pipeline.parameters if p not in parameters]
+        missing = [p for p in pipeline.parameters
+                   if any(p not in parameters and p not in job for job in jobs)]
         if missing:
             raise InputError(
                 f"pipeline {pipeline_name!r} requires parameter {missing[0]!r}, "
@@ -84,4 +91,5 @@ def plan_build(
     # One worker runs the whole build: its actions must agree on what it is.
     merge_requirements(*((f"action {a.index + 1} of pipeline {a.pipeline!r}",
                           a.spec.get("worker")) for a in actions))
-    return Plan(parameters, actions)
+    every = [replace(a, job=job, spec=dict(a.spec)) for job in range(len(jobs)) for a in actions]
+    return Plan(parameters, every, jobs, project.fail_fast)

@@ -80,17 +80,26 @@ def merge_requirements(*levels: tuple[str, Mapping[str, Any] | None]) -> dict[st
     return merged
 
 
-def needs_of(actions: Iterable[tuple[str, Mapping[str, Any]]]) -> Needs:
-    """The needs of a build from its actions' (kind, spec): every `worker:` pair of every
-    action (the driver has merged the project's and pipeline's into them), and a local worker
-    if any action's type needs the controller's disk."""
+def needs_of(actions: Iterable[tuple[str, Mapping[str, Any]]],
+             parameters: Mapping[str, Any] | None = None) -> Needs:
+    """The needs of a job from its actions' (kind, spec) and parameters: every `worker:` pair
+    of every action (the driver has merged the project's and pipeline's into them), the
+    `arch` that a `debian_arch` (a debootstrap key, else the parameter) names, and a local
+    worker if any action's type needs the controller's disk."""
     labels: dict[str, str] = {}
     local_because = None
+    arch = None
     for kind, spec in actions:
         for key, value in (spec.get("worker") or {}).items():
             labels.setdefault(str(key), str(value))
         if kind in LOCAL_ONLY and local_because is None:
             local_because = kind
+        if kind == "debootstrap" and isinstance(spec.get("debian_arch"), str) and arch is None:
+            arch = spec["debian_arch"]
+    if arch is None and isinstance((parameters or {}).get("debian_arch"), str):
+        arch = str((parameters or {})["debian_arch"])
+    if arch:
+        labels.setdefault("arch", arch)
     return Needs(labels, local_because is not None, local_because)
 
 

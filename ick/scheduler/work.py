@@ -20,13 +20,14 @@ class WorkItem:
     seq: int
     total: int
     action: dict[str, Any]
-    parameters: dict[str, Any]
+    parameters: dict[str, Any]  # the job's: the build's, then the job's own
+    job: int = 0  # seq is the action's place in the whole build, jobs one after another
 
     def to_json(self) -> dict[str, Any]:
         return {
             "build_id": self.build_id, "project": self.project, "number": self.number,
             "seq": self.seq, "total": self.total, "action": self.action,
-            "parameters": self.parameters,
+            "parameters": self.parameters, "job": self.job,
         }
 
     @classmethod
@@ -35,6 +36,7 @@ class WorkItem:
             build_id=int(doc["build_id"]), project=str(doc["project"]),
             number=int(doc["number"]), seq=int(doc["seq"]), total=int(doc["total"]),
             action=dict(doc["action"]), parameters=dict(doc["parameters"]),
+            job=int(doc.get("job", 0)),
         )
 
 
@@ -84,4 +86,5 @@ class WorkSource(Protocol):
 
     async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool: ...
 
-    async def wait_cancel(self, worker_id: str, build_id: int) -> None: ...
+    async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
+        """Return when the job running action `seq` of the build is to be stopped."""

@@ -64,14 +64,15 @@ class Artifact:
     digest: str  # "sha256:<64 hex digits>"
     size: int
     created_at: str
+    arch: str | None = None  # the Debian architecture of the tree inside, if it is one
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "digest": self.digest, "size": self.size,
-                "created_at": self.created_at}
+                "created_at": self.created_at, "arch": self.arch}
 
 
 def _artifact(row: sqlite3.Row) -> Artifact:
-    return Artifact(row[0], row[1], int(row[2]), row[3])
+    return Artifact(row[0], row[1], int(row[2]), row[3], row[4])
 
 
 class _BlobWriter:
@@ -198,12 +199,13 @@ class ArtifactStore:
 
     async def list(self) -> list[Artifact]:
         rows = await self.db.fetchall(
-            "SELECT name, digest, size, created_at FROM artifacts ORDER BY name")
+            "SELECT name, digest, size, created_at, arch FROM artifacts ORDER BY name")
         return [_artifact(r) for r in rows]
 
     async def get(self, name: str) -> Artifact | None:
         rows = await self.db.fetchall(
-            "SELECT name, digest, size, created_at FROM artifacts WHERE name = ?", (name,))
+            "SELECT name, digest, size, created_at, arch FROM artifacts WHERE name = ?",
+            (name,))
         return _artifact(rows[0]) if rows else None
 
     async def referenced(self, digest: str) -> bool:
@@ -212,7 +214,7 @@ class ArtifactStore:
         return bool(rows)
 
     async def put(self, name: str, chunks: AsyncIterable[bytes],
-                  expected: str | None = None) -> tuple[Artifact, bool]:
+                  expected: str | None = None, arch: str | None = None) -> tuple[Artifact, bool]:
         """Store a stream under `name`; return the artifact and whether the name is new.
 
         With `expected` (a digest the sender computed), a stream that differs is refused and
@@ -243,9 +245,10 @@ class ArtifactStore:
             await asyncio.to_thread(writer.discard)
             raise InputError(f"artifact {name!r} not stored: its digest is {digest}, "
                              f"not {expected} as the upload said")
-        return await self._commit(name, writer.path, digest, writer.size)
+        return await self._commit(name, writer.path, digest, writer.size, arch)
 
-    async def put_file(self, name: str, path: Path) -> tuple[Artifact, bool]:
+    async def put_file(self, name: str, path: Path,
+                       arch: str | None = None) -> tuple[Artifact, bool]:
         """Store a finished file from `temp_path` under `name` (the file is moved, not copied)."""
         check_name(name)
         try:
@@ -254,9 +257,10 @@ class ArtifactStore:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return await self._commit(name, path, digest, size)
+        return await self._commit(name, path, digest, size, arch)
 
-    async def _commit(self, name: str, tmp: Path, digest: str, size: int) -> tuple[Artifact, bool]:
+    async def _commit(self, name: str, tmp: Path, digest: str, size: int,
+                      arch: str | None = None) -> tuple[Artifact, bool]:
         async with self._lock:
             try:
                 await asyncio.to_thread(self._place, tmp, digest)
@@ -266,15 +270,17 @@ class ArtifactStore:
                     raise StorageFullError(
                         f"artifact {name!r} not stored: the disk is full") from None
                 raise
-            artifact = Artifact(name, digest, size, now_iso())
+            artifact = Artifact(name, digest, size, now_iso(), arch)
 
             async def upsert(tx: Tx) -> str | None:
                 row = await tx.fetchone("SELECT digest FROM artifacts WHERE name = ?", (name,))
                 await tx.execute(
-                    "INSERT INTO artifacts (name, digest, size, created_at) VALUES (?, ?, ?, ?) "
+                    "INSERT INTO artifacts (name, digest, size, created_at, arch) "
+                    "VALUES (?, ?, ?, ?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, "
-                    "size = excluded.size, created_at = excluded.created_at",
-                    (name, digest, size, artifact.created_at),
+                    "size = excluded.size, created_at = excluded.created_at, "
+                    "arch = excluded.arch",
+                    (name, digest, size, artifact.created_at, arch),
                 )
                 return None if row is None else str(row[0])
 

@@ -8,12 +8,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
 from ick.storage.db import Database, Tx
 
 BUILD_COLUMNS = (
-    "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, worker"
+    "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, "
+    "worker, fail_fast"
 )
+JOB_COLUMNS = "build_id, job, parameters, state, worker, started_at, finished_at"
 # For listings, which leave the actions out: the first commit a git action resolved.
 RESOLVED_COMMIT = (
     "(SELECT json_extract(a.details, '$.git[0].commit') FROM build_actions AS a "
@@ -21,7 +23,8 @@ RESOLVED_COMMIT = (
     "ORDER BY a.seq LIMIT 1) AS resolved_commit"
 )
 ACTION_COLUMNS = (
-    "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details"
+    "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, "
+    "details, job"
 )
 
 
@@ -37,6 +40,7 @@ def _build_from_row(row: sqlite3.Row) -> Build:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         worker=row["worker"],
+        fail_fast=bool(row["fail_fast"]),
         # keys(): a Row's own `in` looks at its values.
         resolved_commit=row["resolved_commit"] if "resolved_commit" in row.keys() else None,  # noqa: SIM118
     )
@@ -54,6 +58,14 @@ def _action_from_row(row: sqlite3.Row) -> ActionRecord:
         duration=row["duration"],
         message=row["message"],
         details=json.loads(row["details"]),
+        job=row["job"],
+    )
+
+
+def _job_from_row(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        job=row["job"], parameters=json.loads(row["parameters"]), state=BuildState(row["state"]),
+        worker=row["worker"], started_at=row["started_at"], finished_at=row["finished_at"],
     )
 
 
@@ -68,8 +80,11 @@ class BuildStore:
         concurrent: bool,
         actions: Sequence[ActionRecord],
         queued_at: str,
+        jobs: Sequence[dict[str, Any]] = ({},),
+        fail_fast: bool = False,
     ) -> Build:
-        """Insert a queued build and its pending actions in one transaction."""
+        """Insert a queued build, its queued jobs (each with its own parameters) and their
+        pending actions (job after job) in one transaction."""
         async def insert(tx: Tx) -> tuple[int, int]:
             # The counter outlives pruned rows: a number is never given out twice.
             counted = await tx.fetchone(
@@ -81,18 +96,24 @@ class BuildStore:
             assert counted is not None
             number = int(counted[0])
             row = await tx.fetchone(
-                "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id, number",
+                "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at, "
+                "fail_fast) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, number",
                 (project, number, BuildState.QUEUED.value, json.dumps(parameters),
-                 int(concurrent), queued_at),
+                 int(concurrent), queued_at, int(fail_fast)),
             )
             assert row is not None
             build_id = int(row[0])
             await tx.executemany(
-                f"INSERT INTO build_actions ({ACTION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO build_jobs (build_id, job, parameters, state) VALUES (?, ?, ?, ?)",
+                [(build_id, job, json.dumps(p), BuildState.QUEUED.value)
+                 for job, p in enumerate(jobs)],
+            )
+            await tx.executemany(
+                f"INSERT INTO build_actions ({ACTION_COLUMNS}) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
-                     a.state.value, None, None, None, "{}")
+                     a.state.value, None, None, None, "{}", a.job)
                     for seq, a in enumerate(actions)
                 ],
             )
@@ -102,8 +123,25 @@ class BuildStore:
         return Build(
             id=build_id, project=project, number=number, state=BuildState.QUEUED,
             parameters=parameters, queued_at=queued_at, concurrent=concurrent,
-            actions=list(actions),
+            actions=list(actions), jobs=[JobRecord(j, dict(p)) for j, p in enumerate(jobs)],
+            fail_fast=fail_fast,
         )
+
+    async def _with_jobs(self, builds: builtins.list[Build]) -> builtins.list[Build]:
+        """The builds, each with its jobs from the database."""
+        if not builds:
+            return builds
+        by_id = {b.id: b for b in builds}
+        marks = ",".join("?" * len(by_id))
+        rows = await self.db.fetchall(
+            f"SELECT {JOB_COLUMNS} FROM build_jobs WHERE build_id IN ({marks}) "
+            "ORDER BY build_id, job", tuple(by_id))
+        found: dict[int, builtins.list[JobRecord]] = {}
+        for row in rows:
+            found.setdefault(row["build_id"], []).append(_job_from_row(row))
+        for build_id, jobs in found.items():
+            by_id[build_id].jobs = jobs
+        return builds
 
     async def get(self, build_id: int) -> Build | None:
         rows = await self.db.fetchall(
@@ -113,6 +151,7 @@ class BuildStore:
             return None
         build = _build_from_row(rows[0])
         build.actions = await self.actions(build_id)
+        await self._with_jobs([build])
         return build
 
     async def actions(self, build_id: int) -> list[ActionRecord]:
@@ -135,7 +174,7 @@ class BuildStore:
                 "ORDER BY id DESC LIMIT ?",
                 (project, limit),
             )
-        return [_build_from_row(r) for r in rows]
+        return await self._with_jobs([_build_from_row(r) for r in rows])
 
     async def in_state(self, state: BuildState) -> builtins.list[Build]:
         """Builds in one state, oldest first, with their actions."""
@@ -145,7 +184,7 @@ class BuildStore:
         builds = [_build_from_row(r) for r in rows]
         for build in builds:
             build.actions = await self.actions(build.id)
-        return builds
+        return await self._with_jobs(builds)
 
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
         """The state of the project's last finished build before this one."""
@@ -169,6 +208,12 @@ class BuildStore:
                 "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
                 "WHERE id = ?",
                 (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
+            )
+            await tx.executemany(
+                "UPDATE build_jobs SET state = ?, worker = ?, started_at = ?, finished_at = ? "
+                "WHERE build_id = ? AND job = ?",
+                [(j.state.value, j.worker, j.started_at, j.finished_at, build.id, j.job)
+                 for j in build.jobs],
             )
             await tx.executemany(
                 "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, message = ?, "

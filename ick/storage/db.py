@@ -96,7 +96,27 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX artifacts_digest ON artifacts (digest);
     """,
-    # 4: running for months. Build numbers come from a counter per project, so pruning old
+    # 4: matrix jobs (ick/storage/builds.py): every build has jobs, each action belongs to
+    # one; a build from before is one job, job 0, in the build's own state. A systree
+    # artifact records the Debian architecture of its tree.
+    """
+    CREATE TABLE build_jobs (
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        job INTEGER NOT NULL,
+        parameters TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL,
+        worker TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (build_id, job)
+    );
+    INSERT INTO build_jobs (build_id, job, state, worker, started_at, finished_at)
+        SELECT id, 0, state, worker, started_at, finished_at FROM builds;
+    ALTER TABLE build_actions ADD COLUMN job INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE builds ADD COLUMN fail_fast INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE artifacts ADD COLUMN arch TEXT;
+    """,
+    # 5: running for months. Build numbers come from a counter per project, so pruning old
     # rows never makes a number come round again; what schedules and polls last saw; tokens
     # whose secret the daemon can show again (`ick hook` reuses one per project).
     """

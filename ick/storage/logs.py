@@ -1,4 +1,5 @@
-"""Build logs: one append-only file per build, and waiting for a log to grow."""
+"""Build logs: one append-only file per build (and one per job of a build with several),
+and waiting for a log to grow."""
 
 from __future__ import annotations
 
@@ -8,55 +9,77 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from ick.model import Build
 from ick.storage.masking import Masker
 
 CHUNK = 64 * 1024
 
 log = logging.getLogger(__name__)
 
+Key = tuple[int, int | None]  # (build id, job), job None: the build's own log
+
+
+def job_key(build: Build, job: int) -> int | None:
+    """Where job `job` of the build logs: the build's own log when it is the only job."""
+    return None if len(build.jobs) == 1 else job
+
+
+def log_keys(build: Build) -> list[int | None]:
+    """Every log of the build: its own, then one per job when it has several."""
+    return [None] if len(build.jobs) == 1 else [None, *range(len(build.jobs))]
+
 
 class LogStore:
-    """Appends to `DIR/BUILD_ID.log` and wakes whoever follows a build's log."""
+    """Appends to `DIR/BUILD_ID.log` (and `DIR/BUILD_ID.JOB.log` for the jobs of a build
+    with several) and wakes whoever follows a log."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._fds: dict[int, int] = {}
-        self._grew: dict[int, asyncio.Event] = {}
-        self._live: set[int] = set()
-        self._maskers: dict[int, Masker] = {}
-        self._failed: dict[int, str] = {}  # builds whose log could not be written, and why
+        self._fds: dict[Key, int] = {}
+        self._grew: dict[Key, asyncio.Event] = {}
+        self._live: set[Key] = set()
+        self._maskers: dict[Key, Masker] = {}
+        self._failed: dict[Key, str] = {}  # logs that could not be written, and why
 
-    def path(self, build_id: int) -> Path:
-        return self.directory / f"{build_id}.log"
+    def path(self, build_id: int, job: int | None = None) -> Path:
+        name = f"{build_id}.log" if job is None else f"{build_id}.{job}.log"
+        return self.directory / name
 
-    def open(self, build_id: int) -> None:
-        """Mark a build's log live: followers wait for more until `close`."""
-        self._live.add(build_id)
+    def open(self, build_id: int, job: int | None = None) -> None:
+        """Mark a log live: followers wait for more until `close`."""
+        self._live.add((build_id, job))
 
-    def is_live(self, build_id: int) -> bool:
-        return build_id in self._live
+    def is_live(self, build_id: int, job: int | None = None) -> bool:
+        return (build_id, job) in self._live
 
-    def set_masker(self, build_id: int, masker: Masker) -> None:
-        """From now on the build's secrets are written as `***`."""
-        self._maskers[build_id] = masker
+    def set_masker(self, build_id: int, masker: Masker, job: int | None = None) -> None:
+        """From now on the build's secrets are written as `***` in this log."""
+        self._maskers[(build_id, job)] = masker
 
-    def masker(self, build_id: int) -> Masker | None:
-        return self._maskers.get(build_id)
+    def masker(self, build_id: int, job: int | None = None) -> Masker | None:
+        return self._maskers.get((build_id, job))
 
-    def append(self, build_id: int, data: bytes, *, stream: bool = False) -> None:
-        """Write to the build's log; `stream` for a command's output, which may end mid-secret,
+    def maskers(self, build_id: int) -> list[Masker]:
+        """The maskers of every log of the build."""
+        return [m for (b, _), m in self._maskers.items() if b == build_id]
+
+    def append(self, build_id: int, data: bytes, *, stream: bool = False,
+               job: int | None = None) -> None:
+        """Write to a log; `stream` for a command's output, which may end mid-secret,
         so its last bytes wait for the next append (any other append writes them)."""
-        masker = self._maskers.get(build_id)
+        key = (build_id, job)
+        masker = self._maskers.get(key)
         if masker is not None:
             data = masker.feed(data) if stream else masker.feed(data) + masker.flush()
-        if not data or build_id in self._failed:
+        if not data or key in self._failed:
             return
         try:
-            fd = self._fds.get(build_id)
+            fd = self._fds.get(key)
             if fd is None:
-                fd = os.open(self.path(build_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-                self._fds[build_id] = fd
+                fd = os.open(self.path(build_id, job), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                             0o640)
+                self._fds[key] = fd
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -64,63 +87,106 @@ class LogStore:
         except OSError as e:
             # A full disk must not take the daemon down; the build fails when its action ends.
             reason = (e.strerror or str(e)).lower()
-            self._failed[build_id] = reason
+            self._failed[key] = reason
             log.error("build %d: cannot write its log: %s", build_id, reason)
-        self._wake(build_id)
+        self._wake(key)
 
-    def failure(self, build_id: int) -> str | None:
-        """Why the build's log could not be written, if it could not."""
-        return self._failed.get(build_id)
+    def failure(self, build_id: int, job: int | None = None) -> str | None:
+        """Why a log could not be written, if it could not."""
+        return self._failed.get((build_id, job))
 
-    def close(self, build_id: int) -> None:
-        """The build has ended: its log will not grow again."""
-        masker = self._maskers.pop(build_id, None)
+    def close(self, build_id: int, job: int | None = None) -> None:
+        """The build (or job) has ended: its log will not grow again."""
+        key = (build_id, job)
+        masker = self._maskers.pop(key, None)
         if masker is not None:
-            self.append(build_id, masker.flush())
-        fd = self._fds.pop(build_id, None)
+            self.append(build_id, masker.flush(), job=job)
+        fd = self._fds.pop(key, None)
         if fd is not None:
             os.close(fd)
-        self._failed.pop(build_id, None)
-        self._live.discard(build_id)
-        self._wake(build_id)
+        self._failed.pop(key, None)
+        self._live.discard(key)
+        self._wake(key)
 
     def close_all(self) -> None:
-        for build_id in list(self._fds):
-            self.close(build_id)
+        for build_id, job in list(self._fds):
+            self.close(build_id, job)
 
-    def _wake(self, build_id: int) -> None:
-        event = self._grew.pop(build_id, None)
+    def _wake(self, key: Key) -> None:
+        event = self._grew.pop(key, None)
         if event is not None:
             event.set()
 
-    def size(self, build_id: int) -> int:
+    def size(self, build_id: int, job: int | None = None) -> int:
         try:
-            return self.path(build_id).stat().st_size
+            return self.path(build_id, job).stat().st_size
         except FileNotFoundError:
             return 0
 
-    def read(self, build_id: int, offset: int, limit: int = CHUNK) -> bytes:
+    def read(self, build_id: int, offset: int, limit: int = CHUNK,
+             job: int | None = None) -> bytes:
         try:
-            with open(self.path(build_id), "rb") as f:
+            with open(self.path(build_id, job), "rb") as f:
                 f.seek(offset)
                 return f.read(limit)
         except FileNotFoundError:
             return b""
 
     async def follow(
-        self, build_id: int, offset: int, timeout: float | None = None
+        self, build_id: int, offset: int, timeout: float | None = None,
+        job: int | None = None,
     ) -> AsyncIterator[bytes]:
-        """Yield the log from `offset` on, waiting for more while the build is live."""
+        """Yield a log from `offset` on, waiting for more while it is live."""
+        key = (build_id, job)
         while True:
-            data = self.read(build_id, offset)
+            data = self.read(build_id, offset, job=job)
             if data:
                 offset += len(data)
                 yield data
                 continue
-            if build_id not in self._live:
+            if key not in self._live:
                 return
-            event = self._grew.setdefault(build_id, asyncio.Event())
+            event = self._grew.setdefault(key, asyncio.Event())
             try:
                 await asyncio.wait_for(event.wait(), timeout)
             except TimeoutError:
                 return
+
+    async def chunks(self, build_id: int, job: int | None, offset: int, follow: bool,
+                      timeout: float | None) -> AsyncIterator[bytes]:
+        """One log from `offset` on: to its end, or (`follow`) until it is closed."""
+        if follow:
+            async for chunk in self.follow(build_id, offset, timeout, job=job):
+                yield chunk
+            return
+        while chunk := self.read(build_id, offset, job=job):
+            offset += len(chunk)
+            yield chunk
+
+    async def whole(self, build: Build, offset: int, follow: bool = False,
+                    timeout: float | None = None) -> AsyncIterator[bytes]:
+        """The build's whole log from `offset` on. With several jobs: each job's log after
+        the other under a line `== job N (key=value, ...) ==`, then the build's own lines
+        (a follower sees each job's log to its end before the next one's)."""
+        if len(build.jobs) == 1:
+            async for chunk in self.chunks(build.id, None, offset, follow, timeout):
+                yield chunk
+            return
+        skip = offset
+        for part in [*build.jobs, None]:
+            if part is None:
+                chunks = self.chunks(build.id, None, 0, follow, timeout)
+            else:
+                title = f"== {part.title()} ==\n".encode()
+                if skip >= len(title):
+                    skip -= len(title)
+                else:
+                    yield title[skip:]
+                    skip = 0
+                chunks = self.chunks(build.id, part.job, 0, follow, timeout)
+            async for chunk in chunks:
+                if skip >= len(chunk):
+                    skip -= len(chunk)
+                    continue
+                yield chunk[skip:]
+                skip = 0

@@ -18,6 +18,8 @@ def project_from_json(text: str) -> Project:
         notify=doc.get("notify") or [],
         concurrent=bool(doc.get("concurrent", False)),
         worker=doc.get("worker") or {},
+        matrix=doc.get("matrix"),
+        fail_fast=bool(doc.get("fail_fast", False)),
         keep_builds=doc.get("keep_builds"),
         keep_days=doc.get("keep_days"),
         schedule=doc.get("schedule"),

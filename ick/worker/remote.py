@@ -177,7 +177,7 @@ class RemoteSource:
             waited += delay
             delay = min(delay * 2, 15.0)
 
-    async def wait_cancel(self, worker_id: str, build_id: int) -> None:
+    async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
         """Returns when the action is to stop: cancelled, or the controller forgot us (then
         it has ended the build already). Each poll renews the lease."""
         await asyncio.sleep(CANCEL_POLL_DELAY)
@@ -185,7 +185,7 @@ class RemoteSource:
         while True:
             try:
                 doc = await self._json(
-                    "GET", f"/work/{build_id}/0/cancel",
+                    "GET", f"/work/{build_id}/{seq or 0}/cancel",
                     params={"worker": worker_id, "timeout": str(self.poll)},
                     timeout=aiohttp.ClientTimeout(total=self.poll + 30))
                 delay = 0.5
@@ -290,7 +290,8 @@ class RemoteServices:
     def temp_path(self, suffix: str) -> Path:
         return self.tmp / f"upload-{secrets.token_hex(8)}{suffix}"
 
-    async def store(self, ctx: ActionContext, name: str, path: Path) -> ArtifactRef:
+    async def store(self, ctx: ActionContext, name: str, path: Path,
+                    arch: str | None = None) -> ArtifactRef:
         try:
             digest = await asyncio.to_thread(_sha256, path)
 
@@ -301,7 +302,8 @@ class RemoteServices:
 
             async with self.source.session.put(
                 self._url(ctx, "artifacts", name), params=self._params(), data=chunks(),
-                headers={DIGEST_HEADER: digest, "Content-Type": "application/octet-stream"},
+                headers={DIGEST_HEADER: digest, "Content-Type": "application/octet-stream",
+                         **({"Ick-Arch": arch} if arch else {})},
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=300),
             ) as r:
                 if r.status >= 400:

@@ -45,8 +45,10 @@ class WorkerServices(Protocol):
     def temp_path(self, suffix: str) -> Path:
         """Where to write a file that `store` will take."""
 
-    async def store(self, ctx: ActionContext, name: str, path: Path) -> ArtifactRef:
-        """Store the file at `path` (from `temp_path`, which it takes) as artifact `name`."""
+    async def store(self, ctx: ActionContext, name: str, path: Path,
+                    arch: str | None = None) -> ArtifactRef:
+        """Store the file at `path` (from `temp_path`, which it takes) as artifact `name`,
+        recording the architecture of the tree it holds, if it holds one."""
 
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
         """The value of a secret of the build's project that the action names, or None."""
@@ -105,8 +107,9 @@ class LocalServices:
     def temp_path(self, suffix: str) -> Path:
         return self.artifacts.temp_path(suffix)
 
-    async def store(self, ctx: ActionContext, name: str, path: Path) -> ArtifactRef:
-        stored, _ = await self.artifacts.put_file(name, path)
+    async def store(self, ctx: ActionContext, name: str, path: Path,
+                    arch: str | None = None) -> ArtifactRef:
+        stored, _ = await self.artifacts.put_file(name, path, arch)
         return ArtifactRef(stored.name, stored.digest, stored.size)
 
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:

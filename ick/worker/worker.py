@@ -70,14 +70,15 @@ class Worker:
         self.slots = slots
         self.tracker = tracker  # remote workers: what runs, so a restart can kill leftovers
         self.worker_id: str | None = None
-        self._builds: dict[int, _Build] = {}
+        self._builds: dict[tuple[int, int], _Build] = {}  # (build, job) -> its scratch
         self._register_lock = asyncio.Lock()
 
-    def workspace(self, build_id: int) -> Path:
-        return self.workspaces.path(build_id)
+    def workspace(self, build_id: int, job: int = 0) -> Path:
+        return self.workspaces.path(build_id, job)
 
-    def run_dir(self, build_id: int) -> Path:
-        return (self.host.run_root or self.host.state_dir / "run") / str(build_id)
+    def run_dir(self, build_id: int, job: int = 0) -> Path:
+        name = str(build_id) if job == 0 else f"{build_id}.{job}"
+        return (self.host.run_root or self.host.state_dir / "run") / name
 
     async def run(self) -> None:
         """Work until cancelled: then what runs is handed back, and the worker deregisters."""
@@ -86,14 +87,15 @@ class Worker:
                 for _ in range(self.slots):
                     group.create_task(self._slot())
         finally:
-            # Builds in hand between two actions go back too (those running an action went
-            # back as their slot stopped), then the worker deregisters.
-            for build_id, build in list(self._builds.items()):
+            # Jobs in hand between two actions go back too (those running an action went
+            # back as their slot stopped), then the worker deregisters. A job's actions are
+            # one after another in its build: the next one is seq + 1.
+            for unit, build in list(self._builds.items()):
                 if self.worker_id is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self.source.hand_back(
-                            self.worker_id, build_id, build.seq + 1), HAND_BACK_LIMIT)
-                await self._end_build(build_id)
+                            self.worker_id, unit[0], build.seq + 1), HAND_BACK_LIMIT)
+                await self._end_build(unit)
             if self.worker_id is not None:
                 worker_id, self.worker_id = self.worker_id, None
                 with contextlib.suppress(IckError, TimeoutError):
@@ -135,9 +137,10 @@ class Worker:
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
     async def handle(self, worker_id: str, item: WorkItem) -> None:
-        if item.build_id not in self._builds:
-            self._begin_build(item.build_id)
-        self._builds[item.build_id].seq = item.seq
+        unit = (item.build_id, item.job)
+        if unit not in self._builds:
+            self._begin_build(unit)
+        self._builds[unit].seq = item.seq
         try:
             outcome = await self._run_until_cancelled(worker_id, item)
         except asyncio.CancelledError:
@@ -145,28 +148,30 @@ class Worker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     self.source.hand_back(worker_id, item.build_id, item.seq), HAND_BACK_LIMIT)
-            await self._end_build(item.build_id)
+            await self._end_build(unit)
             raise
         try:
             more = await self.source.done(worker_id, item.build_id, item.seq, outcome)
         except BaseException:
-            await self._end_build(item.build_id)
+            await self._end_build(unit)
             raise
         if not more:
-            await self._end_build(item.build_id)
+            await self._end_build(unit)
 
-    def _begin_build(self, build_id: int) -> None:
-        self._builds[build_id] = _Build()
-        self.workspaces.create(build_id)
-        run_dir = self.run_dir(build_id)
+    def _begin_build(self, unit: tuple[int, int]) -> None:
+        """A job begins here: its own workspace and run directory."""
+        self._builds[unit] = _Build()
+        self.workspaces.create(*unit)
+        run_dir = self.run_dir(*unit)
         if run_dir.exists():
             shutil.rmtree(run_dir)
         run_dir.mkdir(parents=True, mode=0o700)
 
-    async def _end_build(self, build_id: int) -> None:
-        build = self._builds.pop(build_id, None)
+    async def _end_build(self, unit: tuple[int, int]) -> None:
+        build = self._builds.pop(unit, None)
         if build is None:
             return
+        build_id = unit[0]
         for cleanup in reversed(build.scratch.cleanups):
             try:
                 result = cleanup()
@@ -174,12 +179,13 @@ class Worker:
                     await result
             except Exception:
                 log.exception("build %d: cleanup failed", build_id)
-        shutil.rmtree(self.run_dir(build_id), ignore_errors=True)
-        self.workspaces.release(build_id)
+        shutil.rmtree(self.run_dir(*unit), ignore_errors=True)
+        self.workspaces.release(*unit)
 
     async def _run_until_cancelled(self, worker_id: str, item: WorkItem) -> Outcome:
         action = asyncio.ensure_future(self._run_action(worker_id, item))
-        cancel = asyncio.ensure_future(self.source.wait_cancel(worker_id, item.build_id))
+        cancel = asyncio.ensure_future(
+            self.source.wait_cancel(worker_id, item.build_id, item.seq))
         try:
             await asyncio.wait({action, cancel}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -197,9 +203,11 @@ class Worker:
         ctx = ActionContext(
             build_id=item.build_id, project=item.project, number=item.number, seq=item.seq,
             action=item.action, parameters=item.parameters,
-            workspace=self.workspace(item.build_id), run_dir=self.run_dir(item.build_id),
+            workspace=self.workspace(item.build_id, item.job),
+            run_dir=self.run_dir(item.build_id, item.job),
             output=lambda data: self.source.output(worker_id, item.build_id, item.seq, data),
-            host=self.host, scratch=self._builds[item.build_id].scratch,
+            host=self.host, scratch=self._builds[(item.build_id, item.job)].scratch,
+            job=item.job,
             services=self.services, shared=self.runners.shared,
         )
         loop = asyncio.get_running_loop()

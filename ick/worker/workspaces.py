@@ -45,12 +45,13 @@ class Workspaces:
         self._names = itertools.count(len(self._spares) + 1)
         self._dirty: asyncio.Queue[Path] | None = None
 
-    def path(self, build_id: int) -> Path:
-        return self.root / str(build_id)
+    def path(self, build_id: int, job: int = 0) -> Path:
+        """A job's workspace: job 0's is the build's, STATE/workspaces/ID; job N's ID.N."""
+        return self.root / (str(build_id) if job == 0 else f"{build_id}.{job}")
 
-    def create(self, build_id: int) -> Path:
-        """An empty directory for the build (a leftover of an earlier run is emptied first)."""
-        path = self.path(build_id)
+    def create(self, build_id: int, job: int = 0) -> Path:
+        """An empty directory for the job (a leftover of an earlier run is emptied first)."""
+        path = self.path(build_id, job)
         if path.exists():
             shutil.rmtree(path)
         while self._spares:
@@ -63,9 +64,9 @@ class Workspaces:
         path.mkdir()
         return path
 
-    def release(self, build_id: int) -> None:
-        """The build is over: its workspace is emptied in the background and kept as a spare."""
-        path = self.path(build_id)
+    def release(self, build_id: int, job: int = 0) -> None:
+        """The job is over: its workspace is emptied in the background and kept as a spare."""
+        path = self.path(build_id, job)
         if not path.is_dir():
             return
         name = f"w{next(self._names)}-{os.getpid()}"

@@ -133,3 +133,27 @@ def test_webhook_urls_are_logged_without_credentials_path_or_query() -> None:
     assert where("https://bob:pw@hooks.test:8443/T0/B1/XyZ?token=s3") == \
         "webhook https://hooks.test:8443"
     assert where("http://hooks.test/x") == "webhook http://hooks.test"
+
+
+def test_a_matrix_build_names_its_failed_jobs_and_the_failed_action_first() -> None:
+    from ick.model import JobRecord
+
+    build = Build(
+        id=18, project="multi", number=1, state=BuildState.FAILED, parameters={},
+        queued_at="2024-05-01T10:00:00.000Z", started_at="2024-05-01T10:00:01.000Z",
+        finished_at="2024-05-01T10:00:02.000Z",
+        jobs=[JobRecord(0, {"debian_arch": "amd64"}, BuildState.CANCELLED),
+              JobRecord(1, {"debian_arch": "arm64"}, BuildState.FAILED),
+              JobRecord(2, {"debian_arch": "armhf"}, BuildState.FAILED)],
+        actions=[ActionRecord("p", 0, "shell", "host", {}, ActionState.CANCELLED, job=0),
+                 ActionRecord("p", 0, "shell", "host", {}, ActionState.FAILED, 1,
+                              message="exit status 1", job=1),
+                 ActionRecord("p", 0, "shell", "host", {}, ActionState.FAILED, 2, job=2)],
+    )
+    doc = facts(build, "end", "", "http://ci.test", None)
+    assert [j["job"] for j in doc["failed_jobs"]] == [1, 2]
+    assert doc["failed_action"]["job"] == 1
+    text = body(doc)
+    assert ("Failed jobs (2 of 3): job 1 (debian_arch=arm64); job 2 (debian_arch=armhf)"
+            in text)
+    assert "Failed action: pipeline p, action 1 (shell, where: host): exit status 1" in text

@@ -17,7 +17,7 @@ import pytest
 from ick.runners.mounts import mounts_under, umount
 from ick.worker.tracking import kill_rooted_under
 from tests.daemon import Daemon
-from tests.polling import wait_for
+from tests.polling import poll, wait_for
 from tests.procs import wait_dead
 from tests.remote import RemoteWorker
 
@@ -66,6 +66,13 @@ def pids_running(under: Path, *argv: str) -> list[int]:
             if any(v.startswith(f"ICK_WORKSPACE={under}/".encode()) for v in environ):
                 found.append(int(pid))
     return found
+
+
+def the_process(find: Callable[..., list[int]], under: Path, *argv: str) -> int:
+    """The one process `find(under, *argv)` finds, once it runs (a log line can come first)."""
+    found = poll(lambda: find(under, *argv), lambda pids: len(pids) == 1, 30,
+                 lambda pids: f"processes {' '.join(argv)}: {pids}")
+    return found[0]
 
 
 CONTAINERS = """
@@ -253,7 +260,7 @@ def test_sigterm_hands_back_the_action_and_deregisters(
     first.wait_registered()
     build_id = daemon.trigger("slow", f"mark={tmp_path / 'mark'}")
     daemon.wait_log(build_id, "first run", timeout=60)
-    [sleeper] = pids_running(tmp_path, "sleep", "301")
+    sleeper = the_process(pids_running, tmp_path, "sleep", "301")
     started = time.monotonic()
     assert first.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 15  # at once, not after the action
@@ -292,7 +299,7 @@ def test_a_killed_worker_loses_its_lease_and_kills_its_leftovers_at_its_next_sta
     worker_id = worker.wait_registered()["worker"]
     build_id = daemon.trigger("stuck")
     daemon.wait_log(build_id, "started", timeout=60)
-    [sleeper] = pids_running(tmp_path, "sleep", "302")
+    sleeper = the_process(pids_running, tmp_path, "sleep", "302")
     worker.stop(signal.SIGKILL)
     doc = daemon.wait_build(build_id, timeout=30)
     assert doc["state"] == "interrupted"
@@ -439,7 +446,7 @@ pipelines:
     worker.wait_registered()
     build_id = daemon.trigger("boxed")
     daemon.wait_log(build_id, "started", timeout=120)
-    [sleeper] = rooted_under(worker.state, "sleep", "304")
+    sleeper = the_process(rooted_under, worker.state, "sleep", "304")
     worker.stop(signal.SIGKILL)
     assert daemon.wait_build(build_id, timeout=30)["state"] == "interrupted"
     assert rooted_under(worker.state, "sleep", "304") == [sleeper]
@@ -511,7 +518,7 @@ pipelines:
     worker.wait_registered()
     build_id = daemon.trigger("stuck")
     daemon.wait_log(build_id, "started", timeout=60)
-    [sleeper] = pids_running(tmp_path, "sleep", "301")
+    sleeper = the_process(pids_running, tmp_path, "sleep", "301")
     port = int(daemon.url.rsplit(":", 1)[1])
     daemon.stop(signal.SIGKILL)
     daemon.start(port=port)
