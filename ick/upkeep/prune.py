@@ -5,7 +5,6 @@ names, ended builds' workspaces, and git mirrors and cached systrees unused for 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
@@ -76,21 +75,34 @@ def keep_for(project: Project | None, default: Keep) -> Keep:
     return Keep(builds, days)
 
 
-def _file_size(path: Path) -> int:
-    try:
-        return path.lstat().st_size
-    except FileNotFoundError:
-        return 0
+def _build_of(name: str, suffix: str = "") -> int | None:
+    """The build a log (`ID.log`, `ID.JOB.log`) or workspace (`ID`, `ID.JOB`) belongs to."""
+    if suffix:
+        if not name.endswith(suffix):
+            return None
+        name = name[:-len(suffix)]
+    head, _, job = name.partition(".")
+    if not (head.isascii() and head.isdigit()) or (job and not (job.isascii() and job.isdigit())):
+        return None
+    return int(head)
 
 
-def _remove_logs(paths: list[Path], dry_run: bool) -> list[int]:
-    sizes = []
-    for path in paths:
-        sizes.append(_file_size(path))
-        if not dry_run:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-    return sizes
+def _remove_logs(directory: Path, ids: set[int], dry_run: bool) -> list[tuple[str, int]]:
+    """Every log of these builds (one per job of a matrix build): names and sizes. One pass
+    over the folder, however many builds go."""
+    found = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if _build_of(entry.name, ".log") not in ids:
+                continue
+            try:
+                size = entry.stat(follow_symlinks=False).st_size
+                if not dry_run:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+            found.append((entry.name, size))
+    return sorted(found)
 
 
 def _remove_mirror(mirror: Path, lock_file: Path, dry_run: bool) -> int | None:
@@ -148,6 +160,7 @@ class Pruner:
     async def _builds(self, dry_run: bool) -> list[Removed]:
         builds, logs = Removed("builds"), Removed("logs")
         now = self.now()
+        gone: set[int] = set()
         for name in await self.retention.projects_with_builds():
             keep = keep_for(await self.resources.project(name), self.default)
             found = await self.retention.prunable(name, keep, now)
@@ -157,13 +170,13 @@ class Pruner:
                 # Rows first: a log without its build is harmless, a build without its log
                 # would look broken.
                 await self.retention.delete([b.id for b in found])
-            paths = [self.logs.path(b.id) for b in found if not self.logs.is_live(b.id)]
-            sizes = await asyncio.to_thread(_remove_logs, paths, dry_run)
             for b in found:
                 builds.add(f"{b.project} #{b.number}", 0)
-            for path, size in zip(paths, sizes, strict=True):
-                if size:
-                    logs.add(path.name, size)
+            gone.update(b.id for b in found if not self.logs.is_live(b.id))
+        if gone:
+            for log_name, size in await asyncio.to_thread(_remove_logs, self.logs.directory,
+                                                          gone, dry_run):
+                logs.add(log_name, size)
         return [builds, logs]
 
     async def _blobs(self, dry_run: bool) -> Removed:
@@ -184,7 +197,8 @@ class Pruner:
         if not root.is_dir():
             return removed
         for path in sorted(root.iterdir()):
-            if not path.name.isdigit() or int(path.name) in live or int(path.name) > top:
+            build_id = _build_of(path.name)
+            if build_id is None or build_id in live or build_id > top:
                 continue
             size = await asyncio.to_thread(tree_bytes, path)
             if not dry_run:

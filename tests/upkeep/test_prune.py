@@ -72,6 +72,10 @@ async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Daemon
 
     (state / "workspaces" / str(old[0].id)).mkdir()
     (state / "workspaces" / str(old[0].id) / "junk").write_bytes(b"w" * 3000)
+    # a matrix build's second job: its own log and workspace
+    (state / "logs" / f"{old[1].id}.1.log").write_bytes(b"j" * 500)
+    (state / "workspaces" / f"{old[1].id}.1").mkdir()
+    (state / "workspaces" / f"{old[1].id}.1" / "junk").write_bytes(b"w" * 1000)
     (state / "workspaces" / str(queued.id)).mkdir()
     (state / "workspaces" / str(queued.id) / "in-use").write_bytes(b"q" * 100)
 
@@ -93,18 +97,19 @@ async def test_prune_removes_old_builds_blobs_workspaces_and_mirrors(svc: Daemon
     counts = {r.what: (r.count, r.bytes) for r in report.removed}
     # kept2 keeps its newest two (newest, queued) and its last succeeded one (good)
     assert counts == {
-        "builds": (3, 0), "logs": (3, 3 * 2000), "artifact blobs": (1, 5000),
-        "workspaces": (1, pytest.approx(3000, abs=8192)),
+        "builds": (3, 0), "logs": (4, 3 * 2000 + 500), "artifact blobs": (1, 5000),
+        "workspaces": (2, pytest.approx(4000, abs=16384)),
         "git mirrors": (1, pytest.approx(4000, abs=8192)), "cached systrees": (0, 0)}
     assert [r.names for r in report.removed][0] == [f"kept2 #{b.number}" for b in old]
-    assert before - disk_bytes(state) == 6000 + 5000 + 3000 + 4000
-    assert report.bytes_freed >= 18000
+    assert before - disk_bytes(state) == 6500 + 5000 + 4000 + 4000
+    assert report.bytes_freed >= 19500
 
     remaining = [b.id for b in await svc.builds.list("kept2")]
     assert remaining == [newest.id, queued.id, good.id]
     assert len(await svc.builds.list("other")) == 3
     assert await svc.builds.get(old[0].id) is None
     assert not svc.logs.path(old[0].id).exists() and svc.logs.path(good.id).exists()
+    assert not (state / "logs" / f"{old[1].id}.1.log").exists()
     assert not stray.exists() and (await artifacts.get("named")) is not None
     assert (state / "workspaces" / str(queued.id) / "in-use").exists()
     assert not stale.exists() and fresh.exists()
