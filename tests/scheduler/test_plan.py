@@ -29,6 +29,9 @@ TEST = Pipeline("test", [], [{"python": "pass", "where": "container"}])
         (Project("p", {}, ["build"]), {"compiler": "tcc"}, {"compiler": "tcc", **API},
          [("build", 0, "shell", "host"), ("build", 1, "git", "host")]),
         (Project("p", {}, [], extra_parameters=True), {"a": [1]}, {"a": [1], **API}, []),
+        # a matrix axis is known too
+        (Project("p", {}, [], matrix={"arch": ["amd64", "arm64"]}), {"arch": "amd64"},
+         {"arch": "amd64", **API}, []),
         # what the hook and polls send is known to every project
         (Project("p", {}, []), {"git_ref": "main", "git_commit": "abc"},
          {"git_ref": "main", "git_commit": "abc", **API}, []),
