@@ -41,6 +41,8 @@ class Settings:
     worker_labels: dict[str, list[str]] = field(default_factory=dict)  # the local workers' own
     worker_lease: float = 60.0  # seconds; ICK_WORKER_LEASE changes it, for tests only
     public_badges: bool = False  # /badges/{project}.svg without a session
+    keep_builds: int | None = 200  # per project; null keeps every build
+    keep_days: float | None = None
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -65,7 +67,7 @@ def settings_from_json(text: str) -> Settings:
 
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
-        "max_log_mb", "public_badges"}
+        "max_log_mb", "public_badges", "keep_builds", "keep_days"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -134,6 +136,20 @@ def load_settings(
         if not isinstance(merged["public_badges"], bool):
             raise InputError(f"{where}: public_badges: expected true or false")
         settings.public_badges = merged["public_badges"]
+    if "keep_builds" in merged:
+        keep = merged["keep_builds"]
+        if keep is not None and (not isinstance(keep, int) or isinstance(keep, bool)
+                                 or keep < 1):
+            raise InputError(f"{where}: keep_builds: expected a whole number of at least 1, "
+                             "or null to keep every build")
+        settings.keep_builds = keep
+    if "keep_days" in merged:
+        days = merged["keep_days"]
+        if days is not None and (not isinstance(days, int | float) or isinstance(days, bool)
+                                 or not 0 < days < 1e6):
+            raise InputError(f"{where}: keep_days: expected a positive number of days, "
+                             "or null")
+        settings.keep_days = days
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
     if merged.get("worker_labels") is not None:

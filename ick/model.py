@@ -102,6 +102,13 @@ class Project:
     worker: dict[str, str] = field(default_factory=dict)  # labels its workers must have
     matrix: Any = None  # `matrix:` as written (axes, or a list of mappings); ick.matrix
     fail_fast: bool = False
+    # Running for months (DESIGN.md): retention, timers, downstream builds, loose parameters.
+    keep_builds: int | None = None
+    keep_days: float | None = None
+    schedule: str | None = None
+    poll: float | None = None
+    triggers: list[str] = field(default_factory=list)
+    extra_parameters: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -117,7 +124,16 @@ class Project:
             doc["matrix"] = self.matrix
         if self.fail_fast:
             doc["fail_fast"] = True
+        # Only what is set, so documents from before these keys read back the same.
+        for key in OPTIONAL_PROJECT_KEYS:
+            value = getattr(self, key)
+            if value not in (None, [], False):
+                doc[key] = value
         return doc
+
+
+OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
+                         "extra_parameters")
 
 
 @dataclass

@@ -48,7 +48,7 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
     from ick import ui
-    from ick.api import apply, artifacts, builds, logins, resources, secrets, tokens, work
+    from ick.api import apply, artifacts, builds, logins, prune, resources, secrets, tokens, work
     from ick.api.sessions import SessionKeeper
     from ick.storage.overview import BuildOverview
     from ick.storage.sessions import SessionStore
@@ -67,6 +67,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.BASE_URL] = daemon.base_url
     app[keys.SESSIONS] = SessionKeeper(SessionStore(daemon.db), daemon.tokens)
     app[keys.OVERVIEW] = BuildOverview(daemon.db)
+    app[keys.PRUNER] = daemon.upkeep.pruner
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)
@@ -75,6 +76,7 @@ def make_app(daemon: Daemon) -> web.Application:
     tokens.add_routes(app)
     work.add_routes(app)
     apply.add_routes(app)
+    prune.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
     logins.add_routes(app)
     ui.add_routes(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -28,8 +29,11 @@ def split_token(token: str) -> tuple[str, str] | None:
 class TokenKeeper:
     """Holds every token's hash in memory (the daemon is the only writer) and checks requests."""
 
-    def __init__(self, store: TokenStore) -> None:
+    def __init__(self, store: TokenStore, reuse_key: bytes | None = None) -> None:
         self.store = store
+        # Reusable tokens' secrets are HMAC(reuse_key, key id): only their hash is stored,
+        # and the daemon can show one again (`ick hook` keeps one token per project).
+        self.reuse_key = reuse_key
         self._by_id: dict[str, TokenRecord] = {}
 
     async def load(self) -> None:
@@ -38,7 +42,24 @@ class TokenKeeper:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    async def create(self, name: str, scopes: list[str]) -> tuple[str, TokenRecord]:
+    def _derived(self, key_id: str) -> str:
+        assert self.reuse_key is not None
+        mac = hmac.new(self.reuse_key, key_id.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=").replace("_", "-")
+
+    async def reuse(self, name: str, scopes: list[str]) -> tuple[str, TokenRecord, bool]:
+        """The reusable token of this name and scopes, minted if there is none yet; and
+        whether it is new."""
+        if self.reuse_key is None:
+            raise InputError("this daemon keeps no reusable tokens")
+        for record in self.list():
+            if record.reusable and record.name == name and record.scopes == frozenset(scopes):
+                return f"{PREFIX}_{record.key_id}_{self._derived(record.key_id)}", record, False
+        token, record = await self.create(name, scopes, reusable=True)
+        return token, record, True
+
+    async def create(self, name: str, scopes: list[str],
+                     reusable: bool = False) -> tuple[str, TokenRecord]:
         """Mint a token; the clear text is returned once and never stored."""
         unknown = [s for s in scopes if s not in SCOPES]
         if unknown:
@@ -49,8 +70,12 @@ class TokenKeeper:
         if not name or len(name) > 200 or not name.isprintable():
             raise InputError("a token needs a name of 1 to 200 printable characters")
         key_id = secrets.token_hex(6)
-        secret = secrets.token_urlsafe(32).replace("_", "-")
-        record = TokenRecord(key_id, name, _digest(secret), frozenset(scopes), now_iso())
+        if reusable and self.reuse_key is None:
+            raise InputError("this daemon keeps no reusable tokens")
+        secret = (self._derived(key_id) if reusable
+                  else secrets.token_urlsafe(32).replace("_", "-"))
+        record = TokenRecord(key_id, name, _digest(secret), frozenset(scopes), now_iso(),
+                             reusable)
         await self.store.add(record)
         self._by_id[key_id] = record
         return f"{PREFIX}_{key_id}_{secret}", record

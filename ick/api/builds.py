@@ -1,4 +1,4 @@
-"""Routes for builds: listing, one build, its log (offset, follow) and cancelling."""
+"""Routes for builds: listing, one build, its log (offset, follow), cancelling, rebuilding."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ick.api.helpers import require
-from ick.api.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS
+from ick.api.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.errors import InputError, NotFoundError
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
@@ -49,6 +49,11 @@ async def list_builds(request: web.Request) -> web.Response:
     limit = _int_arg(request, "limit", 50, 1, 10000)
     project = request.query.get("project")
     builds = await request.app[BUILDS].list(project, limit)
+    # A deleted project's builds are still listed; a name that never was is a mistake.
+    if (project is not None and not builds
+            and await request.app[RESOURCES].project(project) is None
+            and not await request.app[BUILDS].any_of(project)):
+        raise NotFoundError(f"no project {project!r}")
     controller = request.app[CONTROLLER]
     return web.json_response([_with_waiting(controller, b) for b in builds])
 
@@ -105,8 +110,15 @@ async def cancel_build(request: web.Request) -> web.Response:
     return web.json_response(build.to_json())
 
 
+async def rebuild_build(request: web.Request) -> web.Response:
+    require(request, "trigger")
+    build = await request.app[CONTROLLER].rebuild(_build_id(request))
+    return web.json_response(build.to_json(), status=201)
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
+    r.add_post("/builds/{id}/+rebuild", rebuild_build)
     r.add_get("/builds", list_builds)
     r.add_get("/builds/{id}", get_build)
     r.add_get("/builds/{id}/log", get_log)

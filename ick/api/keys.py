@@ -15,6 +15,7 @@ from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
+from ick.upkeep.prune import Pruner
 
 SETTINGS = web.AppKey("settings", Settings)
 TOKENS = web.AppKey("tokens", TokenKeeper)
@@ -28,3 +29,4 @@ CONTROLLER = web.AppKey("controller", Controller)
 SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login links
 OVERVIEW = web.AppKey("overview", BuildOverview)  # the queries the web pages make
 BASE_URL = web.AppKey("base_url", str)  # public_url, else where the daemon listens
+PRUNER = web.AppKey("pruner", Pruner)

@@ -11,6 +11,8 @@ from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
 from ick.model import name_problem
 
+CALLER_TRIGGERS = ("api", "hook")
+
 
 def _name(request: web.Request) -> str:
     name = request.match_info["name"]
@@ -124,7 +126,13 @@ async def trigger(request: web.Request) -> web.Response:
     parameters = body.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InputError("parameters: expected a JSON object")
-    build = await request.app[CONTROLLER].trigger(name, parameters)
+    parameters = dict(parameters)
+    # Who asks may say it is the git hook; the daemon's own triggers are not theirs to claim.
+    ick_trigger = parameters.pop("ick_trigger", "api")
+    if ick_trigger not in CALLER_TRIGGERS:
+        raise InputError(f"parameters: ick_trigger must be one of {', '.join(CALLER_TRIGGERS)}, "
+                         f"not {str(ick_trigger)[:40]!r}")
+    build = await request.app[CONTROLLER].trigger(name, parameters, ick_trigger=ick_trigger)
     return web.json_response(build.to_json(), status=201)
 
 

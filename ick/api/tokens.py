@@ -25,7 +25,16 @@ async def create_token(request: web.Request) -> web.Response:
         raise InputError("name: expected a string")
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise InputError("scopes: expected a list of strings")
-    token, record = await request.app[TOKENS].create(name, scopes)
+    reuse = body.get("reuse", False)
+    if not isinstance(reuse, bool) or set(body) - {"name", "scopes", "reuse"}:
+        raise InputError("expected a JSON object with 'name', 'scopes' and optionally 'reuse'")
+    keeper = request.app[TOKENS]
+    if reuse:
+        # The same token again for the same name and scopes (ick hook: one per project).
+        token, record, new = await keeper.reuse(name, scopes)
+        return web.json_response({**record.to_json(), "token": token},
+                                 status=201 if new else 200)
+    token, record = await keeper.create(name, scopes)
     return web.json_response({**record.to_json(), "token": token}, status=201)
 
 

@@ -7,7 +7,16 @@ from typing import Any
 
 import click
 
-from ick.cli.main import EXIT_FAILED, Context, cli, fail, json_option, pass_ctx, print_json
+from ick.cli.main import (
+    EXIT_FAILED,
+    Context,
+    cli,
+    echo_table,
+    fail,
+    json_option,
+    pass_ctx,
+    print_json,
+)
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -39,7 +48,12 @@ def trigger(ctx: Context, project: str, params: tuple[str, ...], wait: bool, as_
     from ick.cli.client import quote_name
 
     body = {"parameters": _parse_params(params)}
-    build = ctx.client.call("POST", f"/projects/{quote_name(project)}/+trigger", body)
+    _queued(ctx, ctx.client.call("POST", f"/projects/{quote_name(project)}/+trigger", body),
+            wait, as_json)
+
+
+def _queued(ctx: Context, build: dict[str, Any], wait: bool, as_json: bool) -> None:
+    """Say which build was queued; with `wait`, follow it and exit 1 unless it succeeds."""
     if as_json:
         print_json(build)
     else:
@@ -69,12 +83,16 @@ def builds(ctx: Context, project: str | None, limit: int, as_json: bool) -> None
     if as_json:
         print_json(docs)
         return
-    for b in docs:
-        commit = str(b.get("commit") or b["parameters"].get("git_commit") or "")[:10]
-        jobs = b.get("jobs") or []
-        many = f"  {_jobs_summary(jobs)}" if len(jobs) > 1 else ""
-        click.echo(f"{b['id']:>6}  {b['project']} #{b['number']}  {b['state']:<11}  "
-                   f"{b['queued_at']}  {commit}".rstrip() + many)
+    rows = [BUILD_COLUMNS] + [[
+        str(b["id"]), b["project"], str(b["number"]), b["state"],
+        str(b["parameters"].get("ick_trigger") or ""), b["queued_at"],
+        str(b.get("commit") or b["parameters"].get("git_commit") or "")[:10],
+        _jobs_summary(b["jobs"]) if len(b.get("jobs") or []) > 1 else "",
+    ] for b in docs]
+    echo_table(rows, right=(0, 2))
+
+
+BUILD_COLUMNS = ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED", "COMMIT", "JOBS"]
 
 
 def _jobs_summary(jobs: list[dict[str, Any]]) -> str:
@@ -171,6 +189,16 @@ def log(ctx: Context, build_id: int, follow: bool, offset: int, job: int | None)
     for chunk in ctx.client.stream(path):
         out.write(chunk)
         out.flush()
+
+
+@cli.command()
+@click.argument("build_id", type=click.IntRange(1))
+@click.option("--wait", is_flag=True, help="Follow the log; exit 0 if the build succeeds, else 1.")
+@json_option
+@pass_ctx
+def rebuild(ctx: Context, build_id: int, wait: bool, as_json: bool) -> None:
+    """Queue a new build of BUILD_ID's project with its parameters; print the new id."""
+    _queued(ctx, ctx.client.call("POST", f"/builds/{build_id}/+rebuild"), wait, as_json)
 
 
 @cli.command()

@@ -14,6 +14,8 @@ COMMANDS = {
     "build": "ick.cli.builds",
     "log": "ick.cli.builds",
     "cancel": "ick.cli.builds",
+    "rebuild": "ick.cli.builds",
+    "prune": "ick.cli.prune",
     "artifacts": "ick.cli.artifacts",
     "secret": "ick.cli.secrets",
     "token": "ick.cli.tokens",

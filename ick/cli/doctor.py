@@ -7,7 +7,7 @@ import shutil
 
 import click
 
-from ick.cli.main import cli
+from ick.cli.main import cli, json_option, print_json
 
 
 def tools() -> list[tuple[str, str, str]]:
@@ -47,47 +47,79 @@ def overlayfs_ok() -> bool:
     return os.path.isdir(f"/lib/modules/{os.uname().release}/kernel/fs/overlayfs")
 
 
-@cli.command()
-def doctor() -> None:
-    """Check the host for what ick's actions need."""
-    problems = 0
+def checks() -> list[dict[str, str]]:
+    """Each check: its name, a state (ok, missing, warning, note) and what to do about it."""
+    found = []
     for command, package, purpose in tools():
         path = shutil.which(command)
         if path:
-            click.echo(f"ok       {command} ({path})")
+            found.append({"check": command, "state": "ok", "detail": path})
         else:
-            problems += 1
-            click.echo(f"missing  {command}: needed for {purpose}; install package {package}")
+            found.append({"check": command, "state": "missing",
+                          "detail": f"needed for {purpose}; install package {package}"})
     if os.geteuid() != 0:
-        problems += 1
-        click.echo("warning  not root: chroot and container actions need root")
+        found.append({"check": "root", "state": "warning",
+                      "detail": "not root: chroot and container actions need root"})
     if overlayfs_ok():
-        click.echo("ok       overlayfs")
+        found.append({"check": "overlayfs", "state": "ok", "detail": ""})
     else:
-        problems += 1
-        click.echo("missing  overlayfs: needed for populate_systree; load the kernel module "
-                   "overlay (modprobe overlay)")
+        found.append({"check": "overlayfs", "state": "missing",
+                      "detail": "needed for populate_systree; load the kernel module overlay "
+                                "(modprobe overlay)"})
     if nspawn_tmpfs_ok():
-        click.echo("ok       tmpfs on /run/systemd/nspawn")
+        found.append({"check": "tmpfs on /run/systemd/nspawn", "state": "ok", "detail": ""})
     else:
-        click.echo("note     no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to start "
-                   "without it; `ick serve` mounts one when it runs as root")
-    _arches()
-    if problems:
+        found.append({"check": "tmpfs on /run/systemd/nspawn", "state": "note",
+                      "detail": "no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to "
+                                "start without it; `ick serve` mounts one when it runs as root"})
+    found += _arches()
+    return found
+
+
+def _line(check: dict[str, str]) -> str:
+    state, name, detail = check["state"], check["check"], check["detail"]
+    if state == "ok":  # a tool's detail is where it is; another check's, what it found
+        shown = f" ({detail})" if detail.startswith("/") else f" {detail}" if detail else ""
+        return f"ok       {name}{shown}"
+    if state == "missing":
+        return f"missing  {name}: {detail}"
+    if state == "info":
+        return f"{name:<8} {detail}"
+    return f"{state:<8} {detail}"
+
+
+@cli.command()
+@json_option
+def doctor(as_json: bool) -> None:
+    """Check the host for what ick's actions need (exit 1 if something is missing)."""
+    found = checks()
+    if as_json:
+        print_json(found)
+    else:
+        for check in found:
+            click.echo(_line(check))
+    if any(c["state"] in ("missing", "warning") for c in found):
         raise SystemExit(1)
 
 
-def _arches() -> None:
+def _arches() -> list[dict[str, str]]:
     """Which Debian architectures this host runs: its own, and what qemu-user emulates."""
     from ick.runners.arches import BINFMT, emulated_arches, host_arch, runnable_arches
 
+    found = []
     emulated = emulated_arches()
     if emulated:
-        click.echo(f"ok       binfmt emulation (qemu-user) registered for {', '.join(emulated)}")
+        found.append({"check": "binfmt emulation (qemu-user)", "state": "ok",
+                      "detail": f"registered for {', '.join(emulated)}"})
     elif not BINFMT.joinpath("status").exists():
-        click.echo(f"note     binfmt_misc is not mounted at {BINFMT}: no foreign architectures; "
-                   "`ick serve` mounts it when it runs as root")
+        found.append({"check": "binfmt", "state": "note",
+                      "detail": f"binfmt_misc is not mounted at {BINFMT}: no foreign "
+                                "architectures; `ick serve` mounts it when it runs as root"})
     else:
-        click.echo("note     no binfmt emulation registered: for foreign architectures "
-                   "(debian_arch) install packages qemu-user-static and binfmt-support")
-    click.echo(f"arches   this host runs: {', '.join(runnable_arches()) or host_arch() or '?'}")
+        found.append({"check": "binfmt", "state": "note",
+                      "detail": "no binfmt emulation registered: for foreign architectures "
+                                "(debian_arch) install packages qemu-user-static and "
+                                "binfmt-support"})
+    runs = ", ".join(runnable_arches()) or host_arch() or "?"
+    found.append({"check": "arches", "state": "info", "detail": f"this host runs: {runs}"})
+    return found

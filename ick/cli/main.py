@@ -6,7 +6,6 @@ Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot re
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from ick import __version__
 from ick.errors import ClientError, IckError
 
 EXIT_FAILED = 1
@@ -32,9 +32,10 @@ class Context:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from ick.cli.client import Client, default_token
+            from ick.cli.client import Client, default_token, missing_token_message
 
-            self._client = Client(self.url, self.token or default_token(os.environ))
+            self._client = Client(self.url, self.token or default_token(os.environ),
+                                  no_token_message=missing_token_message(os.environ))
         return self._client
 
 
@@ -44,7 +45,18 @@ def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 
 def print_json(doc: Any) -> None:
+    import json
+
     click.echo(json.dumps(doc, indent=2, sort_keys=False))
+
+
+def echo_table(rows: list[list[str]], right: tuple[int, ...] = ()) -> None:
+    """Rows under a header, in columns as wide as their widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.rjust(w) if i in right else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        click.echo("  ".join(cells).rstrip())
 
 
 def json_option(f: F) -> F:
@@ -75,7 +87,8 @@ class LazyGroup(click.Group):
               help="The daemon's address (ICK_URL).")
 @click.option("--token", envvar="ICK_TOKEN", default=None,
               help="API token (ICK_TOKEN); default: the local daemon's admin.token.")
-@click.version_option(package_name="ick", prog_name="ick")
+# The version as a string: looking it up in the package metadata costs more than all of click.
+@click.version_option(version=__version__, prog_name="ick")
 @click.pass_context
 def cli(ctx: click.Context, url: str, token: str | None) -> None:
     """ick: continuous integration and delivery, fun and easy."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
+from ick.cli.main import Context, cli, echo_table, json_option, pass_ctx, print_json
 
 SCOPES = ("read", "trigger", "write", "worker", "admin")
 
@@ -33,13 +33,16 @@ def create(ctx: Context, scopes: tuple[str, ...], name: str, as_json: bool) -> N
 @json_option
 @pass_ctx
 def list_(ctx: Context, as_json: bool) -> None:
-    """List tokens (never their secrets)."""
+    """List tokens and what each is for (never their secrets)."""
     docs = ctx.client.call("GET", "/tokens")
     if as_json:
         print_json(docs)
         return
+    rows = [["ID", "SCOPES", "CREATED", "FOR"]]
     for t in docs:
-        click.echo(f"{t['id']}  {t['name']}  {','.join(t['scopes'])}  {t['created_at']}")
+        what = t["name"] + (" (ick hook shows it again)" if t.get("reusable") else "")
+        rows.append([t["id"], ",".join(t["scopes"]), t["created_at"], what])
+    echo_table(rows)
 
 
 @token.command("revoke")

@@ -11,6 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_bytes
 
 import aiohttp
 
@@ -30,6 +31,7 @@ from ick.storage.notifications import NotificationStore
 from ick.storage.resources import ResourceStore
 from ick.storage.secrets import SecretStore
 from ick.storage.tokens import TokenStore
+from ick.upkeep.tasks import Upkeep
 from ick.worker.rundir import run_root
 from ick.worker.services import LocalServices, StoreBlobs
 from ick.worker.systrees import SystreeCache
@@ -60,6 +62,7 @@ class Daemon:
     workspaces: Workspaces
     host: HostSettings
     worker_services: LocalServices
+    upkeep: Upkeep
 
     @property
     def base_url(self) -> str:
@@ -70,6 +73,23 @@ def prepare_state_dir(state_dir: Path) -> None:
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for sub in STATE_FOLDERS:
         (state_dir / sub).mkdir(exist_ok=True)
+
+
+def reuse_key(state_dir: Path) -> bytes:
+    """STATE/token.key (0600), made on first start: reusable tokens are derived from it."""
+    path = state_dir / "token.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(token_bytes(32))
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+    return path.read_bytes()
 
 
 async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
@@ -149,7 +169,7 @@ async def open_daemon(
         open_systrees(state, artifacts) as systrees,
         aiohttp.ClientSession() as http,
     ):
-        tokens = TokenKeeper(TokenStore(db))
+        tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))
         await tokens.load()
         await write_admin_token(state, tokens)
         resources = ResourceStore(db)
@@ -160,7 +180,10 @@ async def open_daemon(
         outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
                         lambda: settings.public_url or url, secrets.value,
                         retry_scale=retry_scale(os.environ))
-        controller = Controller(builds, resources, logs, listeners=(secrets, outbox),
+        upkeep = Upkeep(settings=settings, db=db, resources=resources, builds=builds, logs=logs,
+                        artifacts=artifacts, systrees=systrees)
+        controller = Controller(builds, resources, logs,
+                                listeners=(secrets, outbox, upkeep.downstream),
                                 lease=settings.worker_lease)
         yield Daemon(
             settings=settings, url=url, db=db, tokens=tokens, resources=resources,
@@ -170,4 +193,5 @@ async def open_daemon(
             host=HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                               run_root=run_root(state)),
             worker_services=LocalServices(artifacts, systrees, secrets.value),
+            upkeep=upkeep,
         )

@@ -86,6 +86,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
                 group.create_task(daemon.workspaces.run()),
                 group.create_task(drop_silent_workers(controller)),
                 group.create_task(trim_when_idle(controller.busy, controller.activity)),
+                group.create_task(daemon.upkeep.run(controller.trigger)),
             ]
             runners = Runners()  # one for all local workers: they share the git mirrors
             labels = own_labels(daemon.settings.worker_labels)

@@ -25,8 +25,10 @@ Path = tuple[object, ...]
 Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
-PROJECT_KEYS = ("concurrent", "fail_fast", "matrix", "notify", "parameters", "pipelines",
-                "project", "worker")
+PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "keep_days",
+                "matrix", "notify", "parameters", "pipelines", "poll", "project", "schedule",
+                "triggers", "worker")
+MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
 NOTIFY_KEYS = ("email", "on", "secret", "webhook", "when")
 NOTIFY_WHENS = ("always", "failure", "change")
@@ -253,10 +255,66 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     if not isinstance(fail_fast, bool):
         message = f"'fail_fast' must be true or false, not {show_value(fail_fast)}"
         out.append(((*path, "fail_fast"), f"{context}: {message}"))
+    months = _months_keys(doc, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
-                   fail_fast)
+                   fail_fast, **months)
+
+
+def _number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _months_keys(doc: dict[Any, Any], path: Path, context: str,
+                 out: list[Problem]) -> dict[str, Any]:
+    """keep_builds, keep_days, schedule, poll, triggers, extra_parameters (DESIGN.md,
+    "Running for months"), each checked; the valid ones as Project's keyword arguments."""
+    found: dict[str, Any] = {}
+
+    def bad(key: str, rule: str) -> None:
+        message = f"'{key}' must be {rule}, not {show_value(doc[key])}"
+        out.append(((*path, key), _say(context, message)))
+
+    value = doc.get("keep_builds")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            found["keep_builds"] = value
+        else:
+            bad("keep_builds", "a whole number of at least 1")
+    value = doc.get("keep_days")
+    if value is not None:
+        if _number(value) and value > 0:
+            found["keep_days"] = value
+        else:
+            bad("keep_days", "a positive number of days")
+    value = doc.get("schedule")
+    if value is not None:
+        from ick.scheduler.timetable import schedule_problem
+
+        problem = schedule_problem(value)
+        if problem is None:
+            found["schedule"] = value
+        else:
+            out.append(((*path, "schedule"), _say(context, f"'schedule': {problem}")))
+    value = doc.get("poll")
+    if value is not None:
+        if _number(value) and 1 <= value <= MAX_POLL:
+            found["poll"] = value
+        else:
+            bad("poll", f"a number of seconds from 1 to {MAX_POLL:.0f}")
+    triggers = _names(doc, "triggers", name_problem, path, context, out)
+    if isinstance(doc.get("project"), str) and doc["project"] in triggers:
+        out.append(((*path, "triggers"), _say(context, "'triggers' must not name the project "
+                                                       "itself (its builds would never end)")))
+    found["triggers"] = list(dict.fromkeys(triggers))
+    value = doc.get("extra_parameters", False)
+    if isinstance(value, bool):
+        found["extra_parameters"] = value
+    else:
+        bad("extra_parameters", "true or false")
+    return found
 
 
 def _worker(doc: dict[Any, Any], path: Path, context: str, out: list[Problem]) -> dict[str, str]:

@@ -116,10 +116,16 @@ class ActionContext:
             path.write_text(json.dumps(self.parameters))
         return path
 
+    def action_env(self) -> dict[str, str]:
+        """The action's own `env:`: literal strings, never expanded (checked at apply time)."""
+        value = self.action.get("env")
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
     def base_env(self) -> dict[str, str]:
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
         env.setdefault("LANG", "C.UTF-8")
+        env.update(self.action_env())
         env.update({
             "ICK_BUILD_ID": str(self.build_id),
             "ICK_PROJECT": self.project,

@@ -92,6 +92,7 @@ class MirrorLocks:
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 await _flock(fd, lock_file, deadline, None if waited else on_wait)
+                os.utime(fd)  # when the mirror was last used: pruning removes old ones
                 yield
             finally:
                 os.close(fd)  # closing the file is what releases the flock

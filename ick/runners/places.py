@@ -120,7 +120,7 @@ async def run_chroot(ctx: ActionContext, argv: list[str], env: dict[str, str]) -
     unshare = require_tool("unshare", "util-linux")
     require_tool("mount", "mount")
     binds = [Bind(ctx.run_dir, RUN_INSIDE), Bind(root, "/")]
-    inner = inside_env(env, binds, "/")
+    inner = {**inside_env(env, binds, "/"), **ctx.action_env()}  # env: as written, untranslated
     # unshare keeps the host's ICK_BUILD_ID and ICK_WORKSPACE, by which ick.worker.leftovers finds
     # it after a crash; `env -i` gives the command inside its own environment.
     command = [
@@ -154,7 +154,8 @@ def nspawn_command(nspawn: str, ctx: ActionContext, systree: Path, argv: list[st
     ]
     if ctx.action.get("network") is not True:
         command.append("--private-network")
-    command += [f"--setenv={k}={v}" for k, v in inside_env(env, binds, WORKSPACE_INSIDE).items()]
+    inner = {**inside_env(env, binds, WORKSPACE_INSIDE), **ctx.action_env()}  # env: as written
+    command += [f"--setenv={k}={v}" for k, v in inner.items()]
     command.append("--")
     # nspawn stops its container when it gets SIGTERM, not when SIGKILL takes it; with
     # setpriv the container's PID 1 dies with nspawn, and with it everything inside.

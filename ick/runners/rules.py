@@ -5,6 +5,7 @@ how a message quotes a value. Pure: no I/O.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,6 +55,20 @@ def is_positive_number(value: object) -> bool:
         and not isinstance(value, bool)
         and math.isfinite(value)
         and value > 0
+    )
+
+
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_RULE = ("a mapping of variable names (letters, digits, '_'; not ICK_*) to strings "
+            "without NUL")
+
+
+def is_env(value: object) -> bool:
+    """`env:`: literal variables; ICK_* stay ick's own, so `params` and the rest keep working."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and ENV_NAME_RE.match(k) is not None and not k.startswith("ICK_")
+        and k != "BUILD_NUMBER" and isinstance(v, str) and "\0" not in v
+        for k, v in value.items()
     )
 
 

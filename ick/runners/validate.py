@@ -7,7 +7,15 @@ from __future__ import annotations
 from ick.model import WHERES
 from ick.runners.base import ActionType
 from ick.runners.catalog import ACTION_TYPES, BY_KIND
-from ick.runners.rules import Rule, is_positive_number, is_secret_list, is_str, show_value
+from ick.runners.rules import (
+    ENV_RULE,
+    Rule,
+    is_env,
+    is_positive_number,
+    is_secret_list,
+    is_str,
+    show_value,
+)
 from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
 
 # The keys every action may have, whatever its type.
@@ -16,6 +24,7 @@ COMMON: dict[str, Rule] = {
     "network": Rule(lambda v: isinstance(v, bool), "true or false"),
     "secrets": Rule(is_secret_list, "a list of secret names (letters, digits, '.', '_' and '-')"),
     "name": Rule(is_str, "a string"),
+    "env": Rule(is_env, ENV_RULE),
     "worker": Rule(is_requirement, REQUIREMENT_RULE),
 }
 COMMON_KEYS = frozenset({"where", *COMMON})

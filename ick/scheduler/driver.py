@@ -131,12 +131,15 @@ class Controller:
 
     # users' requests ------------------------------------------------------
 
-    async def trigger(self, project_name: str, overrides: dict[str, Any]) -> Build:
+    async def trigger(self, project_name: str, overrides: dict[str, Any], *,
+                      ick_trigger: str = "api", check: bool = True) -> Build:
+        """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
+        `check`, a parameter the project does not know is refused (see plan_build)."""
         project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
         pipelines = {name: await self._resources.pipeline(name) for name in project.pipelines}
-        plan = plan_build(project, pipelines, overrides)
+        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check)
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
                                           plan.actions, now, plan.jobs, plan.fail_fast)
@@ -145,6 +148,15 @@ class Controller:
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
         return build
+
+    async def rebuild(self, build_id: int) -> Build:
+        """Queue a new build of the same project with the same parameters."""
+        old = await self._builds.get(build_id)
+        if old is None:
+            raise NotFoundError(f"no build {build_id}")
+        overrides = {k: v for k, v in old.parameters.items() if k != "ick_trigger"}
+        # Unchecked: the project may have dropped a parameter since; it ran with it then.
+        return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
 
     async def cancel(self, build_id: int) -> Build:
         build = await self._builds.get(build_id)
@@ -155,13 +167,6 @@ class Controller:
         async with self._lock:
             await self._apply(self._machine.cancel(build_id, now_iso()))
         return build
-
-    async def rebuild(self, build_id: int) -> Build:
-        """Queue a new build of the same project with the same parameters."""
-        old = await self._builds.get(build_id)
-        if old is None:
-            raise NotFoundError(f"no build {build_id}")
-        return await self.trigger(old.project, {**old.parameters, "ick_trigger": "rebuild"})
 
     # the work protocol ----------------------------------------------------
 

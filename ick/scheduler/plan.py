@@ -22,20 +22,51 @@ class Plan:
     fail_fast: bool = False
 
 
+# Parameters any project takes at trigger time: the hook and polls set them on every project.
+ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
+
+
+def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
+                              jobs: list[dict[str, Any]],
+                              overrides: Mapping[str, Any]) -> str | None:
+    """A trigger may name only parameters the project, its matrix or its pipelines know,
+    unless the project says extra_parameters: true."""
+    if project.extra_parameters:
+        return None
+    known = {*project.parameters, *ALWAYS_KNOWN}
+    known.update(name for pipeline in pipelines for name in pipeline.parameters)
+    known.update(name for job in jobs for name in job)
+    unknown = sorted(set(overrides) - known)
+    if not unknown:
+        return None
+    return (f"project {project.name!r} has no parameter {unknown[0]!r} "
+            f"(known: {', '.join(sorted(known))}; "
+            "a project with extra_parameters: true takes any)")
+
+
 def plan_build(
-    project: Project, pipelines: Mapping[str, Pipeline | None], overrides: Mapping[str, Any]
+    project: Project, pipelines: Mapping[str, Pipeline | None], overrides: Mapping[str, Any],
+    ick_trigger: str = "api", check: bool = True,
 ) -> Plan:
     """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
-    pipeline, or to None where there is none of that name."""
-    parameters = {**project.parameters, **overrides}
+    pipeline, or to None where there is none of that name. `ick_trigger` (what asked for the
+    build) becomes a parameter; with `check`, unknown parameters are refused."""
     jobs = expand(project.matrix)
-    actions: list[ActionRecord] = []
+    found: list[Pipeline] = []
     for pipeline_name in project.pipelines:
         pipeline = pipelines.get(pipeline_name)
         if pipeline is None:
             raise ConflictError(
                 f"project {project.name!r} names pipeline {pipeline_name!r}, which does not exist"
             )
+        found.append(pipeline)
+    problem = unknown_parameter_problem(project, found, jobs, overrides) if check else None
+    if problem is not None:
+        raise InputError(problem)
+    parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger}
+    actions: list[ActionRecord] = []
+    for pipeline in found:
+        pipeline_name = pipeline.name
         missing = [p for p in pipeline.parameters
                    if any(p not in parameters and p not in job for job in jobs)]
         if missing:

@@ -165,6 +165,28 @@ class ArtifactStore:
                 removed += 1
         return removed
 
+    async def sweep_unreferenced(self, dry_run: bool = False) -> list[tuple[str, int]]:
+        """Blobs no name points at (left by a crash or an older ick): their digests and sizes,
+        removed unless `dry_run`. Holds the store's lock, so no upload is half-way."""
+        async with self._lock:
+            known = {a.digest for a in await self.list()}
+            return await asyncio.to_thread(self._unreferenced, known, dry_run)
+
+    def _unreferenced(self, known: set[str], dry_run: bool) -> list[tuple[str, int]]:
+        found = []
+        for blob in self.blobs.glob("*/*"):
+            digest = f"sha256:{blob.name}"
+            if digest in known:
+                continue
+            try:
+                size = blob.lstat().st_size
+                if not dry_run:
+                    blob.unlink()
+            except FileNotFoundError:
+                continue
+            found.append((digest, size))
+        return found
+
     def blob_path(self, digest: str) -> Path:
         hexdigest = digest.removeprefix("sha256:")
         return self.blobs / hexdigest[:2] / hexdigest

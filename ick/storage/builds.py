@@ -86,12 +86,19 @@ class BuildStore:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
         pending actions (job after job) in one transaction."""
         async def insert(tx: Tx) -> tuple[int, int]:
+            # The counter outlives pruned rows: a number is never given out twice.
+            counted = await tx.fetchone(
+                "INSERT INTO build_numbers (project, last) VALUES (?, "
+                "(SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?)) "
+                "ON CONFLICT (project) DO UPDATE SET last = last + 1 RETURNING last",
+                (project, project),
+            )
+            assert counted is not None
+            number = int(counted[0])
             row = await tx.fetchone(
                 "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at, "
-                "fail_fast) "
-                "VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?), "
-                "?, ?, ?, ?, ?) RETURNING id, number",
-                (project, project, BuildState.QUEUED.value, json.dumps(parameters),
+                "fail_fast) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, number",
+                (project, number, BuildState.QUEUED.value, json.dumps(parameters),
                  int(concurrent), queued_at, int(fail_fast)),
             )
             assert row is not None
@@ -215,6 +222,18 @@ class BuildStore:
             )
 
         await self.db.write(update)
+
+    async def by_number(self, project: str, number: int) -> Build | None:
+        """A project's build by its number, without its actions."""
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND number = ?",
+            (project, number))
+        return _build_from_row(rows[0]) if rows else None
+
+    async def any_of(self, project: str) -> bool:
+        rows = await self.db.fetchall("SELECT 1 FROM builds WHERE project = ? LIMIT 1",
+                                      (project,))
+        return bool(rows)
 
     async def exists(self, build_id: int) -> bool:
         rows = await self.db.fetchall("SELECT 1 FROM builds WHERE id = ?", (build_id,))

@@ -133,6 +133,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX login_links_token ON login_links (token_id);
     """,
+    # 6: running for months. Build numbers come from a counter per project, so pruning old
+    # rows never makes a number come round again; what schedules and polls last saw; tokens
+    # whose secret the daemon can show again (`ick hook` reuses one per project).
+    """
+    CREATE TABLE build_numbers (project TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    INSERT INTO build_numbers (project, last) SELECT project, MAX(number) FROM builds
+        GROUP BY project;
+    CREATE INDEX builds_project ON builds (project, id);
+    CREATE TABLE timer_state (
+        project TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (project, kind)
+    );
+    ALTER TABLE tokens ADD COLUMN reusable INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -20,6 +20,12 @@ def project_from_json(text: str) -> Project:
         worker=doc.get("worker") or {},
         matrix=doc.get("matrix"),
         fail_fast=bool(doc.get("fail_fast", False)),
+        keep_builds=doc.get("keep_builds"),
+        keep_days=doc.get("keep_days"),
+        schedule=doc.get("schedule"),
+        poll=doc.get("poll"),
+        triggers=doc.get("triggers") or [],
+        extra_parameters=bool(doc.get("extra_parameters", False)),
     )
 
 

@@ -14,10 +14,11 @@ class TokenRecord:
     hash: str
     scopes: frozenset[str]
     created_at: str
+    reusable: bool = False  # its secret is derived, so the daemon can show it again
 
     def to_json(self) -> dict[str, object]:
         return {"id": self.key_id, "name": self.name, "scopes": sorted(self.scopes),
-                "created_at": self.created_at}
+                "created_at": self.created_at, "reusable": self.reusable}
 
 
 class TokenStore:
@@ -26,17 +27,20 @@ class TokenStore:
 
     async def all(self) -> list[TokenRecord]:
         rows = await self.db.fetchall(
-            "SELECT key_id, name, hash, scopes, created_at FROM tokens ORDER BY created_at"
+            "SELECT key_id, name, hash, scopes, created_at, reusable FROM tokens "
+            "ORDER BY created_at"
         )
         return [
-            TokenRecord(r[0], r[1], r[2], frozenset(r[3].split()), r[4]) for r in rows
+            TokenRecord(r[0], r[1], r[2], frozenset(r[3].split()), r[4], bool(r[5]))
+            for r in rows
         ]
 
     async def add(self, record: TokenRecord) -> None:
         await self.db.execute(
-            "INSERT INTO tokens (key_id, name, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (key_id, name, hash, scopes, created_at, reusable) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (record.key_id, record.name, record.hash, " ".join(sorted(record.scopes)),
-             record.created_at),
+             record.created_at, int(record.reusable)),
         )
 
     async def remove(self, key_id: str) -> bool:

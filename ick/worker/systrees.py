@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +41,16 @@ class BlobSource(Protocol):
 log = logging.getLogger(__name__)
 
 
+def tree_bytes(path: Path) -> int:
+    """Bytes of the files under `path` (symlinks not followed)."""
+    total = 0
+    for top, dirs, files in os.walk(path):
+        for name in files + dirs:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(top, name)).st_size
+    return total
+
+
 @dataclass(frozen=True)
 class View:
     """One build's copy-on-write view of a cached tree."""
@@ -59,6 +70,7 @@ class SystreeCache:
         self.trees = root / "cache"
         self.views = root / "views"
         self._users: dict[str, int] = {}
+        self._used: dict[str, float] = {}  # digest -> when a view of it last opened or closed
         self._locks: dict[str, asyncio.Lock] = {}
         self._serial = itertools.count(1)
         self._tmpfs = False
@@ -112,6 +124,7 @@ class SystreeCache:
         digest = artifact.digest
         # Counted before unpacking, so a delete meanwhile cannot take the tree from under us.
         self._users[digest] = self._users.get(digest, 0) + 1
+        self._used[digest] = time.time()
         try:
             tree, cached = await self._tree(artifact, ctx)
             root = self.views / f"{ctx.build_id}-{ctx.seq}-{next(self._serial)}"
@@ -148,7 +161,34 @@ class SystreeCache:
                     await asyncio.to_thread(shutil.rmtree, unpacking, True)
         return path, False
 
+    async def prune_unused(self, older_than: float, now: float,
+                           dry_run: bool = False) -> list[tuple[str, int]]:
+        """Cached trees no build has used since `now - older_than`: digests and bytes,
+        removed unless `dry_run`."""
+        if not self.trees.is_dir():
+            return []
+        found = []
+        for path in sorted(self.trees.iterdir()):
+            if path.name.startswith("."):
+                continue
+            digest = f"sha256:{path.name}"
+            used = self._used.get(digest) or path.stat().st_mtime
+            if self._users.get(digest) or now - used < older_than:
+                continue
+            async with self._lock(digest):
+                if self._users.get(digest):
+                    continue
+                size = await asyncio.to_thread(tree_bytes, path)
+                if not dry_run:
+                    log.info("removing the cached systree %s, unused for %.0f days", digest,
+                             (now - used) / 86400)
+                    await asyncio.to_thread(shutil.rmtree, path, True)
+                    self._used.pop(digest, None)
+            found.append((digest, size))
+        return found
+
     async def _release(self, digest: str) -> None:
+        self._used[digest] = time.time()
         left = self._users.get(digest, 0) - 1
         if left > 0:
             self._users[digest] = left

@@ -131,6 +131,8 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/builds/1", "read"),
     ("GET", "/builds/1/log", "read"),
     ("POST", "/builds/1/+cancel", "write"),
+    ("POST", "/builds/1/+rebuild", "trigger"),
+    ("POST", "/prune", "write"),
     ("GET", "/tokens", "admin"),
     ("POST", "/tokens", "admin"),
     ("DELETE", "/tokens/0123456789ab", "admin"),
@@ -195,18 +197,62 @@ async def test_a_token_with_several_scopes_passes_each(api: Api) -> None:
 
 async def test_token_listing_never_shows_a_secret_or_a_hash(api: Api) -> None:
     created = await api.ok("POST", "/tokens", 201, json={"name": "ci", "scopes": ["read"]})
-    assert set(created) == {"id", "name", "scopes", "created_at", "token"}
-    assert (created["name"], created["scopes"]) == ("ci", ["read"])
+    assert set(created) == {"id", "name", "scopes", "created_at", "reusable", "token"}
+    assert (created["name"], created["scopes"], created["reusable"]) == ("ci", ["read"], False)
     token = created["token"]
     secret = token.split("_")[2]
     reply = await api.call("GET", "/tokens")
     assert reply.status == 200
     listed = [(t["name"], t["scopes"]) for t in reply.body]
     assert listed == [("admin", ["admin"]), ("ci", ["read"])]
-    assert all(set(t) == {"id", "name", "scopes", "created_at"} for t in reply.body)
+    assert all(set(t) == {"id", "name", "scopes", "created_at", "reusable"} for t in reply.body)
     for hidden in (token, secret, hashlib.sha256(secret.encode()).hexdigest(),
                    api.admin.split("_")[2]):
         assert hidden not in reply.text
+
+
+async def test_a_reusable_token_is_shown_again_and_works(api: Api) -> None:
+    body = {"name": "hook for hello", "scopes": ["trigger"], "reuse": True}
+    first = await api.ok("POST", "/tokens", 201, json=body)
+    again = await api.ok("POST", "/tokens", 200, json=body)
+    assert (again["token"], again["id"], again["reusable"]) == (first["token"], first["id"], True)
+    other = await api.ok("POST", "/tokens", 201, json={**body, "scopes": ["read"]})
+    assert other["token"] != first["token"]
+    await api.setup_hello()
+    reply = await api.call("POST", "/projects/hello/+trigger", token=first["token"])
+    assert reply.status == 201
+    secret = first["token"].split("_")[2]
+    listing = await api.call("GET", "/tokens")
+    assert secret not in listing.text
+    await api.ok("DELETE", f"/tokens/{first['id']}")
+    renewed = await api.ok("POST", "/tokens", 201, json=body)
+    assert renewed["token"] != first["token"]
+    reply = await api.call("POST", "/projects/hello/+trigger", token=first["token"])
+    assert reply.status == 401
+    bad = await api.call("POST", "/tokens", json={**body, "reuse": "yes"})
+    assert (bad.status, bad.error) == (
+        400, "expected a JSON object with 'name', 'scopes' and optionally 'reuse'")
+
+
+async def test_rebuild_and_prune_over_the_api(api: Api) -> None:
+    await api.setup_hello()
+    first = await api.ok("POST", "/projects/hello/+trigger", 201,
+                         json={"parameters": {"greeting": "yo", "ick_trigger": "hook"}})
+    assert first["parameters"]["ick_trigger"] == "hook"
+    again = await api.ok("POST", f"/builds/{first['id']}/+rebuild", 201)
+    assert again["parameters"] == {"greeting": "yo", "keep": 1, "ick_trigger": "rebuild"}
+    assert again["number"] == first["number"] + 1
+    report = await api.ok("POST", "/prune", json={"dry_run": True})
+    assert report["dry_run"] is True and report["bytes_freed"] == 0
+    assert [r["what"] for r in report["removed"]] == [
+        "builds", "logs", "artifact blobs", "workspaces", "git mirrors", "cached systrees"]
+    bad = await api.call("POST", "/prune", json={"dry_run": 1})
+    assert (bad.status, bad.error) == (
+        400, "expected a JSON object with an optional 'dry_run' (true or false)")
+    claimed = await api.call("POST", "/projects/hello/+trigger",
+                             json={"parameters": {"ick_trigger": "schedule"}})
+    assert (claimed.status, claimed.error) == (
+        400, "parameters: ick_trigger must be one of api, hook, not 'schedule'")
 
 
 async def test_a_revoked_token_gets_401(api: Api) -> None:
@@ -353,6 +399,7 @@ async def test_a_bad_log_offset_gets_400(api: Api, offset: str) -> None:
         ("GET", "/builds/999", "no build 999"),
         ("GET", "/builds/999/log", "no build 999"),
         ("POST", "/builds/999/+cancel", "no build 999"),
+        ("POST", "/builds/999/+rebuild", "no build 999"),
         ("DELETE", "/tokens/nope", "no token with id 'nope'"),
         ("GET", "/artifacts/nope", "no artifact 'nope'"),
         ("DELETE", "/artifacts/nope", "no artifact 'nope'"),
@@ -450,7 +497,7 @@ async def test_trigger_answers_201_with_the_new_build(api: Api) -> None:
     assert {"id", "project", "number", "state", "parameters", "queued_at", "started_at",
             "finished_at", "actions"} <= set(build)
     assert (build["project"], build["number"], build["state"]) == ("hello", 1, "queued")
-    assert build["parameters"] == {"greeting": "hi", "keep": 1}
+    assert build["parameters"] == {"greeting": "hi", "keep": 1, "ick_trigger": "api"}
     assert isinstance(build["id"], int)
     assert isinstance(build["queued_at"], str) and build["queued_at"].endswith("Z")
     assert (build["started_at"], build["finished_at"]) == (None, None)
@@ -468,14 +515,15 @@ async def test_trigger_answers_201_with_the_new_build(api: Api) -> None:
     listed = await api.ok("GET", "/builds")
     assert [b["id"] for b in listed] == [again["id"], build["id"]]
     assert [b["id"] for b in await api.ok("GET", "/builds?limit=1")] == [again["id"]]
-    assert await api.ok("GET", "/builds?project=other") == []
+    reply = await api.call("GET", "/builds?project=other")
+    assert (reply.status, reply.error) == (404, "no project 'other'")
 
 
 async def test_trigger_parameters_override_the_projects(api: Api) -> None:
     await api.setup_hello()
     body = {"parameters": {"greeting": "bye", "git_commit": "9f1c"}}
     build = await api.ok("POST", "/projects/hello/+trigger", 201, json=body)
-    expected = {"greeting": "bye", "keep": 1, "git_commit": "9f1c"}
+    expected = {"greeting": "bye", "keep": 1, "git_commit": "9f1c", "ick_trigger": "api"}
     assert build["parameters"] == expected
     assert (await api.ok("GET", f"/builds/{build['id']}"))["parameters"] == expected
     assert (await api.ok("GET", "/projects/hello"))["parameters"] == {"greeting": "hi", "keep": 1}
@@ -519,7 +567,7 @@ async def test_a_build_runs_over_the_work_protocol(api: Api) -> None:
     assert (item["build_id"], item["seq"], item["total"]) == (bid, 0, 2)
     assert (item["project"], item["number"]) == ("hello", 1)
     assert item["action"] == PIPELINE["actions"][0]
-    assert item["parameters"] == {"greeting": "hi", "keep": 1}
+    assert item["parameters"] == {"greeting": "hi", "keep": 1, "ick_trigger": "api"}
     assert (await api.ok("GET", f"/builds/{bid}"))["state"] == "running"
     await api.ok("POST", f"/work/{bid}/0/output?worker={worker}", data=b"hello from 0\n")
     done = {"exit_code": 0, "duration": 0.25}
@@ -646,6 +694,8 @@ JUNK_TARGETS = [
     ("POST", "/work/1/0/done?worker=nobody"),
     ("POST", "/work/1/0/output?worker=nobody"),
     ("POST", "/builds/1/+cancel"),
+    ("POST", "/builds/1/+rebuild"),
+    ("POST", "/prune"),
 ]
 
 JUNK_PATHS = [

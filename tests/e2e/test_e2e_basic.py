@@ -24,4 +24,4 @@ def test_apply_trigger_wait_succeeds(daemon: Daemon) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "1"
-    assert 'greeting={"greeting": "hi"}' in result.stdout
+    assert 'greeting={"greeting": "hi", "ick_trigger": "api"}' in result.stdout

@@ -68,7 +68,7 @@ def test_parameters_stay_data_and_environment_is_set(daemon: Daemon, tmp_path: P
           print("py", json.dumps(params["evil"]))
           assert os.listdir(".") == ["params.json"]
         where: host
-"""))
+""", params="{evil: none}"))
     evil = f"a'b\"c $(touch {marker}) `touch {marker}` ; touch {marker}\nline2"
     result = daemon.ick("trigger", "params", "-p", f"evil={evil}", "--wait")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -77,7 +77,7 @@ def test_parameters_stay_data_and_environment_is_set(daemon: Daemon, tmp_path: P
     ws = daemon.state_dir / "workspaces" / "1"
     assert f"id=1 project=params number=1 ws={ws} pwd={ws}" in result.stdout
     doc = daemon.build(1)
-    assert doc["parameters"] == {"evil": evil}
+    assert doc["parameters"] == {"evil": evil, "ick_trigger": "api"}
 
 
 def test_trigger_parameters_override_project_ones(daemon: Daemon) -> None:
@@ -263,7 +263,10 @@ def test_listings_and_json(daemon: Daemon) -> None:
     assert pipelines[0]["actions"][0]["shell"] == "true"
     builds = json.loads(daemon.ick("builds", "--json").stdout)
     assert [(b["id"], b["project"], b["state"]) for b in builds] == [(1, "list", "succeeded")]
-    assert "list #1  succeeded" in daemon.ick("builds", "list").stdout
+    listed = daemon.ick("builds", "list").stdout.splitlines()
+    assert listed[0].split() == ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED",
+                                 "COMMIT", "JOBS"]
+    assert listed[1].split()[:5] == ["1", "list", "1", "succeeded", "api"]
     assert "project: list\n" in daemon.ick("projects", "show", "list").stdout
     triggered = daemon.ick("trigger", "list", "--json")
     assert json.loads(triggered.stdout)["number"] == 2

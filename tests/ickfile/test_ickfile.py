@@ -124,7 +124,7 @@ def test_empty_file_has_nothing() -> None:
                 "hello.ick:4: action 1 of pipeline 'build': missing 'where'"
                 " (one of host, chroot, container)",
                 "hello.ick:5: action 1 of pipeline 'build': unknown key 'wher'"
-                " (expected one of: name, network, secrets, shell, timeout, where, worker)",
+                " (expected one of: env, name, network, secrets, shell, timeout, where, worker)",
             ],
         ),
         (
@@ -187,8 +187,9 @@ def test_empty_file_has_nothing() -> None:
             """,
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
-                " (expected one of: concurrent, fail_fast, matrix, notify, parameters, pipelines,"
-                " project, worker)",
+                " (expected one of: concurrent, extra_parameters, fail_fast, keep_builds,"
+                " keep_days, matrix, notify, parameters, pipelines, poll, project, schedule,"
+                " triggers, worker)",
             ],
         ),
         (
@@ -442,8 +443,9 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
         project_from_doc({"project": "x", "pipelines": "build", "colour": "red"}, "body")
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
-        " (expected one of: concurrent, fail_fast, matrix, notify, parameters, pipelines,"
-        " project, worker)",
+        " (expected one of: concurrent, extra_parameters, fail_fast, keep_builds,"
+        " keep_days, matrix, notify, parameters, pipelines, poll, project, schedule,"
+        " triggers, worker)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",
     ]
     with pytest.raises(IckFileError) as info:
@@ -544,3 +546,70 @@ def test_values_that_aliases_blow_up_or_loop_are_refused() -> None:
         problems[-1]
         == "hello.ick:11: project 'x': parameter 'loop': a value must not contain itself"
     )
+
+
+def test_running_for_months_keys_are_read() -> None:
+    ickfile = load_ick_text(textwrap.dedent("""\
+        projects:
+          - project: nightly
+            pipelines: []
+            keep_builds: 10
+            keep_days: 7.5
+            schedule: "0 3 * * *"
+            poll: 300
+            triggers: [hello, liw/site]
+            extra_parameters: true
+        pipelines:
+          - pipeline: e
+            actions:
+              - shell: echo "$GREETING"
+                where: host
+                env: {GREETING: "$HOME is not expanded", _X1: ""}
+        """), "m.ick")
+    project = ickfile.projects[0]
+    assert (project.keep_builds, project.keep_days, project.schedule, project.poll,
+            project.triggers, project.extra_parameters) == (
+        10, 7.5, "0 3 * * *", 300, ["hello", "liw/site"], True)
+    assert project.to_doc()["schedule"] == "0 3 * * *"
+    assert "schedule" not in Project("plain").to_doc()
+    assert ickfile.pipelines[0].actions[0]["env"]["GREETING"] == "$HOME is not expanded"
+
+
+def test_running_for_months_keys_are_checked_with_their_lines() -> None:
+    with pytest.raises(IckFileError) as info:
+        load_ick_text(textwrap.dedent("""\
+            projects:
+              - project: bad
+                keep_builds: 0
+                keep_days: -1
+                schedule: "0 3 * *"
+                poll: 0.5
+                triggers: [bad, "no good"]
+                extra_parameters: "yes"
+            pipelines:
+              - pipeline: e
+                actions:
+                  - shell: "true"
+                    where: host
+                    env: {ICK_PARAMS: x}
+                  - shell: "true"
+                    where: host
+                    env: [A]
+            """), "m.ick")
+    assert info.value.problems == [
+        "m.ick:3: project 'bad': 'keep_builds' must be a whole number of at least 1, not 0",
+        "m.ick:4: project 'bad': 'keep_days' must be a positive number of days, not -1",
+        "m.ick:5: project 'bad': 'schedule': expected five cron fields (minute hour day month"
+        " weekday), like \"0 3 * * *\", not '0 3 * *'",
+        "m.ick:6: project 'bad': 'poll' must be a number of seconds from 1 to 31622400,"
+        " not 0.5",
+        "m.ick:7: project 'bad': in 'triggers': bad name 'no good': use letters, digits, '.',"
+        " '_', '-' and '/'",
+        "m.ick:7: project 'bad': 'triggers' must not name the project itself (its builds"
+        " would never end)",
+        "m.ick:8: project 'bad': 'extra_parameters' must be true or false, not 'yes'",
+        "m.ick:14: action 1 of pipeline 'e': 'env' must be a mapping of variable names"
+        " (letters, digits, '_'; not ICK_*) to strings without NUL, not {'ICK_PARAMS': 'x'}",
+        "m.ick:17: action 2 of pipeline 'e': 'env' must be a mapping of variable names"
+        " (letters, digits, '_'; not ICK_*) to strings without NUL, not ['A']",
+    ]

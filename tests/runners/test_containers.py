@@ -23,7 +23,7 @@ projects:
     parameters: {systree_name: bookworm_systree, greeting: hi}
     pipelines: [prepare_container, hello]
   - project: net
-    parameters: {systree_name: bookworm_systree}
+    parameters: {systree_name: bookworm_systree, port: none}
     pipelines: [prepare_container, net]
   - project: writer
     parameters: {systree_name: bookworm_systree}
@@ -55,7 +55,21 @@ projects:
   - project: missing_workspace
     parameters: {workspace_artifact: no_such_artifact}
     pipelines: [prepare_workspace]
+  - project: envs
+    parameters: {systree_name: bookworm_systree, workspace_artifact: bookworm_systree}
+    pipelines: [prepare_workspace, prepare_container, envs]
 pipelines:
+  - pipeline: envs
+    actions:
+      - shell: 'echo "host: $GREETING|$PATH"'
+        where: host
+        env: {GREETING: '$HOME `id` "q"', PATH: /usr/bin:/bin}
+      - shell: 'echo "chroot: $GREETING|$PATH"'
+        where: chroot
+        env: {GREETING: '$HOME `id` "q"', PATH: /usr/bin:/bin}
+      - shell: 'echo "container: $GREETING|$PATH"'
+        where: container
+        env: {GREETING: '$HOME `id` "q"', PATH: /usr/bin:/bin}
   - pipeline: prepare_container
     actions:
       - action: populate_systree
@@ -194,7 +208,8 @@ def test_a_container_action_runs_in_the_systree_with_the_workspace(ctr: Daemon) 
     log = ctr.wait_log(build["id"], "host sees")
     assert build["state"] == "succeeded", log
     number = build["number"]
-    assert 'params: {"systree_name": "bookworm_systree", "greeting": "hi"}' in log
+    assert ('params: {"systree_name": "bookworm_systree", "greeting": "hi", '
+            '"ick_trigger": "api"}') in log
     assert "pwd: /workspace\n" in log
     assert f"ids: {build['id']} hello {number} /workspace /run/ick/params.json\n" in log
     assert "os: bookworm\n" in log
@@ -208,6 +223,14 @@ def test_a_container_action_runs_in_the_systree_with_the_workspace(ctr: Daemon) 
     assert again["state"] == "succeeded"
     assert again["actions"][0]["cached"] is True
     assert len(list((ctr.state_dir / "systrees" / "cache").iterdir())) == 1
+
+
+def test_env_reaches_host_chroot_and_container_actions_as_written(ctr: Daemon) -> None:
+    build = ctr.wait_build(ctr.trigger("envs"))
+    log = ctr.wait_log(build["id"], "container:")
+    assert build["state"] == "succeeded", log
+    for where in ("host", "chroot", "container"):
+        assert f'{where}: $HOME `id` "q"|/usr/bin:/bin\n' in log
 
 
 def test_the_network_is_private_unless_the_action_asks(ctr: Daemon) -> None:
@@ -260,7 +283,8 @@ def test_a_chroot_has_proc_sys_dev_and_dies_whole(ctr: Daemon) -> None:
     build = run_and_stop_sleeper(ctr, "chroot", "ick-test-chroot",
                                  lambda b: ctr.ick("cancel", str(b)))
     log = ctr.wait_log(int(str(build["id"])), "chroot:")
-    params = '{"workspace_artifact": "bookworm_systree", "marker": "ick-test-chroot"}'
+    params = ('{"workspace_artifact": "bookworm_systree", "marker": "ick-test-chroot", '
+              '"ick_trigger": "api"}')
     assert f"chroot: {params} / /\n" in log
     assert build["state"] == "cancelled"
     assert mounts_under(ctr.state_dir / "workspaces") == []

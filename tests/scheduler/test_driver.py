@@ -66,11 +66,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 async def test_a_build_through_the_driver(world: World) -> None:
     ctl = world.controller
     worker = await ctl.register("w")
-    build = await ctl.trigger("proj", {"y": 2})
+    build = await ctl.trigger("proj", {"x": 2})
     assert (await world.builds.get(build.id)).state == BuildState.QUEUED  # type: ignore[union-attr]
     first = await ctl.next_work(worker, timeout=5)
     assert first is not None and (first.seq, first.total) == (0, 2)
-    assert first.parameters == {"x": 1, "y": 2}
+    assert first.parameters == {"x": 2, "ick_trigger": "api"}
     assert world.heard.events == [("started", build.id, "running")]
     view = ctl.running_action(build.id)
     assert view is not None and (view.worker, view.seq, view.spec) == (

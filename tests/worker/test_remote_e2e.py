@@ -236,6 +236,7 @@ def test_apt_publish_goes_to_a_local_worker(
 SLOW = """
 projects:
   - project: slow
+    parameters: {mark: none}
     pipelines: [slow]
 pipelines:
   - pipeline: slow
