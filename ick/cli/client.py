@@ -163,6 +163,8 @@ class Client:
         return data
 
     def stream(self, path: str, timeout: float | None = None) -> Iterator[bytes]:
+        import http.client
+
         conn, response = self.open("GET", path, timeout=timeout)
         try:
             while chunk := response.read1(65536):

@@ -58,7 +58,8 @@ def test_a_later_git_action_runs_no_hook_or_command_an_earlier_action_planted(
     """
     daemon.apply(yaml.safe_dump({
         "projects": [{"project": "planted", "pipelines": ["planted"],
-                      "parameters": {"git_url": str(repo.bare)}}],
+                      "parameters": {"git_url": str(repo.bare)},
+                      "extra_parameters": True}],
         "pipelines": [{"pipeline": "planted", "actions": [
             {"action": "git", "where": "host", "git_dir": "src"},
             {"shell": plant, "where": "host"},
@@ -78,7 +79,8 @@ def test_a_line_break_in_a_setting_never_reaches_git(daemon: Daemon, tmp_path: P
     repo.push()
     daemon.apply(yaml.safe_dump({
         "projects": [{"project": "nl", "pipelines": ["nl"],
-                      "parameters": {"git_url": str(repo.bare)}}],
+                      "parameters": {"git_url": str(repo.bare)},
+                      "extra_parameters": True}],
         "pipelines": [{"pipeline": "nl", "actions": [{"action": "git", "where": "host"}]}],
     }))
     for key, value in [("git_ref", "main\n--upload-pack=touch /tmp/x"),

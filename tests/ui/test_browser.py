@@ -129,7 +129,8 @@ def test_build_now_with_a_parameter(ui: Ui) -> None:
     build_id = int(ui.path().rsplit("/", 1)[1])
     expect(ui.page.locator("#state")).to_have_text("succeeded")
     expect(ui.page.locator("#log")).to_contain_text("greeting is howdy 3")
-    assert ui.daemon.build(build_id)["parameters"] == {"greeting": "howdy", "count": 2}
+    assert ui.daemon.build(build_id)["parameters"] == {"greeting": "howdy", "count": 2,
+                                                          "ick_trigger": "api"}
 
 
 def test_a_live_log_is_followed_to_the_end_without_a_reload(ui: Ui) -> None:

@@ -196,7 +196,9 @@ async def test_a_bad_build_now_value_is_a_clear_400(
     async with client.post("/ui/projects/liw/site/+build", allow_redirects=False,
                            data={"_csrf": csrf, "greeting": "x", "n": "[3]"}) as reply:
         assert (reply.status, reply.headers["Location"]) == (303, "/ui/builds/2")
-    assert (await daemon.builds.get(2)).parameters == {"greeting": "x", "n": [3]}  # type: ignore[union-attr]
+    stored = await daemon.builds.get(2)
+    assert stored is not None
+    assert stored.parameters == {"greeting": "x", "n": [3], "ick_trigger": "api"}
 
 
 async def test_a_token_without_the_scope_cannot_build_or_cancel(
