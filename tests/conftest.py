@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.daemon import Daemon
+from tests.remote import RemoteWorker
 
 
 def mounts_under(root: Path) -> list[Path]:
@@ -141,3 +144,29 @@ def put_bookworm_systree(bookworm_tarball: Path) -> Callable[..., None]:
         assert result.returncode == 0, result.stderr
 
     return put
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
+    """start(daemon, name, *args): a started `ick worker`; all are stopped after the test,
+    with whatever their actions or containers left running or mounted."""
+    from ick.runners.mounts import mounts_under as mounted
+    from ick.runners.mounts import umount
+    from ick.worker.tracking import kill_rooted_under
+
+    started: list[RemoteWorker] = []
+
+    def start(daemon: Daemon, name: str, *args: str) -> RemoteWorker:
+        worker = RemoteWorker(daemon, tmp_path, name, *args).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.proc is not None and worker.proc.poll() is None:
+            worker.stop(signal.SIGKILL)
+    for worker in started:
+        kill_rooted_under(worker.state)
+    for point in mounted(tmp_path):
+        with contextlib.suppress(OSError):
+            umount(Path(point))

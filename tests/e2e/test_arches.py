@@ -4,11 +4,8 @@ through qemu-user-static, and artifacts that keep the architecture of their tree
 from __future__ import annotations
 
 import json
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from ick.runners.arches import host_arch, runnable_arches
 from tests.daemon import Daemon
@@ -22,21 +19,6 @@ pipelines:
       - shell: echo "arch=$(params | jq -r .debian_arch) job=$ICK_JOB"
         where: host
 """
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
-    started: list[RemoteWorker] = []
-
-    def start(daemon: Daemon, name: str, *args: str) -> RemoteWorker:
-        worker = RemoteWorker(daemon, tmp_path, name, *args).start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        if worker.proc is not None and worker.proc.poll() is None:
-            worker.stop(signal.SIGKILL)
 
 
 def test_a_job_waits_for_a_worker_of_its_arch_and_emulated_arches_run_locally(

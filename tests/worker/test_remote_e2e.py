@@ -14,40 +14,22 @@ from pathlib import Path
 
 import pytest
 
-from ick.runners.mounts import mounts_under, umount
-from ick.worker.tracking import kill_rooted_under
 from tests.daemon import Daemon
 from tests.polling import poll, wait_for
 from tests.procs import wait_dead
 from tests.remote import RemoteWorker
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
-    """start(daemon, name, *args): a started `ick worker`; all are stopped after the test."""
-    started: list[RemoteWorker] = []
-
-    def start(daemon: Daemon, name: str, *args: str) -> RemoteWorker:
-        worker = RemoteWorker(daemon, tmp_path, name, *args).start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        if worker.proc is not None and worker.proc.poll() is None:
-            worker.stop(signal.SIGKILL)
-    # Whatever a failed test left running in its workers' workspaces or containers goes too,
-    # and what it left mounted.
+@pytest.fixture(autouse=True)
+def no_sleepers_left(tmp_path: Path) -> Iterator[None]:
+    """Whatever a failed test left running in its workers' workspaces goes too (the shared
+    `workers` fixture stops the workers, their containers and their mounts)."""
+    yield
     for pid in pids_running(tmp_path, "sleep", "301") + pids_running(tmp_path, "sleep", "302"):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(os.getpgid(pid), signal.SIGKILL)  # the action's shell too
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    for worker in started:
-        kill_rooted_under(worker.state)
-    for point in mounts_under(tmp_path):
-        with contextlib.suppress(OSError):
-            umount(Path(point))
 
 
 def pids_running(under: Path, *argv: str) -> list[int]:
