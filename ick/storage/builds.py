@@ -103,19 +103,21 @@ class BuildStore:
             )
             assert row is not None
             build_id = int(row[0])
-            await tx.executemany(
-                "INSERT INTO build_jobs (build_id, job, parameters, state) VALUES (?, ?, ?, ?)",
-                [(build_id, job, json.dumps(p), BuildState.QUEUED.value)
-                 for job, p in enumerate(jobs)],
-            )
-            await tx.executemany(
-                f"INSERT INTO build_actions ({ACTION_COLUMNS}) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
-                     a.state.value, None, None, None, "{}", a.job)
-                    for seq, a in enumerate(actions)
-                ],
+            await tx.each(
+                tx.executemany(
+                    "INSERT INTO build_jobs (build_id, job, parameters, state) VALUES (?, ?, ?, ?)",
+                    [(build_id, job, json.dumps(p), BuildState.QUEUED.value)
+                     for job, p in enumerate(jobs)],
+                ),
+                tx.executemany(
+                    f"INSERT INTO build_actions ({ACTION_COLUMNS}) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
+                         a.state.value, None, None, None, "{}", a.job)
+                        for seq, a in enumerate(actions)
+                    ],
+                ),
             )
             return build_id, int(row[1])
 
@@ -204,21 +206,24 @@ class BuildStore:
         ]
 
         async def update(tx: Tx) -> None:
-            await tx.execute(
-                "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
-                "WHERE id = ?",
-                (build.state.value, build.worker, build.started_at, build.finished_at, build.id),
-            )
-            await tx.executemany(
-                "UPDATE build_jobs SET state = ?, worker = ?, started_at = ?, finished_at = ? "
-                "WHERE build_id = ? AND job = ?",
-                [(j.state.value, j.worker, j.started_at, j.finished_at, build.id, j.job)
-                 for j in build.jobs],
-            )
-            await tx.executemany(
-                "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, message = ?, "
-                "details = ? WHERE build_id = ? AND seq = ?",
-                actions,
+            await tx.each(
+                tx.execute(
+                    "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
+                    "WHERE id = ?",
+                    (build.state.value, build.worker, build.started_at, build.finished_at,
+                     build.id),
+                ),
+                tx.executemany(
+                    "UPDATE build_jobs SET state = ?, worker = ?, started_at = ?, "
+                    "finished_at = ? WHERE build_id = ? AND job = ?",
+                    [(j.state.value, j.worker, j.started_at, j.finished_at, build.id, j.job)
+                     for j in build.jobs],
+                ),
+                tx.executemany(
+                    "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, "
+                    "message = ?, details = ? WHERE build_id = ? AND seq = ?",
+                    actions,
+                ),
             )
 
         await self.db.write(update)

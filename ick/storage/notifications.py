@@ -78,6 +78,9 @@ def _from_row(row: sqlite3.Row) -> Notification:
     )
 
 
+DECIDE_BATCH = 300  # decisions per statement: three values each, well under SQLite's limit
+
+
 class NotificationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -88,19 +91,21 @@ class NotificationStore:
         """
 
         async def write(tx: Tx) -> list[Decision]:
-            new = []
-            for d in decisions:
-                changed = await tx.execute(
+            # Two statements however many decisions: which (build, event) are new, then the
+            # pending rows of those.
+            new: list[Decision] = []
+            for start in range(0, len(decisions), DECIDE_BATCH):
+                batch = {(d.build_id, d.event): d for d in decisions[start:start + DECIDE_BATCH]}
+                rows = await tx.fetchall(
                     "INSERT OR IGNORE INTO notify_decisions (build_id, event, decided_at) "
-                    "VALUES (?, ?, ?)", (d.build_id, d.event, now))
-                if changed != 1:
-                    continue
-                await tx.executemany(
-                    "INSERT INTO notifications (build_id, target, event, state, attempts, "
-                    "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
-                    [(d.build_id, json.dumps(t), d.event, NotifyState.PENDING.value, now, now)
-                     for t in d.targets])
-                new.append(d)
+                    f"VALUES {', '.join(['(?, ?, ?)'] * len(batch))} RETURNING build_id, event",
+                    [v for build_id, event in batch for v in (build_id, event, now)])
+                new += [batch[(row[0], row[1])] for row in rows]
+            await tx.executemany(
+                "INSERT INTO notifications (build_id, target, event, state, attempts, "
+                "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
+                [(d.build_id, json.dumps(t), d.event, NotifyState.PENDING.value, now, now)
+                 for d in new for t in d.targets])
             return new
 
         return await self.db.write(write)
