@@ -78,18 +78,6 @@ def inside_env(env: Mapping[str, str], binds: Sequence[Bind], workspace: str) ->
     return inside
 
 
-def pid_namespace(argv: list[str]) -> list[str]:
-    """`argv` as PID 1 of a PID namespace of its own, with its own /proc.
-
-    When PID 1 ends, the kernel kills whatever is left in the namespace, however it detached
-    (setsid, a double fork, env -i); when unshare is killed (a cancel, or the sweep after a
-    daemon crash), --kill-child takes PID 1 with it. A PID 1 ignores signals it has no
-    handler for, so the shell and python preludes (ick.runners.script) handle SIGTERM.
-    """
-    unshare = require_tool("unshare", "util-linux")
-    return [unshare, "--pid", "--fork", "--kill-child", "--mount-proc", "--", *argv]
-
-
 def check_runnable(ctx: ActionContext, root: Path) -> None:
     """A tree of an architecture this host neither is nor emulates cannot run: say so,
     rather than let the kernel say "exec format error". Checked once per tree and build."""
@@ -105,8 +93,9 @@ def check_runnable(ctx: ActionContext, root: Path) -> None:
 
 
 async def run_host(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:
-    return await run_process(pid_namespace(argv), cwd=ctx.workspace, env=env,
-                             output=ctx.output, timeout=ctx.timeout, on_start=ctx.started)
+    """Run on the host, as PID 1 of a PID namespace of its own (ick.runners.process)."""
+    return await run_process(argv, cwd=ctx.workspace, env=env, output=ctx.output,
+                             timeout=ctx.timeout, on_start=ctx.started, pid_namespace=True)
 
 
 async def run_chroot(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:

@@ -6,12 +6,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ick.errors import ActionError
+
 CHUNK = 64 * 1024
+CLONE_NEWPID = 0x20000000
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL on a timeout
 DRAIN_LIMIT = 2.0  # seconds to read what is left in the pipe after the group is gone
 
@@ -22,6 +26,78 @@ class ProcessResult:
     timed_out: bool
     duration: float
     pid: int
+
+
+class _Child:
+    """A started child, awaited through its pidfd (no child watcher, no thread)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self._loop = loop
+        self._exited: asyncio.Future[None] = loop.create_future()
+        self._pidfd = os.pidfd_open(popen.pid)
+        loop.add_reader(self._pidfd, self._on_exit)
+
+    def _on_exit(self) -> None:
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self.popen.wait()  # it has exited: this reaps it at once
+        self._exited.set_result(None)
+
+    async def wait(self) -> None:
+        """Until the child has exited and is reaped (cancelling the wait leaves it be)."""
+        await asyncio.shield(self._exited)
+
+    def returncode(self) -> int:
+        code = self.popen.returncode
+        assert code is not None
+        return code
+
+
+@contextlib.contextmanager
+def own_pid_namespace() -> Iterator[None]:
+    """The next child this thread starts is PID 1 of a new PID namespace.
+
+    When PID 1 ends, the kernel kills whatever is left in its namespace, however it detached
+    (setsid, a double fork, env -i), so nothing an action starts outlives it. Only the
+    calling thread's next children are affected, and the thread's own namespace for children
+    is restored before this returns; nothing may await in between (another task's child
+    would land in the new namespace). A PID 1 ignores signals it has no handler for, so the
+    shell and python preludes (ick.runners.script) handle SIGTERM.
+    """
+    unshare, setns = _namespace_calls()
+    own = os.open("/proc/thread-self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            unshare(CLONE_NEWPID)
+        except OSError as e:
+            raise ActionError(
+                "where: host runs each action in a PID namespace of its own, which this worker "
+                f"cannot make ({e.strerror}): run ick as root") from e
+        try:
+            yield
+        finally:
+            setns(own, CLONE_NEWPID)
+    finally:
+        os.close(own)
+
+
+def _namespace_calls() -> tuple[Callable[[int], None], Callable[[int, int], None]]:
+    """os.unshare and os.setns (Python 3.12), or the same calls of libc through ctypes."""
+    if hasattr(os, "unshare") and hasattr(os, "setns"):
+        return os.unshare, os.setns
+    import ctypes  # only where a host action runs: the daemon starts without it
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(result: int) -> None:
+        if result != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, os.strerror(errno))
+
+    return (lambda flags: check(libc.unshare(flags)),
+            lambda fd, flags: check(libc.setns(fd, flags)))
 
 
 def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
@@ -57,6 +133,7 @@ async def run_process(
     timeout: float | None = None,
     on_start: Callable[[int], None] | None = None,
     stop_signal: int = signal.SIGKILL,
+    pid_namespace: bool = False,
 ) -> ProcessResult:
     """Run argv in a new session, feeding its stdout and stderr (merged) to `output`.
 
@@ -64,6 +141,8 @@ async def run_process(
     SIGKILL at once (a child that must stop its own children, like systemd-nspawn its
     container, asks for SIGTERM: SIGKILL follows after KILL_GRACE). Either way the child is
     reaped before this returns or raises, and no member of its process group outlives it.
+    With `pid_namespace`, the child is PID 1 of a PID namespace of its own (see
+    own_pid_namespace): whatever it leaves behind dies with it, even what left the group.
     """
     started = time.monotonic()
     loop = asyncio.get_running_loop()
@@ -72,20 +151,17 @@ async def run_process(
     rfd, wfd = os.pipe()
     inode = os.fstat(rfd).st_ino
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=wfd,
-            stderr=wfd,
-            start_new_session=True,
-        )
+        with own_pid_namespace() if pid_namespace else contextlib.nullcontext():
+            popen = subprocess.Popen(
+                list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=wfd,
+                stderr=wfd, start_new_session=True,
+            )
     except BaseException:
         os.close(rfd)
         raise
     finally:
         os.close(wfd)
+    proc = _Child(popen, loop)
     if on_start is not None:
         on_start(proc.pid)
     stream = asyncio.StreamReader(limit=2 * CHUNK)
@@ -138,6 +214,4 @@ async def run_process(
         # A process that left the group may still hold the pipe: stop reading it anyway.
         reader.cancel()
         pipe.close()
-    code = proc.returncode
-    assert code is not None
-    return ProcessResult(code, timed_out, time.monotonic() - started, proc.pid)
+    return ProcessResult(proc.returncode(), timed_out, time.monotonic() - started, proc.pid)
