@@ -13,7 +13,6 @@ from aiohttp import web
 from ick.api.helpers import json_body, require
 from ick.api.keys import RESOURCES
 from ick.errors import IckError, IckFileError, InputError
-from ick.ickfile import check_references, pipeline_from_doc, project_from_doc
 from ick.model import Pipeline, Project
 
 MAX_RESOURCES = 10_000  # per request: a file with more is a mistake, not a configuration
@@ -47,6 +46,10 @@ def _once(resources: list[Pipeline] | list[Project], kind: str, problems: list[s
 
 
 async def apply(request: web.Request) -> web.Response:
+    # At the first apply: the checks bring every action type's module (ick.runners.catalog),
+    # which an idle daemon does without.
+    from ick.ickfile import check_references, pipeline_from_doc, project_from_doc
+
     require(request, "write")
     body = await json_body(request)
     if not isinstance(body, dict) or set(body) - {"pipelines", "projects"}:
