@@ -85,8 +85,9 @@ def own_pid_namespace() -> Iterator[None]:
 
 def _namespace_calls() -> tuple[Callable[[int], None], Callable[[int, int], None]]:
     """os.unshare and os.setns (Python 3.12), or the same calls of libc through ctypes."""
-    if hasattr(os, "unshare") and hasattr(os, "setns"):
-        return os.unshare, os.setns
+    unshare, setns = getattr(os, "unshare", None), getattr(os, "setns", None)
+    if unshare is not None and setns is not None:
+        return unshare, setns
     import ctypes  # only where a host action runs: the daemon starts without it
 
     libc = ctypes.CDLL(None, use_errno=True)
