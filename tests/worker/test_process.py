@@ -73,3 +73,17 @@ async def test_a_child_that_escaped_the_group_with_the_pipe_does_not_hang_the_ac
                                  tmp_path)
     assert code == 0 and out == b"done\n"
     assert wait_dead(int(pidfile.read_text()), timeout=10)
+
+
+async def test_with_pid_namespace_the_child_is_pid_1_and_the_next_child_is_not(
+        tmp_path: Path) -> None:
+    chunks: list[bytes] = []
+    result = await run_process(["bash", "-c", "echo $$"], cwd=tmp_path, env=ENV,
+                               output=chunks.append, pid_namespace=True)
+    assert (result.exit_code, b"".join(chunks)) == (0, b"1\n")
+    # The daemon's thread is back in its own namespace: a plain child is an ordinary process
+    # of it, and sees the same PID namespace as the test.
+    _, _, out = await run("echo $$; readlink /proc/self/ns/pid", tmp_path)
+    pid, namespace = out.decode().split()
+    assert pid != "1" and namespace == os.readlink("/proc/self/ns/pid")
+    assert os.readlink("/proc/thread-self/ns/pid_for_children") == namespace
