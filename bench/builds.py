@@ -1,8 +1,9 @@
 """Benchmark: trigger-to-finished latency, throughput and memory of a real `ick serve`.
 
 Prints: median and p95 latency of a one-action `shell: "true"` build (host) over the HTTP API,
-builds per second for 500 builds queued at once on a `concurrent: true` project, and the
-daemon's RSS idle and after the run. Usage: python bench/builds.py [--latency-runs N]
+builds per second for 500 builds queued at once on a `concurrent: true` project (the median
+of three rounds, each printed), and the
+daemon's RSS idle and after the run. Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N]
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency-runs", type=int, default=200)
     parser.add_argument("--builds", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="throughput rounds (this machine's figures vary run to run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         daemon = Daemon(Path(tmp) / "state", workers=2).start()
@@ -96,7 +99,8 @@ async def main() -> None:
             headers = {"Authorization": f"Bearer {daemon.admin_token}"}
             async with aiohttp.ClientSession(headers=headers) as session:
                 times = await latency(session, daemon.url, args.latency_runs)
-                rate, queued = await throughput(session, daemon.url, args.builds)
+                rounds = [await throughput(session, daemon.url, args.builds)
+                          for _ in range(args.rounds)]
             after = rss_mb(pid)
         finally:
             daemon.stop()
@@ -104,8 +108,11 @@ async def main() -> None:
     p95 = times[int(len(times) * 0.95) - 1]
     print(f"latency (trigger to finished, {len(times)} builds): "
           f"median {statistics.median(times) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+    rates = [rate for rate, _ in rounds]
     print(f"throughput ({args.builds} builds queued at once, concurrent project, 2 workers): "
-          f"{rate:.0f} builds/s (all queued in {queued:.2f} s)")
+          f"median {statistics.median(rates):.0f} builds/s of {len(rates)} rounds "
+          f"({', '.join(f'{r:.0f}' for r in rates)}; all queued in "
+          f"{', '.join(f'{q:.2f}' for _, q in rounds)} s)")
     print(f"daemon RSS: idle {idle:.1f} MB, after the run {after:.1f} MB "
           f"(+{after - idle:.1f} MB)")
 
