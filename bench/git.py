@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ick.runners.git import CHECKOUT_WORKERS  # noqa: E402
+from ick.runners.gitfetch import CHECKOUT_WORKERS  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
 from tests.gitrepos import GIT_ENV, git, git_daemon  # noqa: E402
 

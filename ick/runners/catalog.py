@@ -5,13 +5,17 @@ this list. A new action type is one new module and one line here.
 from __future__ import annotations
 
 from ick.runners.apt import APT_PUBLISH
-from ick.runners.artifacts import ARCHIVE, POPULATE_SYSTREE, POPULATE_WORKSPACE
+from ick.runners.archive import ARCHIVE
 from ick.runners.base import ActionType
 from ick.runners.debootstrap import DEBOOTSTRAP
 from ick.runners.dput import DPUT
-from ick.runners.git import GIT, GIT_MIRROR
+from ick.runners.git import GIT
+from ick.runners.git_mirror import GIT_MIRROR
+from ick.runners.populate_systree import POPULATE_SYSTREE
+from ick.runners.populate_workspace import POPULATE_WORKSPACE
+from ick.runners.python import PYTHON
 from ick.runners.rsync import RSYNC
-from ick.runners.script import PYTHON, SHELL
+from ick.runners.shell import SHELL
 
 ACTION_TYPES: tuple[ActionType, ...] = (
     SHELL,

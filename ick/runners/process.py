@@ -64,7 +64,7 @@ def own_pid_namespace() -> Iterator[None]:
     calling thread's next children are affected, and the thread's own namespace for children
     is restored before this returns; nothing may await in between (another task's child
     would land in the new namespace). A PID 1 ignores signals it has no handler for, so the
-    shell and python preludes (ick.runners.script) handle SIGTERM.
+    shell and python preludes (ick.runners.shell, ick.runners.python) handle SIGTERM.
     """
     unshare, setns = _namespace_calls()
     own = os.open("/proc/thread-self/ns/pid_for_children", os.O_RDONLY | os.O_CLOEXEC)

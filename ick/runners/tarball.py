@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ick.errors import ActionError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, Tool
 from ick.runners.process import run_process
 from ick.runners.tools import require_tool
 
+TAR_TOOLS = (Tool("zstd", "zstd", "archive and populate actions"),
+             Tool("tar", "tar", "archive and populate actions"))
 KEEP = ["--numeric-owner", "--xattrs", "--xattrs-include=security.capability"]
 
 

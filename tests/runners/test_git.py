@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ick.errors import ActionError
-from ick.runners.git import default_dir, inside_workspace
+from ick.runners.gitfetch import default_dir, inside_workspace
 from tests.daemon import Daemon
 from tests.gitrepos import Repo, Server, free_port, git, git_daemon, http_server
 from tests.sshd import Sshd, keygen, sshd  # noqa: F401  (the fixture)

@@ -1,4 +1,4 @@
-"""The `shell:` and `python:` actions: a snippet of the user's, parameters as data."""
+"""The `python:` action: a python snippet of the user's, with the parameters as `params`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from ick.runners.places import run_in_place
 from ick.runners.process import ProcessResult
 from ick.runners.rules import Rule, is_str
 
-# The snippet is sourced from its own file so its line numbers in errors are its own;
-# `params` reads the parameters file, so no value is ever spliced into shell text. The snippet
-# is PID 1 of its own PID namespace (ick.runners.places), where SIGTERM (a timeout) counts
-# only with a handler: the trap makes it end the snippet as it would anywhere else.
-SHELL_PRELUDE = ("trap 'exit 143' TERM; params() { cat -- \"$ICK_PARAMS\"; }; export -f params; "
-                 '. "$0"')
-
+# The snippet runs from its own file (its line numbers in tracebacks are its own); as PID 1
+# of its own PID namespace (ick.runners.process) it needs a SIGTERM handler to end on one.
 PYTHON_PRELUDE = (
     "import json, os, signal, sys\n"
     "signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))\n"
@@ -27,15 +22,6 @@ PYTHON_PRELUDE = (
 )
 
 
-class ShellRunner:
-    async def run(self, ctx: ActionContext) -> ProcessResult:
-        script = ctx.run_dir / f"action-{ctx.seq}.sh"
-        script.write_text(ctx.action["shell"])
-        argv = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE,
-                str(script)]
-        return await run_in_place(ctx, argv, ctx.base_env())
-
-
 class PythonRunner:
     async def run(self, ctx: ActionContext) -> ProcessResult:
         script = ctx.run_dir / f"action-{ctx.seq}.py"
@@ -44,10 +30,6 @@ class PythonRunner:
         return await run_in_place(ctx, argv, ctx.base_env())
 
 
-SHELL = ActionType(
-    "shell", WHERES, ShellRunner, value=Rule(is_str, "a string (a bash snippet)"),
-    tools=(Tool("bash", "bash", "shell actions"),),
-)
 PYTHON = ActionType(
     "python", WHERES, PythonRunner, value=Rule(is_str, "a string (a python snippet)"),
     tools=(Tool("python3", "python3", "python actions"),),
