@@ -3,7 +3,8 @@
 Prints: median and p95 latency of a one-action `shell: "true"` build (host) over the HTTP API,
 builds per second for 500 builds queued at once on a `concurrent: true` project (the median
 of three rounds, each printed), and the
-daemon's RSS idle and after the run. Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N]
+daemon's RSS idle and after the run.
+Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N]
 """
 
 from __future__ import annotations
