@@ -58,19 +58,24 @@ def fill(state: Path, builds: int, projects: int) -> None:
     per = builds // projects
     spec = json.dumps({"shell": "true", "where": "host"})
     params = json.dumps({"ick_trigger": "api"})
-    rows, actions, decided = [], [], []
+    rows, jobs, actions, decided = [], [], [], []
     build_id = 0
     for number in range(1, per + 1):
         for name in names:
             build_id += 1
             state_ = "succeeded" if number % 10 == 0 else "failed"
             rows.append((build_id, name, number, state_, params, T0, T0, T0, "local0"))
+            jobs.append((build_id, 0, "{}", state_, "local0", T0, T0))
             actions.append((build_id, 0, "noop", 0, "shell", "host", spec, state_,
-                            0 if state_ == "succeeded" else 1, 0.01, None, "{}"))
+                            0 if state_ == "succeeded" else 1, 0.01, None, "{}", 0))
             decided.append((build_id, "end", T0))
     conn.executemany("INSERT INTO builds (id, project, number, state, parameters, queued_at, "
                      "started_at, finished_at, worker) VALUES (?,?,?,?,?,?,?,?,?)", rows)
-    conn.executemany("INSERT INTO build_actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", actions)
+    conn.executemany("INSERT INTO build_jobs (build_id, job, parameters, state, worker, "
+                     "started_at, finished_at) VALUES (?,?,?,?,?,?,?)", jobs)
+    conn.executemany("INSERT INTO build_actions (build_id, seq, pipeline, idx, kind, place, "
+                     "spec, state, exit_code, duration, message, details, job) "
+                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", actions)
     conn.executemany("INSERT INTO notify_decisions VALUES (?,?,?)", decided)
     conn.executemany("INSERT INTO build_numbers VALUES (?, ?)", [(n, per) for n in names])
     conn.commit()
