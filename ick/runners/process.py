@@ -162,7 +162,13 @@ async def run_process(
         raise
     finally:
         os.close(wfd)
-    proc = _Child(popen, loop)
+    try:
+        proc = _Child(popen, loop)
+    except BaseException:  # no pidfd (out of descriptors): do not leave the child running
+        kill_group(popen.pid)
+        popen.wait()
+        os.close(rfd)
+        raise
     if on_start is not None:
         on_start(proc.pid)
     stream = asyncio.StreamReader(limit=2 * CHUNK)
