@@ -95,7 +95,9 @@ class NotificationStore:
             # pending rows of those.
             new: list[Decision] = []
             for start in range(0, len(decisions), DECIDE_BATCH):
-                batch = {(d.build_id, d.event): d for d in decisions[start:start + DECIDE_BATCH]}
+                batch: dict[tuple[int, str], Decision] = {}
+                for d in decisions[start:start + DECIDE_BATCH]:
+                    batch.setdefault((d.build_id, d.event), d)  # the first decides, as before
                 rows = await tx.fetchall(
                     "INSERT OR IGNORE INTO notify_decisions (build_id, event, decided_at) "
                     f"VALUES {', '.join(['(?, ?, ?)'] * len(batch))} RETURNING build_id, event",
