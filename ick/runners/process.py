@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -83,6 +84,7 @@ def own_pid_namespace() -> Iterator[None]:
         os.close(own)
 
 
+@functools.cache
 def _namespace_calls() -> tuple[Callable[[int], None], Callable[[int, int], None]]:
     """os.unshare and os.setns (Python 3.12), or the same calls of libc through ctypes."""
     unshare, setns = getattr(os, "unshare", None), getattr(os, "setns", None)
