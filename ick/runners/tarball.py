@@ -18,8 +18,9 @@ KEEP = ["--numeric-owner", "--xattrs", "--xattrs-include=security.capability"]
 
 
 def _tools() -> str:
-    require_tool("zstd", "zstd")
-    return require_tool("tar", "tar")
+    """tar's path, once every tool of TAR_TOOLS is found (zstd is what tar runs)."""
+    paths = {t.command: require_tool(t.command, t.package) for t in TAR_TOOLS}
+    return paths["tar"]
 
 
 async def create_archive(ctx: ActionContext, root: Path, dest: Path,
