@@ -13,17 +13,36 @@ import hmac
 import json
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 WAIT = 30.0
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made in `folder`."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    """A TLS server context that presents `certificate`."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
 
 
 class _LoopThread:
@@ -156,13 +175,15 @@ class Hook:
 
 class HookSink(_LoopThread, _Collector):
     """An aiohttp server that records each POST, checks its signature against `key`, and answers
-    with the statuses in `statuses` (then 200)."""
+    with the statuses in `statuses` (then 200); over https with `tls`."""
 
-    def __init__(self, key: bytes | None = None, statuses: list[int] | None = None) -> None:
+    def __init__(self, key: bytes | None = None, statuses: list[int] | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         _LoopThread.__init__(self)
         _Collector.__init__(self)
         self.key = key
         self.statuses = list(statuses or [])
+        self.tls = tls
         self.runner: web.AppRunner | None = None
         self.url = ""
         self.url = self.call(self._start())
@@ -176,17 +197,22 @@ class HookSink(_LoopThread, _Collector):
             hook.signature_ok = hmac.compare_digest(expected, given)
         self.add(hook)
         status = self.statuses.pop(0) if self.statuses else 200
-        return web.Response(status=status, text="thanks" if status == 200 else "no")
+        response = web.Response(status=status, text="thanks" if status == 200 else "no")
+        if self.tls is not None:
+            # No TLS connection left open for close() to end: a TLS goodbye takes turns of the
+            # loop that close() stops, and the socket would be left behind.
+            response.force_close()
+        return response
 
     async def _start(self) -> str:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()
         port = self.runner.addresses[0][1]
-        return f"http://127.0.0.1:{port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{port}"
 
     def close(self) -> None:
         if self.runner is not None:

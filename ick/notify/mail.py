@@ -13,6 +13,7 @@ import aiosmtplib
 from ick.config import SmtpSettings
 from ick.errors import SendError
 from ick.notify.message import body, subject
+from ick.notify.tls import tls_context, tls_problem
 
 SMTP_TIMEOUT = 30.0
 
@@ -51,6 +52,7 @@ async def send_mail(smtp: SmtpSettings, doc: dict[str, Any], to: str) -> str:
             message, hostname=smtp.host, port=smtp.port, use_tls=smtp.tls,
             start_tls=smtp.starttls and not smtp.tls, username=smtp.user if smtp.user else None,
             password=password if smtp.user else None, timeout=SMTP_TIMEOUT,
+            tls_context=tls_context() if smtp.tls or smtp.starttls else None,
         )
     except aiosmtplib.SMTPRecipientsRefused as e:
         refused = "; ".join(f"{r.code} {r.message}" for r in e.recipients)
@@ -68,6 +70,9 @@ async def send_mail(smtp: SmtpSettings, doc: dict[str, Any], to: str) -> str:
 
 def _reason(e: BaseException) -> str:
     cause = e.__cause__ or e
+    problem = tls_problem(cause)
+    if problem is not None:
+        return problem
     if isinstance(cause, OSError) and cause.errno:
         return os.strerror(cause.errno).lower()  # asyncio's own strerror names the address
     text = str(e) or type(e).__name__

@@ -13,6 +13,7 @@ import aiohttp
 
 import ick
 from ick.errors import SendError
+from ick.notify.tls import tls_context, tls_problem
 
 WEBHOOK_TIMEOUT = 30.0
 SIGNATURE_HEADER = "X-Ick-Signature"
@@ -49,12 +50,18 @@ async def send_webhook(session: aiohttp.ClientSession, url: str, doc: dict[str, 
     try:
         async with session.post(
             url, data=data, headers=headers, allow_redirects=False,
+            ssl=tls_context() if url.lower().startswith("https:") else True,
             timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT),
         ) as response:
             status, reason = response.status, response.reason or ""
     except TimeoutError:
         raise SendError(f"{place}: timed out after {WEBHOOK_TIMEOUT:.0f} s") from None
+    except aiohttp.ClientConnectorCertificateError as e:
+        raise SendError(f"{place}: {tls_problem(e.certificate_error)}") from None
     except aiohttp.ClientConnectorError as e:
+        problem = tls_problem(e.os_error)
+        if problem is not None:
+            raise SendError(f"{place}: {problem}") from None
         reason = os.strerror(e.errno) if e.errno else str(e)
         raise SendError(f"{place}: cannot connect: {reason.lower()}") from None
     except aiohttp.ClientError as e:

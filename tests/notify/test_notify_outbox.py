@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import ssl
-import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,12 +19,13 @@ from ick.config import SmtpSettings
 from ick.model import ActionRecord, ActionState, Build, BuildState, Project
 from ick.notify.outbox import Outbox
 from ick.notify.rules import MAX_ATTEMPTS
+from ick.notify.tls import tls_context
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.notifications import Notification, NotificationStore, NotifyState
 from ick.storage.resources import ResourceStore
-from tests.notify_servers import HookSink, MailSink
+from tests.notify_servers import HookSink, MailSink, server_context
 from tests.polling import apoll
 
 WAIT = 20.0
@@ -296,26 +295,11 @@ async def test_builds_ending_after_the_outbox_stopped_are_written_by_drain(
     assert await world.store.undecided_ends() == []
 
 
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (its own CA) and its key."""
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
-
-
 @pytest.mark.parametrize("mode", ["starttls", "tls"])
 async def test_smtp_over_tls(world: World, certificate: tuple[Path, Path], mode: str,
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this one certificate
-    sink = MailSink(tls=context, starttls=mode == "starttls").up()
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # the client trusts this one
+    sink = MailSink(tls=server_context(certificate), starttls=mode == "starttls").up()
     world.smtp.port = sink.port
     world.smtp.tls = mode == "tls"  # a plain client would wait for a greeting that never comes
     try:
@@ -333,3 +317,51 @@ async def test_smtp_over_tls(world: World, certificate: tuple[Path, Path], mode:
     finally:
         sink.close()
     assert [m["To"] for m in sink.items] == ["dev@example.org"]
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+async def test_smtp_refuses_a_certificate_it_does_not_trust(
+        world: World, certificate: tuple[Path, Path], mode: str) -> None:
+    sink = MailSink(tls=server_context(certificate), starttls=mode == "starttls").up()
+    world.smtp.port = sink.port
+    world.smtp.tls, world.smtp.starttls = mode == "tls", mode == "starttls"
+    try:
+        await world.resources.put_project(project({"email": "dev@example.org"}))
+        build = await world.finished_build("hello", BuildState.SUCCEEDED)
+        async with running(world.outbox()):
+            [n] = await world.wait_for(build.id, attempts_are(1), "an attempt")
+    finally:
+        sink.close()
+    # said in words: OpenSSL's error number would read "operation not permitted"
+    refused = "certificate verify failed: self-signed certificate"
+    cannot = "cannot connect: " if mode == "tls" else ""
+    assert n.last_error == f"smtp 127.0.0.1:{sink.port}: {cannot}{refused}"
+    assert n.state == NotifyState.PENDING and sink.items == []
+
+
+async def test_https_webhooks_trust_the_ca_certificates_of_their_time(
+        world: World, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # aiohttp made its default TLS context when it was imported, long before this test set
+    # SSL_CERT_FILE; ick's own, made at the first https webhook, sees it (ick serve relies on
+    # that: it hides the CA bundle from the daemon's imports).
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    hooks = HookSink(tls=server_context(certificate))
+    try:
+        assert hooks.url.startswith("https://127.0.0.1:")
+        await world.resources.put_project(project({"webhook": hooks.url + "/ci"}))
+        build = await world.finished_build("hello", BuildState.SUCCEEDED)
+        async with running(world.outbox()):
+            await world.wait_for(build.id, lambda ns: ns[0].state == NotifyState.SENT, "sent")
+        assert [hook.path for hook in hooks.items] == ["/ci"]
+
+        tls_context.cache_clear()  # a daemon whose CA certificates do not hold this one
+        monkeypatch.delenv("SSL_CERT_FILE")
+        build = await world.finished_build("hello", BuildState.SUCCEEDED)
+        async with running(world.outbox()):
+            [n] = await world.wait_for(build.id, attempts_are(1), "an attempt")
+    finally:
+        hooks.close()
+    assert n.state == NotifyState.PENDING
+    assert n.last_error == (f"webhook {hooks.url}: certificate verify failed: "
+                            "self-signed certificate")
+    assert len(hooks.items) == 1
