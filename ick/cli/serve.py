@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 import click
 
 from ick.cli.main import cli, fail
+
+# Set for the daemon's imports only: its first step gives these back the values they had here
+# (or unsets them), so nothing it runs or connects to later sees ick's. Measured on Debian's
+# python3 3.11 (bench/builds.py, idle RSS): importing aiohttp builds two default TLS contexts
+# that load the whole CA bundle (about 2 MB; ick makes its own context when it first needs
+# one, after the restore); frozenlist's C++ extension maps libstdc++ (about 1 MB), and its
+# pure-Python twin does as well for the few lists the daemon keeps.
+LEAN_IMPORTS = {
+    "SSL_CERT_FILE": "/nonexistent/ick-no-ca-bundle-at-import",
+    "FROZENLIST_NO_EXTENSIONS": "1",
+}
 
 
 @cli.command()
@@ -36,7 +48,9 @@ def serve(config_path: str | None, listen: str | None, state_dir: str | None,
     argv = [sys.executable, "-m", "ick.daemon", settings_to_json(settings)]
     if verbose:
         argv.append("--verbose")
+    saved = {name: os.environ.get(name) for name in LEAN_IMPORTS}
+    argv.append("--restore-env=" + json.dumps(saved))
     sys.stdout.flush()
     sys.stderr.flush()
     # Same process id, a fresh image without the command-line tool in memory.
-    os.execv(sys.executable, argv)
+    os.execve(sys.executable, argv, {**os.environ, **LEAN_IMPORTS})

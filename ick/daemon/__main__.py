@@ -2,13 +2,15 @@
 
 The daemon needs none of the command-line tool (click, the client, the other commands);
 starting afresh keeps them out of its memory for as long as it runs. Usage (internal):
-`python -m ick.daemon SETTINGS_JSON [--verbose]`.
+`python -m ick.daemon SETTINGS_JSON [--verbose] [--restore-env=JSON]`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import sys
 
 from ick.config import settings_from_json
@@ -21,7 +23,20 @@ def ready(url: str) -> None:
     print(f"ick: listening on {url}", flush=True)
 
 
+def restore_env(argv: list[str]) -> None:
+    """Give back what `ick serve` set for the daemon's imports only (see ick.cli.serve) the
+    values it had there: `--restore-env={"NAME": "value" or null for unset, ...}`."""
+    for arg in argv:
+        if arg.startswith("--restore-env="):
+            for name, value in json.loads(arg.removeprefix("--restore-env=")).items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 def main(argv: list[str]) -> int:
+    restore_env(argv[1:])  # first: the imports above are done, and the daemon starts nothing yet
     settings = settings_from_json(argv[0])
     logging.basicConfig(
         level=logging.DEBUG if "--verbose" in argv[1:] else logging.INFO, stream=sys.stderr,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from ick.config import Settings, SmtpSettings, settings_from_json, settings_to_json
 from tests.daemon import Daemon
@@ -54,3 +57,42 @@ def test_ctrl_c_stops_cleanly(start_daemon: Callable[..., Daemon]) -> None:
     daemon = start_daemon()
     assert daemon.stop(signal.SIGINT) == 0
     assert "ick stopped" in daemon.log_path.read_text()
+
+
+def test_the_lean_import_environment_is_only_for_the_imports(
+        start_daemon: Callable[..., Daemon], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `ick serve` puts on the daemon's command line what to give back after the imports...
+    def restore(daemon: Daemon) -> dict[str, str | None]:
+        assert daemon.proc is not None
+        argv = Path(f"/proc/{daemon.proc.pid}/cmdline").read_bytes().decode().split("\0")
+        [arg] = [a for a in argv if a.startswith("--restore-env=")]
+        found: dict[str, str | None] = json.loads(arg.removeprefix("--restore-env="))
+        return found
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("FROZENLIST_NO_EXTENSIONS", raising=False)
+    plain = start_daemon()
+    assert restore(plain) == {"SSL_CERT_FILE": None, "FROZENLIST_NO_EXTENSIONS": None}
+    assert plain.proc is not None
+    maps = Path(f"/proc/{plain.proc.pid}/maps").read_text()
+    assert "libstdc++" not in maps and "_frozenlist" not in maps  # the imports were lean
+    bundle = str(tmp_path / "ca.pem")
+    user = start_daemon(name="user", environ={"SSL_CERT_FILE": bundle})
+    assert restore(user) == {"SSL_CERT_FILE": bundle, "FROZENLIST_NO_EXTENSIONS": None}
+
+    # ...and the daemon gives it back before it runs anything.
+    show = ("import subprocess, sys\n"
+            "from ick.daemon.__main__ import restore_env\n"
+            "restore_env(sys.argv[1:])\n"
+            "subprocess.run(['env'], check=True)\n")
+    env = {"PATH": "/usr/bin:/bin", "SSL_CERT_FILE": "/nonexistent/x",
+           "FROZENLIST_NO_EXTENSIONS": "1", "OTHER": "kept"}
+    saved = json.dumps({"SSL_CERT_FILE": bundle, "FROZENLIST_NO_EXTENSIONS": None})
+    result = subprocess.run([sys.executable, "-c", show, "--verbose", f"--restore-env={saved}"],
+                            capture_output=True, text=True, timeout=60, env=env,
+                            cwd=Path(__file__).parents[2])
+    assert result.returncode == 0, result.stderr
+    seen = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert seen["OTHER"] == "kept" and seen["SSL_CERT_FILE"] == bundle
+    assert "FROZENLIST_NO_EXTENSIONS" not in seen

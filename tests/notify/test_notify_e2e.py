@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.daemon import Daemon
-from tests.notify_servers import HookSink, MailSink
+from tests.notify_servers import HookSink, MailSink, server_context
 from tests.polling import poll
 
 PUBLIC = "http://ci.example.test:4250"
@@ -267,3 +267,33 @@ def test_pending_notifications_survive_a_restart(start_daemon: Callable[..., Dae
     [interrupted] = mail.to("slow@example.org")
     assert interrupted["Subject"] == "[ick] slow #1 interrupted (broken)"
     assert len(mail.items) == 2
+
+
+def test_https_webhooks_check_the_certificate(start_daemon: Callable[..., Daemon],
+                                              certificate: tuple[Path, Path],
+                                              tmp_path: Path) -> None:
+    # `ick serve` hides the CA bundle from the daemon's imports (to save memory) but not from
+    # its TLS connections, and keeps an SSL_CERT_FILE the user set.
+    (tmp_path / "go").touch()  # the builds need not wait
+    hooks = HookSink(tls=server_context(certificate))
+    ick = WAITING.format(name="tls", dir=tmp_path, notify=f'[{{webhook: "{hooks.url}/ci"}}]')
+    try:
+        trusting = start_daemon(environ={"SSL_CERT_FILE": str(certificate[0])})
+        trusting.apply(ick)
+        build_id = trusting.trigger("tls")
+        assert trusting.wait_build(build_id)["state"] == "succeeded"
+        wait_notifications(trusting, build_id, all_sent(1), "sent")
+        assert hooks.items[0].path == "/ci" and hooks.items[0].doc["build"] == build_id
+
+        other = start_daemon(name="other")  # the system's CA certificates do not hold it
+        other.apply(ick)
+        build_id = other.trigger("tls")
+        assert other.wait_build(build_id)["state"] == "succeeded"
+        [n] = wait_notifications(other, build_id, lambda ns: bool(ns) and ns[0]["attempts"] >= 1,
+                                 "a failed attempt")
+    finally:
+        hooks.close()
+    assert n["state"] == "pending"
+    assert n["last_error"] == f"webhook {hooks.url}: certificate verify failed: " \
+        "self-signed certificate"
+    assert len(hooks.items) == 1
