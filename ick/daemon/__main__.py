@@ -24,8 +24,8 @@ def ready(url: str) -> None:
 
 
 def restore_env(argv: list[str]) -> None:
-    """Give back what `ick serve` set for the daemon's imports only (see ick.cli.serve) the
-    values it had there: `--restore-env={"NAME": "value" or null for unset, ...}`."""
+    """Give the variables `ick serve` set for the daemon's imports only (see ick.cli.serve)
+    the values they had there: `--restore-env={"NAME": "value" or null for unset, ...}`."""
     for arg in argv:
         if arg.startswith("--restore-env="):
             for name, value in json.loads(arg.removeprefix("--restore-env=")).items():

@@ -57,7 +57,8 @@ async def send_webhook(session: aiohttp.ClientSession, url: str, doc: dict[str, 
     except TimeoutError:
         raise SendError(f"{place}: timed out after {WEBHOOK_TIMEOUT:.0f} s") from None
     except aiohttp.ClientConnectorCertificateError as e:
-        raise SendError(f"{place}: {tls_problem(e.certificate_error)}") from None
+        refused = tls_problem(e.certificate_error) or f"certificate verify failed: {e}"
+        raise SendError(f"{place}: {refused}") from None
     except aiohttp.ClientConnectorError as e:
         problem = tls_problem(e.os_error)
         if problem is not None:
