@@ -61,10 +61,7 @@ def _queued(ctx: Context, build: dict[str, Any], wait: bool, as_json: bool) -> N
     if wait:
         sys.stdout.flush()
         _follow(ctx, build["id"])
-        final = ctx.client.call("GET", f"/builds/{build['id']}")
-        if final["state"] != "succeeded":
-            click.echo(f"build {final['id']} {final['state']}", err=True)
-            sys.exit(EXIT_FAILED)
+        _exit_unless_succeeded(ctx, build["id"])
 
 
 @cli.command()
@@ -189,6 +186,21 @@ def log(ctx: Context, build_id: int, follow: bool, offset: int, job: int | None)
     for chunk in ctx.client.stream(path):
         out.write(chunk)
         out.flush()
+    if follow:
+        _exit_unless_succeeded(ctx, build_id, job)
+
+
+def _exit_unless_succeeded(ctx: Context, build_id: int, job: int | None = None) -> None:
+    """After following a build (or one job of it) to its end: exit 1 unless it succeeded."""
+    final = ctx.client.call("GET", f"/builds/{build_id}")
+    what, state = f"build {build_id}", final["state"]
+    if job is not None:
+        state = next((j["state"] for j in final["jobs"] if j["job"] == job), state)
+        what = f"build {build_id} job {job}"
+    if state != "succeeded":
+        sys.stdout.flush()
+        click.echo(f"{what} {state}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command()
