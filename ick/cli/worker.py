@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ick.cli.main import Context, cli, fail, json_option, pass_ctx, print_json
+from ick.cli.main import Context, cli, echo_table, fail, json_option, pass_ctx, print_json
 
 DEFAULT_STATE = "~/.local/share/ick-worker"
 
@@ -143,9 +143,10 @@ def workers(ctx: Context, as_json: bool) -> None:
     if as_json:
         print_json(docs)
         return
+    rows = [["WORKER", "WHERE", "SLOTS", "RUNNING", "LAST SEEN", "LABELS"]]
     for doc in docs:
         labels = " ".join(f"{k}={','.join(v)}" for k, v in doc["labels"].items())
         running = ",".join(f"#{r['build']}" for r in doc["running"]) or "idle"
         where = "local" if doc["local"] else "remote"
-        click.echo(f"{doc['worker']}\t{where}\t{doc['slots']} slots\t{running}\t"
-                   f"{doc['last_seen']}\t{labels}")
+        rows.append([doc["worker"], where, str(doc["slots"]), running, doc["last_seen"], labels])
+    echo_table(rows, right=(2,))
