@@ -1,36 +1,120 @@
-"""The web UI: server-rendered pages under /ui/, live logs, forms that work without JavaScript.
-
-`add_routes(app)` is all the daemon calls. The page modules, Jinja2 and the templates load at
-the first request that needs them: an idle daemon carries none of them.
+"""The web UI's routes. Each handler here imports its page module at its first request, so an
+idle daemon carries neither the page modules nor Jinja2; errors show as pages (access.page).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-
 from aiohttp import web
 
+from ick.ui.access import page
 from ick.ui.headers import security_headers
 from ick.ui.streams import STREAMS, Streams
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-STATIC = Path(__file__).parent / "static"
+from ick.ui.templates import STATIC, TEMPLATES_KEY, Templates
 
 
-def _lazy(module: str, name: str) -> Handler:
-    """The handler `ick.ui.MODULE.NAME`, imported at its first request, errors as pages."""
-    loaded: list[Handler] = []
+@page
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        if not loaded:
-            access = importlib.import_module("ick.ui.access")
-            loaded.append(access.page(getattr(importlib.import_module(f"ick.ui.{module}"),
-                                              name)))
-        return await loaded[0](request)
+    return await pages.dashboard(request)
 
-    return handler
+
+@page
+async def project_page(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
+
+    return await pages.project_page(request)
+
+
+@page
+async def build_page(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
+
+    return await pages.build_page(request)
+
+
+@page
+async def artifacts_page(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
+
+    return await pages.artifacts_page(request)
+
+
+@page
+async def artifact_download(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
+
+    return await pages.artifact_download(request)
+
+
+@page
+async def workers_page(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
+
+    return await pages.workers_page(request)
+
+
+@page
+async def login_page(request: web.Request) -> web.StreamResponse:
+    from ick.ui import forms
+
+    return await forms.login_page(request)
+
+
+@page
+async def login(request: web.Request) -> web.StreamResponse:
+    from ick.ui import forms
+
+    return await forms.login(request)
+
+
+@page
+async def logout(request: web.Request) -> web.StreamResponse:
+    from ick.ui import forms
+
+    return await forms.logout(request)
+
+
+@page
+async def build_now(request: web.Request) -> web.StreamResponse:
+    from ick.ui import forms
+
+    return await forms.build_now(request)
+
+
+@page
+async def cancel(request: web.Request) -> web.StreamResponse:
+    from ick.ui import forms
+
+    return await forms.cancel(request)
+
+
+@page
+async def rebuild(request: web.Request) -> web.StreamResponse:
+    from ick.ui import forms
+
+    return await forms.rebuild(request)
+
+
+@page
+async def events(request: web.Request) -> web.StreamResponse:
+    from ick.ui import live
+
+    return await live.events(request)
+
+
+@page
+async def log_txt(request: web.Request) -> web.StreamResponse:
+    from ick.ui import live
+
+    return await live.log_txt(request)
+
+
+@page
+async def badge(request: web.Request) -> web.StreamResponse:
+    from ick.ui import badges
+
+    return await badges.badge(request)
 
 
 async def _root(request: web.Request) -> web.StreamResponse:
@@ -38,8 +122,6 @@ async def _root(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    from ick.ui.templates import TEMPLATES_KEY, Templates
-
     app[TEMPLATES_KEY] = Templates()
     streams = Streams()
     app[STREAMS] = streams
@@ -48,19 +130,19 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/", _root)
     r.add_get("/ui", _root)
-    r.add_get("/ui/", _lazy("pages", "dashboard"))
-    r.add_get("/ui/login", _lazy("forms", "login_page"))
-    r.add_post("/ui/login", _lazy("forms", "login"))
-    r.add_post("/ui/logout", _lazy("forms", "logout"))
-    r.add_post(r"/ui/projects/{name:.+}/+build", _lazy("forms", "build_now"))
-    r.add_get(r"/ui/projects/{name:.+}", _lazy("pages", "project_page"))
-    r.add_get("/ui/builds/{id}", _lazy("pages", "build_page"))
-    r.add_get("/ui/builds/{id}/events", _lazy("live", "events"))
-    r.add_get("/ui/builds/{id}/log.txt", _lazy("live", "log_txt"))
-    r.add_post("/ui/builds/{id}/+cancel", _lazy("forms", "cancel"))
-    r.add_post("/ui/builds/{id}/+rebuild", _lazy("forms", "rebuild"))
-    r.add_get("/ui/artifacts", _lazy("pages", "artifacts_page"))
-    r.add_get(r"/ui/artifacts/{name:.+}", _lazy("pages", "artifact_download"))
-    r.add_get("/ui/workers", _lazy("pages", "workers_page"))
-    r.add_get(r"/badges/{name:.+}.svg", _lazy("badges", "badge"))
+    r.add_get("/ui/", dashboard)
+    r.add_get("/ui/login", login_page)
+    r.add_post("/ui/login", login)
+    r.add_post("/ui/logout", logout)
+    r.add_post(r"/ui/projects/{name:.+}/+build", build_now)
+    r.add_get(r"/ui/projects/{name:.+}", project_page)
+    r.add_get("/ui/builds/{id}", build_page)
+    r.add_get("/ui/builds/{id}/events", events)
+    r.add_get("/ui/builds/{id}/log.txt", log_txt)
+    r.add_post("/ui/builds/{id}/+cancel", cancel)
+    r.add_post("/ui/builds/{id}/+rebuild", rebuild)
+    r.add_get("/ui/artifacts", artifacts_page)
+    r.add_get(r"/ui/artifacts/{name:.+}", artifact_download)
+    r.add_get("/ui/workers", workers_page)
+    r.add_get(r"/badges/{name:.+}.svg", badge)
     r.add_static("/ui/static/", STATIC, follow_symlinks=False, show_index=False)
