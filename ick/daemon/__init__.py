@@ -41,7 +41,7 @@ from ick.storage.tokens import TokenStore
 from ick.upkeep.downstream import Downstream
 from ick.upkeep.prune import Pruner
 from ick.upkeep.tasks import Upkeep
-from ick.upkeep.timers import SystemClock
+from ick.upkeep.timers import Polls, Schedules, SystemClock
 from ick.worker.labels import own_labels
 from ick.worker.rundir import run_root
 from ick.worker.services import LocalServices, StoreBlobs
@@ -202,12 +202,16 @@ async def open_daemon(
             retention=RetentionStore(db), resources=resources, logs=logs, state_dir=state,
             default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,
             systrees=systrees)
-        upkeep = Upkeep(resources=resources, timers=TimerStore(db), pruner=pruner,
-                        downstream=Downstream(resources, builds),
-                        clock=SystemClock(local_zone()), git_dir=state / "git")
+        downstream = Downstream(resources, builds)
         controller = Controller(builds, resources, logs,
-                                listeners=(secrets, outbox, upkeep.downstream),
+                                listeners=(secrets, outbox, downstream),
                                 lease=settings.worker_lease)
+        timers = TimerStore(db)
+        clock = SystemClock(local_zone())
+        upkeep = Upkeep(
+            pruner=pruner, downstream=downstream, trigger=controller.trigger,
+            schedules=Schedules(resources, timers, controller.trigger, clock),
+            polls=Polls(resources, timers, controller.trigger, clock, state / "git"))
         workspaces = Workspaces(state / "workspaces")
         host_settings = HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                                      run_root=run_root(state))

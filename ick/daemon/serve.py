@@ -83,7 +83,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
                 group.create_task(daemon.workspaces.run()),
                 group.create_task(drop_silent_workers(controller)),
                 group.create_task(trim_when_idle(controller.busy, controller.activity)),
-                group.create_task(daemon.upkeep.run(controller.trigger)),
+                group.create_task(daemon.upkeep.run()),
             ]
             workers = [group.create_task(worker.run()) for worker in daemon.workers]
             trim()  # start-up's garbage: imports, migrations
