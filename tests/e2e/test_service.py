@@ -46,3 +46,9 @@ def test_verify_would_catch_a_broken_unit(analyze: None, tmp_path: Path) -> None
     assert result.returncode != 0
     assert "/nonexistent/python is not executable" in result.stderr
 
+
+
+def test_the_install_script_links_the_python_the_unit_runs() -> None:
+    install = (REPO / "scripts" / "install").read_text()
+    venv = INSTALLED_PYTHON.removesuffix("/bin/python")
+    assert f'ln -sfn "$(pwd)/.venv" {venv}' in install
