@@ -28,8 +28,8 @@ from aiohttp import web
 
 from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
-from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
+from ick.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.model import action_kind
 from ick.scheduler.driver import Controller
 from ick.scheduler.machine import Outcome

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ick.cli.main import Context, cli, echo_table, fail, json_option, pass_ctx, print_json
+from ick.cli.context import Context, echo_table, fail, json_option, pass_ctx, print_json
 
 DEFAULT_STATE = "~/.local/share/ick-worker"
 
@@ -48,13 +48,15 @@ def _token(token_file: str | None) -> str:
         if not token:
             fail(f"--token-file {token_file}: the file is empty")
         return token
-    token = os.environ.get("ICK_TOKEN", "").strip()
+    from ick.config import client_environment
+
+    token = (client_environment().token or "").strip()
     if not token:
         fail("ick worker needs a worker-scope token: --token-file FILE, or ICK_TOKEN")
     return token
 
 
-@cli.command()
+@click.command()
 @click.option("--url", default=None, help="The controller's address [ICK_URL, else --url of ick].")
 @click.option("--token-file", default=None, type=click.Path(dir_okay=False),
               help="A file holding a worker-scope token [else ICK_TOKEN].")
@@ -134,7 +136,7 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
     log.info("worker %s stopped", name)
 
 
-@cli.command()
+@click.command()
 @json_option
 @pass_ctx
 def workers(ctx: Context, as_json: bool) -> None:
