@@ -142,6 +142,14 @@ def job_name(build_id: int, job: int | None) -> str:
     return str(build_id) if job is None else f"{build_id}.{job}"
 
 
+def build_of_job_name(name: str) -> int | None:
+    """The build whose job name (see job_name) `name` is, or None if it is not one."""
+    head, _, job = name.partition(".")
+    if not (head.isascii() and head.isdigit()) or (job and not (job.isascii() and job.isdigit())):
+        return None
+    return int(head)
+
+
 # Build, JobRecord and ActionRecord are frozen snapshots: storage returns them and the state
 # machine emits fresh ones, so no listener or HTTP handler can change what the machine holds.
 
