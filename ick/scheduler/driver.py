@@ -122,6 +122,7 @@ class Controller:
     async def unregister(self, worker: str, why: str = "the worker went away") -> None:
         self.registry.remove(worker)
         await self.dispatcher.worker_removed(worker, why)
+        self.registry.drop_inbox(worker)
 
     async def hand_back(self, worker: str, build_id: int, seq: int) -> None:
         """A stopping worker gives back the action it runs: the build is queued again and

@@ -35,7 +35,11 @@ class WorkerRegistry:
         return self._roster.add(worker, name, labels, slots, token, time.monotonic(), now_iso())
 
     def remove(self, worker: str) -> None:
+        """No request speaks for the worker any more; its inbox stays until `drop_inbox`."""
         self._roster.remove(worker)
+
+    def drop_inbox(self, worker: str) -> None:
+        """Once the machine has forgotten the worker: no work can come for it any more."""
         self._inbox.pop(worker, None)
 
     def check(self, worker: str, token: str) -> None:

@@ -18,6 +18,8 @@ async def test_a_worker_gets_an_id_of_its_name_and_an_inbox_until_it_goes() -> N
     assert info.id.startswith("box-") and info.local and info.slots == 2
     assert registry.inbox(info.id).empty()
     registry.remove(info.id)
+    assert registry.views({}) == ()
+    registry.drop_inbox(info.id)
     with pytest.raises(NotFoundError):
         registry.inbox(info.id)
 
