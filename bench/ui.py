@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -51,10 +52,11 @@ async def fill(state: Path, count: int) -> tuple[int, int]:
                        ActionRecord("p", 1, "python", "host", {"python": "print(1)"})]
             build = await builds.create(project, {"greeting": "hi", "n": i}, False, actions,
                                         now_iso())
-            build.state = STATES[i % len(STATES)]
-            build.started_at, build.finished_at, build.worker = build.queued_at, now_iso(), "w"
-            for a in build.actions:
-                a.state, a.exit_code, a.duration = ActionState.SUCCEEDED, 0, 0.5
+            build = replace(
+                build, state=STATES[i % len(STATES)], started_at=build.queued_at,
+                finished_at=now_iso(), worker="w",
+                actions=[replace(a, state=ActionState.SUCCEEDED, exit_code=0, duration=0.5)
+                         for a in build.actions])
             await builds.save(build, [0, 1])
             if project == "big":
                 last = build.id

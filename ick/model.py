@@ -136,7 +136,25 @@ OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "trigge
                          "extra_parameters")
 
 
-@dataclass
+def job_name(build_id: int, job: int | None) -> str:
+    """A job's name on disk: `ID` for the build's own (job None), `ID.N` for job N. Its
+    workspace and run directory, and its log (`ID.N.log`), are named after it."""
+    return str(build_id) if job is None else f"{build_id}.{job}"
+
+
+def build_of_job_name(name: str) -> int | None:
+    """The build whose job name (see job_name) `name` is, or None if it is not one."""
+    head, _, job = name.partition(".")
+    if not (head.isascii() and head.isdigit()) or (job and not (job.isascii() and job.isdigit())):
+        return None
+    return int(head)
+
+
+# Build, JobRecord and ActionRecord are frozen snapshots: storage returns them and the state
+# machine emits fresh ones, so no listener or HTTP handler can change what the machine holds.
+
+
+@dataclass(frozen=True)
 class JobRecord:
     """One job of a build: its own parameters (on top of the build's), state and worker."""
 
@@ -162,7 +180,7 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionRecord:
     """One action of one build, with its outcome."""
 
@@ -194,7 +212,7 @@ class ActionRecord:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Build:
     id: int
     project: str
@@ -205,18 +223,24 @@ class Build:
     started_at: str | None = None
     finished_at: str | None = None
     concurrent: bool = False
-    actions: list[ActionRecord] = field(default_factory=list)
+    actions: tuple[ActionRecord, ...] = ()
     worker: str | None = None
     # The first commit a git action resolved, as storage gives it where it lists builds
     # without their actions.
     resolved_commit: str | None = None
-    jobs: list[JobRecord] = field(default_factory=list)  # at least one; job 0 without matrix
+    jobs: tuple[JobRecord, ...] = ()  # at least one; job 0 without matrix
     fail_fast: bool = False
 
     def __post_init__(self) -> None:
+        # Lists given by callers become tuples: a snapshot shares nothing mutable of its own.
+        if type(self.actions) is not tuple:
+            object.__setattr__(self, "actions", tuple(self.actions))
         if not self.jobs:
-            self.jobs = [JobRecord(0, state=self.state, worker=self.worker,
-                                   started_at=self.started_at, finished_at=self.finished_at)]
+            object.__setattr__(self, "jobs", (JobRecord(
+                0, state=self.state, worker=self.worker, started_at=self.started_at,
+                finished_at=self.finished_at),))
+        elif type(self.jobs) is not tuple:
+            object.__setattr__(self, "jobs", tuple(self.jobs))
 
     def job_parameters(self, job: int) -> dict[str, Any]:
         """What job `job` runs with: the build's parameters, then the job's own."""

@@ -11,6 +11,7 @@ from ick.errors import InputError, NotFoundError
 from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
+from ick.storage.logs import job_key
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
 
@@ -90,8 +91,7 @@ async def get_log(request: web.Request) -> web.StreamResponse:
     if job is None:
         chunks = logs.whole(build, offset, follow, FOLLOW_LIMIT)
     else:
-        key = None if len(build.jobs) == 1 else job
-        chunks = logs.chunks(build_id, key, offset, follow, FOLLOW_LIMIT)
+        chunks = logs.chunks(build_id, job_key(build, job), offset, follow, FOLLOW_LIMIT)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     response.enable_chunked_encoding()
     await response.prepare(request)

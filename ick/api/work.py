@@ -19,9 +19,7 @@ in-process.
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
 from typing import Any
 
 from aiohttp import web
@@ -31,7 +29,6 @@ from ick.api.helpers import json_body, require
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
 from ick.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.model import action_kind
-from ick.scheduler.driver import Controller
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import label_problem
 from ick.scheduler.work import outcome_from_json
@@ -244,14 +241,7 @@ async def put_artifact(request: web.Request) -> web.Response:
 
 async def list_workers(request: web.Request) -> web.Response:
     require(request, "read")
-    return web.json_response(request.app[CONTROLLER].workers())
-
-
-async def drop_silent_workers(controller: Controller) -> None:
-    """Forever: drop remote workers whose lease ran out, so their builds do not hang."""
-    while True:
-        await asyncio.sleep(max(0.05, controller.lease / 8))
-        await controller.drop_silent(time.monotonic(), controller.lease)
+    return web.json_response([view.to_json() for view in request.app[CONTROLLER].workers()])
 
 
 def add_routes(app: web.Application) -> None:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ick.api.app import make_app
-from ick.api.work import drop_silent_workers
 from ick.config import Settings
 from ick.daemon import Daemon, open_daemon
 from ick.daemon.memory import trim, trim_when_idle
@@ -81,7 +80,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
             background = [
                 group.create_task(daemon.outbox.run_forever()),
                 group.create_task(daemon.workspaces.run()),
-                group.create_task(drop_silent_workers(controller)),
+                group.create_task(controller.sweep_leases()),
                 group.create_task(trim_when_idle(controller.busy, controller.activity)),
                 group.create_task(daemon.upkeep.run()),
             ]

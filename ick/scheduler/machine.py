@@ -6,6 +6,7 @@ No I/O, no asyncio, no clock: time arrives as an argument. The driver persists e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,9 +84,95 @@ class RunningAction:
     job: int = 0
 
 
-@dataclass
+@dataclass(eq=False)
+class _Record:
+    """The machine's own mutable record of a build it holds, made from the snapshot storage
+    gave it. Its jobs and actions are frozen values, replaced (never changed) one by one;
+    `snapshot()` is the frozen Build that decisions carry."""
+
+    base: Build  # what never changes while the machine holds it: id, project, parameters...
+    state: BuildState
+    started_at: str | None
+    finished_at: str | None
+    worker: str | None
+    jobs: list[JobRecord]
+    actions: list[ActionRecord]
+    _seqs: dict[int, list[int]] = field(default_factory=dict)
+    _snap: Build | None = None  # the last snapshot, while nothing changed since
+
+    @classmethod
+    def of(cls, build: Build) -> _Record:
+        return cls(build, build.state, build.started_at, build.finished_at, build.worker,
+                   list(build.jobs), list(build.actions), _snap=build)
+
+    @property
+    def id(self) -> int:
+        return self.base.id
+
+    def snapshot(self) -> Build:
+        # Made field by field, not with dataclasses.replace: several times faster, and the
+        # machine makes one at every step of every build.
+        if self._snap is None:
+            b = self.base
+            self._snap = Build(
+                id=b.id, project=b.project, number=b.number, state=self.state,
+                parameters=b.parameters, queued_at=b.queued_at, started_at=self.started_at,
+                finished_at=self.finished_at, concurrent=b.concurrent,
+                actions=tuple(self.actions), worker=self.worker,
+                resolved_commit=b.resolved_commit, jobs=tuple(self.jobs),
+                fail_fast=b.fail_fast)
+        return self._snap
+
+    def set_state(self, state: BuildState, now: str | None = None,
+                  worker: str | None = None) -> None:
+        """The build's state; `now` is when it started (RUNNING, QUEUED) or ended."""
+        self.state = state
+        if state is BuildState.RUNNING:
+            self.started_at, self.worker = now, worker
+        elif state is BuildState.QUEUED:
+            self.started_at = self.worker = None
+        else:
+            self.finished_at = now
+        self._snap = None
+
+    def set_job(self, job: int, state: BuildState, now: str | None = None,
+                worker: str | None = None) -> None:
+        """Job `job`'s state; `now` is when it started (RUNNING, QUEUED) or ended."""
+        old = self.jobs[job]
+        runs_on, started_at, finished_at = old.worker, old.started_at, old.finished_at
+        if state is BuildState.RUNNING:
+            runs_on, started_at = worker, now
+        elif state is BuildState.QUEUED:
+            runs_on = started_at = None
+        else:
+            finished_at = now
+        self.jobs[job] = JobRecord(old.job, old.parameters, state, runs_on, started_at,
+                                   finished_at)
+        self._snap = None
+
+    def set_action(self, seq: int, **changes: Any) -> None:
+        """Action `seq` with these of its fields (state, exit_code, duration, message,
+        details) changed."""
+        old = self.actions[seq]
+        fields = {"state": old.state, "exit_code": old.exit_code, "duration": old.duration,
+                  "message": old.message, "details": old.details, **changes}
+        self.actions[seq] = ActionRecord(old.pipeline, old.index, old.kind, old.where, old.spec,
+                                         job=old.job, **fields)
+        self._snap = None
+
+    def job_seqs(self, job: int) -> list[int]:
+        seqs = self._seqs.get(job)
+        if seqs is None:
+            seqs = self._seqs[job] = self.base.job_seqs(job)
+        return seqs
+
+    def job_parameters(self, job: int) -> dict[str, Any]:
+        return self.base.job_parameters(job)
+
+
+@dataclass(eq=False)
 class _Running:
-    build: Build
+    build: _Record
     job: int
     worker: str
     seq: int
@@ -98,7 +185,7 @@ _OUTCOME_ORDER = (BuildState.FAILED, BuildState.INTERRUPTED, BuildState.CANCELLE
                   BuildState.SUCCEEDED)
 
 
-def build_outcome(jobs: list[JobRecord]) -> BuildState:
+def build_outcome(jobs: Sequence[JobRecord]) -> BuildState:
     """The state of a build whose jobs have all ended: succeeded only when all did."""
     states = {j.state for j in jobs}
     return next((s for s in _OUTCOME_ORDER if s in states), BuildState.SUCCEEDED)
@@ -108,11 +195,12 @@ class Scheduler:
     """Knows the queue of jobs, the running jobs and the idle workers.
 
     The unit queued, routed and run is a job: (build, job number). A build without a matrix
-    has one job, job 0.
+    has one job, job 0. The builds it is given are snapshots it never changes: it keeps its
+    own records of them, and its decisions carry fresh snapshots.
     """
 
     def __init__(self) -> None:
-        self._queue: list[tuple[Build, int]] = []
+        self._queue: list[tuple[_Record, int]] = []
         self._running: dict[tuple[int, int], _Running] = {}
         self._idle: list[str] = []  # a worker once per free slot of it that asked for work
         self._workers: dict[str, WorkerInfo] = {}
@@ -122,26 +210,36 @@ class Scheduler:
     # views --------------------------------------------------------------
 
     def _view(self, run: _Running) -> RunningAction:
-        return RunningAction(run.build.id, run.build.project, run.worker, run.seq,
+        return RunningAction(run.build.id, run.build.base.project, run.worker, run.seq,
                              dict(run.build.actions[run.seq].spec),
                              run.build.job_parameters(run.job), run.job)
 
     def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
         """The running action `seq` of the build (any job of it); without `seq`, the first
         running job's action."""
-        for (bid, _), run in self._running.items():
-            if bid == build_id and (seq is None or run.seq == seq):
-                return self._view(run)
-        return None
+        run = self._find(build_id, seq)
+        return None if run is None else self._view(run)
 
     def running_actions(self) -> tuple[RunningAction, ...]:
         return tuple(self._view(run) for run in self._running.values())
+
+    def snapshot(self, build_id: int) -> Build | None:
+        """The build as the machine holds it now (queued or running), or None."""
+        run = self._find(build_id, None)
+        if run is not None:
+            return run.build.snapshot()
+        return next((r.snapshot() for r, _ in self._queue if r.id == build_id), None)
 
     def is_running(self, build_id: int, job: int | None = None) -> bool:
         """Does the build (or that job of it) run now?"""
         if job is not None:
             return (build_id, job) in self._running
         return any(bid == build_id for bid, _ in self._running)
+
+    def cancel_requested(self, build_id: int, job: int) -> bool:
+        """Has the worker running that job been told to stop it?"""
+        run = self._running.get((build_id, job))
+        return run is not None and run.cancel_requested
 
     def busy(self) -> bool:
         """Is anything queued or running?"""
@@ -197,25 +295,21 @@ class Scheduler:
         del self._running[(build_id, run.job)]
         # The worker stops: it takes nothing more, least of all this job again.
         self._idle = [w for w in self._idle if w != run.worker]
-        build, job = run.build, run.build.jobs[run.job]
-        job.state = BuildState.QUEUED
-        job.started_at = job.worker = None
+        build = run.build
+        build.set_job(run.job, BuildState.QUEUED)
         seqs = build.job_seqs(run.job)
         for seq_ in seqs:
-            a = build.actions[seq_]
-            a.state = ActionState.PENDING
-            a.exit_code = a.duration = a.message = None
-            a.details = {}
+            build.set_action(seq_, state=ActionState.PENDING, exit_code=None, duration=None,
+                             message=None, details={})
         if all(j.state is BuildState.QUEUED for j in build.jobs):
-            build.state = BuildState.QUEUED
-            build.started_at = None
-            build.worker = None
+            build.set_state(BuildState.QUEUED)
         self._queue.insert(0, (build, run.job))
         self._route([(build, run.job)])
-        return [Save(build, tuple(seqs)), *self._assign(now)]
+        return [Save(build.snapshot(), tuple(seqs)), *self._assign(now)]
 
     def enqueue(self, build: Build, now: str) -> list[Decision]:
-        units = [(build, j.job) for j in build.jobs if j.state is BuildState.QUEUED]
+        record = _Record.of(build)
+        units = [(record, j.job) for j in build.jobs if j.state is BuildState.QUEUED]
         self._queue += units
         self._route(units)
         return self._assign(now)
@@ -246,22 +340,24 @@ class Scheduler:
         if run.log_failure is not None and outcome.exit_code == 0:
             outcome = replace(outcome, exit_code=None,
                               message=f"cannot write the build's log: {run.log_failure}")
-        action = run.build.actions[seq]
-        action.exit_code = outcome.exit_code
-        action.duration = outcome.duration
-        action.details.update(outcome.details)
+        build = run.build
+        ended: dict[str, Any] = {
+            "exit_code": outcome.exit_code, "duration": outcome.duration,
+            "details": {**build.actions[seq].details, **outcome.details}}
         if run.cancel_requested:
+            build.set_action(seq, **ended)
             return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, outcome, now,
                              "cancelled")
         if outcome.exit_code == 0 and not outcome.timed_out:
-            action.state = ActionState.SUCCEEDED
-            action.message = outcome.message
-            later = [s for s in run.build.job_seqs(run.job) if s > seq]
+            build.set_action(seq, state=ActionState.SUCCEEDED, message=outcome.message, **ended)
+            later = [s for s in build.job_seqs(run.job) if s > seq]
             if later:
                 run.seq = later[0]
-                run.build.actions[run.seq].state = ActionState.RUNNING
-                return [Save(run.build, (seq, run.seq)), Dispatch(run.worker, run.build, run.seq)]
+                build.set_action(run.seq, state=ActionState.RUNNING)
+                snap = build.snapshot()
+                return [Save(snap, (seq, run.seq)), Dispatch(run.worker, snap, run.seq)]
             return self._end(run, BuildState.SUCCEEDED, None, outcome, now, None)
+        build.set_action(seq, **ended)
         message = outcome.message or f"exit status {outcome.exit_code}"
         return self._end(run, BuildState.FAILED, ActionState.FAILED, outcome, now, message)
 
@@ -275,8 +371,9 @@ class Scheduler:
             return []
         return self._stop_rest(build, BuildState.CANCELLED, now)
 
-    def recovered_running(self, build: Build, now: str) -> list[Decision]:
+    def recovered_running(self, snapshot: Build, now: str) -> list[Decision]:
         """A build the database says was running when the daemon died: it is interrupted."""
+        build = _Record.of(snapshot)
         seqs: list[int] = []
         ran: list[tuple[JobRecord, int]] = []
         for job in [j for j in build.jobs if not j.state.finished]:
@@ -292,9 +389,9 @@ class Scheduler:
                                 if build.actions[s].state == ActionState.PENDING), mine[-1])
                 ran.append((job, seq))
                 continue
-            job.state, job.finished_at = BuildState.INTERRUPTED, now
+            build.set_job(job.job, BuildState.INTERRUPTED, now)
             for seq in mine:
-                build.actions[seq].state = ActionState.SKIPPED
+                build.set_action(seq, state=ActionState.SKIPPED)
                 seqs.append(seq)
         out: list[Decision] = []
         for job, seq in ran:
@@ -304,9 +401,9 @@ class Scheduler:
                              "the daemon stopped while it ran", tuple(seqs))
             seqs = []
         if not ran:
-            build.state = BuildState.INTERRUPTED
-            build.finished_at = now
-            out += [Save(build, tuple(seqs)), Finished(build)]
+            build.set_state(BuildState.INTERRUPTED, now)
+            snap = build.snapshot()
+            out += [Save(snap, tuple(seqs)), Finished(snap)]
         return out
 
     def shutdown(self, now: str) -> list[Decision]:
@@ -314,7 +411,7 @@ class Scheduler:
         build with it; builds none of whose jobs run stay queued."""
         out: list[Decision] = []
         for run in list(self._running.values()):
-            out.append(Kill(run.worker, run.build, run.job))
+            out.append(Kill(run.worker, run.build.snapshot(), run.job))
             seqs = self._drop_queued(run.build, BuildState.INTERRUPTED, now)
             out += self._end(run, BuildState.INTERRUPTED, ActionState.INTERRUPTED, None, now,
                              "the daemon stopped", seqs)
@@ -329,13 +426,13 @@ class Scheduler:
         return next((r for (bid, _), r in self._running.items()
                      if bid == build_id and (seq is None or r.seq == seq)), None)
 
-    def _runnable(self, build: Build) -> bool:
-        if build.concurrent:
+    def _runnable(self, build: _Record) -> bool:
+        if build.base.concurrent:
             return True
-        return not any(r.build.project == build.project and r.build.id != build.id
+        return not any(r.build.base.project == build.base.project and r.build.id != build.id
                        for r in self._running.values())
 
-    def _needs_of(self, build: Build, job: int) -> Needs:
+    def _needs_of(self, build: _Record, job: int) -> Needs:
         needs = self._needs.get((build.id, job))
         if needs is None:
             needs = self._needs[(build.id, job)] = needs_of(
@@ -343,7 +440,7 @@ class Scheduler:
                 build.job_parameters(job))
         return needs
 
-    def _route(self, units: list[tuple[Build, int]]) -> None:
+    def _route(self, units: list[tuple[_Record, int]]) -> None:
         """Say again why these queued jobs wait: only who is registered changes that."""
         for build, job in units:
             reason = waiting_reason(self._needs_of(build, job), self._workers.values())
@@ -353,7 +450,7 @@ class Scheduler:
                 many = len(build.jobs) > 1
                 self._waiting[(build.id, job)] = f"job {job}: {reason}" if many else reason
 
-    def _pick(self) -> tuple[Build, int, str] | None:
+    def _pick(self) -> tuple[_Record, int, str] | None:
         """The first queued job that may run, and the first idle worker that may take it."""
         if not self._idle:
             return None
@@ -374,22 +471,20 @@ class Scheduler:
             self._idle.remove(worker)
             starts = build.state is BuildState.QUEUED
             if starts:
-                build.state = BuildState.RUNNING
-                build.started_at = now
-                build.worker = worker
-            record = build.jobs[job]
-            record.state, record.worker, record.started_at = BuildState.RUNNING, worker, now
+                build.set_state(BuildState.RUNNING, now, worker)
+            build.set_job(job, BuildState.RUNNING, now, worker)
             seqs = build.job_seqs(job)
             if not seqs:
                 self._idle.insert(0, worker)
                 out += self._job_over(build, job, BuildState.SUCCEEDED, now, ())
                 continue
-            build.actions[seqs[0]].state = ActionState.RUNNING
+            build.set_action(seqs[0], state=ActionState.RUNNING)
             self._running[(build.id, job)] = _Running(build, job, worker, seqs[0])
-            out += [Save(build, (seqs[0],)), Dispatch(worker, build, seqs[0], starts)]
+            snap = build.snapshot()
+            out += [Save(snap, (seqs[0],)), Dispatch(worker, snap, seqs[0], starts)]
         return out
 
-    def _drop_queued(self, build: Build, state: BuildState, now: str) -> tuple[int, ...]:
+    def _drop_queued(self, build: _Record, state: BuildState, now: str) -> tuple[int, ...]:
         """Take the build's queued jobs off the queue, ended in `state`: their actions'
         seqs (all skipped)."""
         seqs: list[int] = []
@@ -397,50 +492,49 @@ class Scheduler:
             self._queue.remove(unit)
             self._waiting.pop((build.id, unit[1]), None)
             self._needs.pop((build.id, unit[1]), None)
-            record = build.jobs[unit[1]]
-            record.state, record.finished_at = state, now
+            build.set_job(unit[1], state, now)
             for seq in build.job_seqs(unit[1]):
-                build.actions[seq].state = ActionState.SKIPPED
+                build.set_action(seq, state=ActionState.SKIPPED)
                 seqs.append(seq)
         return tuple(seqs)
 
-    def _kill_running(self, build: Build) -> list[Decision]:
+    def _kill_running(self, build: _Record) -> list[Decision]:
         """Ask the workers of the build's running jobs to stop them; each job ends when its
         worker reports."""
         kills: list[Decision] = []
         for run in [r for r in self._running.values() if r.build.id == build.id]:
             if not run.cancel_requested:
                 run.cancel_requested = True
-                kills.append(Kill(run.worker, run.build, run.job))
+                kills.append(Kill(run.worker, build.snapshot(), run.job))
         return kills
 
-    def _stop_rest(self, build: Build, state: BuildState, now: str) -> list[Decision]:
+    def _stop_rest(self, build: _Record, state: BuildState, now: str) -> list[Decision]:
         """End the build's queued jobs in `state` and kill its running ones; the build ends
         here when none of its jobs still runs."""
         seqs = self._drop_queued(build, state, now)
         kills = self._kill_running(build)
         if all(j.state.finished for j in build.jobs):
             return self._finish(build, now, seqs)
-        return ([Save(build, seqs)] if seqs else []) + kills
+        return ([Save(build.snapshot(), seqs)] if seqs else []) + kills
 
-    def _finish(self, build: Build, now: str, seqs: tuple[int, ...]) -> list[Decision]:
-        build.state = build_outcome(build.jobs)
-        build.finished_at = now
-        return [Save(build, seqs), Finished(build)]
+    def _finish(self, build: _Record, now: str, seqs: tuple[int, ...]) -> list[Decision]:
+        build.set_state(build_outcome(build.jobs), now)
+        snap = build.snapshot()
+        return [Save(snap, seqs), Finished(snap)]
 
-    def _job_over(self, build: Build, job: int, state: BuildState, now: str,
+    def _job_over(self, build: _Record, job: int, state: BuildState, now: str,
                   seqs: tuple[int, ...]) -> list[Decision]:
         """Job `job` has ended in `state`: maybe the build too, or (fail_fast) the rest."""
         self._needs.pop((build.id, job), None)
-        record = build.jobs[job]
-        record.state, record.finished_at = state, now
+        build.set_job(job, state, now)
         kills: list[Decision] = []
-        if state is BuildState.FAILED and build.fail_fast:
+        if state is BuildState.FAILED and build.base.fail_fast:
             seqs = tuple(sorted({*seqs, *self._drop_queued(build, BuildState.CANCELLED, now)}))
             kills = self._kill_running(build)
         if all(j.state.finished for j in build.jobs):
             return self._finish(build, now, seqs)
-        return [Save(build, seqs), JobEnded(build, job), *kills]
+        snap = build.snapshot()
+        return [Save(snap, seqs), JobEnded(snap, job), *kills]
 
     def _end(
         self, run: _Running, state: BuildState, action_state: ActionState | None,
@@ -450,14 +544,13 @@ class Scheduler:
         seqs of other actions of the build changed on the way, to save with it."""
         del self._running[(run.build.id, run.job)]
         build = run.build
-        current: ActionRecord = build.actions[run.seq]
         if action_state is not None:
-            current.state = action_state
-            current.message = message
+            changes: dict[str, Any] = {"state": action_state, "message": message}
             if outcome is None:
-                current.exit_code = None
+                changes["exit_code"] = None
+            build.set_action(run.seq, **changes)
         later = [s for s in build.job_seqs(run.job) if s > run.seq]
         for seq in later:
-            build.actions[seq].state = ActionState.SKIPPED
+            build.set_action(seq, state=ActionState.SKIPPED)
         seqs = tuple(sorted({*also, run.seq, *later}))
         return self._job_over(build, run.job, state, now, seqs)

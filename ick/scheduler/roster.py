@@ -8,12 +8,36 @@ over HTTP. Time arrives as an argument.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ick.errors import ForbiddenError, NotFoundError
 from ick.scheduler.routing import Labels, WorkerInfo
 
 LEASE = 60.0  # seconds a remote worker may stay silent before it is dropped
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    """A registered worker as /workers and the workers page show it."""
+
+    worker: str  # its id, as the logs and builds name it
+    name: str
+    local: bool
+    labels: tuple[tuple[str, tuple[str, ...]], ...]  # sorted by key
+    slots: int
+    running: tuple[tuple[int, int], ...]  # (build, seq), sorted
+    last_seen: str  # ISO 8601
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "worker": self.worker, "name": self.name, "local": self.local,
+            "labels": {k: list(v) for k, v in self.labels},
+            "slots": self.slots,
+            "running": [{"build": b, "seq": s} for b, s in self.running],
+            "last_seen": self.last_seen,
+        }
 
 
 @dataclass
@@ -24,14 +48,10 @@ class Entry:
     seen: float  # monotonic seconds
     seen_at: str  # the same moment as ISO 8601, for people
 
-    def to_json(self, running: list[tuple[int, int]]) -> dict[str, object]:
-        return {
-            "worker": self.info.id, "name": self.name, "local": self.info.local,
-            "labels": {k: list(v) for k, v in sorted(self.info.labels.items())},
-            "slots": self.info.slots,
-            "running": [{"build": b, "seq": s} for b, s in sorted(running)],
-            "last_seen": self.seen_at,
-        }
+    def view(self, running: Iterable[tuple[int, int]]) -> WorkerView:
+        return WorkerView(self.info.id, self.name, self.info.local,
+                          tuple(sorted(self.info.labels.items())), self.info.slots,
+                          tuple(sorted(running)), self.seen_at)
 
 
 class Roster:
@@ -70,6 +90,6 @@ class Roster:
     def __contains__(self, worker: object) -> bool:
         return worker in self._entries
 
-    def to_json(self, running: dict[str, list[tuple[int, int]]]) -> list[dict[str, object]]:
+    def views(self, running: Mapping[str, Iterable[tuple[int, int]]]) -> tuple[WorkerView, ...]:
         """Every worker, with what `running` says it runs (worker -> [(build, seq)])."""
-        return [e.to_json(running.get(w, [])) for w, e in sorted(self._entries.items())]
+        return tuple(e.view(running.get(w, ())) for w, e in sorted(self._entries.items()))

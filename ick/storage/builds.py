@@ -28,7 +28,8 @@ ACTION_COLUMNS = (
 )
 
 
-def _build_from_row(row: sqlite3.Row) -> Build:
+def _build_from_row(row: sqlite3.Row, actions: Sequence[ActionRecord] = (),
+                    jobs: Sequence[JobRecord] = ()) -> Build:
     return Build(
         id=row["id"],
         project=row["project"],
@@ -43,6 +44,7 @@ def _build_from_row(row: sqlite3.Row) -> Build:
         fail_fast=bool(row["fail_fast"]),
         # keys(): a Row's own `in` looks at its values.
         resolved_commit=row["resolved_commit"] if "resolved_commit" in row.keys() else None,  # noqa: SIM118
+        actions=tuple(actions), jobs=tuple(jobs),
     )
 
 
@@ -125,25 +127,26 @@ class BuildStore:
         return Build(
             id=build_id, project=project, number=number, state=BuildState.QUEUED,
             parameters=parameters, queued_at=queued_at, concurrent=concurrent,
-            actions=list(actions), jobs=[JobRecord(j, dict(p)) for j, p in enumerate(jobs)],
+            actions=tuple(actions), jobs=tuple(JobRecord(j, dict(p)) for j, p in enumerate(jobs)),
             fail_fast=fail_fast,
         )
 
-    async def _with_jobs(self, builds: builtins.list[Build]) -> builtins.list[Build]:
-        """The builds, each with its jobs from the database."""
-        if not builds:
-            return builds
-        by_id = {b.id: b for b in builds}
-        marks = ",".join("?" * len(by_id))
-        rows = await self.db.fetchall(
+    async def _from_rows(self, rows: Sequence[sqlite3.Row],
+                         with_actions: bool = False) -> builtins.list[Build]:
+        """The builds of these rows, each with its jobs (and actions) from the database."""
+        if not rows:
+            return []
+        ids = tuple(r["id"] for r in rows)
+        marks = ",".join("?" * len(ids))
+        job_rows = await self.db.fetchall(
             f"SELECT {JOB_COLUMNS} FROM build_jobs WHERE build_id IN ({marks}) "
-            "ORDER BY build_id, job", tuple(by_id))
+            "ORDER BY build_id, job", ids)
         found: dict[int, builtins.list[JobRecord]] = {}
-        for row in rows:
+        for row in job_rows:
             found.setdefault(row["build_id"], []).append(_job_from_row(row))
-        for build_id, jobs in found.items():
-            by_id[build_id].jobs = jobs
-        return builds
+        return [_build_from_row(r, await self.actions(r["id"]) if with_actions else (),
+                                found.get(r["id"], ()))
+                for r in rows]
 
     async def get(self, build_id: int) -> Build | None:
         rows = await self.db.fetchall(
@@ -151,10 +154,7 @@ class BuildStore:
         )
         if not rows:
             return None
-        build = _build_from_row(rows[0])
-        build.actions = await self.actions(build_id)
-        await self._with_jobs([build])
-        return build
+        return (await self._from_rows(rows, with_actions=True))[0]
 
     async def actions(self, build_id: int) -> list[ActionRecord]:
         rows = await self.db.fetchall(
@@ -176,17 +176,14 @@ class BuildStore:
                 "ORDER BY id DESC LIMIT ?",
                 (project, limit),
             )
-        return await self._with_jobs([_build_from_row(r) for r in rows])
+        return await self._from_rows(rows)
 
     async def in_state(self, state: BuildState) -> builtins.list[Build]:
         """Builds in one state, oldest first, with their actions."""
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE state = ? ORDER BY id", (state.value,)
         )
-        builds = [_build_from_row(r) for r in rows]
-        for build in builds:
-            build.actions = await self.actions(build.id)
-        return await self._with_jobs(builds)
+        return await self._from_rows(rows, with_actions=True)
 
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
         """The state of the project's last finished build before this one."""

@@ -9,7 +9,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
-from ick.model import Build
+from ick.model import Build, job_name
 from ick.storage.masking import Masker
 
 CHUNK = 64 * 1024
@@ -47,8 +47,7 @@ class LogStore:
         self._failed: dict[Key, str] = {}  # logs that could not be written, and why
 
     def path(self, build_id: int, job: int | None = None) -> Path:
-        name = f"{build_id}.log" if job is None else f"{build_id}.{job}.log"
-        return self.directory / name
+        return self.directory / f"{job_name(build_id, job)}.log"
 
     def open(self, build_id: int, job: int | None = None) -> None:
         """Mark a log live: followers wait for more until `close`."""

@@ -6,7 +6,6 @@ When the composition root changes shape, only this module changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -74,14 +73,10 @@ class WorkerRow:
 
 def workers(request: web.Request) -> list[WorkerRow]:
     """Every registered worker, its labels, the builds it runs, when it was last heard from."""
-    rows = []
-    for doc in controller(request).workers():
-        labels: Any = doc["labels"]
-        running: Any = doc["running"]
-        rows.append(WorkerRow(
-            name=str(doc["worker"]), local=bool(doc["local"]),
-            labels=[f"{key}={value}" for key, values in labels.items() for value in values],
-            slots=int(str(doc["slots"])), running=sorted({int(r["build"]) for r in running}),
-            last_seen=str(doc["last_seen"]),
-        ))
-    return rows
+    return [
+        WorkerRow(name=view.worker, local=view.local,
+                  labels=[f"{key}={value}" for key, values in view.labels for value in values],
+                  slots=view.slots, running=sorted({build for build, _ in view.running}),
+                  last_seen=view.last_seen)
+        for view in controller(request).workers()
+    ]

@@ -36,6 +36,7 @@ class Downstream:
     def __init__(self, resources: ResourceStore, builds: BuildStore) -> None:
         self.resources = resources
         self.builds = builds
+        # Snapshots (frozen): what waits here is the build as it ended, whatever comes after.
         self._succeeded: asyncio.Queue[Build] = asyncio.Queue()
 
     def build_started(self, build: Build) -> None:

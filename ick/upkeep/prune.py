@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ick.model import Project
+from ick.model import Project, build_of_job_name
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
@@ -81,10 +81,7 @@ def _build_of(name: str, suffix: str = "") -> int | None:
         if not name.endswith(suffix):
             return None
         name = name[:-len(suffix)]
-    head, _, job = name.partition(".")
-    if not (head.isascii() and head.isdigit()) or (job and not (job.isascii() and job.isdigit())):
-        return None
-    return int(head)
+    return build_of_job_name(name)
 
 
 def _remove_logs(directory: Path, ids: set[int], dry_run: bool) -> list[tuple[str, int]]:

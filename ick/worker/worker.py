@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ick.errors import ClientError, IckError, NotFoundError
-from ick.model import action_kind
+from ick.model import action_kind, job_name
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.process import ProcessResult
 from ick.runners.registry import Runners
@@ -77,8 +77,8 @@ class Worker:
         return self.workspaces.path(build_id, job)
 
     def run_dir(self, build_id: int, job: int = 0) -> Path:
-        name = str(build_id) if job == 0 else f"{build_id}.{job}"
-        return (self.host.run_root or self.host.state_dir / "run") / name
+        # job 0's is the build's, as its workspace is
+        return (self.host.run_root or self.host.state_dir / "run") / job_name(build_id, job or None)
 
     async def run(self) -> None:
         """Work until cancelled: then what runs is handed back, and the worker deregisters."""

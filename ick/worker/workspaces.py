@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from ick.model import job_name
+
 log = logging.getLogger(__name__)
 
 MAX_SPARES = 64
@@ -47,7 +49,7 @@ class Workspaces:
 
     def path(self, build_id: int, job: int = 0) -> Path:
         """A job's workspace: job 0's is the build's, STATE/workspaces/ID; job N's ID.N."""
-        return self.root / (str(build_id) if job == 0 else f"{build_id}.{job}")
+        return self.root / job_name(build_id, job or None)
 
     def create(self, build_id: int, job: int = 0) -> Path:
         """An empty directory for the job (a leftover of an earlier run is emptied first)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ick.model import ActionRecord, ActionState, Build, BuildState
 from ick.notify.mail import compose
 from ick.notify.message import body, facts, log_tail, subject
@@ -48,14 +50,15 @@ def test_without_git_commit_the_commit_a_git_action_resolved_is_named() -> None:
     build = failed_build()
     del build.parameters["git_commit"]
     assert facts(build, "end", "", "http://x", None)["git_commit"] == "9f1c2d"
-    build.actions[0].details = {}
+    build = replace(build, actions=[replace(build.actions[0], details={}),
+                                    *build.actions[1:]])
     assert facts(build, "end", "", "http://x", None)["git_commit"] is None
     assert "Git" not in body(facts(build, "end", "", "http://x", None))
 
 
 def test_a_start_has_no_outcome_yet() -> None:
     build = failed_build()
-    build.state, build.finished_at = BuildState.RUNNING, None
+    build = replace(build, state=BuildState.RUNNING, finished_at=None)
     doc = facts(build, "start", "ignored", "http://ci.test", None)
     assert doc["state"] == "running"
     assert doc["failed_action"] is None and doc["duration"] is None and doc["change"] is None
@@ -71,7 +74,7 @@ def test_subject_names_project_number_outcome_and_change() -> None:
         "[ick] liw/hello #3 failed (broken)"
     assert subject(facts(build, "end", "", "http://x", BuildState.FAILED)) == \
         "[ick] liw/hello #3 failed"
-    build.state = BuildState.SUCCEEDED
+    build = replace(build, state=BuildState.SUCCEEDED)
     assert subject(facts(build, "end", "", "http://x", BuildState.FAILED)) == \
         "[ick] liw/hello #3 succeeded (fixed)"
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,13 @@ class World:
         action = ActionRecord("p", 0, "shell", "host", {"shell": "true"})
         build = await self.builds.create(project, {"k": "v"}, False, [action],
                                          "2024-01-01T00:00:00.000Z")
-        build.state = state
-        build.started_at = "2024-01-01T00:00:01.000Z"
-        build.finished_at = "2024-01-01T00:00:03.000Z"
-        build.actions[0].state = (ActionState.SUCCEEDED if state == BuildState.SUCCEEDED
-                                  else ActionState.FAILED)
-        build.actions[0].message = None if state == BuildState.SUCCEEDED else "exit status 1"
+        ok = state == BuildState.SUCCEEDED
+        build = replace(
+            build, state=state, started_at="2024-01-01T00:00:01.000Z",
+            finished_at="2024-01-01T00:00:03.000Z",
+            actions=[replace(build.actions[0],
+                             state=ActionState.SUCCEEDED if ok else ActionState.FAILED,
+                             message=None if ok else "exit status 1")])
         await self.builds.save(build, (0,))
         self.logs.append(build.id, log)
         self.logs.close(build.id)

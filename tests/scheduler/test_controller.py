@@ -49,7 +49,7 @@ async def test_local_workers_have_no_lease_and_answer_to_no_token(tmp_path: Path
         controller.seen(local, 100.0)
         controller.seen(remote, 100.0)
         assert await controller.drop_silent(now=10_000.0, limit=60.0) == [remote]
-        assert [w["worker"] for w in controller.workers()] == [local]
+        assert [w.worker for w in controller.workers()] == [local]
         for token in ("t1", "t2", ""):
             with pytest.raises(ForbiddenError) as e:
                 controller.check_worker(local, token)

@@ -5,6 +5,10 @@ Time is a string passed in; every test is plain and synchronous.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
@@ -29,6 +33,33 @@ def make_build(
             for i in range(actions)
         ],
     )
+
+
+class Traced(Scheduler):
+    """The machine, remembering the last snapshot its decisions carried of each build: the
+    builds a test queues are snapshots the machine never changes, so `now(b)` says what
+    became of one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[int, Build] = {}
+
+    def now(self, build: Build) -> Build:
+        return self.snapshot(build.id) or self.last.get(build.id, build)
+
+
+def _noting(method: Callable[..., list[Decision]]) -> Callable[..., list[Decision]]:
+    def call(self: Traced, *args: Any, **kwargs: Any) -> list[Decision]:
+        decisions = method(self, *args, **kwargs)
+        for d in decisions:
+            self.last[d.build.id] = d.build
+        return decisions
+    return call
+
+
+for _event in ("add_worker", "remove_worker", "hand_back", "enqueue", "worker_ready",
+               "log_failed", "action_exited", "cancel", "recovered_running", "shutdown"):
+    setattr(Traced, _event, _noting(getattr(Scheduler, _event)))
 
 
 def shape(decisions: list[Decision]) -> list[tuple[object, ...]]:
@@ -63,7 +94,7 @@ def running(s: Scheduler, worker: str, build: Build) -> None:
 
 
 def test_builds_start_in_the_order_they_were_queued() -> None:
-    s = Scheduler()
+    s = Traced()
     builds = [make_build(i, project=f"p{i}") for i in (1, 2, 3)]
     for b in builds:
         assert s.enqueue(b, T0) == []  # no worker yet
@@ -71,6 +102,7 @@ def test_builds_start_in_the_order_they_were_queued() -> None:
     assert shape(s.worker_ready("w2", T1)) == [("save", 2, (0,)), ("dispatch", "w2", 2, 0)]
     assert s.queued() == (3,)
     b1 = builds[0]
+    b1 = s.now(builds[0])
     assert (b1.state, b1.started_at, b1.worker) == (BuildState.RUNNING, T1, "w1")
     assert states(b1) == [ActionState.RUNNING, ActionState.PENDING]
     assert builds[2].state == BuildState.QUEUED
@@ -86,7 +118,7 @@ def test_builds_start_in_the_order_they_were_queued() -> None:
 def test_one_running_build_per_project_unless_concurrent(
     concurrent: bool, started: list[int]
 ) -> None:
-    s = Scheduler()
+    s = Traced()
     for b in (make_build(1, "p", concurrent=concurrent), make_build(2, "p", concurrent=concurrent),
               make_build(3, "q")):
         s.enqueue(b, T0)
@@ -96,7 +128,7 @@ def test_one_running_build_per_project_unless_concurrent(
 
 
 def test_the_waiting_build_of_a_project_starts_once_the_running_one_ends() -> None:
-    s = Scheduler()
+    s = Traced()
     b1, b2 = make_build(1, "p", actions=1), make_build(2, "p", actions=1)
     s.enqueue(b1, T0)
     s.enqueue(b2, T0)
@@ -109,7 +141,7 @@ def test_the_waiting_build_of_a_project_starts_once_the_running_one_ends() -> No
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 5])
 def test_n_idle_workers_take_n_builds(workers: int) -> None:
-    s = Scheduler()
+    s = Traced()
     for i in range(1, 7):
         s.enqueue(make_build(i, project=f"p{i}"), T0)
     decisions: list[Decision] = []
@@ -122,7 +154,7 @@ def test_n_idle_workers_take_n_builds(workers: int) -> None:
 
 
 def test_a_worker_that_asks_twice_while_idle_still_takes_one_build() -> None:
-    s = Scheduler()
+    s = Traced()
     assert s.worker_ready("w1", T0) == []
     assert s.worker_ready("w1", T0) == []
     assert s.idle_workers() == ("w1",)
@@ -132,18 +164,19 @@ def test_a_worker_that_asks_twice_while_idle_still_takes_one_build() -> None:
 
 
 def test_an_idle_worker_takes_a_build_as_soon_as_it_is_queued() -> None:
-    s = Scheduler()
+    s = Traced()
     assert s.worker_ready("w1", T0) == []
     b = make_build(1)
     assert shape(s.enqueue(b, T1)) == [("save", 1, (0,)), ("dispatch", "w1", 1, 0)]
-    assert b.started_at == T1
+    assert s.now(b).started_at == T1
 
 
 def test_a_build_without_actions_succeeds_at_once_and_leaves_the_worker_idle() -> None:
-    s = Scheduler()
+    s = Traced()
     s.worker_ready("w1", T0)
     empty = make_build(1, actions=0)
     assert shape(s.enqueue(empty, T1)) == [("save", 1, ()), ("finished", 1)]
+    empty = s.now(empty)
     assert (empty.state, empty.started_at, empty.finished_at, empty.worker) == (
         BuildState.SUCCEEDED, T1, T1, "w1")
     assert s.running_ids() == ()
@@ -154,20 +187,20 @@ def test_a_build_without_actions_succeeds_at_once_and_leaves_the_worker_idle() -
 
 
 def test_a_successful_action_dispatches_the_next_to_the_same_worker_in_one_save() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=3)
     running(s, "w1", b)
     out = s.action_exited(1, 0, Outcome(exit_code=0, duration=0.25, details={"k": "v"}), T1)
     assert shape(out) == [("save", 1, (0, 1)), ("dispatch", "w1", 1, 1)]
-    assert states(b) == [ActionState.SUCCEEDED, ActionState.RUNNING, ActionState.PENDING]
-    first = b.actions[0]
+    assert states(s.now(b)) == [ActionState.SUCCEEDED, ActionState.RUNNING, ActionState.PENDING]
+    first = s.now(b).actions[0]
     assert (first.exit_code, first.duration, first.message, first.details) == (
         0, 0.25, None, {"k": "v"})
-    assert (b.state, b.finished_at) == (BuildState.RUNNING, None)
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.RUNNING, None)
     assert shape(s.action_exited(1, 1, OK, T1)) == [("save", 1, (1, 2)), ("dispatch", "w1", 1, 2)]
     assert shape(s.action_exited(1, 2, OK, T2)) == [("save", 1, (2,)), ("finished", 1)]
-    assert (b.state, b.finished_at) == (BuildState.SUCCEEDED, T2)
-    assert states(b) == [ActionState.SUCCEEDED] * 3
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.SUCCEEDED, T2)
+    assert states(s.now(b)) == [ActionState.SUCCEEDED] * 3
     assert s.running_ids() == ()
 
 
@@ -183,49 +216,51 @@ def test_a_successful_action_dispatches_the_next_to_the_same_worker_in_one_save(
 def test_the_first_failing_action_fails_the_build_and_skips_the_rest(
     failing: int, code: int, expected: list[ActionState]
 ) -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=3)
     running(s, "w1", b)
     for seq in range(failing):
         s.action_exited(1, seq, OK, T1)
     out = s.action_exited(1, failing, Outcome(exit_code=code, duration=1.5), T2)
     assert shape(out) == [("save", 1, tuple(range(failing, 3))), ("finished", 1)]
-    assert (b.state, b.finished_at) == (BuildState.FAILED, T2)
-    assert states(b) == expected
-    bad = b.actions[failing]
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.FAILED, T2)
+    assert states(s.now(b)) == expected
+    bad = s.now(b).actions[failing]
     assert (bad.exit_code, bad.duration, bad.message) == (code, 1.5, f"exit status {code}")
     assert s.running_ids() == ()
 
 
 @pytest.mark.parametrize("code", [None, 0, 137])
 def test_a_timed_out_action_fails_the_build_with_the_outcome_message(code: int | None) -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=2)
     running(s, "w1", b)
     outcome = Outcome(exit_code=code, duration=10.0, message="timed out after 10 s",
                       timed_out=True)
     assert shape(s.action_exited(1, 0, outcome, T1)) == [("save", 1, (0, 1)), ("finished", 1)]
+    b = s.now(b)
     assert b.state == BuildState.FAILED
     assert states(b) == [ActionState.FAILED, ActionState.SKIPPED]
     assert (b.actions[0].message, b.actions[0].exit_code) == ("timed out after 10 s", code)
 
 
 def test_a_failure_message_from_the_worker_wins_over_the_exit_status() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=1)
     running(s, "w1", b)
     s.action_exited(1, 0, Outcome(exit_code=None, duration=0.0, message="no such runner"), T1)
-    assert (b.state, b.actions[0].message) == (BuildState.FAILED, "no such runner")
+    assert (s.now(b).state, s.now(b).actions[0].message) == (BuildState.FAILED, "no such runner")
 
 
 # cancelling -----------------------------------------------------------------
 
 
 def test_cancelling_a_queued_build_skips_its_actions_and_dispatches_nothing() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=3)
     s.enqueue(b, T0)
     assert shape(s.cancel(1, T1)) == [("save", 1, (0, 1, 2)), ("finished", 1)]
+    b = s.now(b)
     assert (b.state, b.finished_at, b.started_at) == (BuildState.CANCELLED, T1, None)
     assert states(b) == [ActionState.SKIPPED] * 3
     assert s.queued() == ()
@@ -234,29 +269,29 @@ def test_cancelling_a_queued_build_skips_its_actions_and_dispatches_nothing() ->
 
 
 def test_cancelling_a_running_build_kills_then_ends_it_when_the_action_exits() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=3)
     running(s, "w1", b)
     s.action_exited(1, 0, OK, T0)
     assert shape(s.cancel(1, T1)) == [("kill", "w1", 1)]
-    assert b.state == BuildState.RUNNING  # nothing ends until the worker says so
+    assert s.now(b).state == BuildState.RUNNING  # nothing ends until the worker says so
     assert s.cancel(1, T1) == []  # one kill is enough
     out = s.action_exited(1, 1, Outcome(exit_code=-15, duration=0.1), T2)
     assert shape(out) == [("save", 1, (1, 2)), ("finished", 1)]
-    assert (b.state, b.finished_at) == (BuildState.CANCELLED, T2)
-    assert states(b) == [ActionState.SUCCEEDED, ActionState.CANCELLED, ActionState.SKIPPED]
-    assert (b.actions[1].message, b.actions[1].exit_code) == ("cancelled", -15)
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.CANCELLED, T2)
+    assert states(s.now(b)) == [ActionState.SUCCEEDED, ActionState.CANCELLED, ActionState.SKIPPED]
+    assert (s.now(b).actions[1].message, s.now(b).actions[1].exit_code) == ("cancelled", -15)
     assert s.running_ids() == ()
 
 
 def test_a_cancelled_action_that_exits_zero_still_cancels_the_build() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=2)
     running(s, "w1", b)
     s.cancel(1, T1)
     s.action_exited(1, 0, OK, T2)
-    assert b.state == BuildState.CANCELLED
-    assert states(b) == [ActionState.CANCELLED, ActionState.SKIPPED]
+    assert s.now(b).state == BuildState.CANCELLED
+    assert states(s.now(b)) == [ActionState.CANCELLED, ActionState.SKIPPED]
 
 
 def test_cancelling_an_unknown_build_does_nothing() -> None:
@@ -267,17 +302,17 @@ def test_cancelling_an_unknown_build_does_nothing() -> None:
 
 
 def test_shutdown_interrupts_running_builds_and_keeps_queued_ones() -> None:
-    s = Scheduler()
+    s = Traced()
     b1, b2 = make_build(1, "p", actions=2), make_build(2, "p", actions=1)
     running(s, "w1", b1)
     s.enqueue(b2, T0)
     s.worker_ready("w2", T0)  # b2 may not start: same project
     out = s.shutdown(T1)
     assert shape(out) == [("kill", "w1", 1), ("save", 1, (0, 1)), ("finished", 1)]
-    assert (b1.state, b1.finished_at) == (BuildState.INTERRUPTED, T1)
-    assert states(b1) == [ActionState.INTERRUPTED, ActionState.SKIPPED]
-    assert b1.actions[0].message == "the daemon stopped"
-    assert b2.state == BuildState.QUEUED
+    assert (s.now(b1).state, s.now(b1).finished_at) == (BuildState.INTERRUPTED, T1)
+    assert states(s.now(b1)) == [ActionState.INTERRUPTED, ActionState.SKIPPED]
+    assert s.now(b1).actions[0].message == "the daemon stopped"
+    assert s.now(b2).state == BuildState.QUEUED
     assert s.queued() == (b2.id,)
     assert (s.running_ids(), s.idle_workers(), s.workers()) == ((), (), frozenset())
 
@@ -299,41 +334,41 @@ def test_shutdown_interrupts_running_builds_and_keeps_queued_ones() -> None:
 def test_a_build_found_running_after_a_crash_is_interrupted(
     before: list[ActionState], saved: tuple[int, ...], after: list[ActionState]
 ) -> None:
-    s = Scheduler()
-    b = make_build(1, actions=len(before))
-    b.state, b.started_at, b.worker = BuildState.RUNNING, T0, "w9"
-    for action, state in zip(b.actions, before, strict=True):
-        action.state = state
+    s = Traced()
+    queued = make_build(1, actions=len(before))
+    b = replace(queued, state=BuildState.RUNNING, started_at=T0, worker="w9",
+                actions=[replace(a, state=state)
+                         for a, state in zip(queued.actions, before, strict=True)])
     assert shape(s.recovered_running(b, T1)) == [("save", 1, saved), ("finished", 1)]
-    assert (b.state, b.finished_at) == (BuildState.INTERRUPTED, T1)
-    assert states(b) == after
-    for action in b.actions:
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.INTERRUPTED, T1)
+    assert states(s.now(b)) == after
+    for action in s.now(b).actions:
         if action.state == ActionState.INTERRUPTED:
             assert (action.message, action.exit_code) == ("the daemon stopped while it ran", None)
     assert s.running_ids() == ()
 
 
 def test_removing_a_worker_interrupts_its_build_and_stops_giving_it_work() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=2)
     running(s, "w1", b)
     s.worker_ready("w2", T0)
     assert shape(s.remove_worker("w1", T1)) == [("save", 1, (0, 1)), ("finished", 1)]
-    assert (b.state, b.finished_at) == (BuildState.INTERRUPTED, T1)
-    assert states(b) == [ActionState.INTERRUPTED, ActionState.SKIPPED]
-    assert b.actions[0].message == "the worker went away"
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.INTERRUPTED, T1)
+    assert states(s.now(b)) == [ActionState.INTERRUPTED, ActionState.SKIPPED]
+    assert s.now(b).actions[0].message == "the worker went away"
     assert s.remove_worker("w2", T1) == []  # idle: nothing to interrupt
     assert s.enqueue(make_build(2), T2) == []  # no worker left to take it
     assert s.workers() == frozenset()
 
 
 def test_removing_a_worker_leaves_other_workers_builds_alone() -> None:
-    s = Scheduler()
+    s = Traced()
     b1, b2 = make_build(1, "p"), make_build(2, "q")
     running(s, "w1", b1)
     running(s, "w2", b2)
     s.remove_worker("w2", T1)
-    assert b1.state == BuildState.RUNNING
+    assert s.now(b1).state == BuildState.RUNNING
     assert s.running_ids() == (1,)
 
 
@@ -348,20 +383,21 @@ def test_removing_a_worker_leaves_other_workers_builds_alone() -> None:
     ],
 )
 def test_an_action_exit_for_something_not_running_is_ignored(build_id: int, seq: int) -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=3)
     running(s, "w1", b)
     assert s.action_exited(build_id, seq, Outcome(exit_code=1, duration=1.0), T1) == []
-    assert b.state == BuildState.RUNNING
-    assert states(b) == [ActionState.RUNNING, ActionState.PENDING, ActionState.PENDING]
+    assert s.now(b).state == BuildState.RUNNING
+    assert states(s.now(b)) == [ActionState.RUNNING, ActionState.PENDING, ActionState.PENDING]
 
 
 def test_an_action_exit_after_the_build_ended_changes_nothing() -> None:
-    s = Scheduler()
+    s = Traced()
     b = make_build(1, actions=2)
     running(s, "w1", b)
     s.remove_worker("w1", T1)  # interrupted while the action still ran
     assert s.action_exited(1, 0, OK, T2) == []
+    b = s.now(b)
     assert b.state == BuildState.INTERRUPTED
     assert (b.actions[0].state, b.actions[0].exit_code) == (ActionState.INTERRUPTED, None)
     assert b.finished_at == T1

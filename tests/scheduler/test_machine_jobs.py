@@ -4,6 +4,8 @@ following its jobs, fail_fast, cancelling, losing workers and restarts. Plain an
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
@@ -15,10 +17,10 @@ from ick.scheduler.machine import (
     Kill,
     Outcome,
     Save,
-    Scheduler,
     build_outcome,
 )
 from ick.scheduler.routing import WorkerInfo
+from tests.scheduler.test_machine import Traced
 
 T0, T1, T2 = "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:01.000Z", "2024-01-01T00:00:02.000Z"
 OK = Outcome(exit_code=0, duration=0.1)
@@ -54,9 +56,9 @@ def shape(decisions: list[Decision]) -> list[tuple[object, ...]]:
     return out
 
 
-def two_running(fail_fast: bool = False) -> tuple[Scheduler, Build]:
+def two_running(fail_fast: bool = False) -> tuple[Traced, Build]:
     """Jobs 0 and 1 of three running on w1 and w2; job 2 queued."""
-    s = Scheduler()
+    s = Traced()
     b = matrix_build([{"n": 1}, {"n": 2}, {"n": 3}], fail_fast=fail_fast)
     s.enqueue(b, T0)
     assert shape(s.worker_ready("w1", T0) + s.worker_ready("w2", T0)) == [
@@ -66,8 +68,8 @@ def two_running(fail_fast: bool = False) -> tuple[Scheduler, Build]:
 
 def test_jobs_of_one_build_run_at_once_each_with_its_parameters() -> None:
     s, b = two_running()
-    assert (b.state, b.worker, b.started_at) == (BuildState.RUNNING, "w1", T0)
-    assert [(j.state, j.worker) for j in b.jobs] == [
+    assert (s.now(b).state, s.now(b).worker, s.now(b).started_at) == (BuildState.RUNNING, "w1", T0)
+    assert [(j.state, j.worker) for j in s.now(b).jobs] == [
         (BuildState.RUNNING, "w1"), (BuildState.RUNNING, "w2"), (BuildState.QUEUED, None)]
     view = s.running_action(1, 2)
     assert view is not None
@@ -76,7 +78,7 @@ def test_jobs_of_one_build_run_at_once_each_with_its_parameters() -> None:
 
 
 def test_only_the_first_dispatch_of_a_build_starts_it() -> None:
-    s = Scheduler()
+    s = Traced()
     s.enqueue(matrix_build([{}, {}]), T0)
     first = s.worker_ready("w1", T0) + s.worker_ready("w2", T0)
     assert [d.starts_build for d in first if isinstance(d, Dispatch)] == [True, False]
@@ -86,7 +88,7 @@ def test_a_job_goes_on_within_its_own_actions_and_ends_alone() -> None:
     s, b = two_running()
     assert shape(s.action_exited(1, 2, OK, T1)) == [("save", (2, 3)), ("dispatch", "w2", 3)]
     assert shape(s.action_exited(1, 3, OK, T1)) == [("save", (3,)), ("job ended", 1)]
-    assert b.jobs[1].state == BuildState.SUCCEEDED and b.state == BuildState.RUNNING
+    assert s.now(b).jobs[1].state == BuildState.SUCCEEDED and s.now(b).state == BuildState.RUNNING
     # w2 is free again and takes the queued job
     assert shape(s.worker_ready("w2", T1)) == [("save", (4,)), ("dispatch", "w2", 4)]
 
@@ -98,33 +100,33 @@ def test_the_build_succeeds_only_when_every_job_did() -> None:
     s.worker_ready("w1", T1)
     s.action_exited(1, 4, OK, T1)
     assert shape(s.action_exited(1, 5, OK, T2)) == [("save", (5,)), ("finished",)]
-    assert (b.state, b.finished_at) == (BuildState.SUCCEEDED, T2)
+    assert (s.now(b).state, s.now(b).finished_at) == (BuildState.SUCCEEDED, T2)
 
 
 def test_without_fail_fast_a_failed_job_leaves_the_others_running() -> None:
     s, b = two_running()
     assert shape(s.action_exited(1, 0, BAD, T1)) == [("save", (0, 1)), ("job ended", 0)]
-    assert [j.state for j in b.jobs] == [BuildState.FAILED, BuildState.RUNNING,
+    assert [j.state for j in s.now(b).jobs] == [BuildState.FAILED, BuildState.RUNNING,
                                          BuildState.QUEUED]
     assert s.queued() == (1,)
     s.worker_ready("w1", T1)
     for seq in (2, 3, 4, 5):
         s.action_exited(1, seq, OK, T2)
-    assert b.state == BuildState.FAILED
+    assert s.now(b).state == BuildState.FAILED
 
 
 def test_fail_fast_kills_the_running_jobs_and_cancels_the_queued_ones() -> None:
     s, b = two_running(fail_fast=True)
     assert shape(s.action_exited(1, 0, BAD, T1)) == [
         ("save", (0, 1, 4, 5)), ("job ended", 0), ("kill", "w2", 1)]
-    assert [j.state for j in b.jobs] == [BuildState.FAILED, BuildState.RUNNING,
+    assert [j.state for j in s.now(b).jobs] == [BuildState.FAILED, BuildState.RUNNING,
                                          BuildState.CANCELLED]
     assert s.queued() == ()
     assert shape(s.action_exited(1, 2, Outcome(-15, 0.1), T2)) == [("save", (2, 3)),
                                                                    ("finished",)]
-    assert [j.state for j in b.jobs] == [BuildState.FAILED, BuildState.CANCELLED,
+    assert [j.state for j in s.now(b).jobs] == [BuildState.FAILED, BuildState.CANCELLED,
                                          BuildState.CANCELLED]
-    assert b.state == BuildState.FAILED
+    assert s.now(b).state == BuildState.FAILED
 
 
 def test_cancelling_kills_every_running_job_and_drops_the_queued() -> None:
@@ -132,14 +134,14 @@ def test_cancelling_kills_every_running_job_and_drops_the_queued() -> None:
     assert shape(s.cancel(1, T1)) == [("save", (4, 5)), ("kill", "w1", 0), ("kill", "w2", 1)]
     assert shape(s.action_exited(1, 0, OK, T2)) == [("save", (0, 1)), ("job ended", 0)]
     assert shape(s.action_exited(1, 2, OK, T2)) == [("save", (2, 3)), ("finished",)]
-    assert b.state == BuildState.CANCELLED
-    assert [j.state for j in b.jobs] == [BuildState.CANCELLED] * 3
+    assert s.now(b).state == BuildState.CANCELLED
+    assert [j.state for j in s.now(b).jobs] == [BuildState.CANCELLED] * 3
 
 
 def test_losing_a_worker_interrupts_its_job_only() -> None:
     s, b = two_running()
     assert shape(s.remove_worker("w2", T1, "gone")) == [("save", (2, 3)), ("job ended", 1)]
-    assert b.jobs[1].state == BuildState.INTERRUPTED
+    assert s.now(b).jobs[1].state == BuildState.INTERRUPTED
     assert s.is_running(1, 0) and not s.is_running(1, 1)
 
 
@@ -147,12 +149,12 @@ def test_a_handed_back_job_is_queued_again_and_the_build_keeps_running() -> None
     s, b = two_running()
     out = s.hand_back(1, 2, T1)
     assert shape(out) == [("save", (2, 3))]
-    assert b.jobs[1].state == BuildState.QUEUED and b.state == BuildState.RUNNING
+    assert s.now(b).jobs[1].state == BuildState.QUEUED and s.now(b).state == BuildState.RUNNING
     assert s.queued() == (1,)
 
 
 def test_a_job_waits_for_a_worker_of_its_arch_with_the_reason() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("amd", WorkerInfo("amd", {"arch": ("amd64",)}))
     b = matrix_build([{"debian_arch": "amd64"}, {"debian_arch": "riscv64"}])
     out = s.enqueue(b, T0) + s.worker_ready("amd", T0) + s.worker_ready("amd", T0)
@@ -164,24 +166,27 @@ def test_a_job_waits_for_a_worker_of_its_arch_with_the_reason() -> None:
 
 
 def test_a_build_found_running_after_a_crash_has_every_unfinished_job_interrupted() -> None:
-    s = Scheduler()
-    b = matrix_build([{}, {}, {}], actions=1)
-    b.state = BuildState.RUNNING
-    b.jobs[0].state, b.jobs[1].state = BuildState.SUCCEEDED, BuildState.RUNNING
-    b.actions[0].state, b.actions[1].state = ActionState.SUCCEEDED, ActionState.RUNNING
+    s = Traced()
+    queued = matrix_build([{}, {}, {}], actions=1)
+    jobs, actions = list(queued.jobs), list(queued.actions)
+    jobs[0], jobs[1] = (replace(jobs[0], state=BuildState.SUCCEEDED),
+                        replace(jobs[1], state=BuildState.RUNNING))
+    actions[0], actions[1] = (replace(actions[0], state=ActionState.SUCCEEDED),
+                              replace(actions[1], state=ActionState.RUNNING))
+    b = replace(queued, state=BuildState.RUNNING, jobs=jobs, actions=actions)
     out = s.recovered_running(b, T1)
     assert shape(out) == [("save", (1, 2)), ("finished",)]
-    assert [j.state for j in b.jobs] == [BuildState.SUCCEEDED, BuildState.INTERRUPTED,
+    assert [j.state for j in s.now(b).jobs] == [BuildState.SUCCEEDED, BuildState.INTERRUPTED,
                                          BuildState.INTERRUPTED]
-    assert b.state == BuildState.INTERRUPTED
+    assert s.now(b).state == BuildState.INTERRUPTED
 
 
 def test_shutdown_interrupts_a_build_with_a_running_job_whole() -> None:
     s, b = two_running()
     out = s.shutdown(T1)
     assert ("finished",) in shape(out)
-    assert b.state == BuildState.INTERRUPTED
-    assert [j.state for j in b.jobs] == [BuildState.INTERRUPTED] * 3
+    assert s.now(b).state == BuildState.INTERRUPTED
+    assert [j.state for j in s.now(b).jobs] == [BuildState.INTERRUPTED] * 3
     assert s.queued() == () and s.running_ids() == ()
 
 

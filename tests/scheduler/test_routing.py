@@ -9,7 +9,7 @@ import pytest
 
 from ick.errors import InputError
 from ick.model import ActionRecord, ActionState, Build, BuildState
-from ick.scheduler.machine import Outcome, Scheduler
+from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import (
     Needs,
     WorkerInfo,
@@ -19,7 +19,7 @@ from ick.scheduler.routing import (
     needs_of,
     waiting_reason,
 )
-from tests.scheduler.test_machine import T0, T1, shape
+from tests.scheduler.test_machine import T0, T1, Traced, shape
 
 AMD = WorkerInfo("a", {"arch": ("amd64", "arm64"), "host": ("box",)})
 KVM = WorkerInfo("k", {"arch": ("amd64",), "kvm": ("yes",)})
@@ -95,7 +95,7 @@ def build_needing(build_id: int, worker: dict[str, str] | None = None, kind: str
 
 
 def test_the_machine_gives_each_build_to_a_worker_that_matches() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("a", AMD)
     s.add_worker("k", KVM)
     assert s.worker_ready("a", T0) == []
@@ -106,7 +106,7 @@ def test_the_machine_gives_each_build_to_a_worker_that_matches() -> None:
 
 
 def test_a_build_no_worker_can_take_waits_with_a_reason_until_one_comes() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("a", AMD)
     s.worker_ready("a", T0)
     riscv = build_needing(1, {"arch": "riscv64"})
@@ -120,7 +120,7 @@ def test_a_build_no_worker_can_take_waits_with_a_reason_until_one_comes() -> Non
 
 
 def test_apt_publish_waits_for_a_local_worker() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("a", AMD)
     s.worker_ready("a", T0)
     assert s.enqueue(build_needing(1, kind="apt_publish"), T0) == []
@@ -130,7 +130,7 @@ def test_apt_publish_waits_for_a_local_worker() -> None:
 
 
 def test_a_worker_with_slots_takes_that_many_builds() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("w", WorkerInfo("w", slots=2))
     for build_id in (1, 2, 3):
         s.enqueue(build_needing(build_id), T0)
@@ -145,7 +145,7 @@ def test_a_worker_with_slots_takes_that_many_builds() -> None:
 
 
 def test_a_handed_back_build_is_queued_first_and_starts_over() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("a", AMD)
     s.add_worker("b", KVM)
     first, second = build_needing(1), build_needing(2)
@@ -154,9 +154,10 @@ def test_a_handed_back_build_is_queued_first_and_starts_over() -> None:
     s.enqueue(second, T0)
     s.action_exited(1, 0, Outcome(0, 0.1), T0)
     assert shape(s.hand_back(1, 1, T1)) == [("save", 1, (0, 1))]
-    assert (first.state, first.worker, first.started_at) == (BuildState.QUEUED, None, None)
-    assert [a.state for a in first.actions] == [ActionState.PENDING, ActionState.PENDING]
-    assert first.actions[0].exit_code is None
+    now = s.now(first)
+    assert (now.state, now.worker, now.started_at) == (BuildState.QUEUED, None, None)
+    assert [a.state for a in now.actions] == [ActionState.PENDING, ActionState.PENDING]
+    assert now.actions[0].exit_code is None
     assert s.queued() == (1, 2)
     assert s.hand_back(1, 1, T1) == []  # once only
     s.remove_worker("a", T1)
@@ -164,18 +165,18 @@ def test_a_handed_back_build_is_queued_first_and_starts_over() -> None:
 
 
 def test_a_cancelled_build_handed_back_ends_cancelled() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("a", AMD)
     s.worker_ready("a", T0)
     build = build_needing(1)
     s.enqueue(build, T0)
     s.cancel(1, T0)
     assert shape(s.hand_back(1, 0, T1)) == [("save", 1, (0, 1)), ("finished", 1)]
-    assert build.state == BuildState.CANCELLED
+    assert s.now(build).state == BuildState.CANCELLED
 
 
 def test_a_worker_that_hands_back_is_not_given_the_build_again() -> None:
-    s = Scheduler()
+    s = Traced()
     s.add_worker("a", WorkerInfo("a", slots=2))
     build = build_needing(1)
     s.enqueue(build, T0)

@@ -4,6 +4,7 @@ a build's jobs and their actions are stored and read back."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from ick.model import ActionRecord, BuildState
@@ -58,7 +59,8 @@ async def test_a_build_with_jobs_is_stored_and_read_back(tmp_path: Path) -> None
                    for n in range(2)]
         build = await store.create("p", {"a": 1}, False, actions, T0,
                                    [{"arch": "amd64"}, {"arch": "arm64"}], fail_fast=True)
-        build.jobs[1].state, build.jobs[1].worker = BuildState.RUNNING, "w"
+        build = replace(build, jobs=[build.jobs[0],
+                                     replace(build.jobs[1], state=BuildState.RUNNING, worker="w")])
         await store.save(build, ())
         back = await store.get(build.id)
         assert back is not None and back.fail_fast

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -121,13 +122,15 @@ async def test_save_persists_the_build_and_only_the_given_actions(db_path: Path)
     try:
         store = BuildStore(db)
         build = await store.create("a", {}, False, actions(3), T0)
-        build.state, build.started_at, build.finished_at, build.worker = (
-            BuildState.FAILED, T0, T1, "local0-ab12")
         first, second, third = build.actions
-        first.state, first.exit_code, first.duration = ActionState.SUCCEEDED, 0, 0.5
-        first.details = {"git": [{"commit": "abc"}]}
-        second.state, second.exit_code, second.message = ActionState.FAILED, 2, "exit status 2"
-        third.state = ActionState.SKIPPED  # changed in memory, not saved
+        build = replace(
+            build, state=BuildState.FAILED, started_at=T0, finished_at=T1, worker="local0-ab12",
+            actions=[
+                replace(first, state=ActionState.SUCCEEDED, exit_code=0, duration=0.5,
+                        details={"git": [{"commit": "abc"}]}),
+                replace(second, state=ActionState.FAILED, exit_code=2, message="exit status 2"),
+                replace(third, state=ActionState.SKIPPED),  # changed in memory, not saved
+            ])
         await store.save(build, (0, 1))
     finally:
         await db.close()
@@ -152,8 +155,7 @@ async def test_in_state_gives_oldest_first_with_actions(db: Database) -> None:
     b1 = await store.create("a", {}, False, actions(1), T0)
     b2 = await store.create("b", {}, False, actions(2), T0)
     b3 = await store.create("a", {}, False, [], T0)
-    b2.state = BuildState.RUNNING
-    await store.save(b2)
+    await store.save(replace(b2, state=BuildState.RUNNING))
     queued = await store.in_state(BuildState.QUEUED)
     assert [b.id for b in queued] == [b1.id, b3.id]
     assert [len(b.actions) for b in queued] == [1, 0]
@@ -171,7 +173,7 @@ async def test_list_gives_newest_first_up_to_the_limit(db: Database) -> None:
     assert [(b.id, b.number) for b in await store.list("a")] == [(4, 3), (3, 2), (1, 1)]
     assert [b.id for b in await store.list("a", limit=1)] == [4]
     assert await store.list("nobody") == []
-    assert all(b.actions == [] for b in await store.list())  # listings leave actions out
+    assert all(b.actions == () for b in await store.list())  # listings leave actions out
 
 
 async def test_previous_outcome_is_the_last_finished_build_of_the_same_project(
@@ -182,12 +184,11 @@ async def test_previous_outcome_is_the_last_finished_build_of_the_same_project(
     made = []
     for state in states:
         build = await store.create("a", {}, False, [], T0)
-        build.state = state
+        build = replace(build, state=state)
         await store.save(build)
         made.append(build)
         other = await store.create("b", {}, False, [], T0)  # interleaved, never counts
-        other.state = BuildState.CANCELLED
-        await store.save(other)
+        await store.save(replace(other, state=BuildState.CANCELLED))
     later = await store.create("a", {}, False, [], T0)
     assert await store.previous_outcome("a", made[0].id) is None
     assert await store.previous_outcome("a", made[1].id) == BuildState.FAILED

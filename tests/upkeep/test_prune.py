@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,7 @@ async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
 async def ended(svc: Daemon, project: str, state: BuildState, log: bytes) -> Build:
     """A build that has ended, as the controller leaves one: row, log file."""
     build = await svc.builds.create(project, {}, False, [], "2026-01-01T00:00:00.000Z")
-    build.state = state
-    build.finished_at = "2026-01-01T00:00:00.000Z"
+    build = replace(build, state=state, finished_at="2026-01-01T00:00:00.000Z")
     await svc.builds.save(build)
     svc.logs.append(build.id, log)
     svc.logs.close(build.id)

@@ -4,6 +4,7 @@ all against the real controller and a real SQLite file."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -147,7 +148,7 @@ async def test_a_succeeded_build_triggers_its_downstream_projects(svc: Daemon) -
     downstream = Downstream(svc.resources, svc.builds)
     trigger = svc.controller.trigger
     up = await trigger("systree", {})
-    up.state = BuildState.SUCCEEDED
+    up = replace(up, state=BuildState.SUCCEEDED)
     queued = await downstream.handle(up, trigger)
     assert [(b.project, b.parameters["ick_trigger"]) for b in queued] == [
         ("hello", f"systree#{up.number}"), ("other", f"systree#{up.number}")]
@@ -155,7 +156,7 @@ async def test_a_succeeded_build_triggers_its_downstream_projects(svc: Daemon) -
     # hello's success would trigger systree again: a loop, so it does not
     assert await downstream.handle(queued[0], trigger) == []
     failed = await trigger("systree", {})
-    failed.state = BuildState.FAILED
+    failed = replace(failed, state=BuildState.FAILED)
     downstream.build_finished(failed)
     assert downstream.pending() == 0
     downstream.build_finished(up)

@@ -1,0 +1,291 @@
+"""The dispatcher: feeds events to the state machine, persists each of its decisions before
+acting on the next, hands out work to the workers' inboxes and tells the listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from ick.errors import ConflictError, NotFoundError
+from ick.model import Build, BuildState
+from ick.scheduler.buildlog import BuildLog
+from ick.scheduler.machine import (
+    Decision,
+    Dispatch,
+    Finished,
+    JobEnded,
+    Kill,
+    Outcome,
+    RunningAction,
+    Save,
+    Scheduler,
+)
+from ick.scheduler.plan import plan_build
+from ick.scheduler.registry import WorkerRegistry
+from ick.scheduler.routing import WorkerInfo
+from ick.scheduler.work import WorkItem
+from ick.storage.builds import BuildStore
+from ick.storage.resources import ResourceStore
+from ick.timefmt import now_iso
+
+log = logging.getLogger(__name__)
+
+
+class BuildListener(Protocol):
+    """Told when a build starts (its first action is handed out) and when it ends, with a
+    frozen snapshot of it.
+
+    Called inside the controller's transition: a listener only takes note and returns.
+    """
+
+    def build_started(self, build: Build) -> None: ...
+
+    def build_finished(self, build: Build) -> None: ...
+
+
+class Dispatcher:
+    """Owns the state machine: every event goes through it, under one lock."""
+
+    def __init__(self, builds: BuildStore, resources: ResourceStore, registry: WorkerRegistry,
+                 buildlog: BuildLog, listeners: Sequence[BuildListener] = ()) -> None:
+        self._builds = builds
+        self._resources = resources
+        self._registry = registry
+        self._log = buildlog
+        self._listeners = tuple(listeners)
+        self._machine = Scheduler()
+        self._lock = asyncio.Lock()
+        self._stopping = False
+        self._finished_count = 0
+        # Set (and replaced) after every transition: who waits for a job to be told to stop
+        # looks at the machine again. The machine alone knows what is to stop.
+        self._changed = asyncio.Event()
+
+    # start and stop -------------------------------------------------------
+
+    async def recover(self) -> list[int]:
+        """After a crash: running builds become interrupted, queued ones are queued again.
+
+        Returns the ids of the builds that were interrupted, so their leftovers can be killed.
+        """
+        now = now_iso()
+        interrupted = []
+        for build in await self._builds.in_state(BuildState.RUNNING):
+            self._log.recovered(build)
+            async with self._lock:
+                await self._apply(self._machine.recovered_running(build, now))
+            interrupted.append(build.id)
+            log.warning("build %d: interrupted by a daemon restart", build.id)
+        for build in await self._builds.in_state(BuildState.QUEUED):
+            self._log.open(build)
+            async with self._lock:
+                await self._apply(self._machine.enqueue(build, now))
+        return interrupted
+
+    async def shutdown(self) -> None:
+        """Interrupt every running build (persisted first), then tell its worker to stop."""
+        self._stopping = True
+        async with self._lock:
+            await self._apply(self._machine.shutdown(now_iso()))
+        self._registry.close()
+
+    # views ----------------------------------------------------------------
+
+    def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
+        """The running action `seq` of the build (without `seq`: of its first running job)."""
+        return self._machine.running_action(build_id, seq)
+
+    def running_by_worker(self) -> dict[str, list[tuple[int, int]]]:
+        """What each busy worker runs: (build, seq) of each of its actions."""
+        running: dict[str, list[tuple[int, int]]] = {}
+        for run in self._machine.running_actions():
+            running.setdefault(run.worker, []).append((run.build_id, run.seq))
+        return running
+
+    def busy(self) -> bool:
+        return self._machine.busy()
+
+    def activity(self) -> int:
+        """A number that changes whenever a build ends."""
+        return self._finished_count
+
+    def waiting(self, build_id: int) -> str | None:
+        """Why a queued build waits although workers may be idle ("no worker has arch=x")."""
+        return self._machine.waiting(build_id)
+
+    # users' requests ------------------------------------------------------
+
+    async def trigger(self, project_name: str, overrides: dict[str, Any], *,
+                      ick_trigger: str = "api", check: bool = True) -> Build:
+        """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
+        `check`, a parameter the project does not know is refused (see plan_build)."""
+        project = await self._resources.project(project_name)
+        if project is None:
+            raise NotFoundError(f"no project {project_name!r}")
+        pipelines = {name: await self._resources.pipeline(name) for name in project.pipelines}
+        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check)
+        now = now_iso()
+        build = await self._builds.create(project.name, plan.parameters, project.concurrent,
+                                          plan.actions, now, plan.jobs, plan.fail_fast)
+        self._log.open(build)
+        log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
+        async with self._lock:
+            await self._apply(self._machine.enqueue(build, now))
+        return build
+
+    async def rebuild(self, build_id: int) -> Build:
+        """Queue a new build of the same project with the same parameters."""
+        old = await self._builds.get(build_id)
+        if old is None:
+            raise NotFoundError(f"no build {build_id}")
+        overrides = {k: v for k, v in old.parameters.items() if k != "ick_trigger"}
+        # Unchecked: the project may have dropped a parameter since; it ran with it then.
+        return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
+
+    async def cancel(self, build_id: int) -> Build:
+        build = await self._builds.get(build_id)
+        if build is None:
+            raise NotFoundError(f"no build {build_id}")
+        if build.state.finished:
+            raise ConflictError(f"build {build_id} has already ended ({build.state.value})")
+        async with self._lock:
+            await self._apply(self._machine.cancel(build_id, now_iso()))
+        return build
+
+    # workers' events ------------------------------------------------------
+
+    async def worker_added(self, info: WorkerInfo) -> None:
+        async with self._lock:
+            await self._apply(self._machine.add_worker(info.id, info))
+
+    async def worker_removed(self, worker: str, why: str) -> None:
+        """The worker went away (`why`): whatever it ran is interrupted."""
+        for run in self._machine.running_actions():
+            if run.worker == worker:
+                self._log.say(run.build_id, run.job, why)
+        async with self._lock:
+            await self._apply(self._machine.remove_worker(worker, now_iso(), why))
+
+    async def hand_back(self, worker: str, build_id: int, seq: int) -> None:
+        """A stopping worker gives back the action it runs: the build is queued again and
+        starts over on another worker, and its log says so."""
+        run = self._machine.running_action(build_id, seq)
+        if run is None or run.worker != worker:
+            return
+        self._log.handed_back(build_id, run.job, worker, seq)
+        log.warning("build %d: job %d handed back by worker %s, queued again", build_id,
+                    run.job, worker)
+        async with self._lock:
+            await self._apply(self._machine.hand_back(build_id, seq, now_iso()))
+
+    async def next_work(self, worker: str, timeout: float) -> WorkItem | None:
+        inbox = self._registry.inbox(worker)
+        self._registry.seen(worker)
+        if self._stopping:
+            # Nothing more is handed out; wait out the poll rather than have a worker spin.
+            await asyncio.sleep(timeout)
+            return None
+        if inbox.empty():
+            async with self._lock:
+                await self._apply(self._machine.worker_ready(worker, now_iso()))
+        try:
+            async with asyncio.timeout(timeout):
+                return await inbox.get()
+        except TimeoutError:
+            return None
+
+    def output(self, worker: str, build_id: int, seq: int, data: bytes) -> None:
+        run = self._machine.running_action(build_id, seq)
+        if run is not None and run.worker == worker:
+            self._log.output(build_id, run.job, data)
+
+    async def done(self, worker: str, build_id: int, seq: int, outcome: Outcome) -> bool:
+        run = self._machine.running_action(build_id, seq)
+        if run is None or run.worker != worker:
+            return False  # that job has ended (cancelled, interrupted): nothing more of it
+        job = run.job
+        async with self._lock:
+            unwritten = self._log.failure(build_id, job)
+            if unwritten is not None:
+                await self._apply(self._machine.log_failed(build_id, unwritten, seq))
+            if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
+                self._log.say(build_id, job, outcome.message)
+            decisions = self._machine.action_exited(build_id, seq, outcome, now_iso())
+            self._log.action_ended(build_id, job, outcome)
+            await self._apply(decisions)
+        return self._machine.is_running(build_id, job)
+
+    def _to_stop(self, build_id: int, job: int) -> bool:
+        """Is the job to be stopped: told to, or no longer running (then it has ended)?"""
+        return (self._machine.cancel_requested(build_id, job)
+                or not self._machine.is_running(build_id, job))
+
+    async def wait_cancel_for(self, build_id: int, timeout: float | None,
+                              seq: int | None = None) -> bool:
+        """Wait until the job whose action `seq` runs is to be stopped, at most `timeout`
+        seconds (None: however long it takes): True if it is."""
+        run = self._machine.running_action(build_id, seq)
+        if run is None:
+            return True
+        try:
+            async with asyncio.timeout(timeout):
+                while not self._to_stop(build_id, run.job):
+                    await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    # acting on decisions --------------------------------------------------
+
+    async def _apply(self, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            if isinstance(decision, Save):
+                await self._builds.save(decision.build, decision.seqs)
+            elif isinstance(decision, Dispatch):
+                failure = self._dispatch(decision)
+                if failure is not None:  # the build failed as it started: its worker is free
+                    now = now_iso()
+                    await self._apply(self._machine.action_exited(
+                        decision.build.id, decision.seq, failure, now))
+                    await self._apply(self._machine.worker_ready(decision.worker, now))
+            elif isinstance(decision, Kill):
+                log.info("build %d: stopping the running action of job %d", decision.build.id,
+                         decision.job)
+            elif isinstance(decision, JobEnded):  # one job of several: the build goes on
+                self._log.job_ended(decision.build, decision.job)
+            elif isinstance(decision, Finished):
+                self._finished(decision.build)
+        if decisions:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    def _dispatch(self, decision: Dispatch) -> Outcome | None:
+        """Hand the action to its worker; the outcome of a build that cannot start."""
+        build, seq = decision.build, decision.seq
+        job = build.actions[seq].job
+        if decision.starts_build:
+            try:
+                for listener in self._listeners:
+                    listener.build_started(build)
+            except Exception as e:  # a failure while starting fails the build, nothing else
+                message = f"cannot start the build: {e}"
+                log.warning("build %d: %s", build.id, message)
+                self._log.say(build.id, job, message)
+                return Outcome(None, 0.0, message)
+        self._log.action_starts(build, seq)
+        item = WorkItem(
+            build_id=build.id, project=build.project, number=build.number, seq=seq,
+            total=len(build.actions), action=build.actions[seq].spec,
+            parameters=build.job_parameters(job), job=job,
+        )
+        self._registry.hand_out(decision.worker, item)
+        return None
+
+    def _finished(self, build: Build) -> None:
+        log.info("build %d: %s", build.id, build.state.value)
+        self._log.finished(build)
+        self._finished_count += 1
+        for listener in self._listeners:
+            listener.build_finished(build)
