@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ick.errors import IckFileError
 from ick.ickfile import IckFile, load_ick_text
-from tests.api.test_fuzz_routes import NASTY, real_app
+from tests.api.test_app_fuzz import NASTY, real_app
 
 EXAMPLES = 400  # fixed, with derandomize: the same cases every run
 PARSE_LIMIT = 5.0  # seconds one file may take to be loaded or refused, however it is built
