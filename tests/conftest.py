@@ -1,4 +1,4 @@
-"""Shared fixtures: a real daemon subprocess per test."""
+"""Shared fixtures: a real daemon subprocess per test, and a real database."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ import os
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.daemon import Daemon
 from tests.remote import RemoteWorker
+
+if TYPE_CHECKING:
+    from ick.storage.db import Database
 
 
 def mounts_under(root: Path) -> list[Path]:
@@ -52,6 +55,22 @@ def unmount_at_the_end(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     yield
     if os.geteuid() == 0:
         unmount(mounts_under(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the `db` fixture keeps its file: open it again there (tests.databases.opened)
+    to see what a restart keeps."""
+    return tmp_path / "ick.db"
+
+
+@pytest.fixture
+async def db(db_path: Path) -> AsyncIterator[Database]:
+    """A real SQLite database at `db_path`, migrated, closed after the test."""
+    from tests.databases import opened
+
+    async with opened(db_path) as database:
+        yield database
 
 
 @pytest.fixture

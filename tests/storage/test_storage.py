@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,11 @@ from ick.storage.db import MIGRATIONS, Database, Tx
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.tokens import TokenStore
+from tests.databases import opened
 
 T0 = "2024-01-01T00:00:00.000Z"
 T1 = "2024-01-01T00:00:01.000Z"
 WAIT = 5.0  # the most any awaited event may take before the test fails
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ick.db"
-
-
-@pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(db_path)
-    yield opened
-    await opened.close()
 
 
 async def user_version(db: Database) -> int:
@@ -54,27 +42,21 @@ async def test_open_migrates_a_new_database_and_a_second_open_changes_nothing(
     db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="ick.storage.db")
-    db = await Database.open(db_path)
-    try:
+    async with opened(db_path) as db:
         assert await user_version(db) == len(MIGRATIONS)
         rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
         tables = {r[0] for r in rows}
         assert {"projects", "pipelines", "builds", "build_actions", "tokens"} <= tables
         assert (await db.fetchall("PRAGMA journal_mode"))[0][0] == "wal"
         await ResourceStore(db).put_project(Project("kept"))
-    finally:
-        await db.close()
     migrated = [r.getMessage() for r in caplog.records if "migrating" in r.getMessage()]
     assert migrated == [f"migrating database schema to version {n}"
                         for n in range(1, len(MIGRATIONS) + 1)]
     caplog.clear()
 
-    db = await Database.open(db_path)
-    try:
+    async with opened(db_path) as db:
         assert await user_version(db) == len(MIGRATIONS)
         assert [p.name for p in await ResourceStore(db).projects()] == ["kept"]
-    finally:
-        await db.close()
     assert not [r for r in caplog.records if "migrating" in r.getMessage()]
 
 
@@ -117,8 +99,7 @@ async def test_create_stores_the_build_with_pending_actions(db: Database) -> Non
 
 
 async def test_save_persists_the_build_and_only_the_given_actions(db_path: Path) -> None:
-    db = await Database.open(db_path)
-    try:
+    async with opened(db_path) as db:
         store = BuildStore(db)
         build = await store.create("a", {}, False, actions(3), T0)
         build.state, build.started_at, build.finished_at, build.worker = (
@@ -129,14 +110,9 @@ async def test_save_persists_the_build_and_only_the_given_actions(db_path: Path)
         second.state, second.exit_code, second.message = ActionState.FAILED, 2, "exit status 2"
         third.state = ActionState.SKIPPED  # changed in memory, not saved
         await store.save(build, (0, 1))
-    finally:
-        await db.close()
 
-    db = await Database.open(db_path)
-    try:
+    async with opened(db_path) as db:
         got = await BuildStore(db).get(build.id)
-    finally:
-        await db.close()
     assert got is not None
     assert (got.state, got.started_at, got.finished_at, got.worker) == (
         BuildState.FAILED, T0, T1, "local0-ab12")
@@ -329,8 +305,7 @@ async def test_check_rejects_a_known_id_with_the_wrong_secret(db: Database) -> N
 
 
 async def test_tokens_survive_a_restart_and_revoked_ones_do_not(db_path: Path) -> None:
-    db = await Database.open(db_path)
-    try:
+    async with opened(db_path) as db:
         keeper = await keeper_on(db)
         kept, _ = await keeper.create("kept", ["read"])
         gone, gone_record = await keeper.create("gone", ["read"])
@@ -340,18 +315,13 @@ async def test_tokens_survive_a_restart_and_revoked_ones_do_not(db_path: Path) -
         with pytest.raises(NotFoundError) as raised:
             await keeper.revoke(gone_record.key_id)
         assert raised.value.message == f"no token with id {gone_record.key_id!r}"
-    finally:
-        await db.close()
 
-    db = await Database.open(db_path)
-    try:
+    async with opened(db_path) as db:
         keeper = await keeper_on(db)
         assert [t.name for t in keeper.list()] == ["kept"]
         assert keeper.check(f"Bearer {kept}", "read").name == "kept"
         with pytest.raises(AuthError, match="^invalid token$"):
             keeper.check(f"Bearer {gone}", "read")
-    finally:
-        await db.close()
 
 
 @pytest.mark.parametrize(
