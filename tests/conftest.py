@@ -1,4 +1,5 @@
-"""Shared fixtures: a real daemon subprocess per test, and a real database."""
+"""Shared fixtures: a real daemon subprocess per test, the daemon in this process, and a real
+database."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.daemon import Daemon
 from tests.remote import RemoteWorker
 
 if TYPE_CHECKING:
+    from ick.daemon import Daemon as Services
     from ick.storage.db import Database
 
 
@@ -71,6 +73,16 @@ async def db(db_path: Path) -> AsyncIterator[Database]:
 
     async with opened(db_path) as database:
         yield database
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[Services]:
+    """The daemon's services in this process (tests.services.in_process), over
+    tmp_path/state, with no local workers; closed after the test."""
+    from tests.services import in_process
+
+    async with in_process(tmp_path / "state") as daemon:
+        yield daemon
 
 
 @pytest.fixture
