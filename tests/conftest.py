@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -127,6 +128,26 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
     yield mount
     for path in mounted:
         subprocess.run(["umount", "--lazy", str(path)], check=True)
+
+
+@pytest.fixture
+def path_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """path_without(*commands): make PATH (for the daemons and CLI started after) hold every
+    command but these."""
+
+    def hide(*missing: str) -> None:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        for folder in os.environ["PATH"].split(os.pathsep):
+            if not os.path.isdir(folder):
+                continue
+            for name in os.listdir(folder):
+                link = bin_dir / name
+                if name not in missing and not link.exists() and shutil.which(name):
+                    link.symlink_to(os.path.join(folder, name))
+        monkeypatch.setenv("PATH", str(bin_dir))
+
+    return hide
 
 
 @pytest.fixture(scope="session")
