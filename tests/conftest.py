@@ -1,21 +1,27 @@
-"""Shared fixtures: a real daemon subprocess per test."""
+"""Shared fixtures: a real daemon subprocess per test, the daemon in this process, and a real
+database."""
 
 from __future__ import annotations
 
 import contextlib
 import getpass
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.daemon import Daemon
 from tests.remote import RemoteWorker
+
+if TYPE_CHECKING:
+    from ick.daemon import Daemon as Services
+    from ick.storage.db import Database
 
 
 def mounts_under(root: Path) -> list[Path]:
@@ -52,6 +58,32 @@ def unmount_at_the_end(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     yield
     if os.geteuid() == 0:
         unmount(mounts_under(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Where the `db` fixture keeps its file: open it again there (tests.databases.opened)
+    to see what a restart keeps."""
+    return tmp_path / "ick.db"
+
+
+@pytest.fixture
+async def db(db_path: Path) -> AsyncIterator[Database]:
+    """A real SQLite database at `db_path`, migrated, closed after the test."""
+    from tests.databases import opened
+
+    async with opened(db_path) as database:
+        yield database
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[Services]:
+    """The daemon's services in this process (tests.services.in_process), over
+    tmp_path/state, with no local workers; closed after the test."""
+    from tests.services import in_process
+
+    async with in_process(tmp_path / "state") as daemon:
+        yield daemon
 
 
 @pytest.fixture
@@ -96,6 +128,26 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Callable[[str, str], Path]]:
     yield mount
     for path in mounted:
         subprocess.run(["umount", "--lazy", str(path)], check=True)
+
+
+@pytest.fixture
+def path_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """path_without(*commands): make PATH (for the daemons and CLI started after) hold every
+    command but these."""
+
+    def hide(*missing: str) -> None:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        for folder in os.environ["PATH"].split(os.pathsep):
+            if not os.path.isdir(folder):
+                continue
+            for name in os.listdir(folder):
+                link = bin_dir / name
+                if name not in missing and not link.exists() and shutil.which(name):
+                    link.symlink_to(os.path.join(folder, name))
+        monkeypatch.setenv("PATH", str(bin_dir))
+
+    return hide
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -19,6 +20,10 @@ from tests.polling import poll
 
 START_TIMEOUT = 30.0
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
+
+
+class DaemonStartError(AssertionError):
+    """The daemon did not say it was listening: it exited first, or its deadline passed."""
 
 
 class Daemon:
@@ -42,28 +47,65 @@ class Daemon:
         env["ICK_URL"] = self.url
         return env
 
-    def start(self, port: int = 0) -> Daemon:
-        """Start `ick serve` (on a free port, or `port`) and wait (bounded) for its
-        'listening' line."""
+    def command(self, port: int) -> list[str]:
+        """The command that starts the daemon: `ick serve` on `port` (0: a free one)."""
         argv = [sys.executable, "-m", "ick", "serve", "--listen", f"127.0.0.1:{port}",
                 "--state-dir", str(self.state_dir), "--workers", str(self.workers)]
         if self.settings:
             config = self.state_dir.parent / f"{self.state_dir.name}-ick.yaml"
             config.write_text(yaml.safe_dump(self.settings))
             argv += ["--config", str(config)]
+        return argv
+
+    def start(self, port: int = 0, timeout: float = START_TIMEOUT) -> Daemon:
+        """Start `ick serve` (on a free port, or `port`) and wait for its 'listening' line,
+        `timeout` seconds at most: past it, or if it exits first, the daemon is killed and
+        DaemonStartError says which, with the end of its log."""
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log,
-                                         env={**self.env, **self.environ})
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise RuntimeError(f"ick serve exited: {self.log_path.read_text()[-2000:]}")
-            if line.startswith("ick: listening on "):
-                self.url = line.split()[-1]
-                return self
-        raise RuntimeError("ick serve did not say it was listening in time")
+            self.proc = subprocess.Popen(self.command(port), stdout=subprocess.PIPE,
+                                         stderr=log, env={**self.env, **self.environ})
+        try:
+            line = self._ready_line(timeout)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+            raise
+        self.url = line.split()[-1]
+        return self
+
+    def _ready_line(self, timeout: float) -> str:
+        """The 'listening' line from the daemon's stdout. The pipe is read with select and
+        os.read, never readline: a daemon that prints half a line, or nothing, and hangs
+        would block readline past any deadline."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        pending = b""
+        while True:
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                text = line.decode(errors="replace")
+                if text.startswith("ick: listening on "):
+                    return text
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DaemonStartError(
+                    f"ick serve did not say it was listening within {timeout:g} s; "
+                    f"the end of {self.log_path}:\n{self.log_tail()}")
+            readable, _, _ = select.select([fd], [], [], left)
+            if readable:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise DaemonStartError(
+                        f"ick serve exited before it said it was listening; "
+                        f"the end of {self.log_path}:\n{self.log_tail()}")
+                pending += chunk
+
+    def log_tail(self) -> str:
+        """The last 2,000 characters of the daemon's stderr log."""
+        return self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
 
     @property
     def admin_token(self) -> str:

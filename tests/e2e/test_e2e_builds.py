@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -422,10 +421,10 @@ def test_a_process_that_leaves_the_group_does_not_hang_or_outlive_the_action(
       - shell: echo next
         where: host
 """))
-    started = time.monotonic()
+    # The escaped process sleeps 300 s: had the action waited for it, the CLI's 60 s would
+    # run out. How long the build takes is a figure of bench/stops.py.
     result = daemon.ick("trigger", "escape", "--wait", timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert time.monotonic() - started < 30
     assert "left a process behind\n" in result.stdout and "next\n" in result.stdout
     assert pidfile.exists()
     wait_none_named(marker)  # the escaped process does not outlive its action

@@ -40,26 +40,21 @@ class World:
     heard: Recorder
 
 
-async def make_world(state: Path, logs_dir: Path | None = None) -> AsyncIterator[World]:
-    state.mkdir(parents=True, exist_ok=True)
-    db = await Database.open(state / "ick.db")
-    try:
-        resources = ResourceStore(db)
-        await resources.put_pipeline(Pipeline("p", [], [
-            {"shell": "one", "where": "host"}, {"shell": "two", "where": "host"}]))
-        await resources.put_project(Project("proj", {"x": 1}, ["p"]))
-        builds = BuildStore(db)
-        logs = LogStore(logs_dir or state / "logs")
-        heard = Recorder()
-        yield World(Controller(builds, resources, logs, listeners=[heard]), builds, logs, heard)
-        logs.close_all()
-    finally:
-        await db.close()
+async def make_world(db: Database, logs_dir: Path) -> AsyncIterator[World]:
+    resources = ResourceStore(db)
+    await resources.put_pipeline(Pipeline("p", [], [
+        {"shell": "one", "where": "host"}, {"shell": "two", "where": "host"}]))
+    await resources.put_project(Project("proj", {"x": 1}, ["p"]))
+    builds = BuildStore(db)
+    logs = LogStore(logs_dir)
+    heard = Recorder()
+    yield World(Controller(builds, resources, logs, listeners=[heard]), builds, logs, heard)
+    logs.close_all()
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async for w in make_world(tmp_path / "state"):
+async def world(db: Database, tmp_path: Path) -> AsyncIterator[World]:
+    async for w in make_world(db, tmp_path / "state" / "logs"):
         yield w
 
 
@@ -100,9 +95,9 @@ async def test_a_build_through_the_driver(world: World) -> None:
 
 
 async def test_a_failed_log_write_fails_the_action_that_succeeded(
-        tmp_path: Path, small_tmpfs: Callable[[str, str], Path]) -> None:
+        db: Database, small_tmpfs: Callable[[str, str], Path]) -> None:
     logs_dir = small_tmpfs("logs", "64k")
-    async for world in make_world(tmp_path / "state", logs_dir):
+    async for world in make_world(db, logs_dir):
         ctl = world.controller
         worker = await ctl.register("w")
         build = await ctl.trigger("proj", {})
@@ -124,7 +119,10 @@ async def test_shutdown_ends_a_long_poll_at_once_and_interrupts_running_builds(
     assert await ctl.next_work(busy, timeout=5) is not None  # the first worker asking gets it
     poll = asyncio.ensure_future(ctl.next_work(idle, timeout=30))
     cancel = asyncio.ensure_future(ctl.wait_cancel_for(busy, build.id, timeout=30))
-    await asyncio.sleep(0.05)
+    # Turns of the loop, no clock: each task runs (no I/O: nothing is queued) to where it
+    # waits, the idle worker's inbox and the build's cancel event, which only shutdown fills.
+    for _ in range(5):
+        await asyncio.sleep(0)
     assert not poll.done() and not cancel.done()
     await ctl.shutdown()
     async with asyncio.timeout(2):

@@ -17,14 +17,14 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from ick.api.app import make_app
-from ick.config import Settings
-from ick.daemon import Daemon, open_daemon
+from ick.daemon import Daemon
 from ick.errors import AuthError
 from ick.keepers.sessions import SessionKeeper
 from ick.model import Pipeline, Project
 from ick.storage.sessions import SessionStore
 from ick.ui.access import safe_next
 from ick.ui.live import TAIL
+from tests.services import in_process
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ["/ui/", "/ui/projects/liw/site", "/ui/builds/1", "/ui/builds/1/log.txt",
@@ -32,15 +32,13 @@ PAGES = ["/ui/", "/ui/projects/liw/site", "/ui/builds/1", "/ui/builds/1/log.txt"
 
 
 @pytest.fixture
-async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
-    settings = Settings(state_dir=tmp_path / "state", workers=0)
-    async with open_daemon(settings) as daemon:
-        await daemon.resources.put_pipeline(Pipeline("greet", ["greeting"],
-                                                     [{"shell": "true", "where": "host"}]))
-        await daemon.resources.put_project(Project("liw/site", {"greeting": "hi", "n": 2},
-                                                   ["greet"]))
-        await daemon.controller.trigger("liw/site", {})  # build 1, queued: no worker runs
-        yield daemon
+async def daemon(services: Daemon) -> Daemon:
+    await services.resources.put_pipeline(Pipeline("greet", ["greeting"],
+                                                   [{"shell": "true", "where": "host"}]))
+    await services.resources.put_project(Project("liw/site", {"greeting": "hi", "n": 2},
+                                                 ["greet"]))
+    await services.controller.trigger("liw/site", {})  # build 1, queued: no worker runs
+    return services
 
 
 @pytest.fixture
@@ -271,8 +269,7 @@ async def test_the_login_link_route(client: Client, daemon: Daemon) -> None:
 
 async def test_badges_are_public_only_when_configured(tmp_path: Path,
                                                       aiohttp_client: AiohttpClient) -> None:
-    settings = Settings(state_dir=tmp_path / "s", workers=0, public_badges=True)
-    async with open_daemon(settings) as daemon:
+    async with in_process(tmp_path / "s", public_badges=True) as daemon:
         await daemon.resources.put_pipeline(Pipeline("p", [], [{"shell": "true"}]))
         await daemon.resources.put_project(Project("liw/site", {}, ["p"]))
         client = await aiohttp_client(make_app(daemon))
@@ -440,8 +437,7 @@ async def test_artifacts_are_listed_and_downloaded(client: Client, daemon: Daemo
 
 async def test_behind_https_the_session_cookie_is_secure(
         tmp_path: Path, aiohttp_client: AiohttpClient) -> None:
-    settings = Settings(state_dir=tmp_path / "s", workers=0, public_url="https://ci.example")
-    async with open_daemon(settings) as daemon:
+    async with in_process(tmp_path / "s", public_url="https://ci.example") as daemon:
         client = await aiohttp_client(make_app(daemon))
         async with client.get("/ui/login") as reply:
             csrf = csrf_in(await reply.text())

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ick.config import Settings
-from ick.daemon import Daemon, open_daemon
+from ick.daemon import Daemon
 from ick.model import Build, BuildState, Pipeline, Project
 from ick.storage.notifications import Decision, NotifyState
 from ick.storage.retention import Keep, RetentionStore
@@ -37,11 +36,10 @@ async def chunks(data: bytes) -> AsyncIterator[bytes]:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
-    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as services:
-        await services.resources.put_pipeline(
-            Pipeline("p", [], [{"shell": "true", "where": "host"}]))
-        yield services
+async def svc(services: Daemon) -> Daemon:
+    await services.resources.put_pipeline(
+        Pipeline("p", [], [{"shell": "true", "where": "host"}]))
+    return services
 
 
 async def ended(svc: Daemon, project: str, state: BuildState, log: bytes) -> Build:

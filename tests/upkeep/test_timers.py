@@ -3,7 +3,6 @@ all against the real controller and a real SQLite file."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ick.config import Settings
-from ick.daemon import Daemon, open_daemon
+from ick.daemon import Daemon
 from ick.errors import InputError, NotFoundError
 from ick.model import BuildState, Pipeline, Project
 from ick.storage.timers import TimerStore
@@ -47,11 +45,10 @@ class FakeClock:
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
-    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as services:
-        await services.resources.put_pipeline(
-            Pipeline("p", [], [{"shell": "true", "where": "host"}]))
-        yield services
+async def svc(services: Daemon) -> Daemon:
+    await services.resources.put_pipeline(
+        Pipeline("p", [], [{"shell": "true", "where": "host"}]))
+    return services
 
 
 async def test_a_schedule_builds_once_per_slot_and_once_for_all_missed_ones(

@@ -1,16 +1,14 @@
 """Where commands run: host paths mapped to what a chroot or container sees, the nspawn
-command line, the host's Debian mirror, and the one-line errors for missing host tools."""
+command line, and the one-line errors for missing host tools."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from ick.runners.aptsources import default_mirror
 from ick.runners.base import ActionContext, BuildScratch, HostSettings
 from ick.runners.places import Bind, inside_env, nspawn_command, translate
 from tests.daemon import Daemon
@@ -77,43 +75,6 @@ def test_the_nspawn_command(tmp_path: Path, network: bool | None, private: bool)
                     "/run/ick/action-2.sh"]
 
 
-def test_the_default_mirror_is_the_first_source_of_the_codename(tmp_path: Path) -> None:
-    (tmp_path / "sources.list").write_text(
-        "# a comment\n"
-        "deb [signed-by=/k.gpg arch=amd64] http://security.example/debian-security "
-        "bookworm-security main\n"
-        "deb-src http://src.example/debian bookworm main\n")
-    parts = tmp_path / "sources.list.d"
-    parts.mkdir()
-    (parts / "a.sources").write_text(
-        "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n"
-        "Types: deb deb-src\nURIs: http://mirror.example/debian/\n"
-        "Suites: bookworm bookworm-updates\nComponents: main\n")
-    (parts / "b.list").write_text("deb http://later.example/debian bookworm main\n")
-    (parts / "c.list.disabled").write_text("deb http://never.example/debian trixie main\n")
-    assert default_mirror("bookworm", tmp_path) == "http://mirror.example/debian"
-    assert default_mirror("trixie", tmp_path) is None
-
-
-@pytest.fixture
-def path_without(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Make PATH (for the daemons and CLI started after) hold every command but these."""
-
-    def hide(*missing: str) -> None:
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir()
-        for folder in os.environ["PATH"].split(os.pathsep):
-            if not os.path.isdir(folder):
-                continue
-            for name in os.listdir(folder):
-                link = bin_dir / name
-                if name not in missing and not link.exists() and shutil.which(name):
-                    link.symlink_to(os.path.join(folder, name))
-        monkeypatch.setenv("PATH", str(bin_dir))
-
-    return hide
-
-
 MISSING_TOOLS = """
 projects:
   - project: boot
@@ -156,19 +117,6 @@ def test_missing_host_tools_and_trees_fail_the_action_saying_how_to_fix(
         assert build["state"] == "failed"
         assert build["actions"][0]["message"] == message
         assert message in daemon.wait_log(build["id"], message)
-
-
-def test_doctor_names_the_package_of_each_missing_tool(path_without: Callable[..., None],
-                                                       daemon: Daemon) -> None:
-    path_without("debootstrap", "systemd-nspawn", "zstd")
-    result = daemon.ick("doctor")
-    assert result.returncode == 1
-    lines = result.stdout.splitlines()
-    assert "missing  debootstrap: needed for the debootstrap action; install package "\
-           "debootstrap" in lines
-    assert "missing  systemd-nspawn: needed for where: container; install package "\
-           "systemd-container" in lines
-    assert "missing  zstd: needed for archive and populate actions; install package zstd" in lines
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mounts a tmpfs")

@@ -5,7 +5,6 @@ applies or refuses with a 400, never a 500."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,9 @@ from hypothesis import strategies as st
 
 from ick.errors import IckFileError
 from ick.ickfile import IckFile, load_ick_text
-from tests.api.test_fuzz_routes import NASTY, real_app
+from tests.api.test_app_fuzz import NASTY, real_app
 
 EXAMPLES = 400  # fixed, with derandomize: the same cases every run
-PARSE_LIMIT = 5.0  # seconds one file may take to be loaded or refused, however it is built
 
 # A billion laughs: ten aliases of ten aliases of ... of one string.
 LAUGHS = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
@@ -117,7 +115,8 @@ def documents() -> st.SearchStrategy[str]:
 
 
 def load(text: str) -> IckFile | IckFileError:
-    started = time.monotonic()
+    """Load `text` or its refusal. How long the worst of these takes is a figure of
+    bench/ickfile.py, not a limit here."""
     try:
         return load_ick_text(text, "fuzz.ick")
     except IckFileError as e:
@@ -126,8 +125,6 @@ def load(text: str) -> IckFile | IckFileError:
             assert problem.startswith("fuzz.ick"), problem
             assert "Traceback" not in problem
         return e
-    finally:
-        assert time.monotonic() - started < PARSE_LIMIT, f"took too long: {text[:200]!r}"
 
 
 class Results:

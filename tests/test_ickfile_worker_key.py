@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from ick.ickfile import load_ick_text
-from tests.ickfile.test_ickfile import problems_of
+from tests.test_ickfile import problems_of
 
 RULE = ("a mapping of worker labels to values, like {arch: arm64} (label names and values: "
         "letters, digits, '.', '_', '-')")

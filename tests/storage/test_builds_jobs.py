@@ -10,6 +10,7 @@ from pathlib import Path
 from ick.model import ActionRecord, BuildState
 from ick.storage.builds import BuildStore
 from ick.storage.db import MIGRATIONS, Database
+from tests.databases import opened
 
 T0 = "2024-01-01T00:00:00.000Z"
 
@@ -32,11 +33,9 @@ def old_database(path: Path) -> None:
     conn.close()
 
 
-async def test_an_old_database_migrates_with_one_job_per_build(tmp_path: Path) -> None:
-    path = tmp_path / "ick.db"
-    old_database(path)
-    db = await Database.open(path)
-    try:
+async def test_an_old_database_migrates_with_one_job_per_build(db_path: Path) -> None:
+    old_database(db_path)
+    async with opened(db_path) as db:
         store = BuildStore(db)
         first = await store.get(1)
         assert first is not None
@@ -47,29 +46,23 @@ async def test_an_old_database_migrates_with_one_job_per_build(tmp_path: Path) -
         queued = await store.in_state(BuildState.QUEUED)
         assert [(b.id, [j.state for j in b.jobs]) for b in queued] == [
             (2, [BuildState.QUEUED])]
-    finally:
-        await db.close()
 
 
-async def test_a_build_with_jobs_is_stored_and_read_back(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "ick.db")
-    try:
-        store = BuildStore(db)
-        actions = [ActionRecord("pl", 0, "shell", "host", {"shell": "x"}, job=n)
-                   for n in range(2)]
-        build = await store.create("p", {"a": 1}, False, actions, T0,
-                                   [{"arch": "amd64"}, {"arch": "arm64"}], fail_fast=True)
-        build = replace(build, jobs=[build.jobs[0],
-                                     replace(build.jobs[1], state=BuildState.RUNNING, worker="w")])
-        await store.save(build, ())
-        back = await store.get(build.id)
-        assert back is not None and back.fail_fast
-        assert [(j.parameters, j.state, j.worker) for j in back.jobs] == [
-            ({"arch": "amd64"}, BuildState.QUEUED, None), ({"arch": "arm64"},
-                                                          BuildState.RUNNING, "w")]
-        assert [a.job for a in back.actions] == [0, 1]
-        assert back.job_parameters(1) == {"a": 1, "arch": "arm64"}
-        listed = await store.list()
-        assert [len(b.jobs) for b in listed] == [2]
-    finally:
-        await db.close()
+async def test_a_build_with_jobs_is_stored_and_read_back(db: Database) -> None:
+    store = BuildStore(db)
+    actions = [ActionRecord("pl", 0, "shell", "host", {"shell": "x"}, job=n)
+               for n in range(2)]
+    build = await store.create("p", {"a": 1}, False, actions, T0,
+                               [{"arch": "amd64"}, {"arch": "arm64"}], fail_fast=True)
+    build = replace(build, jobs=[build.jobs[0],
+                                 replace(build.jobs[1], state=BuildState.RUNNING, worker="w")])
+    await store.save(build, ())
+    back = await store.get(build.id)
+    assert back is not None and back.fail_fast
+    assert [(j.parameters, j.state, j.worker) for j in back.jobs] == [
+        ({"arch": "amd64"}, BuildState.QUEUED, None), ({"arch": "arm64"},
+                                                      BuildState.RUNNING, "w")]
+    assert [a.job for a in back.actions] == [0, 1]
+    assert back.job_parameters(1) == {"a": 1, "arch": "arm64"}
+    listed = await store.list()
+    assert [len(b.jobs) for b in listed] == [2]

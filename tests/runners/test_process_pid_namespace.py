@@ -115,10 +115,9 @@ pipelines:
 def test_a_timeout_ends_pid_1_at_its_sigterm_not_the_later_sigkill(
     daemon: Daemon, project: str,
 ) -> None:
-    from ick.runners.process import KILL_GRACE
-
     daemon.apply(HANGING)
     build = daemon.wait_build(daemon.trigger(project))
     action = build["actions"][0]
     assert action["message"] == "timed out after 1 s"
-    assert action["duration"] < 1 + KILL_GRACE / 2  # SIGTERM did it, not SIGKILL after the grace
+    # SIGTERM did it, not SIGKILL after the grace (how long it took: bench/stops.py).
+    assert action["exit_code"] == 128 + signal.SIGTERM

@@ -23,12 +23,10 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[ArtifactStore]:
-    db = await Database.open(tmp_path / "ick.db")
+async def store(db: Database, tmp_path: Path) -> ArtifactStore:
     store = ArtifactStore(db, tmp_path / "artifacts")
     await store.open()
-    yield store
-    await db.close()
+    return store
 
 
 def blobs(store: ArtifactStore) -> list[str]:

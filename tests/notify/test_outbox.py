@@ -77,15 +77,13 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = await Database.open(tmp_path / "ick.db")
+async def world(db: Database, tmp_path: Path) -> AsyncIterator[World]:
     logs = LogStore(tmp_path / "logs")
     async with aiohttp.ClientSession() as session:
         yield World(db, BuildStore(db), ResourceStore(db), logs, NotificationStore(db), session,
                     SmtpSettings(host="127.0.0.1", port=1, sender="ick@ci.test"), {},
                     [datetime(2024, 1, 1, tzinfo=UTC)])
     logs.close_all()
-    await db.close()
 
 
 @contextlib.asynccontextmanager

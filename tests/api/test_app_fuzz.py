@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ick.api.app import make_app
-from ick.config import Settings
-from ick.daemon import Daemon, open_daemon
+from ick.daemon import Daemon
+from tests.services import in_process
 
 EXAMPLES = 40  # per route, fixed, with derandomize: the same cases every run
 REQUEST_TIMEOUT = 1.0  # a long poll (log follow, /work) that waits is not a failure
@@ -152,7 +152,7 @@ def app_routes(app: web.Application) -> list[tuple[str, str]]:
 @contextlib.asynccontextmanager
 async def real_app(tmp_path: Path) -> AsyncIterator[tuple[web.Application, Daemon]]:
     """The app as `ick serve` makes it, over every service of the daemon, no local workers."""
-    async with open_daemon(Settings(state_dir=tmp_path / "state", workers=0)) as daemon:
+    async with in_process(tmp_path / "state") as daemon:
         yield make_app(daemon), daemon
 
 
