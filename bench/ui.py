@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project  # noqa: E402
 from ick.storage.builds import BuildStore  # noqa: E402
-from ick.storage.db import Database  # noqa: E402
 from ick.storage.resources import ResourceStore  # noqa: E402
+from ick.storage.sqlite import SqliteDatabase  # noqa: E402
 from ick.timefmt import now_iso  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
 from tests.procs import rss_mb  # noqa: E402
@@ -40,7 +40,7 @@ STATES = [BuildState.SUCCEEDED] * 8 + [BuildState.FAILED, BuildState.CANCELLED]
 async def fill(state: Path, count: int) -> tuple[int, int]:
     """`count` ended builds of project `big`, 30 other projects; the ids of a build with a
     1 GiB log and of one with a small log."""
-    db = await Database.open(state / "ick.db")
+    db = await SqliteDatabase.open(state / "ick.db")
     try:
         resources, builds = ResourceStore(db), BuildStore(db)
         await resources.put_pipeline(Pipeline("p", ["greeting"], [

@@ -30,6 +30,7 @@ from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.resources import ResourceStore
 from ick.storage.secrets import SecretStore
+from ick.storage.sqlite import SqliteDatabase
 from ick.storage.tokens import TokenStore
 from ick.upkeep.tasks import Upkeep
 from ick.worker.rundir import run_root
@@ -110,7 +111,7 @@ async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
 
 @contextlib.asynccontextmanager
 async def open_database(path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(path)
+    db = await SqliteDatabase.open(path)
     try:
         yield db
     finally:

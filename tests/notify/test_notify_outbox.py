@@ -25,6 +25,7 @@ from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.notifications import Notification, NotificationStore, NotifyState
 from ick.storage.resources import ResourceStore
+from ick.storage.sqlite import SqliteDatabase
 from tests.notify_servers import HookSink, MailSink, server_context
 from tests.polling import apoll
 
@@ -77,7 +78,7 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = await Database.open(tmp_path / "ick.db")
+    db = await SqliteDatabase.open(tmp_path / "ick.db")
     logs = LogStore(tmp_path / "logs")
     async with aiohttp.ClientSession() as session:
         yield World(db, BuildStore(db), ResourceStore(db), logs, NotificationStore(db), session,

@@ -14,9 +14,9 @@ from ick.model import Build, BuildState, Pipeline, Project
 from ick.scheduler.driver import Controller
 from ick.scheduler.machine import Outcome
 from ick.storage.builds import BuildStore
-from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
+from ick.storage.sqlite import SqliteDatabase
 
 
 @dataclass
@@ -42,7 +42,7 @@ class World:
 
 async def make_world(state: Path, logs_dir: Path | None = None) -> AsyncIterator[World]:
     state.mkdir(parents=True, exist_ok=True)
-    db = await Database.open(state / "ick.db")
+    db = await SqliteDatabase.open(state / "ick.db")
     try:
         resources = ResourceStore(db)
         await resources.put_pipeline(Pipeline("p", [], [

@@ -10,7 +10,7 @@ import pytest
 
 from ick.errors import InputError
 from ick.storage.artifacts import ArtifactStore, artifact_name_problem
-from ick.storage.db import Database
+from ick.storage.sqlite import SqliteDatabase
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -24,7 +24,7 @@ def sha(data: bytes) -> str:
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[ArtifactStore]:
-    db = await Database.open(tmp_path / "ick.db")
+    db = await SqliteDatabase.open(tmp_path / "ick.db")
     store = ArtifactStore(db, tmp_path / "artifacts")
     await store.open()
     yield store

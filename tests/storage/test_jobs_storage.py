@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ick.model import ActionRecord, BuildState
 from ick.storage.builds import BuildStore
-from ick.storage.db import MIGRATIONS, Database
+from ick.storage.sqlite import MIGRATIONS, SqliteDatabase
 
 T0 = "2024-01-01T00:00:00.000Z"
 
@@ -34,7 +34,7 @@ def old_database(path: Path) -> None:
 async def test_an_old_database_migrates_with_one_job_per_build(tmp_path: Path) -> None:
     path = tmp_path / "ick.db"
     old_database(path)
-    db = await Database.open(path)
+    db = await SqliteDatabase.open(path)
     try:
         store = BuildStore(db)
         first = await store.get(1)
@@ -51,7 +51,7 @@ async def test_an_old_database_migrates_with_one_job_per_build(tmp_path: Path) -
 
 
 async def test_a_build_with_jobs_is_stored_and_read_back(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "ick.db")
+    db = await SqliteDatabase.open(tmp_path / "ick.db")
     try:
         store = BuildStore(db)
         actions = [ActionRecord("pl", 0, "shell", "host", {"shell": "x"}, job=n)

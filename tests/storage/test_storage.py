@@ -14,9 +14,10 @@ from ick.api.auth import TokenKeeper
 from ick.errors import AuthError, ForbiddenError, InputError, NotFoundError
 from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project
 from ick.storage.builds import BuildStore
-from ick.storage.db import MIGRATIONS, Database, Tx
+from ick.storage.db import Database, Tx
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
+from ick.storage.sqlite import MIGRATIONS, SqliteDatabase
 from ick.storage.tokens import TokenStore
 
 T0 = "2024-01-01T00:00:00.000Z"
@@ -31,7 +32,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def db(db_path: Path) -> AsyncIterator[Database]:
-    opened = await Database.open(db_path)
+    opened = await SqliteDatabase.open(db_path)
     yield opened
     await opened.close()
 
@@ -53,8 +54,8 @@ def actions(n: int) -> list[ActionRecord]:
 async def test_open_migrates_a_new_database_and_a_second_open_changes_nothing(
     db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="ick.storage.db")
-    db = await Database.open(db_path)
+    caplog.set_level(logging.INFO, logger="ick.storage.sqlite")
+    db = await SqliteDatabase.open(db_path)
     try:
         assert await user_version(db) == len(MIGRATIONS)
         rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -69,7 +70,7 @@ async def test_open_migrates_a_new_database_and_a_second_open_changes_nothing(
                         for n in range(1, len(MIGRATIONS) + 1)]
     caplog.clear()
 
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.open(db_path)
     try:
         assert await user_version(db) == len(MIGRATIONS)
         assert [p.name for p in await ResourceStore(db).projects()] == ["kept"]
@@ -117,7 +118,7 @@ async def test_create_stores_the_build_with_pending_actions(db: Database) -> Non
 
 
 async def test_save_persists_the_build_and_only_the_given_actions(db_path: Path) -> None:
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.open(db_path)
     try:
         store = BuildStore(db)
         build = await store.create("a", {}, False, actions(3), T0)
@@ -132,7 +133,7 @@ async def test_save_persists_the_build_and_only_the_given_actions(db_path: Path)
     finally:
         await db.close()
 
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.open(db_path)
     try:
         got = await BuildStore(db).get(build.id)
     finally:
@@ -329,7 +330,7 @@ async def test_check_rejects_a_known_id_with_the_wrong_secret(db: Database) -> N
 
 
 async def test_tokens_survive_a_restart_and_revoked_ones_do_not(db_path: Path) -> None:
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.open(db_path)
     try:
         keeper = await keeper_on(db)
         kept, _ = await keeper.create("kept", ["read"])
@@ -343,7 +344,7 @@ async def test_tokens_survive_a_restart_and_revoked_ones_do_not(db_path: Path) -
     finally:
         await db.close()
 
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.open(db_path)
     try:
         keeper = await keeper_on(db)
         assert [t.name for t in keeper.list()] == ["kept"]
