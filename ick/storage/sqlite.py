@@ -236,9 +236,10 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 class SqliteDatabase:
     """The writer's connection, through which every write goes, and the readers' pool.
 
-    WAL lets readers go on while the writer commits: a query takes a free reader, so it never
-    queues behind a transaction (or its fsync) on the writer's thread, and it sees every
-    transaction committed before it began, so a handler reads what it has just written.
+    WAL lets readers go on while the writer commits: a query that finds the writer busy takes
+    a reader, so it never queues behind a transaction (or its fsync) on the writer's thread.
+    Either way it sees every transaction committed before it began, so a handler reads what
+    it has just written.
     """
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -301,8 +302,11 @@ class SqliteDatabase:
             return _tuples(await self.conn.execute_fetchall(sql, params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Run a query on a reader (before the readers are open, on the writer)."""
-        if not self._reader_conns:
+        """Run a query on the writer's connection if it is idle, else on a reader."""
+        if not self._reader_conns or not (self.lock.locked() or self._queued):
+            # Idle: its page cache holds what was just written, where a reader's is dropped
+            # after each commit. Taking a free lock does not wait, and a write that comes
+            # meanwhile waits for one statement at most.
             return await self._write_fetchall(sql, params)
         # Each call is one statement run to its end on the reader's thread, so its read
         # transaction is over before the reader goes back to the pool.

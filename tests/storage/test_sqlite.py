@@ -1,6 +1,6 @@
-"""ick/storage/sqlite.py against a real file: the dialect's SQL runs on SQLite, readers never
+"""ick/storage/sqlite.py against a real file: the dialect's SQL runs on SQLite, reads never
 wait behind the writer (even while its thread is busy, as in an fsync), a read after a write
-sees it, and the readers cannot write."""
+sees it on the writer's connection and on a reader's, and the readers cannot write."""
 
 from __future__ import annotations
 
@@ -68,12 +68,15 @@ async def test_a_read_after_a_write_sees_it(db: SqliteDatabase) -> None:
         await db.write(insert)
         assert (await db.fetchall("SELECT v FROM t WHERE k = ?", (f"k{i}",))) == [(str(i),)]
         await db.execute("UPDATE t SET v = 'changed' WHERE k = ?", (f"k{i}",))
-        assert (await db.fetchall("SELECT v FROM t WHERE k = ?", (f"k{i}",))) == [("changed",)]
+        async with db.lock:  # the writer is busy: the read goes to a reader
+            seen = await db.fetchall("SELECT v FROM t WHERE k = ?", (f"k{i}",))
+        assert seen == [("changed",)]
 
 
 async def test_readers_cannot_write(db: SqliteDatabase) -> None:
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        await db.fetchall("INSERT INTO t (k, v) VALUES ('x', 'y') RETURNING id")
+    async with db.lock:  # the writer is busy: the read goes to a reader
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.fetchall("INSERT INTO t (k, v) VALUES ('x', 'y') RETURNING id")
     assert await values(db) == {}
 
 
