@@ -30,7 +30,7 @@ from ick.runners.base import ActionContext, BuildScratch, HostSettings  # noqa: 
 from ick.runners.populate_systree import PopulateSystreeRunner  # noqa: E402
 from ick.runners.shell import ShellRunner  # noqa: E402
 from ick.storage.artifacts import ArtifactStore  # noqa: E402
-from ick.storage.db import Database  # noqa: E402
+from ick.storage.sqlite import SqliteDatabase  # noqa: E402
 from ick.worker.services import LocalServices, StoreBlobs, WorkerServices  # noqa: E402
 from ick.worker.systrees import SystreeCache  # noqa: E402
 from tests.bookworm import bookworm_tarball  # noqa: E402
@@ -111,7 +111,7 @@ def ms(seconds: float) -> str:
 
 async def in_process(base: Path, tarball: Path, runs: int) -> None:
     base.mkdir()
-    db = await Database.open(base / "ick.db")
+    db = await SqliteDatabase.open(base / "ick.db")
     store = ArtifactStore(db, base / "artifacts")
     await store.open()
     systrees = SystreeCache(base / "systrees", StoreBlobs(store))

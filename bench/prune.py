@@ -23,7 +23,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ick.model import Pipeline, Project  # noqa: E402
-from ick.storage.db import Database  # noqa: E402
+from ick.storage.sqlite import SqliteDatabase  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
 
 T0 = "2026-01-01T00:00:00.000Z"
@@ -37,7 +37,7 @@ def vm(pid: int, key: str) -> float:
 
 
 async def migrate(path: Path) -> None:
-    db = await Database.open(path)
+    db = await SqliteDatabase.open(path)
     await db.close()
 
 

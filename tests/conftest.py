@@ -21,7 +21,7 @@ from tests.remote import RemoteWorker
 
 if TYPE_CHECKING:
     from ick.daemon import Daemon as Services
-    from ick.storage.db import Database
+    from ick.storage.sqlite import SqliteDatabase
 
 
 def mounts_under(root: Path) -> list[Path]:
@@ -68,7 +68,7 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
+async def db(db_path: Path) -> AsyncIterator[SqliteDatabase]:
     """A real SQLite database at `db_path`, migrated, closed after the test."""
     from tests.databases import opened
 

@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from ick.storage.db import Database
+from ick.storage.sqlite import SqliteDatabase
 
 
 @asynccontextmanager
-async def opened(path: Path) -> AsyncIterator[Database]:
+async def opened(path: Path) -> AsyncIterator[SqliteDatabase]:
     """The database at `path`, opened (created and migrated if new) and closed after."""
-    database = await Database.open(path)
+    database = await SqliteDatabase.open(path)
     try:
         yield database
     finally:

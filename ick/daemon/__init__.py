@@ -36,6 +36,7 @@ from ick.storage.resources import ResourceStore
 from ick.storage.retention import Keep, RetentionStore
 from ick.storage.secrets import SecretStore
 from ick.storage.sessions import SessionStore
+from ick.storage.sqlite import SqliteDatabase
 from ick.storage.timers import TimerStore
 from ick.storage.tokens import TokenStore
 from ick.upkeep.downstream import Downstream
@@ -126,7 +127,7 @@ async def write_admin_token(state_dir: Path, tokens: TokenKeeper) -> None:
 
 @contextlib.asynccontextmanager
 async def open_database(path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(path)
+    db = await SqliteDatabase.open(path)
     try:
         yield db
     finally:

@@ -1,1 +1,2 @@
-"""ick's persistent state: SQLite (all SQL lives in this package), logs and artifacts on disk."""
+"""ick's persistent state: a repository per aggregate (all SQL lives in this package) over the
+`Database` seam of db.py, SQLite behind it in sqlite.py; logs and artifacts on disk."""

@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import re
-import sqlite3
 import tempfile
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any, BinaryIO
 
 from ick.errors import InputError, StorageFullError
 from ick.model import length_problem
-from ick.storage.db import Database, Tx
+from ick.storage.db import Database, Row, Tx
 from ick.timefmt import now_iso
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ class Artifact:
                 "created_at": self.created_at, "arch": self.arch}
 
 
-def _artifact(row: sqlite3.Row) -> Artifact:
+def _artifact(row: Row) -> Artifact:
     return Artifact(row[0], row[1], int(row[2]), row[3], row[4])
 
 
@@ -275,11 +274,8 @@ class ArtifactStore:
             async def upsert(tx: Tx) -> str | None:
                 row = await tx.fetchone("SELECT digest FROM artifacts WHERE name = ?", (name,))
                 await tx.execute(
-                    "INSERT INTO artifacts (name, digest, size, created_at, arch) "
-                    "VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, "
-                    "size = excluded.size, created_at = excluded.created_at, "
-                    "arch = excluded.arch",
+                    self.db.dialect.upsert(
+                        "artifacts", ("name", "digest", "size", "created_at", "arch"), ("name",)),
                     (name, digest, size, artifact.created_at, arch),
                 )
                 return None if row is None else str(row[0])

@@ -4,76 +4,28 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
-from ick.storage.db import Database, Tx
-
-BUILD_COLUMNS = (
-    "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, "
-    "worker, fail_fast"
+from ick.model import ActionRecord, Build, BuildState, JobRecord
+from ick.storage.build_rows import (
+    ACTION_COLUMNS,
+    BUILD_COLUMNS,
+    JOB_COLUMNS,
+    action_from_row,
+    build_from_row,
+    job_from_row,
+    resolved_commit,
 )
-JOB_COLUMNS = "build_id, job, parameters, state, worker, started_at, finished_at"
-# For listings, which leave the actions out: the first commit a git action resolved.
-RESOLVED_COMMIT = (
-    "(SELECT json_extract(a.details, '$.git[0].commit') FROM build_actions AS a "
-    "WHERE a.build_id = builds.id AND json_extract(a.details, '$.git[0].commit') IS NOT NULL "
-    "ORDER BY a.seq LIMIT 1) AS resolved_commit"
-)
-ACTION_COLUMNS = (
-    "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, "
-    "details, job"
-)
-
-
-def _build_from_row(row: sqlite3.Row, actions: Sequence[ActionRecord] = (),
-                    jobs: Sequence[JobRecord] = ()) -> Build:
-    return Build(
-        id=row["id"],
-        project=row["project"],
-        number=row["number"],
-        state=BuildState(row["state"]),
-        parameters=json.loads(row["parameters"]),
-        concurrent=bool(row["concurrent"]),
-        queued_at=row["queued_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        worker=row["worker"],
-        fail_fast=bool(row["fail_fast"]),
-        # keys(): a Row's own `in` looks at its values.
-        resolved_commit=row["resolved_commit"] if "resolved_commit" in row.keys() else None,  # noqa: SIM118
-        actions=tuple(actions), jobs=tuple(jobs),
-    )
-
-
-def _action_from_row(row: sqlite3.Row) -> ActionRecord:
-    return ActionRecord(
-        pipeline=row["pipeline"],
-        index=row["idx"],
-        kind=row["kind"],
-        where=row["place"],
-        spec=json.loads(row["spec"]),
-        state=ActionState(row["state"]),
-        exit_code=row["exit_code"],
-        duration=row["duration"],
-        message=row["message"],
-        details=json.loads(row["details"]),
-        job=row["job"],
-    )
-
-
-def _job_from_row(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(
-        job=row["job"], parameters=json.loads(row["parameters"]), state=BuildState(row["state"]),
-        worker=row["worker"], started_at=row["started_at"], finished_at=row["finished_at"],
-    )
+from ick.storage.db import Database, Row, Tx
 
 
 class BuildStore:
+    """The builds aggregate: a build with its jobs and actions, written and read as one."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._resolved_commit = resolved_commit(db.dialect)
 
     async def create(
         self,
@@ -127,63 +79,67 @@ class BuildStore:
         return Build(
             id=build_id, project=project, number=number, state=BuildState.QUEUED,
             parameters=parameters, queued_at=queued_at, concurrent=concurrent,
-            actions=tuple(actions), jobs=tuple(JobRecord(j, dict(p)) for j, p in enumerate(jobs)),
+            actions=tuple(actions),
+            jobs=tuple(JobRecord(job=j, parameters=dict(p)) for j, p in enumerate(jobs)),
             fail_fast=fail_fast,
         )
 
-    async def _from_rows(self, rows: Sequence[sqlite3.Row],
-                         with_actions: bool = False) -> builtins.list[Build]:
-        """The builds of these rows, each with its jobs (and actions) from the database."""
-        if not rows:
-            return []
-        ids = tuple(r["id"] for r in rows)
-        marks = ",".join("?" * len(ids))
-        job_rows = await self.db.fetchall(
-            f"SELECT {JOB_COLUMNS} FROM build_jobs WHERE build_id IN ({marks}) "
-            "ORDER BY build_id, job", ids)
+    async def _jobs(self, build_ids: Iterable[int]) -> dict[int, builtins.list[JobRecord]]:
+        """The jobs of each of these builds, by build id."""
+        ids = tuple(build_ids)
         found: dict[int, builtins.list[JobRecord]] = {}
-        for row in job_rows:
-            found.setdefault(row["build_id"], []).append(_job_from_row(row))
-        return [_build_from_row(r, await self.actions(r["id"]) if with_actions else (),
-                                found.get(r["id"], ()))
-                for r in rows]
+        if not ids:
+            return found
+        rows = await self.db.fetchall(
+            f"SELECT {JOB_COLUMNS} FROM build_jobs WHERE build_id IN ({','.join('?' * len(ids))}) "
+            "ORDER BY build_id, job", ids)
+        for row in rows:
+            found.setdefault(row[0], []).append(job_from_row(row))
+        return found
+
+    async def _builds(self, rows: builtins.list[Row],
+                      with_actions: bool) -> builtins.list[Build]:
+        """The builds of these rows, each with its jobs (and its actions if asked)."""
+        jobs = await self._jobs(row[0] for row in rows)
+        return [build_from_row(row, await self.actions(row[0]) if with_actions else (),
+                               jobs.get(row[0], ()))
+                for row in rows]
 
     async def get(self, build_id: int) -> Build | None:
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE id = ?", (build_id,)
         )
-        if not rows:
-            return None
-        return (await self._from_rows(rows, with_actions=True))[0]
+        return next(iter(await self._builds(rows, with_actions=True)), None)
 
     async def actions(self, build_id: int) -> list[ActionRecord]:
         rows = await self.db.fetchall(
             f"SELECT {ACTION_COLUMNS} FROM build_actions WHERE build_id = ? ORDER BY seq",
             (build_id,),
         )
-        return [_action_from_row(r) for r in rows]
+        return [action_from_row(r) for r in rows]
 
     async def list(self, project: str | None = None, limit: int = 100) -> list[Build]:
         """The newest builds first, without their actions."""
         if project is None:
             rows = await self.db.fetchall(
-                f"SELECT {BUILD_COLUMNS}, {RESOLVED_COMMIT} FROM builds ORDER BY id DESC LIMIT ?",
+                f"SELECT {BUILD_COLUMNS}, {self._resolved_commit} FROM builds "
+                "ORDER BY id DESC LIMIT ?",
                 (limit,),
             )
         else:
             rows = await self.db.fetchall(
-                f"SELECT {BUILD_COLUMNS}, {RESOLVED_COMMIT} FROM builds WHERE project = ? "
+                f"SELECT {BUILD_COLUMNS}, {self._resolved_commit} FROM builds WHERE project = ? "
                 "ORDER BY id DESC LIMIT ?",
                 (project, limit),
             )
-        return await self._from_rows(rows)
+        return await self._builds(rows, with_actions=False)
 
     async def in_state(self, state: BuildState) -> builtins.list[Build]:
         """Builds in one state, oldest first, with their actions."""
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE state = ? ORDER BY id", (state.value,)
         )
-        return await self._from_rows(rows, with_actions=True)
+        return await self._builds(rows, with_actions=True)
 
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
         """The state of the project's last finished build before this one."""
@@ -230,7 +186,7 @@ class BuildStore:
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND number = ?",
             (project, number))
-        return _build_from_row(rows[0]) if rows else None
+        return build_from_row(rows[0]) if rows else None
 
     async def any_of(self, project: str) -> bool:
         rows = await self.db.fetchall("SELECT 1 FROM builds WHERE project = ? LIMIT 1",

@@ -1,309 +1,67 @@
-"""The one SQLite connection (aiosqlite, WAL) and the schema, migrated on open."""
+"""The seam between the stores and a database: the few operations they need, as Protocols.
+
+Stores write portable SQL with `?` placeholders and get rows as plain tuples; what differs
+between databases (JSON paths, upserts, the highest id handed out) they ask of `Dialect`.
+ick/storage/sqlite.py is the one implementation; a second database is a new module like it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Generic, TypeVar
-
-import aiosqlite
-
-log = logging.getLogger(__name__)
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
-# Each entry moves the schema one version up; never edit a released one, append.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE projects (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE pipelines (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at TEXT NOT NULL);
-    CREATE TABLE builds (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        project TEXT NOT NULL,
-        number INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        parameters TEXT NOT NULL,
-        concurrent INTEGER NOT NULL DEFAULT 0,
-        queued_at TEXT NOT NULL,
-        started_at TEXT,
-        finished_at TEXT,
-        worker TEXT,
-        UNIQUE (project, number)
-    );
-    CREATE INDEX builds_state ON builds (state);
-    CREATE TABLE build_actions (
-        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        pipeline TEXT NOT NULL,
-        idx INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        place TEXT NOT NULL,
-        spec TEXT NOT NULL,
-        state TEXT NOT NULL,
-        exit_code INTEGER,
-        duration REAL,
-        message TEXT,
-        details TEXT NOT NULL DEFAULT '{}',
-        PRIMARY KEY (build_id, seq)
-    );
-    CREATE TABLE tokens (
-        key_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        hash TEXT NOT NULL,
-        scopes TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    """,
-    # 2: notifications (ick/storage/notifications.py). A (build, event) is decided once; the
-    # builds that ended before this migration count as decided, so none is told about late.
-    """
-    CREATE TABLE notify_decisions (
-        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-        event TEXT NOT NULL,
-        decided_at TEXT NOT NULL,
-        PRIMARY KEY (build_id, event)
-    );
-    INSERT INTO notify_decisions (build_id, event, decided_at)
-        SELECT id, 'end', COALESCE(finished_at, queued_at) FROM builds
-        WHERE state NOT IN ('queued', 'running');
-    INSERT INTO notify_decisions (build_id, event, decided_at)
-        SELECT id, 'start', COALESCE(started_at, queued_at) FROM builds WHERE state != 'queued';
-    CREATE TABLE notifications (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-        target TEXT NOT NULL,
-        event TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        history TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
-    CREATE INDEX notifications_build ON notifications (build_id);
-    """,
-    # 3: artifacts (ick/storage/artifacts.py): names pointing at content-addressed blobs.
-    """
-    CREATE TABLE artifacts (
-        name TEXT PRIMARY KEY,
-        digest TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX artifacts_digest ON artifacts (digest);
-    """,
-    # 4: matrix jobs (ick/storage/builds.py): every build has jobs, each action belongs to
-    # one; a build from before is one job, job 0, in the build's own state. A systree
-    # artifact records the Debian architecture of its tree.
-    """
-    CREATE TABLE build_jobs (
-        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-        job INTEGER NOT NULL,
-        parameters TEXT NOT NULL DEFAULT '{}',
-        state TEXT NOT NULL,
-        worker TEXT,
-        started_at TEXT,
-        finished_at TEXT,
-        PRIMARY KEY (build_id, job)
-    );
-    INSERT INTO build_jobs (build_id, job, state, worker, started_at, finished_at)
-        SELECT id, 0, state, worker, started_at, finished_at FROM builds;
-    ALTER TABLE build_actions ADD COLUMN job INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE builds ADD COLUMN fail_fast INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE artifacts ADD COLUMN arch TEXT;
-    """,
-    # 5: web UI sessions and one-use login links (ick/storage/sessions.py): only the sha256 of
-    # each secret, bound to the token it came from; revoking the token deletes them.
-    """
-    CREATE TABLE sessions (
-        hash TEXT PRIMARY KEY,
-        token_id TEXT NOT NULL REFERENCES tokens (key_id) ON DELETE CASCADE,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
-    CREATE INDEX sessions_token ON sessions (token_id);
-    CREATE TABLE login_links (
-        hash TEXT PRIMARY KEY,
-        token_id TEXT NOT NULL REFERENCES tokens (key_id) ON DELETE CASCADE,
-        expires_at TEXT NOT NULL
-    );
-    CREATE INDEX login_links_token ON login_links (token_id);
-    """,
-    # 6: running for months. Build numbers come from a counter per project, so pruning old
-    # rows never makes a number come round again; what schedules and polls last saw; tokens
-    # whose secret the daemon can show again (`ick hook` reuses one per project).
-    """
-    CREATE TABLE build_numbers (project TEXT PRIMARY KEY, last INTEGER NOT NULL);
-    INSERT INTO build_numbers (project, last) SELECT project, MAX(number) FROM builds
-        GROUP BY project;
-    CREATE INDEX builds_project ON builds (project, id);
-    CREATE TABLE timer_state (
-        project TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (project, kind)
-    );
-    ALTER TABLE tokens ADD COLUMN reusable INTEGER NOT NULL DEFAULT 0;
-    """,
-]
+Row = tuple[Any, ...]  # one result row, columns in the order the query names them
 
 
-class Tx:
-    """One open write transaction: its statements run on the connection in order.
-
-    Each call is one trip to aiosqlite's thread and back (about 80 us here, most of a small
-    write's cost), so nothing here closes its cursor: the statement has run to its end, and
-    the cursor is freed with the object.
-    """
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+class Tx(Protocol):
+    """One open write transaction: its statements run in order, and see each other."""
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = list(rows)
-        if rows:
-            await self._conn.executemany(sql, rows)
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        return next(iter(await self.fetchall(sql, params)), None)
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
     async def each(self, *statements: Awaitable[Any]) -> None:
-        """Run statements that do not depend on each other (`tx.execute(...)`, ...) in one
-        trip: aiosqlite's thread takes them one after another, in this order, without waiting
-        for the event loop in between. All of them run before the first error is raised (the
-        transaction is then rolled back), so none is still pending when it is."""
-        for result in await asyncio.gather(*statements, return_exceptions=True):
-            if isinstance(result, BaseException):
-                raise result
+        """Run statements that do not depend on each other together; all or none."""
 
 
-@dataclass
-class _Write(Generic[T]):
-    fn: Callable[[Tx], Awaitable[T]]
-    future: asyncio.Future[T]
+class Dialect(Protocol):
+    """The SQL that differs from one database to another."""
+
+    def json_value(self, column: str, path: Sequence[str | int]) -> str:
+        """An expression: the scalar at `path` (keys and list indexes) in a JSON column."""
+
+    def upsert(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+        """An INSERT of `columns` (one `?` each) that updates the row whose `key` exists."""
+
+    def top_id(self, table: str) -> str:
+        """A query: the highest id the table has ever handed out (0 if none), even if that
+        row is gone."""
 
 
-class Database:
-    """Owns the aiosqlite connection; other storage classes run their SQL through it."""
+class Database(Protocol):
+    """What a store needs of a database. Reads never wait behind a write; a read that starts
+    after a write returned sees it."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
-        # One connection is shared by every coroutine: a statement must not land inside another
-        # coroutine's open transaction, so all statements take this lock.
-        self.lock = asyncio.Lock()
-        self._queued: list[_Write[Any]] = []  # writes waiting for the next group commit
+    @property
+    def dialect(self) -> Dialect: ...
 
-    @classmethod
-    async def open(cls, path: Path) -> Database:
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        db = cls(conn)
-        await db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a transition we acknowledged survives power loss, not only SIGKILL.
-        await db.execute("PRAGMA synchronous=FULL")
-        await db.execute("PRAGMA foreign_keys=ON")
-        await db.execute("PRAGMA busy_timeout=5000")
-        await db.migrate()
-        return db
-
-    async def close(self) -> None:
-        await self.conn.close()
-
-    async def migrate(self) -> None:
-        rows = await self.fetchall("PRAGMA user_version")
-        version = int(rows[0][0])
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            log.info("migrating database schema to version %d", number)
-            statements = [s for s in script.split(";") if s.strip()]
-            statements.append(f"PRAGMA user_version={number}")
-            await self.transaction((statement, ()) for statement in statements)
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query outside any write transaction."""
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement as its own transaction; return the number of changed rows."""
-        async with self.lock:
-            cursor = await self.conn.execute(sql, params)
-            return cursor.rowcount
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self.lock:
-            return list(await self.conn.execute_fetchall(sql, params))
+        """Run one statement as its own write transaction; the number of changed rows."""
 
     async def write(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run `fn` inside one write transaction; rolled back if it raises.
-
-        Writes that come while another holds the connection share the next transaction (a
-        group commit): one BEGIN, one COMMIT and one fsync for all of them, which is most of
-        what a small write costs. Each `fn` sees the ones before it in its group, as if they
-        ran one after another; if one raises, the group is rolled back and each of its
-        writes runs again alone, so a write fails only by its own error. A write that a group
-        has begun is done even if its caller is cancelled meanwhile.
-        """
-        entry: _Write[T] = _Write(fn, asyncio.get_running_loop().create_future())
-        self._queued.append(entry)
-        try:
-            async with self.lock:
-                if not entry.future.done():  # no one has taken it into a group: lead one
-                    group, self._queued = self._queued, []
-                    try:
-                        await self._commit(group)
-                    except BaseException:
-                        # Cancelled (the daemon stops): the others go back to the queue, and
-                        # their callers, who wait for the lock, run them.
-                        self._queued[:0] = [e for e in group
-                                            if e is not entry and not e.future.done()]
-                        raise
-        except asyncio.CancelledError:
-            if entry in self._queued:
-                self._queued.remove(entry)
-            raise
-        return entry.future.result()
-
-    async def _commit(self, group: list[_Write[Any]]) -> None:
-        """Run the group's writes in one transaction and settle each one's future."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        results = []
-        try:
-            for entry in group:
-                results.append(await entry.fn(Tx(self.conn)))
-            await self.conn.commit()
-        except Exception as e:
-            await self._rollback()
-            if len(group) == 1:
-                group[0].future.set_exception(e)
-                return
-            for entry in group:  # each alone: the one that raised fails by its own error
-                await self._commit([entry])
-            return
-        except BaseException:
-            await self._rollback()
-            raise
-        for entry, result in zip(group, results, strict=True):
-            entry.future.set_result(result)
-
-    async def _rollback(self) -> None:
-        if self.conn.in_transaction:  # a failed COMMIT may have ended it already
-            await self.conn.rollback()
+        """Run `fn` inside one write transaction; rolled back if it raises."""
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements atomically."""
-        todo = list(statements)
 
-        async def run(tx: Tx) -> None:
-            for sql, params in todo:
-                await tx.execute(sql, params)
-
-        await self.write(run)
+    async def close(self) -> None: ...

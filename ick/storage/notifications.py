@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ick.storage.db import Database, Tx
+from ick.storage.db import Database, Row, Tx
 
 COLUMNS = (
     "id, build_id, target, event, state, attempts, created_at, next_attempt_at, last_error, history"
@@ -63,18 +62,21 @@ class Notification:
         }
 
 
-def _from_row(row: sqlite3.Row) -> Notification:
+def _from_row(row: Row) -> Notification:
+    """A notification from COLUMNS."""
+    (notification_id, build_id, target, event, state, attempts, created_at, next_attempt_at,
+     last_error, history) = row
     return Notification(
-        id=row["id"],
-        build_id=row["build_id"],
-        target=json.loads(row["target"]),
-        event=row["event"],
-        state=NotifyState(row["state"]),
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        next_attempt_at=row["next_attempt_at"],
-        last_error=row["last_error"],
-        history=json.loads(row["history"]),
+        id=notification_id,
+        build_id=build_id,
+        target=json.loads(target),
+        event=event,
+        state=NotifyState(state),
+        attempts=attempts,
+        created_at=created_at,
+        next_attempt_at=next_attempt_at,
+        last_error=last_error,
+        history=json.loads(history),
     )
 
 
@@ -99,8 +101,9 @@ class NotificationStore:
                 for d in decisions[start:start + DECIDE_BATCH]:
                     batch.setdefault((d.build_id, d.event), d)  # the first decides, as before
                 rows = await tx.fetchall(
-                    "INSERT OR IGNORE INTO notify_decisions (build_id, event, decided_at) "
-                    f"VALUES {', '.join(['(?, ?, ?)'] * len(batch))} RETURNING build_id, event",
+                    "INSERT INTO notify_decisions (build_id, event, decided_at) "
+                    f"VALUES {', '.join(['(?, ?, ?)'] * len(batch))} "
+                    "ON CONFLICT DO NOTHING RETURNING build_id, event",
                     [v for build_id, event in batch for v in (build_id, event, now)])
                 new += [batch[(row[0], row[1])] for row in rows]
             await tx.executemany(
@@ -127,7 +130,7 @@ class NotificationStore:
             "ORDER BY next_attempt_at, id LIMIT ?",
             (NotifyState.PENDING.value, now, limit + len(exclude)),
         )
-        found = [_from_row(r) for r in rows if r["id"] not in exclude]
+        found = [_from_row(r) for r in rows if r[0] not in exclude]
         return found[:limit]
 
     async def next_due(self, exclude: set[int]) -> str | None:

@@ -5,44 +5,46 @@ project's builds, the last finished build. Each is an index lookup, however many
 from __future__ import annotations
 
 from ick.model import Build, BuildState
-from ick.storage.builds import BUILD_COLUMNS, RESOLVED_COMMIT, _build_from_row
+from ick.storage.build_rows import BUILD_COLUMNS, build_from_row, resolved_commit
 from ick.storage.db import Database
 
 _ENDED = "state NOT IN ('queued', 'running')"
 
 
 class BuildOverview:
+    """Read-only views over the builds aggregate, for pages: builds without their actions."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._resolved_commit = resolved_commit(db.dialect)
 
     async def last_builds(self) -> list[tuple[str, Build | None]]:
         """Every project, by name, with its newest build (None if it has none)."""
         rows = await self.db.fetchall(
-            f"SELECT projects.name AS project_name, {BUILD_COLUMNS}, {RESOLVED_COMMIT} "
+            f"SELECT {BUILD_COLUMNS}, {self._resolved_commit}, projects.name "
             "FROM projects LEFT JOIN builds ON builds.project = projects.name AND builds.number = "
             "(SELECT MAX(number) FROM builds AS m WHERE m.project = projects.name) "
             "ORDER BY projects.name"
         )
-        return [(r["project_name"], None if r["id"] is None else _build_from_row(r))
-                for r in rows]
+        return [(r[-1], None if r[0] is None else build_from_row(r[:-1])) for r in rows]
 
     async def active(self, limit: int = 100) -> list[Build]:
         """Running builds, then queued ones, oldest first, without their actions."""
         rows = await self.db.fetchall(
-            f"SELECT {BUILD_COLUMNS}, {RESOLVED_COMMIT} FROM builds WHERE state IN (?, ?) "
+            f"SELECT {BUILD_COLUMNS}, {self._resolved_commit} FROM builds WHERE state IN (?, ?) "
             "ORDER BY state = ?, id LIMIT ?",
             (BuildState.RUNNING.value, BuildState.QUEUED.value, BuildState.QUEUED.value, limit),
         )
-        return [_build_from_row(r) for r in rows]
+        return [build_from_row(r) for r in rows]
 
     async def page(self, project: str, before: int | None, limit: int) -> list[Build]:
         """Up to `limit` of the project's builds numbered below `before`, newest first."""
         rows = await self.db.fetchall(
-            f"SELECT {BUILD_COLUMNS}, {RESOLVED_COMMIT} FROM builds "
+            f"SELECT {BUILD_COLUMNS}, {self._resolved_commit} FROM builds "
             "WHERE project = ? AND number < ? ORDER BY number DESC LIMIT ?",
             (project, before if before is not None else 2**62, limit),
         )
-        return [_build_from_row(r) for r in rows]
+        return [build_from_row(r) for r in rows]
 
     async def count(self, project: str) -> int:
         rows = await self.db.fetchall("SELECT COUNT(*) FROM builds WHERE project = ?", (project,))

@@ -47,6 +47,9 @@ class ResourceStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._put_project = db.dialect.upsert("projects", ("name", "doc", "updated_at"), ("name",))
+        self._put_pipeline = db.dialect.upsert("pipelines", ("name", "doc", "updated_at"),
+                                               ("name",))
         self._projects: dict[str, Project | None] = {}
         self._pipelines: dict[str, Pipeline | None] = {}
 
@@ -62,8 +65,7 @@ class ResourceStore:
 
     async def put_project(self, project: Project) -> None:
         await self.db.execute(
-            "INSERT INTO projects (name, doc, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            self._put_project,
             (project.name, json.dumps(project.to_doc()), now_iso()),
         )
         self._projects.pop(project.name, None)
@@ -84,8 +86,7 @@ class ResourceStore:
 
     async def put_pipeline(self, pipeline: Pipeline) -> None:
         await self.db.execute(
-            "INSERT INTO pipelines (name, doc, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+            self._put_pipeline,
             (pipeline.name, json.dumps(pipeline.to_doc()), now_iso()),
         )
         self._pipelines.pop(pipeline.name, None)
@@ -97,14 +98,10 @@ class ResourceStore:
     async def put_all(self, pipelines: list[Pipeline], projects: list[Project]) -> None:
         """Create or update all of them in one transaction: all are stored, or none."""
         now = now_iso()
-        statements = [(
-            "INSERT INTO pipelines (name, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
-            "DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-            (p.name, json.dumps(p.to_doc()), now)) for p in pipelines]
-        statements += [(
-            "INSERT INTO projects (name, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
-            "DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-            (p.name, json.dumps(p.to_doc()), now)) for p in projects]
+        statements = [(self._put_pipeline, (p.name, json.dumps(p.to_doc()), now))
+                      for p in pipelines]
+        statements += [(self._put_project, (p.name, json.dumps(p.to_doc()), now))
+                       for p in projects]
         try:
             await self.db.transaction(statements)
         finally:

@@ -50,8 +50,8 @@ def _query(project: str, keep: Keep, now: str) -> tuple[str, list[object]] | Non
         "SELECT id, project, number FROM builds WHERE project = ? "
         f"AND ({' OR '.join(clauses)}) "
         "AND state NOT IN ('queued', 'running') "
-        "AND id IS NOT (SELECT MAX(id) FROM builds AS s WHERE s.project = ? "
-        "AND s.state = 'succeeded') "
+        "AND id != COALESCE((SELECT MAX(id) FROM builds AS s WHERE s.project = ? "
+        "AND s.state = 'succeeded'), 0) "
         "AND NOT EXISTS (SELECT 1 FROM notifications AS n WHERE n.build_id = builds.id "
         "AND n.state = 'pending') ORDER BY id",
         params,
@@ -94,6 +94,5 @@ class RetentionStore:
         rows = await self.db.fetchall(
             "SELECT id FROM builds WHERE state IN ('queued', 'running') OR finished_at > ?",
             (ended_since,))
-        top = await self.db.fetchall("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence "
-                                     "WHERE name = 'builds'")
+        top = await self.db.fetchall(self.db.dialect.top_id("builds"))
         return {int(r[0]) for r in rows}, int(top[0][0]) if top else 0

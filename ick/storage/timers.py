@@ -27,6 +27,6 @@ class TimerStore:
 
     async def put(self, project: str, kind: str, state: TimerState) -> None:
         await self.db.execute(
-            "INSERT INTO timer_state (project, kind, key, value) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (project, kind) DO UPDATE SET key = excluded.key, "
-            "value = excluded.value", (project, kind, state.key, state.value))
+            self.db.dialect.upsert("timer_state", ("project", "kind", "key", "value"),
+                                   ("project", "kind")),
+            (project, kind, state.key, state.value))

@@ -17,9 +17,9 @@ from ick.scheduler.dispatcher import Dispatcher
 from ick.scheduler.machine import Outcome
 from ick.scheduler.registry import WorkerRegistry
 from ick.storage.builds import BuildStore
-from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
+from ick.storage.sqlite import SqliteDatabase
 
 
 @dataclass
@@ -56,7 +56,7 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = await Database.open(tmp_path / "ick.db")
+    db = await SqliteDatabase.open(tmp_path / "ick.db")
     logs = LogStore(tmp_path / "logs")
     try:
         resources = ResourceStore(db)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ick.model import ActionRecord, BuildState
 from ick.storage.builds import BuildStore
-from ick.storage.db import MIGRATIONS, Database
+from ick.storage.db import Database
+from ick.storage.sqlite import MIGRATIONS
 from tests.databases import opened
 
 T0 = "2024-01-01T00:00:00.000Z"

@@ -1,6 +1,6 @@
-"""Database.write's group commit (ick/storage/db.py) against a real SQLite file: writes that
-queue up share one transaction, each fails only by its own error, and Tx.each runs its
-statements together and all or none."""
+"""SqliteDatabase.write's group commit (ick/storage/sqlite.py) against a real SQLite file:
+writes that queue up share one transaction, each fails only by its own error, and Tx.each runs
+its statements together and all or none."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from ick.storage.db import Database, Tx
+from ick.storage.sqlite import SqliteDatabase
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ async def db(db: Database) -> Database:
     return db
 
 
-async def begins(db: Database, work: Awaitable[object]) -> int:
+async def begins(db: SqliteDatabase, work: Awaitable[object]) -> int:
     """How many transactions `work` took, counted by SQLite's own trace of statements."""
     seen: list[str] = []
     await db.conn.set_trace_callback(seen.append)
@@ -37,12 +38,12 @@ def insert(key: str, value: int) -> Callable[[Tx], Awaitable[str]]:
     return run
 
 
-async def rows(db: Database) -> dict[str, int]:
+async def rows(db: SqliteDatabase) -> dict[str, int]:
     return {r[0]: r[1] for r in await db.fetchall("SELECT k, v FROM t")}
 
 
 async def test_writes_that_queue_up_share_one_transaction_and_each_gets_its_result(
-        db: Database) -> None:
+        db: SqliteDatabase) -> None:
     work = asyncio.gather(*(db.write(insert(f"k{i}", i)) for i in range(20)))
     assert await begins(db, work) <= 2  # the first alone, perhaps; the rest together
     assert work.result() == [f"k{i}" for i in range(20)]
@@ -50,7 +51,7 @@ async def test_writes_that_queue_up_share_one_transaction_and_each_gets_its_resu
 
 
 async def test_a_failing_write_in_a_group_fails_alone_and_the_others_are_kept(
-        db: Database) -> None:
+        db: SqliteDatabase) -> None:
     await db.write(insert("taken", 0))
     writes = [db.write(insert(k, 1)) for k in ("a", "taken", "b")]
     results = await asyncio.gather(*writes, return_exceptions=True)
@@ -59,7 +60,7 @@ async def test_a_failing_write_in_a_group_fails_alone_and_the_others_are_kept(
     assert await rows(db) == {"taken": 0, "a": 1, "b": 1}
 
 
-async def test_a_cancelled_write_that_no_group_took_is_not_done(db: Database) -> None:
+async def test_a_cancelled_write_that_no_group_took_is_not_done(db: SqliteDatabase) -> None:
     async with db.lock:  # hold the connection: the write waits in the queue
         waiting = asyncio.ensure_future(db.write(insert("gone", 1)))
         # One turn of the loop, no clock: the write queues itself and waits for the lock the
@@ -74,7 +75,7 @@ async def test_a_cancelled_write_that_no_group_took_is_not_done(db: Database) ->
 
 
 async def test_each_runs_every_statement_and_a_failure_rolls_them_all_back(
-        db: Database) -> None:
+        db: SqliteDatabase) -> None:
     async def both(tx: Tx) -> None:
         await tx.each(tx.execute("INSERT INTO t (k, v) VALUES ('x', 1)"),
                       tx.execute("INSERT INTO t (k, v) VALUES ('y', NULL)"))  # NOT NULL

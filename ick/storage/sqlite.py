@@ -1,0 +1,386 @@
+"""SQLite, all that is particular to it: the schema and its migrations (user_version), the
+PRAGMAs, BEGIN IMMEDIATE, its JSON and upsert SQL, and the connections: one writer (aiosqlite,
+WAL, group commit) and a few query-only readers, so a page never waits behind an fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+import aiosqlite
+
+from ick.storage.db import Row
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+READERS = 2  # read connections: a slow listing does not hold up every other page
+
+# Each entry moves the schema one version up; never edit a released one, append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE projects (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE pipelines (name TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at TEXT NOT NULL);
+    CREATE TABLE builds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        concurrent INTEGER NOT NULL DEFAULT 0,
+        queued_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        worker TEXT,
+        UNIQUE (project, number)
+    );
+    CREATE INDEX builds_state ON builds (state);
+    CREATE TABLE build_actions (
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        pipeline TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        place TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        state TEXT NOT NULL,
+        exit_code INTEGER,
+        duration REAL,
+        message TEXT,
+        details TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (build_id, seq)
+    );
+    CREATE TABLE tokens (
+        key_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # 2: notifications (ick/storage/notifications.py). A (build, event) is decided once; the
+    # builds that ended before this migration count as decided, so none is told about late.
+    """
+    CREATE TABLE notify_decisions (
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (build_id, event)
+    );
+    INSERT INTO notify_decisions (build_id, event, decided_at)
+        SELECT id, 'end', COALESCE(finished_at, queued_at) FROM builds
+        WHERE state NOT IN ('queued', 'running');
+    INSERT INTO notify_decisions (build_id, event, decided_at)
+        SELECT id, 'start', COALESCE(started_at, queued_at) FROM builds WHERE state != 'queued';
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        target TEXT NOT NULL,
+        event TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        history TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX notifications_due ON notifications (state, next_attempt_at);
+    CREATE INDEX notifications_build ON notifications (build_id);
+    """,
+    # 3: artifacts (ick/storage/artifacts.py): names pointing at content-addressed blobs.
+    """
+    CREATE TABLE artifacts (
+        name TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX artifacts_digest ON artifacts (digest);
+    """,
+    # 4: matrix jobs (ick/storage/builds.py): every build has jobs, each action belongs to
+    # one; a build from before is one job, job 0, in the build's own state. A systree
+    # artifact records the Debian architecture of its tree.
+    """
+    CREATE TABLE build_jobs (
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        job INTEGER NOT NULL,
+        parameters TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL,
+        worker TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        PRIMARY KEY (build_id, job)
+    );
+    INSERT INTO build_jobs (build_id, job, state, worker, started_at, finished_at)
+        SELECT id, 0, state, worker, started_at, finished_at FROM builds;
+    ALTER TABLE build_actions ADD COLUMN job INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE builds ADD COLUMN fail_fast INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE artifacts ADD COLUMN arch TEXT;
+    """,
+    # 5: web UI sessions and one-use login links (ick/storage/sessions.py): only the sha256 of
+    # each secret, bound to the token it came from; revoking the token deletes them.
+    """
+    CREATE TABLE sessions (
+        hash TEXT PRIMARY KEY,
+        token_id TEXT NOT NULL REFERENCES tokens (key_id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX sessions_token ON sessions (token_id);
+    CREATE TABLE login_links (
+        hash TEXT PRIMARY KEY,
+        token_id TEXT NOT NULL REFERENCES tokens (key_id) ON DELETE CASCADE,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX login_links_token ON login_links (token_id);
+    """,
+    # 6: running for months. Build numbers come from a counter per project, so pruning old
+    # rows never makes a number come round again; what schedules and polls last saw; tokens
+    # whose secret the daemon can show again (`ick hook` reuses one per project).
+    """
+    CREATE TABLE build_numbers (project TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    INSERT INTO build_numbers (project, last) SELECT project, MAX(number) FROM builds
+        GROUP BY project;
+    CREATE INDEX builds_project ON builds (project, id);
+    CREATE TABLE timer_state (
+        project TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (project, kind)
+    );
+    ALTER TABLE tokens ADD COLUMN reusable INTEGER NOT NULL DEFAULT 0;
+    """,
+]
+
+
+class SqliteDialect:
+    """SQLite's spelling of what the stores ask of `ick.storage.db.Dialect`."""
+
+    def json_value(self, column: str, path: Sequence[str | int]) -> str:
+        steps = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        return f"json_extract({column}, '${steps}')"
+
+    def upsert(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        return (f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
+
+    def top_id(self, table: str) -> str:
+        # AUTOINCREMENT keeps the highest id ever given out in sqlite_sequence.
+        return f"SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = '{table}'"
+
+
+class SqliteTx:
+    """One open write transaction: its statements run on the connection in order.
+
+    Each call is one trip to aiosqlite's thread and back (about 80 us here, most of a small
+    write's cost), so nothing here closes its cursor: the statement has run to its end, and
+    the cursor is freed with the object.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            await self._conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return next(iter(await self.fetchall(sql, params)), None)
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return _tuples(await self._conn.execute_fetchall(sql, params))
+
+    async def each(self, *statements: Awaitable[Any]) -> None:
+        """Run statements that do not depend on each other (`tx.execute(...)`, ...) in one
+        trip: aiosqlite's thread takes them one after another, in this order, without waiting
+        for the event loop in between. All of them run before the first error is raised (the
+        transaction is then rolled back), so none is still pending when it is."""
+        for result in await asyncio.gather(*statements, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
+
+
+@dataclass
+class _Write(Generic[T]):
+    fn: Callable[[SqliteTx], Awaitable[T]]
+    future: asyncio.Future[T]
+
+
+def _tuples(rows: Iterable[object]) -> list[Row]:
+    # aiosqlite types rows as sqlite3.Row; with no row_factory set they are plain tuples.
+    return cast(list[Row], list(rows))
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    # isolation_level None: the module starts no transaction of its own; rows are tuples.
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    await conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class SqliteDatabase:
+    """The writer's connection, through which every write goes, and the readers' pool.
+
+    WAL lets readers go on while the writer commits: a query that finds the writer busy takes
+    a reader, so it never queues behind a transaction (or its fsync) on the writer's thread.
+    Either way it sees every transaction committed before it began, so a handler reads what
+    it has just written.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        # One connection is shared by every writer: a statement must not land inside another
+        # coroutine's open transaction, so all writes take this lock.
+        self.lock = asyncio.Lock()
+        self._queued: list[_Write[Any]] = []  # writes waiting for the next group commit
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._reader_conns: list[aiosqlite.Connection] = []
+        self._dialect = SqliteDialect()
+
+    @property
+    def dialect(self) -> SqliteDialect:
+        return self._dialect
+
+    @classmethod
+    async def open(cls, path: Path, readers: int = READERS) -> SqliteDatabase:
+        db = cls(await _connect(path))
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a transition we acknowledged survives power loss, not only SIGKILL.
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA foreign_keys=ON")
+            await db.migrate()
+            for _ in range(readers):  # after the migration: they see the schema as it is
+                reader = await _connect(path)
+                db._reader_conns.append(reader)
+                await reader.execute("PRAGMA query_only=ON")  # a write here would be a bug
+                # A reader's cache is dropped at every commit it sees, so a big one buys
+                # little and costs resident memory: 512 KiB, not SQLite's 2 MiB.
+                await reader.execute("PRAGMA cache_size=-512")
+                db._readers.put_nowait(reader)
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        # Readers first: the writer's close checkpoints the WAL and removes it.
+        for reader in self._reader_conns:
+            await reader.close()
+        self._reader_conns.clear()
+        await self.conn.close()
+
+    async def migrate(self) -> None:
+        rows = await self._write_fetchall("PRAGMA user_version")
+        version = int(rows[0][0])
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            log.info("migrating database schema to version %d", number)
+            statements = [s for s in script.split(";") if s.strip()]
+            statements.append(f"PRAGMA user_version={number}")
+            await self.transaction((statement, ()) for statement in statements)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement as its own transaction; return the number of changed rows."""
+        async with self.lock:
+            cursor = await self.conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def _write_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self.lock:
+            return _tuples(await self.conn.execute_fetchall(sql, params))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run a query on the writer's connection if it is idle, else on a reader."""
+        if not self._reader_conns or not (self.lock.locked() or self._queued):
+            # Idle: its page cache holds what was just written, where a reader's is dropped
+            # after each commit. Taking a free lock does not wait, and a write that comes
+            # meanwhile waits for one statement at most.
+            return await self._write_fetchall(sql, params)
+        # Each call is one statement run to its end on the reader's thread, so its read
+        # transaction is over before the reader goes back to the pool.
+        reader = await self._readers.get()
+        try:
+            return _tuples(await reader.execute_fetchall(sql, params))
+        finally:
+            self._readers.put_nowait(reader)
+
+    async def write(self, fn: Callable[[SqliteTx], Awaitable[T]]) -> T:
+        """Run `fn` inside one write transaction; rolled back if it raises.
+
+        Writes that come while another holds the connection share the next transaction (a
+        group commit): one BEGIN, one COMMIT and one fsync for all of them, which is most of
+        what a small write costs. Each `fn` sees the ones before it in its group, as if they
+        ran one after another; if one raises, the group is rolled back and each of its
+        writes runs again alone, so a write fails only by its own error. A write that a group
+        has begun is done even if its caller is cancelled meanwhile.
+        """
+        entry: _Write[T] = _Write(fn, asyncio.get_running_loop().create_future())
+        self._queued.append(entry)
+        try:
+            async with self.lock:
+                if not entry.future.done():  # no one has taken it into a group: lead one
+                    group, self._queued = self._queued, []
+                    try:
+                        await self._commit(group)
+                    except BaseException:
+                        # Cancelled (the daemon stops): the others go back to the queue, and
+                        # their callers, who wait for the lock, run them.
+                        self._queued[:0] = [e for e in group
+                                            if e is not entry and not e.future.done()]
+                        raise
+        except asyncio.CancelledError:
+            if entry in self._queued:
+                self._queued.remove(entry)
+            raise
+        return entry.future.result()
+
+    async def _commit(self, group: list[_Write[Any]]) -> None:
+        """Run the group's writes in one transaction and settle each one's future."""
+        await self.conn.execute("BEGIN IMMEDIATE")
+        results = []
+        try:
+            for entry in group:
+                results.append(await entry.fn(SqliteTx(self.conn)))
+            await self.conn.commit()
+        except Exception as e:
+            await self._rollback()
+            if len(group) == 1:
+                group[0].future.set_exception(e)
+                return
+            for entry in group:  # each alone: the one that raised fails by its own error
+                await self._commit([entry])
+            return
+        except BaseException:
+            await self._rollback()
+            raise
+        for entry, result in zip(group, results, strict=True):
+            entry.future.set_result(result)
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction:  # a failed COMMIT may have ended it already
+            await self.conn.rollback()
+
+    async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
+        """Run several statements atomically."""
+        todo = list(statements)
+
+        async def run(tx: SqliteTx) -> None:
+            for sql, params in todo:
+                await tx.execute(sql, params)
+
+        await self.write(run)
