@@ -1,9 +1,11 @@
-"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the record that
-describes one action type (`ActionType`): its keys, where it runs, the tools it needs, its runner.
+"""What every runner gets (`ActionContext`, with the `WorkerServices` its worker offers) and
+the record that describes one action type (`ActionType`): its keys, where it runs, the tools
+it needs, the artifacts it reads and writes, what it needs of a worker, its runner.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -12,13 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.errors import ActionError
+from ick.runners.result import ActionResult
 from ick.runners.rules import Rule
-from ick.scheduler.machine import Outcome
 
 if TYPE_CHECKING:
     from ick.runners.gitcache import MirrorLocks
-    from ick.runners.process import ProcessResult
-    from ick.worker.services import WorkerServices
 
 # Variables of the daemon's environment that actions may see; everything else stays out,
 # so a token or password in the daemon's environment never reaches a build.
@@ -62,6 +62,66 @@ class Shared:
 
             self._mirror_locks = MirrorLocks()
         return self._mirror_locks
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """An artifact as a worker knows it: its name and what its bytes are."""
+
+    name: str
+    digest: str  # "sha256:<64 hex digits>"
+    size: int
+
+
+@dataclass(frozen=True)
+class SystreeView:
+    """One build's copy-on-write view of a cached systree."""
+
+    root: Path
+    digest: str
+
+    @property
+    def merged(self) -> Path:
+        return self.root / "merged"
+
+
+class Systrees(Protocol):
+    """The worker's systree cache, as an action uses it."""
+
+    async def open_view(self, artifact: ArtifactRef, ctx: ActionContext) -> tuple[
+            SystreeView, bool]:
+        """A view of the artifact's tree for this build, and whether the tree was cached."""
+
+    async def close_view(self, view: SystreeView) -> None: ...
+
+
+class WorkerServices(Protocol):
+    """What an action may ask of the worker it runs on: artifacts, the systree cache, secrets.
+    The runners define it; the worker implements it (ick.worker.services, ick.worker.remote)."""
+
+    @property
+    def systrees(self) -> Systrees: ...
+
+    async def artifact(self, ctx: ActionContext, name: str) -> ArtifactRef | None:
+        """The artifact of that name, or None if there is none."""
+
+    def blob(self, ctx: ActionContext, ref: ArtifactRef) -> contextlib.AbstractAsyncContextManager[
+            Path]:
+        """The artifact's bytes as a file on this worker (digest checked), while in use."""
+
+    async def referenced(self, digest: str) -> bool:
+        """Whether an artifact still has this digest (else its cached tree may go)."""
+
+    def temp_path(self, suffix: str) -> Path:
+        """Where to write a file that `store` will take."""
+
+    async def store(self, ctx: ActionContext, name: str, path: Path,
+                    arch: str | None = None) -> ArtifactRef:
+        """Store the file at `path` (from `temp_path`, which it takes) as artifact `name`,
+        recording the architecture of the tree it holds, if it holds one."""
+
+    async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
+        """The value of a secret of the build's project that the action names, or None."""
 
 
 @dataclass
@@ -138,6 +198,11 @@ class ActionContext:
             env["ICK_SECRETS"] = str(self.secrets_dir)
         return env
 
+    def worker_services(self) -> WorkerServices:
+        if self.services is None:
+            raise ActionError("this worker has no artifact store, systree cache or secrets")
+        return self.services
+
 
 def _has_line_break(value: object) -> bool:
     if isinstance(value, str):
@@ -150,9 +215,8 @@ def _has_line_break(value: object) -> bool:
 
 
 class Runner(Protocol):
-    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
-        """A process's result (the worker says what it means) or an Outcome of its own; the
-        worker times the action either way."""
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """How the action ended; the worker times it and reports it."""
 
 
 RunnerFactory = Callable[[], Runner]

@@ -18,8 +18,8 @@ from ick.runners.confine import confine
 from ick.runners.gitcache import Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
 from ick.runners.gitsafe import sanitize_repository
+from ick.runners.result import ActionResult
 from ick.runners.rules import SECRET_NAME, Rule
-from ick.scheduler.machine import Outcome
 
 DEFAULT_DIR = "src"  # where a repository goes when its URL has no usable last part
 PARALLEL_SOURCES = 4  # git_mirror fetches this many repositories at once
@@ -79,9 +79,8 @@ def check_url(url: object, key: str) -> str:
     return url
 
 
-async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source]) -> Outcome:
+async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source]) -> ActionResult:
     """Every source into the workspace (a few at once), as one action's outcome."""
-    started = time.monotonic()
     hide = redactor([s.url for s in sources])
     env = ctx.base_env()
     secret_dirs = [Path(env["ICK_SECRETS"])] if "ICK_SECRETS" in env else []
@@ -104,11 +103,10 @@ async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source
             else:
                 entries = await _gather(one(s) for s in sources)
     except TimeoutError:
-        return Outcome(None, time.monotonic() - started,
-                       f"timed out after {ctx.timeout:g} s", timed_out=True)
+        return ActionResult(None, f"timed out after {ctx.timeout:g} s", timed_out=True)
     except ActionError as e:
-        return Outcome(None, time.monotonic() - started, hide(e.message))
-    return Outcome(0, time.monotonic() - started, None, details={"git": entries})
+        return ActionResult(None, hide(e.message))
+    return ActionResult.ok(git=entries)
 
 
 async def _gather(coros: Any) -> list[dict[str, Any]]:
