@@ -162,6 +162,11 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.
+ACTION_FIELDS = frozenset({"job", "pipeline", "index", "kind", "where", "state", "exit_code",
+                           "duration", "message"})
+
+
 @dataclass
 class ActionRecord:
     """One action of one build, with its outcome."""
@@ -190,7 +195,9 @@ class ActionRecord:
             "duration": self.duration,
             "message": self.message,
         }
-        out.update(self.details)
+        # A worker's details go beside the action's own fields, never over them (the API also
+        # refuses them at /work; this keeps rows stored before that honest too).
+        out.update((k, v) for k, v in self.details.items() if k not in ACTION_FIELDS)
         return out
 
 

@@ -30,7 +30,7 @@ from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
-from ick.model import action_kind
+from ick.model import ACTION_FIELDS, action_kind
 from ick.scheduler.driver import Controller
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import label_problem
@@ -158,6 +158,10 @@ def _outcome(body: object) -> Outcome:
         raise InputError(
             "outcome: expected a whole number or null as exit_code and seconds as duration"
         )
+    clash = sorted(ACTION_FIELDS.intersection(outcome.details))
+    if clash:
+        raise InputError(f"details: {clash[0]!r} is one of the action's own fields, which a "
+                         "worker's details cannot set")
     return outcome
 
 
