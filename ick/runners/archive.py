@@ -65,4 +65,5 @@ ARCHIVE = ActionType(
     "archive", ("host",), ArchiveRunner,
     value=Rule(lambda v: v in ("workspace", "systree"), "'workspace' or 'systree'"),
     settings={"globs": GLOBS, "artifact_name": STRING}, tools=TAR_TOOLS,
+    writes=("artifact_name",),
 )

@@ -234,11 +234,15 @@ class Tool:
 @dataclass(frozen=True)
 class ActionType:
     """One action type, whole: ick/runners/catalog.py lists them, and validation, the workers'
-    runners and `ick doctor` are derived from that list.
+    runners, the work protocol's artifact checks and `ick doctor` are derived from that list.
 
     `value` is the rule for `KIND: VALUE` where the type is spelled so (`shell: SNIPPET`);
     without it the type is spelled `action: KIND`. `settings` are its keys beyond the common
     ones, each with its rule; each may also come from the build parameter of the same name.
+    `reads` and `writes` are the settings that name the artifacts it reads and stores (a
+    remote worker may fetch or upload those only); `arch_key` is the setting whose value is
+    the architecture its worker must have (label `arch`); `local` says it needs the
+    controller's own disk, so only a local worker may run it.
     """
 
     kind: str
@@ -247,7 +251,18 @@ class ActionType:
     value: Rule | None = None
     settings: Mapping[str, Rule] = field(default_factory=dict)
     tools: tuple[Tool, ...] = ()
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    arch_key: str | None = None
+    local: bool = False
 
     @property
     def type_key(self) -> str:
         return self.kind if self.value is not None else "action"
+
+    def artifact_names(self, keys: tuple[str, ...], action: Mapping[str, Any],
+                       parameters: Mapping[str, Any]) -> list[str]:
+        """The artifacts that `keys` (its `reads` or `writes`) name for this action: each
+        from the action, else from the build parameter of the same name."""
+        values = (action[key] if key in action else parameters.get(key) for key in keys)
+        return [value for value in values if isinstance(value, str)]

@@ -84,4 +84,5 @@ DEBOOTSTRAP = ActionType(
               "debian_arch": STRING},
     tools=(Tool("debootstrap", "debootstrap", "the debootstrap action"),
            Tool("unshare", "util-linux", "the debootstrap action")),
+    arch_key="debian_arch",
 )

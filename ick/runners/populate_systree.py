@@ -36,5 +36,5 @@ class PopulateSystreeRunner:
 
 POPULATE_SYSTREE = ActionType(
     "populate_systree", ("host",), PopulateSystreeRunner, settings={"systree_name": STRING},
-    tools=TAR_TOOLS,
+    tools=TAR_TOOLS, reads=("systree_name",),
 )

@@ -26,4 +26,5 @@ class PopulateWorkspaceRunner:
 POPULATE_WORKSPACE = ActionType(
     "populate_workspace", ("host",), PopulateWorkspaceRunner,
     settings={"workspace_artifact": STRING}, tools=TAR_TOOLS,
+    reads=("workspace_artifact",),
 )

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ick.errors import ClientError, IckError, NotFoundError
-from ick.model import action_kind
-from ick.runners.base import ActionContext, BuildScratch, HostSettings, WorkerServices
-from ick.runners.registry import Runners
+from ick.runners.base import ActionContext, BuildScratch, HostSettings, Runner, WorkerServices
+from ick.runners.registry import Runners, action_type
 from ick.runners.result import ActionResult
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
@@ -197,6 +196,15 @@ class Worker:
             return Outcome(None, 0.0, "cancelled")
         return action.result()
 
+    def _runner(self, item: WorkItem) -> Runner:
+        """The runner of the item's kind; from a controller that does not say the kind, of
+        the type the action's document spells."""
+        kind = item.kind
+        if not kind:
+            record = action_type(item.action)
+            kind = record.kind if record else str(item.action.get("action", "?"))
+        return self.runners.runner_for(kind)
+
     async def _run_action(self, worker_id: str, item: WorkItem) -> Outcome:
         ctx = ActionContext(
             build_id=item.build_id, project=item.project, number=item.number, seq=item.seq,
@@ -217,7 +225,7 @@ class Worker:
                 if self.tracker is not None:
                     ctx.started = self.tracker.started(item.build_id, item.seq)
                 async with secret_files(ctx):
-                    result = await self.runners.runner_for(action_kind(item.action)).run(ctx)
+                    result = await self._runner(item).run(ctx)
             return outcome_of(result, loop.time() - started)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
