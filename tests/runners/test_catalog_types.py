@@ -9,6 +9,7 @@ from ick.model import ActionRecord, action_kind
 from ick.runners.base import ActionType
 from ick.runners.catalog import ACTION_TYPES, BY_KIND, type_of
 from ick.runners.registry import action_type
+from ick.scheduler.routing import ARCH_KEYS, LOCAL_ONLY
 from tests.runners.test_catalog import minimal
 
 
@@ -46,5 +47,8 @@ def test_what_a_type_needs_of_its_worker() -> None:
     assert [t.kind for t in ACTION_TYPES if t.local] == ["apt_publish"]
     assert {t.kind: t.arch_key for t in ACTION_TYPES if t.arch_key} == {
         "debootstrap": "debian_arch"}
+    # Routing cannot import the records; its tables must say what they say.
+    assert {t.kind for t in ACTION_TYPES if t.local} == LOCAL_ONLY
+    assert {t.kind: t.arch_key for t in ACTION_TYPES if t.arch_key} == ARCH_KEYS
     for record in ACTION_TYPES:
         assert record.arch_key is None or record.arch_key in record.settings
