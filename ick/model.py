@@ -162,6 +162,37 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# The details key under which an action reports the source revisions it checked out (the git
+# actions do), each a SourceRevision's JSON; the action's JSON shows them under it as they are.
+SOURCES_KEY = "git"
+
+
+@dataclass(frozen=True)
+class SourceRevision:
+    """A repository an action checked out: where from (credentials hidden), which ref, which
+    commit, into which folder of the workspace; `name` for one of several (git_mirror)."""
+
+    url: str
+    ref: str
+    commit: str
+    dir: str
+    name: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        doc = {"url": self.url, "ref": self.ref, "commit": self.commit, "dir": self.dir}
+        return {"name": self.name, **doc} if self.name is not None else doc
+
+    @classmethod
+    def from_json(cls, doc: object) -> SourceRevision | None:
+        """One reported entry; None unless it names a commit."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("commit"), str) \
+                or not doc["commit"]:
+            return None
+        name = doc.get("name")
+        return cls(str(doc.get("url", "")), str(doc.get("ref", "")), doc["commit"],
+                   str(doc.get("dir", "")), name if isinstance(name, str) else None)
+
+
 # An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.
 ACTION_FIELDS = frozenset({"job", "pipeline", "index", "kind", "where", "state", "exit_code",
                            "duration", "message"})
@@ -182,6 +213,13 @@ class ActionRecord:
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     job: int = 0
+
+    def sources(self) -> list[SourceRevision]:
+        """The source revisions the action reported checking out (under SOURCES_KEY)."""
+        entries = self.details.get(SOURCES_KEY)
+        found = (SourceRevision.from_json(e) for e in entries) if isinstance(entries, list) \
+            else ()
+        return [s for s in found if s is not None]
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -240,9 +278,8 @@ class Build:
         if isinstance(pushed, str) and pushed:
             return pushed
         for action in self.actions:
-            for source in action.details.get("git") or []:
-                if isinstance(source, dict) and source.get("commit"):
-                    return str(source["commit"])
+            for source in action.sources():
+                return source.commit
         return self.resolved_commit
 
     def to_json(self) -> dict[str, Any]:

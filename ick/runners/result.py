@@ -9,18 +9,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ick.model import SOURCES_KEY, SourceRevision
 from ick.runners.process import ProcessResult
 
 
 @dataclass(frozen=True)
 class ActionResult:
     """How one action ended: its exit code (None: it never ran to an exit), what to say about
-    it, and what its runner reports (`details`, shown under the action in the API)."""
+    it, what its runner reports (`details`, shown under the action in the API) and the source
+    revisions it checked out (the commit a build built comes from those)."""
 
     exit_code: int | None
     message: str | None = None
     timed_out: bool = False
     details: Mapping[str, object] = field(default_factory=dict)
+    sources: tuple[SourceRevision, ...] = ()
+
+    def reported(self) -> dict[str, object]:
+        """Everything the worker reports beside the exit code and message: the details, and
+        the sources under the key every reader of an action's sources knows."""
+        out = dict(self.details)
+        if self.sources:
+            out[SOURCES_KEY] = [s.to_json() for s in self.sources]
+        return out
 
     @classmethod
     def ok(cls, **details: object) -> ActionResult:

@@ -32,7 +32,7 @@ HAND_BACK_LIMIT = 10.0  # seconds a stopping worker tries to hand back an action
 def outcome_of(result: ActionResult, duration: float) -> Outcome:
     """How an action ended, from what its runner gave back, timed by the worker."""
     return Outcome(result.exit_code, duration, result.message, result.timed_out,
-                   dict(result.details))
+                   result.reported())
 
 
 @dataclass
