@@ -27,11 +27,14 @@ class WorkItem:
     kind: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "build_id": self.build_id, "project": self.project, "number": self.number,
             "seq": self.seq, "total": self.total, "action": self.action,
-            "parameters": self.parameters, "job": self.job, "kind": self.kind,
+            "parameters": self.parameters, "job": self.job,
         }
+        if self.kind:
+            doc["kind"] = self.kind
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> WorkItem:
