@@ -1,7 +1,7 @@
 """What a runner gives back (`ActionResult`): how its action ended, in the runners' own terms.
 
-The worker times the action and turns this into the scheduler's `Outcome`; runners know
-nothing of the scheduler.
+The worker times the action and turns this into the scheduler's `Outcome`, so no runner
+depends on the scheduler's types.
 """
 
 from __future__ import annotations
