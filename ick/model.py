@@ -162,42 +162,6 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-# The details key under which an action reports the source revisions it checked out (the git
-# actions do), each a SourceRevision's JSON; the action's JSON shows them under it as they are.
-SOURCES_KEY = "git"
-
-
-@dataclass(frozen=True)
-class SourceRevision:
-    """A repository an action checked out: where from (credentials hidden), which ref, which
-    commit, into which folder of the workspace; `name` for one of several (git_mirror)."""
-
-    url: str
-    ref: str
-    commit: str
-    dir: str
-    name: str | None = None
-
-    def to_json(self) -> dict[str, str]:
-        doc = {"url": self.url, "ref": self.ref, "commit": self.commit, "dir": self.dir}
-        return {"name": self.name, **doc} if self.name is not None else doc
-
-    @classmethod
-    def from_json(cls, doc: object) -> SourceRevision | None:
-        """One reported entry; None unless it names a commit."""
-        if not isinstance(doc, dict) or not isinstance(doc.get("commit"), str) \
-                or not doc["commit"]:
-            return None
-        name = doc.get("name")
-        return cls(str(doc.get("url", "")), str(doc.get("ref", "")), doc["commit"],
-                   str(doc.get("dir", "")), name if isinstance(name, str) else None)
-
-
-# An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.
-ACTION_FIELDS = frozenset({"job", "pipeline", "index", "kind", "where", "state", "exit_code",
-                           "duration", "message"})
-
-
 @dataclass
 class ActionRecord:
     """One action of one build, with its outcome."""
@@ -278,8 +242,9 @@ class Build:
         if isinstance(pushed, str) and pushed:
             return pushed
         for action in self.actions:
-            for source in action.sources():
-                return source.commit
+            sources = action.sources()
+            if sources:
+                return sources[0].commit
         return self.resolved_commit
 
     def to_json(self) -> dict[str, Any]:
@@ -298,3 +263,39 @@ class Build:
             "jobs": [j.to_json() for j in self.jobs],
             "actions": [a.to_json() for a in self.actions],
         }
+
+
+# The details key under which an action reports the source revisions it checked out (the git
+# actions do), each a SourceRevision's JSON; the action's JSON shows them under it as they are.
+SOURCES_KEY = "git"
+
+
+@dataclass(frozen=True)
+class SourceRevision:
+    """A repository an action checked out: where from (credentials hidden), which ref, which
+    commit, into which folder of the workspace; `name` for one of several (git_mirror)."""
+
+    url: str
+    ref: str
+    commit: str
+    dir: str
+    name: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        doc = {"url": self.url, "ref": self.ref, "commit": self.commit, "dir": self.dir}
+        return {"name": self.name, **doc} if self.name is not None else doc
+
+    @classmethod
+    def from_json(cls, doc: object) -> SourceRevision | None:
+        """One reported entry; None unless it names a commit."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("commit"), str) \
+                or not doc["commit"]:
+            return None
+        name = doc.get("name")
+        return cls(str(doc.get("url", "")), str(doc.get("ref", "")), doc["commit"],
+                   str(doc.get("dir", "")), name if isinstance(name, str) else None)
+
+
+# An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.
+ACTION_FIELDS = frozenset({"job", "pipeline", "index", "kind", "where", "state", "exit_code",
+                           "duration", "message"})
