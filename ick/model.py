@@ -70,7 +70,10 @@ class ActionState(enum.StrEnum):
 
 
 def action_kind(action: dict[str, Any]) -> str:
-    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'."""
+    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'.
+
+    The records decide it (ick.runners.catalog.type_of); the scheduler, which plans with this,
+    cannot import them, so tests/runners/test_catalog_types.py holds the two together."""
     for key in ("shell", "python", "debootstrap", "archive"):
         if key in action:
             return key
