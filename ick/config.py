@@ -1,12 +1,13 @@
-"""Daemon settings: built-in defaults, then ick.yaml, then the environment, then flags."""
+"""Daemon settings (built-in defaults, then ick.yaml, then the environment, then flags) and the
+one place ick reads its environment: every variable it looks at is named in this module.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,6 @@ class Settings:
         return self.public_url or f"http://{host}:{port if port is not None else configured}"
 
 
-def settings_to_json(settings: Settings) -> str:
-    doc = dataclasses.asdict(settings)
-    doc["state_dir"] = str(settings.state_dir)
-    return json.dumps(doc)
-
-
-def settings_from_json(text: str) -> Settings:
-    doc = json.loads(text)
-    doc["state_dir"] = Path(doc["state_dir"])
-    doc["smtp"] = SmtpSettings(**doc["smtp"])
-    return Settings(**doc)
-
-
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
         "max_log_mb", "public_badges", "keep_builds", "keep_days"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
@@ -79,9 +67,13 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def load_settings(
-    path: str | None, environ: Mapping[str, str], overrides: Mapping[str, Any]
+    path: str | None, environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Settings from the config file (if any), ICK_STATE_DIR, and command-line overrides."""
+    """Settings from the config file (if any), ICK_STATE_DIR, and command-line overrides;
+    `environ` is the process's own unless a test gives another."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
     doc: dict[str, Any] = {}
     if path is not None:
         import yaml  # only here: the daemon has no other use for a YAML parser
@@ -207,3 +199,68 @@ def _smtp(doc: Any, where: str) -> SmtpSettings:
                 raise InputError(f"{where}: smtp: {key}: expected true or false")
             setattr(smtp, key, doc[key])
     return smtp
+
+
+# Variables of the daemon's environment that actions may see; everything else stays out,
+# so a token or password in the daemon's environment never reaches a build.
+PASSED_ENV = (
+    "PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR",
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+)
+
+
+def passed_env() -> dict[str, str]:
+    """The daemon's own values of PASSED_ENV, for the commands it runs."""
+    return {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+
+
+def local_zone() -> tzinfo:
+    """The daemon's time zone (schedules are in it): TZ, else /etc/localtime, else UTC."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("TZ", "").removeprefix(":")
+    try:
+        if name:
+            return ZoneInfo(name)
+        with open("/etc/localtime", "rb") as f:
+            return ZoneInfo.from_file(f, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return ZoneInfo("UTC")
+
+
+# Test knob, not a setting: multiplies every notification retry delay (0.05 makes the first
+# retry 0.5 s).
+RETRY_SCALE_VARIABLE = "ICK_NOTIFY_RETRY_SCALE"
+
+
+def retry_scale() -> float:
+    """ICK_NOTIFY_RETRY_SCALE, read once at start: above 0, at most 1; else 1."""
+    text = os.environ.get(RETRY_SCALE_VARIABLE)
+    if not text:
+        return 1.0
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = -1.0
+    if not 0 < scale <= 1:
+        import logging  # here: the command-line tool reads this module too, and logs nothing
+
+        logging.getLogger(__name__).warning("ignoring %s=%r: expected a number above 0, at most 1",
+                    RETRY_SCALE_VARIABLE, text)
+        return 1.0
+    return scale
+
+
+@dataclass(frozen=True)
+class ClientEnvironment:
+    """What the command-line tool takes from its environment."""
+
+    url: str | None  # ICK_URL: the daemon's address
+    token: str | None  # ICK_TOKEN
+    state_dir: str  # ICK_STATE_DIR, else the default: where the local daemon's admin.token is
+
+
+def client_environment() -> ClientEnvironment:
+    return ClientEnvironment(
+        url=os.environ.get("ICK_URL") or None, token=os.environ.get("ICK_TOKEN") or None,
+        state_dir=os.environ.get("ICK_STATE_DIR") or os.path.expanduser(DEFAULT_STATE_DIR))

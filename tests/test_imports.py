@@ -1,4 +1,5 @@
-"""No import circle anywhere in ick/: every module-level import, walked with ast."""
+"""No import circle anywhere in ick/: every import, walked with ast, counting those inside
+functions and those only type checkers see (a lazy import is still a dependency)."""
 
 from __future__ import annotations
 
@@ -18,33 +19,21 @@ def module_name(path: Path, root: Path) -> str:
 
 
 def imports_of(path: Path, root: Path) -> set[str]:
-    """The ick modules `path` imports when it is loaded (not those a function imports later,
-    nor those only type checkers see)."""
+    """The ick modules `path` imports: at load time, inside functions, or for type checkers."""
     tree = ast.parse(path.read_text())
     found: set[str] = set()
     here = module_name(path, root)
     package = here if path.name == "__init__.py" else here.rpartition(".")[0]
-
-    def visit(nodes: list[ast.stmt]) -> None:
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                    + ([base] if base else []))
-                found.add(base)
-                found.update(f"{base}.{a.name}" for a in node.names)
-            elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
-                continue
-            elif isinstance(node, ast.If | ast.Try):
-                visit(node.body)
-                visit(node.orelse)
-                for handler in getattr(node, "handlers", []):
-                    visit(handler.body)
-
-    visit(tree.body)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)
     return found
 
 
@@ -104,6 +93,19 @@ def test_ick_has_no_import_cycle() -> None:
     assert cycles(graph) == []
 
 
+def test_api_and_ui_are_siblings_and_the_daemon_root_imports_neither() -> None:
+    graph = import_graph(PACKAGE)
+
+    def imports(prefix: str, target: str) -> list[str]:
+        return sorted(m for m, targets in graph.items() if m.startswith(prefix)
+                      and any(t == target or t.startswith(target + ".") for t in targets))
+
+    assert imports("ick.ui", "ick.api") == []
+    assert imports("ick.api", "ick.ui") == ["ick.api.app"]  # make_app adds the pages' routes
+    assert imports("ick.keepers", "ick.api") == imports("ick.keepers", "ick.ui") == []
+    assert [t for t in graph["ick.daemon"] if t.startswith(("ick.api", "ick.ui"))] == []
+
+
 def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
     root = tmp_path / "pkg"
     (root / "sub").mkdir(parents=True)
@@ -112,5 +114,8 @@ def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
     (root / "a.py").write_text("from pkg.sub import b\n")
     (root / "sub" / "b.py").write_text("import pkg.c\n")
     (root / "c.py").write_text("from . import a\n\ndef later():\n    import pkg.d\n")
-    (root / "d.py").write_text("import pkg.c\n")
-    assert cycles(import_graph(root)) == [["pkg.a", "pkg.c", "pkg.sub.b"]]
+    (root / "d.py").write_text("from typing import TYPE_CHECKING\n"
+                               "if TYPE_CHECKING:\n    import pkg.e\n")
+    (root / "e.py").write_text("import pkg.d\n")
+    assert sorted(cycles(import_graph(root))) == [["pkg.a", "pkg.c", "pkg.sub.b"],
+                                                  ["pkg.d", "pkg.e"]]

@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 import ick
-from ick.api import keys
+from ick import keys
 from ick.api.badrequests import quiet_bad_requests
 from ick.api.helpers import Handler, error_response
 from ick.daemon import Daemon
@@ -47,11 +47,8 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick import ui
     from ick.api import apply, artifacts, builds, logins, prune, resources, secrets, tokens, work
-    from ick.api.sessions import SessionKeeper
-    from ick.storage.overview import BuildOverview
-    from ick.storage.sessions import SessionStore
+    from ick.ui.routes import add_routes as add_ui_routes
 
     app = web.Application(middlewares=[errors_middleware])
     app.cleanup_ctx.append(quiet_bad_requests)
@@ -65,8 +62,8 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.SECRETS] = daemon.secrets
     app[keys.CONTROLLER] = daemon.controller
     app[keys.BASE_URL] = daemon.base_url
-    app[keys.SESSIONS] = SessionKeeper(SessionStore(daemon.db), daemon.tokens)
-    app[keys.OVERVIEW] = BuildOverview(daemon.db)
+    app[keys.SESSIONS] = daemon.sessions
+    app[keys.OVERVIEW] = daemon.overview
     app[keys.PRUNER] = daemon.upkeep.pruner
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
@@ -79,5 +76,5 @@ def make_app(daemon: Daemon) -> web.Application:
     prune.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
     logins.add_routes(app)
-    ui.add_routes(app)
+    add_ui_routes(app)
     return app

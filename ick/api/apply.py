@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from ick.api.helpers import json_body, require
-from ick.api.keys import RESOURCES
 from ick.errors import IckError, IckFileError, InputError
+from ick.keys import RESOURCES
 from ick.model import Pipeline, Project
 
 MAX_RESOURCES = 10_000  # per request: a file with more is a mistake, not a configuration

@@ -10,8 +10,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.helpers import require
-from ick.api.keys import ARTIFACTS
 from ick.errors import InputError, NotFoundError
+from ick.keys import ARTIFACTS
 from ick.runners.arches import ARCH_RE
 from ick.storage.artifacts import check_name
 

@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from ick.api.helpers import require
-from ick.api.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.errors import InputError, NotFoundError
+from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
 

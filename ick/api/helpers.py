@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api.keys import TOKENS
 from ick.errors import InputError
+from ick.keys import TOKENS
 from ick.storage.tokens import TokenRecord
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.helpers import require
-from ick.api.keys import BASE_URL, SESSIONS
-from ick.api.sessions import LINK_SECONDS
+from ick.keepers.sessions import LINK_SECONDS
+from ick.keys import BASE_URL, SESSIONS
 
 
 async def create_link(request: web.Request) -> web.Response:

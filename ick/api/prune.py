@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.helpers import json_body, require
-from ick.api.keys import PRUNER
 from ick.errors import InputError
+from ick.keys import PRUNER
 
 
 async def prune(request: web.Request) -> web.Response:

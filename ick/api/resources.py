@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from ick.api.helpers import json_body, require
-from ick.api.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
+from ick.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.model import name_problem
 
 CALLER_TRIGGERS = ("api", "hook")

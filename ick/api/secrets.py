@@ -13,8 +13,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.helpers import require
-from ick.api.keys import RESOURCES, SECRETS
 from ick.errors import InputError, NotFoundError
+from ick.keys import RESOURCES, SECRETS
 from ick.model import SECRET_NAME_RE, name_problem
 from ick.storage.secrets import MAX_SECRET, check_secret_name
 

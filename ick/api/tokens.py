@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.api.helpers import json_body, require
-from ick.api.keys import TOKENS
 from ick.errors import InputError
+from ick.keys import TOKENS
 
 
 async def list_tokens(request: web.Request) -> web.Response:

@@ -28,8 +28,8 @@ from aiohttp import web
 
 from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
-from ick.api.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
+from ick.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.model import ACTION_FIELDS
 from ick.runners.registry import action_type
 from ick.scheduler.driver import Controller

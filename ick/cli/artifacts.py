@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import click
 
-from ick.cli.main import EXIT_FAILED, Context, cli, fail, json_option, pass_ctx, print_json
+from ick.cli.context import EXIT_FAILED, Context, fail, json_option, pass_ctx, print_json
 
 BLOCK = 1 << 20
 DIGEST_HEADER = "Ick-Digest"
@@ -39,7 +39,7 @@ def _blocks(f: IO[bytes]) -> Iterator[bytes]:
         yield block
 
 
-@cli.group()
+@click.group()
 def artifacts() -> None:
     """List, fetch, store and remove artifacts."""
 

@@ -7,10 +7,9 @@ from typing import Any
 
 import click
 
-from ick.cli.main import (
+from ick.cli.context import (
     EXIT_FAILED,
     Context,
-    cli,
     echo_table,
     fail,
     json_option,
@@ -36,7 +35,7 @@ def _follow(ctx: Context, build_id: int) -> None:
         out.flush()
 
 
-@cli.command()
+@click.command()
 @click.argument("project")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A build parameter (a string), overriding the project's.")
@@ -61,13 +60,10 @@ def _queued(ctx: Context, build: dict[str, Any], wait: bool, as_json: bool) -> N
     if wait:
         sys.stdout.flush()
         _follow(ctx, build["id"])
-        final = ctx.client.call("GET", f"/builds/{build['id']}")
-        if final["state"] != "succeeded":
-            click.echo(f"build {final['id']} {final['state']}", err=True)
-            sys.exit(EXIT_FAILED)
+        _exit_unless_succeeded(ctx, build["id"])
 
 
-@cli.command()
+@click.command()
 @click.argument("project", required=False)
 @click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
 @json_option
@@ -111,7 +107,7 @@ def _job_title(job: dict[str, Any]) -> str:
     return f"job {job['job']} ({values})" if values else f"job {job['job']}"
 
 
-@cli.command()
+@click.command()
 @click.argument("build_id", type=int)
 @json_option
 @pass_ctx
@@ -173,7 +169,7 @@ def _echo_notification(n: dict[str, Any]) -> None:
         click.echo(f"      {attempt['at']}: {result}")
 
 
-@cli.command()
+@click.command()
 @click.argument("build_id", type=int)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the build ends.")
 @click.option("--offset", type=click.IntRange(0), default=0, help="Start at this byte.")
@@ -189,9 +185,24 @@ def log(ctx: Context, build_id: int, follow: bool, offset: int, job: int | None)
     for chunk in ctx.client.stream(path):
         out.write(chunk)
         out.flush()
+    if follow:
+        _exit_unless_succeeded(ctx, build_id, job)
 
 
-@cli.command()
+def _exit_unless_succeeded(ctx: Context, build_id: int, job: int | None = None) -> None:
+    """After following a build (or one job of it) to its end: exit 1 unless it succeeded."""
+    final = ctx.client.call("GET", f"/builds/{build_id}")
+    what, state = f"build {build_id}", final["state"]
+    if job is not None:
+        state = next((j["state"] for j in final["jobs"] if j["job"] == job), state)
+        what = f"build {build_id} job {job}"
+    if state != "succeeded":
+        sys.stdout.flush()
+        click.echo(f"{what} {state}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@click.command()
 @click.argument("build_id", type=click.IntRange(1))
 @click.option("--wait", is_flag=True, help="Follow the log; exit 0 if the build succeeds, else 1.")
 @json_option
@@ -201,7 +212,7 @@ def rebuild(ctx: Context, build_id: int, wait: bool, as_json: bool) -> None:
     _queued(ctx, ctx.client.call("POST", f"/builds/{build_id}/+rebuild"), wait, as_json)
 
 
-@cli.command()
+@click.command()
 @click.argument("build_id", type=int)
 @json_option
 @pass_ctx

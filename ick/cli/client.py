@@ -23,24 +23,23 @@ class ApiError(IckError):
         self.status = status
 
 
-def admin_token_path(environ: dict[str, str] | os._Environ[str]) -> str:
-    state = environ.get("ICK_STATE_DIR") or os.path.expanduser("~/.local/share/ick")
-    return os.path.join(state, "admin.token")  # os.path: pathlib costs a CLI call 2 ms
+def admin_token_path(state_dir: str) -> str:
+    return os.path.join(state_dir, "admin.token")  # os.path: pathlib costs a CLI call 2 ms
 
 
-def default_token(environ: dict[str, str] | os._Environ[str]) -> str | None:
+def default_token(state_dir: str) -> str | None:
     """The local daemon's admin token, when this user can read it."""
     try:
-        with open(admin_token_path(environ)) as f:
+        with open(admin_token_path(state_dir)) as f:
             return f.read().strip() or None
     except OSError:
         return None
 
 
-def missing_token_message(environ: dict[str, str] | os._Environ[str]) -> str:
+def missing_token_message(state_dir: str) -> str:
     """What to say when the daemon wants a token and the CLI found none."""
     return (f"no API token: none given with --token or ICK_TOKEN, and none readable at "
-            f"{admin_token_path(environ)}; set ICK_STATE_DIR to the daemon's state directory "
+            f"{admin_token_path(state_dir)}; set ICK_STATE_DIR to the daemon's state directory "
             "(where admin.token is), or pass --token TOKEN, or set ICK_TOKEN")
 
 

@@ -1,28 +1,105 @@
-"""Which module defines each `ick` subcommand; `main` imports one only when it is used.
+"""Every `ick` subcommand, each behind a loader that imports its module only when it is used.
 
-Every CLI call pays Python's start-up, and `ick serve` keeps what it imported for as long as
-it runs, so neither loads the modules of commands it does not run.
+Every CLI call pays Python's start-up, so none loads the modules of commands it does not run.
+A loader returns its module's commands by name; mypy checks each one is a click command.
 """
 
-COMMANDS = {
-    "apply": "ick.cli.resources",
-    "make-it-so": "ick.cli.resources",
-    "projects": "ick.cli.resources",
-    "pipelines": "ick.cli.resources",
-    "trigger": "ick.cli.builds",
-    "builds": "ick.cli.builds",
-    "build": "ick.cli.builds",
-    "log": "ick.cli.builds",
-    "cancel": "ick.cli.builds",
-    "rebuild": "ick.cli.builds",
-    "prune": "ick.cli.prune",
-    "artifacts": "ick.cli.artifacts",
-    "secret": "ick.cli.secrets",
-    "token": "ick.cli.tokens",
-    "login-link": "ick.cli.login",
-    "hook": "ick.cli.hook",
-    "serve": "ick.cli.serve",
-    "worker": "ick.cli.worker",
-    "workers": "ick.cli.worker",
-    "doctor": "ick.cli.doctor",
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import click
+
+Commands = Mapping[str, click.Command]
+
+
+def _resources() -> Commands:
+    from ick.cli import resources
+
+    return {"apply": resources.apply, "make-it-so": resources.make_it_so,
+            "projects": resources.projects, "pipelines": resources.pipelines}
+
+
+def _builds() -> Commands:
+    from ick.cli import builds
+
+    return {"trigger": builds.trigger, "builds": builds.builds, "build": builds.build,
+            "log": builds.log, "cancel": builds.cancel, "rebuild": builds.rebuild}
+
+
+def _prune() -> Commands:
+    from ick.cli import prune
+
+    return {"prune": prune.prune}
+
+
+def _artifacts() -> Commands:
+    from ick.cli import artifacts
+
+    return {"artifacts": artifacts.artifacts}
+
+
+def _secrets() -> Commands:
+    from ick.cli import secrets
+
+    return {"secret": secrets.secret}
+
+
+def _tokens() -> Commands:
+    from ick.cli import tokens
+
+    return {"token": tokens.token}
+
+
+def _login() -> Commands:
+    from ick.cli import login
+
+    return {"login-link": login.login_link}
+
+
+def _hook() -> Commands:
+    from ick.cli import hook
+
+    return {"hook": hook.hook}
+
+
+def _serve() -> Commands:
+    from ick.cli import serve
+
+    return {"serve": serve.serve}
+
+
+def _worker() -> Commands:
+    from ick.cli import worker
+
+    return {"worker": worker.worker, "workers": worker.workers}
+
+
+def _doctor() -> Commands:
+    from ick.cli import doctor
+
+    return {"doctor": doctor.doctor}
+
+
+COMMANDS: dict[str, Callable[[], Commands]] = {
+    "apply": _resources,
+    "make-it-so": _resources,
+    "projects": _resources,
+    "pipelines": _resources,
+    "trigger": _builds,
+    "builds": _builds,
+    "build": _builds,
+    "log": _builds,
+    "cancel": _builds,
+    "rebuild": _builds,
+    "prune": _prune,
+    "artifacts": _artifacts,
+    "secret": _secrets,
+    "token": _tokens,
+    "login-link": _login,
+    "hook": _hook,
+    "serve": _serve,
+    "worker": _worker,
+    "workers": _worker,
+    "doctor": _doctor,
 }

@@ -8,7 +8,7 @@ import shutil
 
 import click
 
-from ick.cli.main import cli, json_option, print_json
+from ick.cli.context import json_option, print_json
 
 
 def tools() -> list[tuple[str, str, str]]:
@@ -108,7 +108,7 @@ def _line(check: dict[str, str]) -> str:
     return f"{state:<8} {detail}"
 
 
-@cli.command()
+@click.command()
 @json_option
 def doctor(as_json: bool) -> None:
     """Check the host for what ick's actions need (exit 1 if something is missing)."""

@@ -11,7 +11,7 @@ import os
 
 import click
 
-from ick.cli.main import Context, cli, pass_ctx
+from ick.cli.context import Context, pass_ctx
 
 HOOK = '''#!{python}
 # git post-receive hook written by `ick hook`: triggers an ick build of {project}
@@ -116,7 +116,7 @@ def hook_script(url: str, project: str, token: str) -> str:
                        token=json.dumps(token))
 
 
-@cli.command()
+@click.command()
 @click.argument("project")
 @click.option("--hook-url", default=None,
               help="The address the git server reaches the daemon at [--url].")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
+from ick.cli.context import Context, json_option, pass_ctx, print_json
 
 
-@cli.command("login-link")
+@click.command("login-link")
 @json_option
 @pass_ctx
 def login_link(ctx: Context, as_json: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
+from ick.cli.context import Context, json_option, pass_ctx, print_json
 
 
 def human(size: int) -> str:
@@ -16,7 +16,7 @@ def human(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-@cli.command()
+@click.command()
 @click.option("--dry-run", is_flag=True, help="Only say what would go.")
 @json_option
 @pass_ctx

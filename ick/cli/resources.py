@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ick.cli.main import Context, cli, json_option, pass_ctx, print_json
+from ick.cli.context import Context, json_option, pass_ctx, print_json
 
 
 def _apply(ctx: Context, path: str) -> None:
@@ -44,7 +44,7 @@ def _apply(ctx: Context, path: str) -> None:
         click.echo(f"{kind} {applied[kind]}: applied")
 
 
-@cli.command()
+@click.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @pass_ctx
 def apply(ctx: Context, path: str) -> None:
@@ -52,7 +52,7 @@ def apply(ctx: Context, path: str) -> None:
     _apply(ctx, path)
 
 
-@cli.command("make-it-so")
+@click.command("make-it-so")
 @click.argument("path", type=click.Path(dir_okay=False))
 @pass_ctx
 def make_it_so(ctx: Context, path: str) -> None:
@@ -105,5 +105,5 @@ def _resource_group(kind: str, plural: str) -> click.Group:
     return group
 
 
-cli.add_command(_resource_group("project", "projects"))
-cli.add_command(_resource_group("pipeline", "pipelines"))
+projects = _resource_group("project", "projects")
+pipelines = _resource_group("pipeline", "pipelines")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ick.cli.main import Context, cli, fail, json_option, pass_ctx, print_json
+from ick.cli.context import Context, fail, json_option, pass_ctx, print_json
 
 
 def _path(project: str, name: str | None = None) -> str:
@@ -16,7 +16,7 @@ def _path(project: str, name: str | None = None) -> str:
     return base if name is None else f"{base}/{quote_name(name)}"
 
 
-@cli.group()
+@click.group()
 def secret() -> None:
     """Set, list and remove a project's secrets (values are never shown)."""
 

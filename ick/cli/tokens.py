@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ick.cli.main import Context, cli, echo_table, json_option, pass_ctx, print_json
+from ick.cli.context import Context, echo_table, json_option, pass_ctx, print_json
 
 SCOPES = ("read", "trigger", "write", "worker", "admin")
 
 
-@cli.group()
+@click.group()
 def token() -> None:
     """Create, list and revoke API tokens (needs an admin token)."""
 
@@ -50,7 +50,7 @@ def list_(ctx: Context, as_json: bool) -> None:
 @pass_ctx
 def revoke(ctx: Context, token_id: str) -> None:
     """Revoke a token by its id (as `ick token list` shows it), or by the token itself."""
-    from ick.api.auth import split_token
+    from ick.keepers.tokens import split_token
 
     parts = split_token(token_id)
     if parts is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ick.cli.main import Context, cli, fail, json_option, pass_ctx, print_json
+from ick.cli.context import Context, echo_table, fail, json_option, pass_ctx, print_json
 
 DEFAULT_STATE = "~/.local/share/ick-worker"
 
@@ -48,13 +48,15 @@ def _token(token_file: str | None) -> str:
         if not token:
             fail(f"--token-file {token_file}: the file is empty")
         return token
-    token = os.environ.get("ICK_TOKEN", "").strip()
+    from ick.config import client_environment
+
+    token = (client_environment().token or "").strip()
     if not token:
         fail("ick worker needs a worker-scope token: --token-file FILE, or ICK_TOKEN")
     return token
 
 
-@cli.command()
+@click.command()
 @click.option("--url", default=None, help="The controller's address [ICK_URL, else --url of ick].")
 @click.option("--token-file", default=None, type=click.Path(dir_okay=False),
               help="A file holding a worker-scope token [else ICK_TOKEN].")
@@ -134,7 +136,7 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
     log.info("worker %s stopped", name)
 
 
-@cli.command()
+@click.command()
 @json_option
 @pass_ctx
 def workers(ctx: Context, as_json: bool) -> None:
@@ -143,9 +145,10 @@ def workers(ctx: Context, as_json: bool) -> None:
     if as_json:
         print_json(docs)
         return
+    rows = [["WORKER", "WHERE", "SLOTS", "RUNNING", "LAST SEEN", "LABELS"]]
     for doc in docs:
         labels = " ".join(f"{k}={','.join(v)}" for k, v in doc["labels"].items())
         running = ",".join(f"#{r['build']}" for r in doc["running"]) or "idle"
         where = "local" if doc["local"] else "remote"
-        click.echo(f"{doc['worker']}\t{where}\t{doc['slots']} slots\t{running}\t"
-                   f"{doc['last_seen']}\t{labels}")
+        rows.append([doc["worker"], where, str(doc["slots"]), running, doc["last_seen"], labels])
+    echo_table(rows, right=(2,))

@@ -1,5 +1,6 @@
-"""The composition root: opens every part of the daemon in a fixed order and yields them as one
-frozen set of typed services (`Daemon`); `ick.daemon.serve` runs them.
+"""The composition root: builds every object of the daemon (stores, keepers, controller, upkeep,
+workers, the HTTP client session) in a fixed order and yields them as one frozen set of typed
+services (`Daemon`); `ick.daemon.serve` runs them, `python -I -m ick.daemon` is the process.
 """
 
 from __future__ import annotations
@@ -15,26 +16,37 @@ from secrets import token_bytes
 
 import aiohttp
 
-from ick.api.auth import TokenKeeper
-from ick.config import Settings
+from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
-from ick.daemon.secrets import SecretKeeper
+from ick.keepers.secrets import SecretKeeper
+from ick.keepers.sessions import SessionKeeper
+from ick.keepers.tokens import TokenKeeper
 from ick.notify.outbox import Outbox
-from ick.notify.retry import retry_scale
+from ick.notify.tls import tls_context
 from ick.runners.base import HostSettings
+from ick.runners.registry import Runners
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
+from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
+from ick.storage.retention import Keep, RetentionStore
 from ick.storage.secrets import SecretStore
+from ick.storage.sessions import SessionStore
+from ick.storage.timers import TimerStore
 from ick.storage.tokens import TokenStore
+from ick.upkeep.downstream import Downstream
+from ick.upkeep.prune import Pruner
 from ick.upkeep.tasks import Upkeep
+from ick.upkeep.timers import Polls, Schedules, SystemClock
+from ick.worker.labels import own_labels
 from ick.worker.rundir import run_root
 from ick.worker.services import LocalServices, StoreBlobs
 from ick.worker.systrees import SystreeCache
+from ick.worker.worker import Worker
 from ick.worker.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -50,11 +62,13 @@ class Daemon:
     url: str  # where the daemon listens, for links when public_url is unset
     db: Database
     tokens: TokenKeeper
+    sessions: SessionKeeper  # web UI sessions and login links
     resources: ResourceStore
     builds: BuildStore
     logs: LogStore
     notifications: NotificationStore
     artifacts: ArtifactStore
+    overview: BuildOverview  # the queries the web pages make
     systrees: SystreeCache
     secrets: SecretKeeper
     outbox: Outbox
@@ -63,6 +77,8 @@ class Daemon:
     host: HostSettings
     worker_services: LocalServices
     upkeep: Upkeep
+    http: aiohttp.ClientSession  # the one HTTP client session, with ick's TLS context
+    workers: tuple[Worker, ...]  # the local workers (`serve` runs them); they share runners
 
     @property
     def base_url(self) -> str:
@@ -167,7 +183,9 @@ async def open_daemon(
         open_logs(state / "logs", settings.max_log_mb * 2**20) as logs,
         open_artifacts(db, state) as artifacts,
         open_systrees(state, artifacts) as systrees,
-        aiohttp.ClientSession() as http,
+        # HTTPS through this session checks certificates against the system's CA bundle
+        # (or SSL_CERT_FILE's), whichever client uses it.
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls_context())) as http,
     ):
         tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))
         await tokens.load()
@@ -179,19 +197,36 @@ async def open_daemon(
         url = f"http://{host}:{port}"
         outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
                         lambda: settings.public_url or url, secrets.value,
-                        retry_scale=retry_scale(os.environ))
-        upkeep = Upkeep(settings=settings, db=db, resources=resources, builds=builds, logs=logs,
-                        artifacts=artifacts, systrees=systrees)
+                        retry_scale=retry_scale())
+        pruner = Pruner(
+            retention=RetentionStore(db), resources=resources, logs=logs, state_dir=state,
+            default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,
+            systrees=systrees)
+        downstream = Downstream(resources, builds)
         controller = Controller(builds, resources, logs,
-                                listeners=(secrets, outbox, upkeep.downstream),
+                                listeners=(secrets, outbox, downstream),
                                 lease=settings.worker_lease)
+        timers = TimerStore(db)
+        clock = SystemClock(local_zone())
+        upkeep = Upkeep(
+            pruner=pruner, downstream=downstream, trigger=controller.trigger,
+            schedules=Schedules(resources, timers, controller.trigger, clock),
+            polls=Polls(resources, timers, controller.trigger, clock, state / "git"))
+        workspaces = Workspaces(state / "workspaces")
+        host_settings = HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
+                                     run_root=run_root(state))
+        worker_services = LocalServices(artifacts, systrees, secrets.value)
+        runners = Runners()  # one for all local workers: they share the git mirrors
+        labels = own_labels(settings.worker_labels) if settings.workers else {}
+        workers = tuple(
+            Worker(controller, f"local{i}", host_settings, worker_services, workspaces,
+                   runners, labels=labels)
+            for i in range(settings.workers))
         yield Daemon(
-            settings=settings, url=url, db=db, tokens=tokens, resources=resources,
+            settings=settings, url=url, db=db, tokens=tokens,
+            sessions=SessionKeeper(SessionStore(db), tokens), resources=resources,
             builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
-            systrees=systrees, secrets=secrets, outbox=outbox, controller=controller,
-            workspaces=Workspaces(state / "workspaces"),
-            host=HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
-                              run_root=run_root(state)),
-            worker_services=LocalServices(artifacts, systrees, secrets.value),
-            upkeep=upkeep,
+            overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
+            controller=controller, workspaces=workspaces, host=host_settings,
+            worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,
         )

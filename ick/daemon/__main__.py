@@ -1,21 +1,43 @@
-"""The daemon's own process image: `ick serve` checks its settings, then execs this.
-
-The daemon needs none of the command-line tool (click, the client, the other commands);
-starting afresh keeps them out of its memory for as long as it runs. Usage (internal):
-`python -m ick.daemon SETTINGS_JSON [--verbose] [--restore-env=JSON]`.
+"""The daemon's own process: `python -I -m ick.daemon [--config ick.yaml] [flags]`, which the
+systemd unit runs and `ick serve` execs. It loads its settings itself (ick.config), takes the
+state directory's lock, then serves until SIGTERM.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
 import logging
-import os
 import sys
 
-from ick.config import settings_from_json
+from ick.config import Settings, load_settings
 from ick.daemon.lock import StateInUseError, lock_state_dir
 from ick.daemon.serve import serve
+from ick.errors import IckError
+
+EXIT_INPUT = 2  # as the `ick` command's: usage or input errors
+
+
+def parser() -> argparse.ArgumentParser:
+    """The same flags as `ick serve`, which passes its own on."""
+    p = argparse.ArgumentParser(prog="python -I -m ick.daemon",
+                                description="Run the ick daemon: API, scheduler and local workers.")
+    p.add_argument("--config", metavar="FILE", help="Daemon settings file (ick.yaml).")
+    p.add_argument("--listen", metavar="HOST:PORT", help="Where to listen [127.0.0.1:4250].")
+    p.add_argument("--state-dir", metavar="DIR", help="State directory [~/.local/share/ick].")
+    p.add_argument("--workers", type=int, metavar="N", help="Local build slots [CPU count].")
+    p.add_argument("--public-url", metavar="URL", help="The URL people reach this daemon at.")
+    p.add_argument("--debian-mirror", metavar="URL", help="Mirror for debootstrap and apt.")
+    p.add_argument("-v", "--verbose", action="store_true", help="Log debug messages too.")
+    return p
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """ick.yaml, then the environment, then the flags (ick.config)."""
+    return load_settings(args.config, overrides={
+        "listen": args.listen, "state_dir": args.state_dir, "workers": args.workers,
+        "public_url": args.public_url, "debian_mirror": args.debian_mirror,
+    })
 
 
 def ready(url: str) -> None:
@@ -23,23 +45,15 @@ def ready(url: str) -> None:
     print(f"ick: listening on {url}", flush=True)
 
 
-def restore_env(argv: list[str]) -> None:
-    """Give the variables `ick serve` set for the daemon's imports only (see ick.cli.serve)
-    the values they had there: `--restore-env={"NAME": "value" or null for unset, ...}`."""
-    for arg in argv:
-        if arg.startswith("--restore-env="):
-            for name, value in json.loads(arg.removeprefix("--restore-env=")).items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
 def main(argv: list[str]) -> int:
-    restore_env(argv[1:])  # first: the imports above are done, and the daemon starts nothing yet
-    settings = settings_from_json(argv[0])
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_of(args)
+    except IckError as e:
+        print(f"ick: error: {e.message}", file=sys.stderr)
+        return EXIT_INPUT
     logging.basicConfig(
-        level=logging.DEBUG if "--verbose" in argv[1:] else logging.INFO, stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 from collections.abc import Callable
@@ -14,10 +15,12 @@ log = logging.getLogger(__name__)
 QUIET = 5.0  # seconds with nothing queued or running before memory is trimmed
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
+    """glibc's malloc_trim, looked up once: find_library runs ldconfig and makes temporary
+    files, which must not happen again at every trim (nor fail when descriptors run out)."""
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
         trim: Callable[[int], int] = libc.malloc_trim
     except (OSError, AttributeError, TypeError):
         return None  # not glibc

@@ -19,10 +19,7 @@ from ick.api.work import drop_silent_workers
 from ick.config import Settings
 from ick.daemon import Daemon, open_daemon
 from ick.daemon.memory import trim, trim_when_idle
-from ick.runners.registry import Runners
-from ick.worker.labels import own_labels
 from ick.worker.leftovers import kill_leftovers
-from ick.worker.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +83,9 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
                 group.create_task(daemon.workspaces.run()),
                 group.create_task(drop_silent_workers(controller)),
                 group.create_task(trim_when_idle(controller.busy, controller.activity)),
-                group.create_task(daemon.upkeep.run(controller.trigger)),
+                group.create_task(daemon.upkeep.run()),
             ]
-            runners = Runners()  # one for all local workers: they share the git mirrors
-            labels = own_labels(daemon.settings.worker_labels)
-            workers = [
-                group.create_task(Worker(controller, f"local{i}", daemon.host,
-                                         daemon.worker_services, daemon.workspaces,
-                                         runners, labels=labels).run())
-                for i in range(daemon.settings.workers)
-            ]
+            workers = [group.create_task(worker.run()) for worker in daemon.workers]
             trim()  # start-up's garbage: imports, migrations
             if ready is not None:
                 ready(daemon.url)

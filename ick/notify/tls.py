@@ -1,4 +1,5 @@
-"""TLS for mail and webhooks: one client context, made at first use, and TLS failures in words."""
+"""ick's TLS client context (the daemon's HTTP session, mail and webhooks use it) and TLS
+failures in words."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from functools import cache
 
 @cache
 def tls_context() -> ssl.SSLContext:
-    """The system's CA certificates (or SSL_CERT_FILE's), loaded at the first TLS connection
-    rather than at start: aiohttp's own default context is made while the daemon imports it,
-    when `ick serve` has hidden the CA bundle (see ick.cli.serve)."""
+    """Checks servers against the system's CA certificates (or SSL_CERT_FILE's); one for the
+    process, made when the daemon opens its HTTP session or a command first needs TLS."""
     return ssl.create_default_context()
 
 

@@ -7,12 +7,12 @@ import hmac
 import json
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 import ick
 from ick.errors import SendError
-from ick.notify.channels.webhook import where
 from ick.notify.tls import tls_context, tls_problem
 
 WEBHOOK_TIMEOUT = 30.0
@@ -22,6 +22,13 @@ SIGNATURE_HEADER = "X-Ick-Signature"
 def signature(key: bytes, body: bytes) -> str:
     """The X-Ick-Signature value: `sha256=` and the hex HMAC-SHA256 of the body."""
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def where(url: str) -> str:
+    """The URL without user, password, path or query, which may carry credentials."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"webhook {parts.scheme}://{parts.hostname}{port}"
 
 
 def encode(doc: dict[str, Any]) -> bytes:

@@ -7,26 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ick.config import passed_env
 from ick.errors import ActionError
 from ick.runners.result import ActionResult
 from ick.runners.rules import Rule
 
 if TYPE_CHECKING:
     from ick.runners.gitcache import MirrorLocks
-
-# Variables of the daemon's environment that actions may see; everything else stays out,
-# so a token or password in the daemon's environment never reaches a build.
-PASSED_ENV = (
-    "PATH", "HOME", "LANG", "LC_ALL", "TZ", "USER", "LOGNAME", "TMPDIR",
-    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-)
-
 
 @dataclass
 class HostSettings:
@@ -182,7 +174,7 @@ class ActionContext:
         return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
     def base_env(self) -> dict[str, str]:
-        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        env = passed_env()  # only these of the daemon's environment
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin")
         env.setdefault("LANG", "C.UTF-8")
         env.update(self.action_env())

@@ -13,14 +13,13 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from ick.api.sessions import SESSION_DAYS, Session, SessionKeeper
 from ick.errors import ForbiddenError, IckError
+from ick.keepers.sessions import SESSION_DAYS, Session, SessionKeeper
 from ick.ui import wiring
-from ick.ui.templates import render
+from ick.ui.templates import SESSION, render
 
 COOKIE = "ick_session"
 LOGIN_COOKIE = "ick_login"  # before a session exists: the login form's own CSRF value
-SESSION = web.RequestKey("ui_session", Session)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api.auth import has_scope
 from ick.errors import InputError, NotFoundError
+from ick.keepers.tokens import has_scope
 from ick.model import BuildState, Project, name_problem
 from ick.storage.artifacts import check_name
 from ick.ui import access, wiring

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ick.keepers.sessions import Session
+
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
@@ -51,12 +53,11 @@ def _static_urls() -> dict[str, str]:
 
 
 TEMPLATES_KEY = web.AppKey("ui_templates", Templates)
+SESSION = web.RequestKey("ui_session", Session)  # the logged-in session, set by ick.ui.access
 
 
 def render(request: web.Request, name: str, context: dict[str, Any],
            status: int = 200) -> web.Response:
-    from ick.ui.access import SESSION
-
     session = request.get(SESSION)
     text = request.app[TEMPLATES_KEY].render(name, {
         "session": session,

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ick.api import keys
-from ick.api.sessions import SessionKeeper
+from ick import keys
 from ick.config import Settings
+from ick.keepers.sessions import SessionKeeper
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore

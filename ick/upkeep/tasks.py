@@ -1,51 +1,28 @@
-"""The daemon's upkeep: the pruner, schedules, polls and downstream builds."""
+"""The daemon's upkeep: runs the pruner, schedules, polls and downstream builds it is given."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+from dataclasses import dataclass
 
-from ick.config import Settings
-from ick.storage.artifacts import ArtifactStore
-from ick.storage.builds import BuildStore
-from ick.storage.db import Database
-from ick.storage.logs import LogStore
-from ick.storage.resources import ResourceStore
-from ick.storage.retention import Keep, RetentionStore
-from ick.storage.timers import TimerStore
 from ick.upkeep.downstream import Downstream, Trigger
 from ick.upkeep.prune import Pruner
-from ick.upkeep.timers import Clock, Polls, Schedules, SystemClock, local_zone
-from ick.worker.systrees import SystreeCache
+from ick.upkeep.timers import Polls, Schedules
 
 
+@dataclass(frozen=True)
 class Upkeep:
-    """Made before the controller (its `downstream` listens to it); `run` gets the
-    controller's trigger."""
+    """The background work open_daemon built: `run` runs it until cancelled."""
 
-    def __init__(
-        self, *, settings: Settings, db: Database, resources: ResourceStore,
-        builds: BuildStore, logs: LogStore, artifacts: ArtifactStore | None = None,
-        systrees: SystreeCache | None = None, clock: Clock | None = None,
-    ) -> None:
-        self.settings = settings
-        self.resources = resources
-        self.clock = clock or SystemClock(local_zone(os.environ))
-        self.timers = TimerStore(db)
-        self.pruner = Pruner(
-            retention=RetentionStore(db), resources=resources, logs=logs,
-            state_dir=settings.state_dir,
-            default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,
-            systrees=systrees)
-        self.downstream = Downstream(resources, builds)
+    pruner: Pruner
+    schedules: Schedules
+    polls: Polls
+    downstream: Downstream  # a listener of the controller: builds that `triggers:` names
+    trigger: Trigger  # the controller's, for downstream builds
 
-    async def run(self, trigger: Trigger) -> None:
-        """Until cancelled."""
-        schedules = Schedules(self.resources, self.timers, trigger, self.clock)
-        polls = Polls(self.resources, self.timers, trigger, self.clock,
-                      self.settings.state_dir / "git")
+    async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.pruner.run_hourly())
-            group.create_task(schedules.run())
-            group.create_task(polls.run())
-            group.create_task(self.downstream.run(trigger))
+            group.create_task(self.schedules.run())
+            group.create_task(self.polls.run())
+            group.create_task(self.downstream.run(self.trigger))

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ick.config import passed_env
 from ick.errors import IckError
 from ick.model import Build, Project
-from ick.runners.base import PASSED_ENV
 from ick.runners.gitcache import Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor
 from ick.scheduler.timetable import due, next_slot
@@ -38,18 +36,6 @@ class Clock(Protocol):
     def monotonic(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
-
-
-def local_zone(environ: Mapping[str, str]) -> tzinfo:
-    """The daemon's time zone: TZ, else /etc/localtime, else UTC."""
-    name = environ.get("TZ", "").removeprefix(":")
-    try:
-        if name:
-            return ZoneInfo(name)
-        with open("/etc/localtime", "rb") as f:
-            return ZoneInfo.from_file(f, key="localtime")
-    except (OSError, ValueError, ZoneInfoNotFoundError):
-        return ZoneInfo("UTC")
 
 
 class SystemClock:
@@ -133,7 +119,7 @@ class Schedules:
 
 
 def git_env() -> dict[str, str]:
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env = passed_env()
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["GIT_TERMINAL_PROMPT"] = "0"  # nobody is there to type a password
     return env

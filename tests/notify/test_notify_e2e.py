@@ -272,8 +272,8 @@ def test_pending_notifications_survive_a_restart(start_daemon: Callable[..., Dae
 def test_https_webhooks_check_the_certificate(start_daemon: Callable[..., Daemon],
                                               certificate: tuple[Path, Path],
                                               tmp_path: Path) -> None:
-    # `ick serve` hides the CA bundle from the daemon's imports (to save memory) but not from
-    # its TLS connections, and keeps an SSL_CERT_FILE the user set.
+    # The daemon's TLS context trusts the system's CA certificates, or those of an
+    # SSL_CERT_FILE the user set (`ick serve` and `python -I -m ick.daemon` keep it).
     (tmp_path / "go").touch()  # the builds need not wait
     hooks = HookSink(tls=server_context(certificate))
     ick = WAITING.format(name="tls", dir=tmp_path, notify=f'[{{webhook: "{hooks.url}/ci"}}]')

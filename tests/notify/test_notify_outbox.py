@@ -342,8 +342,7 @@ async def test_smtp_refuses_a_certificate_it_does_not_trust(
 async def test_https_webhooks_trust_the_ca_certificates_of_their_time(
         world: World, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     # aiohttp made its default TLS context when it was imported, long before this test set
-    # SSL_CERT_FILE; ick's own, made at the first https webhook, sees it (ick serve relies on
-    # that: it hides the CA bundle from the daemon's imports).
+    # SSL_CERT_FILE; ick's own, made when first needed (here: the first https webhook), sees it.
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     hooks = HookSink(tls=server_context(certificate))
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ick.api.auth import TokenKeeper
 from ick.errors import AuthError, ForbiddenError, InputError, NotFoundError
+from ick.keepers.tokens import TokenKeeper
 from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project
 from ick.storage.builds import BuildStore
 from ick.storage.db import MIGRATIONS, Database, Tx

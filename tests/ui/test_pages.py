@@ -17,10 +17,10 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 
 from ick.api.app import make_app
-from ick.api.sessions import SessionKeeper
 from ick.config import Settings
 from ick.daemon import Daemon, open_daemon
 from ick.errors import AuthError
+from ick.keepers.sessions import SessionKeeper
 from ick.model import Pipeline, Project
 from ick.storage.sessions import SessionStore
 from ick.ui.access import safe_next

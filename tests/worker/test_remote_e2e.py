@@ -194,6 +194,8 @@ def test_labels_route_builds_and_a_build_no_worker_can_take_says_why(
     assert by_name["kvmbox"]["local"] is False and by_name["kvmbox"]["last_seen"]
     text = daemon.ick("workers").stdout
     assert "kvm=yes" in text and "plainbox" in text
+    assert text.splitlines()[0].split() == ["WORKER", "WHERE", "SLOTS", "RUNNING", "LAST",
+                                            "SEEN", "LABELS"]
 
     # A worker that has the label takes the build that waited for one.
     workers(daemon, "pdpbox", "--label", "arch=pdp11")

@@ -10,13 +10,6 @@ from urllib.parse import urlsplit
 from ick.notify.channel import Channel, Senders, Target
 
 
-def where(url: str) -> str:
-    """The URL without user, password, path or query, which may carry credentials."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"webhook {parts.scheme}://{parts.hostname}{port}"
-
-
 def _address_ok(value: object) -> bool:
     try:
         parts = urlsplit(value) if isinstance(value, str) else None
@@ -25,14 +18,22 @@ def _address_ok(value: object) -> bool:
     return parts is not None and parts.scheme in ("http", "https") and parts.netloc != ""
 
 
+# The sender (ick.notify.webhook) is imported at first use: it needs aiohttp, which the
+# daemon has loaded anyway and `ick apply`, which checks notify entries, should not load.
+
 async def _send(senders: Senders, target: Target, doc: Mapping[str, Any]) -> str:
-    from ick.notify.webhook import send_webhook  # aiohttp: the daemon's, not ick apply's
+    from ick.notify.webhook import send_webhook
 
     key = None if target.secret is None else senders.secret(target.secret)
     return await send_webhook(senders.session, target.address, dict(doc), key)
 
 
+def _shown(target: Target) -> str:
+    from ick.notify.webhook import where
+
+    return where(target.address)
+
+
 WEBHOOK = Channel(
-    "webhook", _address_ok, "an http or https url", _send,
-    shown=lambda target: where(target.address), takes_secret=True,
+    "webhook", _address_ok, "an http or https url", _send, shown=_shown, takes_secret=True,
 )

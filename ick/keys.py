@@ -1,13 +1,14 @@
-"""The typed keys under which `make_app` puts each service of the daemon into the aiohttp app."""
+"""The typed keys under which `make_app` puts each service of the daemon into the aiohttp app;
+the API and the web UI read them and import nothing of each other or of the daemon."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from ick.api.auth import TokenKeeper
-from ick.api.sessions import SessionKeeper
 from ick.config import Settings
-from ick.daemon.secrets import SecretKeeper
+from ick.keepers.secrets import SecretKeeper
+from ick.keepers.sessions import SessionKeeper
+from ick.keepers.tokens import TokenKeeper
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore

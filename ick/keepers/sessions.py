@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ick.api.auth import TokenKeeper, check_scope, split_token
 from ick.errors import AuthError
+from ick.keepers.tokens import TokenKeeper, check_scope, split_token
 from ick.storage.sessions import SessionStore
 from ick.storage.tokens import TokenRecord
 
