@@ -26,12 +26,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ick.daemon.host import prepare_nspawn  # noqa: E402
-from ick.runners.base import ActionContext, BuildScratch, HostSettings  # noqa: E402
+from ick.runners.base import (  # noqa: E402
+    ActionContext,
+    BuildScratch,
+    HostSettings,
+    WorkerServices,
+)
 from ick.runners.populate_systree import PopulateSystreeRunner  # noqa: E402
 from ick.runners.shell import ShellRunner  # noqa: E402
 from ick.storage.artifacts import ArtifactStore  # noqa: E402
 from ick.storage.sqlite import SqliteDatabase  # noqa: E402
-from ick.worker.services import LocalServices, StoreBlobs, WorkerServices  # noqa: E402
+from ick.worker.services import LocalServices, StoreBlobs  # noqa: E402
 from ick.worker.systrees import SystreeCache  # noqa: E402
 from tests.bookworm import bookworm_tarball  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402

@@ -70,7 +70,10 @@ class ActionState(enum.StrEnum):
 
 
 def action_kind(action: dict[str, Any]) -> str:
-    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'."""
+    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'.
+
+    The records decide it (ick.runners.catalog.type_of); the scheduler, which plans with this,
+    cannot import them, so tests/runners/test_catalog_types.py holds the two together."""
     for key in ("shell", "python", "debootstrap", "archive"):
         if key in action:
             return key
@@ -196,6 +199,13 @@ class ActionRecord:
     details: dict[str, Any] = field(default_factory=dict)
     job: int = 0
 
+    def sources(self) -> list[SourceRevision]:
+        """The source revisions the action reported checking out (under SOURCES_KEY)."""
+        entries = self.details.get(SOURCES_KEY)
+        found = (SourceRevision.from_json(e) for e in entries) if isinstance(entries, list) \
+            else ()
+        return [s for s in found if s is not None]
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "job": self.job,
@@ -208,7 +218,9 @@ class ActionRecord:
             "duration": self.duration,
             "message": self.message,
         }
-        out.update(self.details)
+        # A worker's details go beside the action's own fields, never over them (the API also
+        # refuses them at /work; this keeps rows stored before that honest too).
+        out.update((k, v) for k, v in self.details.items() if k not in ACTION_FIELDS)
         return out
 
 
@@ -257,9 +269,9 @@ class Build:
         if isinstance(pushed, str) and pushed:
             return pushed
         for action in self.actions:
-            for source in action.details.get("git") or []:
-                if isinstance(source, dict) and source.get("commit"):
-                    return str(source["commit"])
+            sources = action.sources()
+            if sources:
+                return sources[0].commit
         return self.resolved_commit
 
     def to_json(self) -> dict[str, Any]:
@@ -278,3 +290,39 @@ class Build:
             "jobs": [j.to_json() for j in self.jobs],
             "actions": [a.to_json() for a in self.actions],
         }
+
+
+# The details key under which an action reports the source revisions it checked out (the git
+# actions do), each a SourceRevision's JSON; the action's JSON shows them under it as they are.
+SOURCES_KEY = "git"
+
+
+@dataclass(frozen=True)
+class SourceRevision:
+    """A repository an action checked out: where from (credentials hidden), which ref, which
+    commit, into which folder of the workspace; `name` for one of several (git_mirror)."""
+
+    url: str
+    ref: str
+    commit: str
+    dir: str
+    name: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        doc = {"url": self.url, "ref": self.ref, "commit": self.commit, "dir": self.dir}
+        return {"name": self.name, **doc} if self.name is not None else doc
+
+    @classmethod
+    def from_json(cls, doc: object) -> SourceRevision | None:
+        """One reported entry; None unless it names a commit."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("commit"), str) \
+                or not doc["commit"]:
+            return None
+        name = doc.get("name")
+        return cls(str(doc.get("url", "")), str(doc.get("ref", "")), doc["commit"],
+                   str(doc.get("dir", "")), name if isinstance(name, str) else None)
+
+
+# An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.
+ACTION_FIELDS = frozenset({"job", "pipeline", "index", "kind", "where", "state", "exit_code",
+                           "duration", "message"})

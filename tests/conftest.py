@@ -204,7 +204,7 @@ def workers(tmp_path: Path) -> Iterator[Callable[..., RemoteWorker]]:
     with whatever their actions or containers left running or mounted."""
     from ick.runners.mounts import mounts_under as mounted
     from ick.runners.mounts import umount
-    from ick.worker.tracking import kill_rooted_under
+    from ick.worker.leftovers import kill_rooted_under
 
     started: list[RemoteWorker] = []
 

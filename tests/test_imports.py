@@ -86,18 +86,11 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-# Known, being fixed on another branch of issue 21 (h21-records): the runners' result types and
-# the worker's services. Drop this once that branch is merged.
-KNOWN_CYCLES = [
-    ["ick.runners.base", "ick.runners.tarball", "ick.worker.services", "ick.worker.systrees"],
-]
-
-
 def test_ick_has_no_import_cycle() -> None:
     graph = import_graph(PACKAGE)
     assert len(graph) > 50  # the walk saw the package
     assert "ick.scheduler.driver" in graph["ick.daemon"]
-    assert [c for c in cycles(graph) if c not in KNOWN_CYCLES] == []
+    assert cycles(graph) == []
 
 
 def test_api_and_ui_are_siblings_and_the_daemon_root_imports_neither() -> None:

@@ -28,7 +28,8 @@ from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
 from ick.keys import ARTIFACTS, CONTROLLER, SECRETS
-from ick.model import action_kind
+from ick.model import ACTION_FIELDS
+from ick.runners.registry import action_type
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import label_problem
 from ick.scheduler.work import outcome_from_json
@@ -155,6 +156,10 @@ def _outcome(body: object) -> Outcome:
         raise InputError(
             "outcome: expected a whole number or null as exit_code and seconds as duration"
         )
+    clash = sorted(ACTION_FIELDS.intersection(outcome.details))
+    if clash:
+        raise InputError(f"details: {clash[0]!r} is one of the action's own fields, which a "
+                         "worker's details cannot set")
     return outcome
 
 
@@ -200,23 +205,19 @@ async def worker_secret(request: web.Request) -> web.Response:
     return web.Response(body=value, content_type="application/octet-stream")
 
 
-# The artifacts each action type may read and write through the work protocol.
-READS = {"populate_systree": "systree_name", "populate_workspace": "workspace_artifact"}
-WRITES = {"archive": "artifact_name"}
-
-
-def _artifact_of(spec: dict[str, Any], parameters: dict[str, Any],
-                 table: dict[str, str], name: str, build_id: int, seq: int) -> None:
-    key = table.get(action_kind(spec))
-    value = None if key is None else spec.get(key, parameters.get(key))
-    if value != name:
+def _artifact_of(spec: dict[str, Any], parameters: dict[str, Any], writes: bool, name: str,
+                 build_id: int, seq: int) -> None:
+    """Refuse an artifact the action's type does not read (or write) by its settings."""
+    record = action_type(spec)
+    keys = () if record is None else record.writes if writes else record.reads
+    if record is None or name not in record.artifact_names(keys, spec, parameters):
         raise ForbiddenError(f"action {seq} of build {build_id} does not name artifact {name!r}")
 
 
 async def get_artifact(request: web.Request) -> web.StreamResponse:
     _, build_id, seq, spec, parameters, _ = _running(request)
     name = check_name(request.match_info["name"])
-    _artifact_of(spec, parameters, READS, name, build_id, seq)
+    _artifact_of(spec, parameters, False, name, build_id, seq)
     store = request.app[ARTIFACTS]
     artifact = await store.get(name)
     if artifact is None:
@@ -228,7 +229,7 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
 async def put_artifact(request: web.Request) -> web.Response:
     _, build_id, seq, spec, parameters, _ = _running(request)
     name = check_name(request.match_info["name"])
-    _artifact_of(spec, parameters, WRITES, name, build_id, seq)
+    _artifact_of(spec, parameters, True, name, build_id, seq)
     digest = request.headers.get(DIGEST_HEADER)
     if not digest:
         raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")

@@ -1,4 +1,5 @@
-"""`ick doctor`: what this host lacks for each kind of action, and which package gives it."""
+"""`ick doctor`: what this host lacks for each kind of action, and which package gives it; which
+notification channels it can send by, and the ick.yaml settings each is configured by."""
 
 from __future__ import annotations
 
@@ -73,6 +74,25 @@ def checks() -> list[dict[str, str]]:
                       "detail": "no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to "
                                 "start without it; `ick serve` mounts one when it runs as root"})
     found += _arches()
+    found += channel_checks()
+    return found
+
+
+def channel_checks() -> list[dict[str, str]]:
+    """One check per notification channel, from the channel records: usable on this host or
+    not, and which ick.yaml settings it sends through."""
+    from ick.notify.channels import CHANNELS
+
+    found = []
+    for channel in CHANNELS:
+        problem = channel.usable()
+        name = f"notify by {channel.key}"
+        if problem is not None:
+            found.append({"check": name, "state": "missing", "detail": problem})
+        else:
+            detail = f"through the {channel.settings}: settings of ick.yaml" \
+                if channel.settings else ""
+            found.append({"check": name, "state": "ok", "detail": detail})
     return found
 
 

@@ -6,15 +6,15 @@ One set of rules for both: a problem in a file is placed by FILE:LINE, in a docu
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from ick.errors import IckFileError
 from ick.matrix import expand, matrix_problems
 from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, Pipeline, Project, name_problem
+from ick.notify.channel import ONS, WHENS
+from ick.notify.channels import CHANNELS
 from ick.runners.rules import show_value
 from ick.runners.validate import action_problems
 from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
@@ -30,14 +30,11 @@ PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "k
                 "triggers", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
-NOTIFY_KEYS = ("email", "on", "secret", "webhook", "when")
-NOTIFY_WHENS = ("always", "failure", "change")
-NOTIFY_ONS = ("start", "end")
+NOTIFY_KEYS = tuple(sorted({"on", "when", "secret", *(c.key for c in CHANNELS)}))
 
 # Aliases can make a few lines of YAML into a value too big to store or send.
 MAX_VALUES = 100_000
 
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+")
 @dataclass
 class IckFile:
     """The resources of one .ick file, and the line where each begins."""
@@ -165,52 +162,45 @@ def _parameters(value: object, path: Path, context: str, out: list[Problem]) -> 
     return dict(value)
 
 
-def _is_url(value: object) -> bool:
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-    except ValueError:
-        return False
-    return parts is not None and parts.scheme in ("http", "https") and parts.netloc != ""
-
-
 def _notify(doc: object, path: Path, context: str, out: list[Problem]) -> dict[str, Any] | None:
-    """One notify entry, with 'when' and 'on' filled in, or None if it has problems."""
+    """One notify entry, with 'when' and 'on' filled in, or None if it has problems. Which
+    channels there are, and what each takes, the channel records say (ick.notify.channels)."""
     before = len(out)
+    keys = " or ".join(repr(c.key) for c in CHANNELS)
     if not isinstance(doc, dict):
-        out.append((path, f"{context}: must be a mapping with 'email' or 'webhook'"))
+        out.append((path, f"{context}: must be a mapping with {keys}"))
         return None
     _unknown_keys(doc, NOTIFY_KEYS, path, context, out)
-    targets = [key for key in ("email", "webhook") if key in doc]
-    if not targets:
-        out.append((path, f"{context}: missing 'email' or 'webhook'"))
-    elif len(targets) > 1:
-        message = f"{context}: 'email' and 'webhook' together (give one per entry)"
-        out.append(((*path, "webhook"), message))
-    email, webhook = doc.get("email"), doc.get("webhook")
-    if "email" in doc and not (isinstance(email, str) and _EMAIL_RE.fullmatch(email)):
-        message = f"'email' must be an address like dev@example.org, not {show_value(email)}"
-        out.append(((*path, "email"), f"{context}: {message}"))
-    if "webhook" in doc and not _is_url(webhook):
-        message = f"'webhook' must be an http or https url, not {show_value(webhook)}"
-        out.append(((*path, "webhook"), f"{context}: {message}"))
+    named = [c for c in CHANNELS if c.key in doc]
+    if not named:
+        out.append((path, f"{context}: missing {keys}"))
+    elif len(named) > 1:
+        together = " and ".join(repr(c.key) for c in named)
+        out.append(((*path, named[1].key), f"{context}: {together} together (give one per entry)"))
+    for channel in named:
+        if not channel.address_ok(doc[channel.key]):
+            message = (f"'{channel.key}' must be {channel.address_rule}, "
+                       f"not {show_value(doc[channel.key])}")
+            out.append(((*path, channel.key), f"{context}: {message}"))
     when = doc.get("when", "always")
-    if not isinstance(when, str) or when not in NOTIFY_WHENS:
-        message = f"'when' must be one of {', '.join(NOTIFY_WHENS)}, not {show_value(when)}"
+    if not isinstance(when, str) or when not in WHENS:
+        message = f"'when' must be one of {', '.join(WHENS)}, not {show_value(when)}"
         out.append(((*path, "when"), f"{context}: {message}"))
     on = doc.get("on", ["end"])
-    if not (isinstance(on, list) and on and all(item in NOTIFY_ONS for item in on)):
+    if not (isinstance(on, list) and on and all(item in ONS for item in on)):
         message = f"'on' must be a list of start and/or end, not {show_value(on)}"
         out.append(((*path, "on"), f"{context}: {message}"))
     secret = doc.get("secret")
-    if "secret" in doc and "webhook" not in doc:
-        out.append(((*path, "secret"), f"{context}: 'secret' goes only with 'webhook'"))
+    if "secret" in doc and not any(c.takes_secret for c in named):
+        takers = " or ".join(f"'{c.key}'" for c in CHANNELS if c.takes_secret)
+        out.append(((*path, "secret"), f"{context}: 'secret' goes only with {takers}"))
     elif "secret" in doc and not (isinstance(secret, str) and SECRET_NAME_RE.fullmatch(secret)):
         message = f"'secret' must be {SECRET_NAME_RULE}, not {show_value(secret)}"
         out.append(((*path, "secret"), f"{context}: {message}"))
     if len(out) > before:
         return None
     entry: dict[str, Any] = {
-        targets[0]: doc[targets[0]],
+        named[0].key: doc[named[0].key],
         "when": when,
         "on": list(dict.fromkeys(on)),
     }

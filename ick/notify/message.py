@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ick.model import ActionState, Build, BuildState
+from ick.model import SOURCES_KEY, ActionState, Build, BuildState
 from ick.notify.rules import change_word
 from ick.timefmt import parse_iso
 
@@ -58,27 +58,19 @@ def failed_jobs(build: Build) -> list[dict[str, Any]]:
 
 
 def _git(build: Build) -> list[Any]:
-    """What git actions recorded in their details: one entry (url, ref, commit, dir) a source."""
+    """The source revisions actions reported, as they reported them: one entry (url, ref,
+    commit, dir) a source."""
     found: list[Any] = []
     for action in build.actions:
-        entries = action.details.get("git")
+        entries = action.details.get(SOURCES_KEY)
         found += entries if isinstance(entries, list) else [] if entries is None else [entries]
     return found
-
-
-def _commit(build: Build, git: list[Any]) -> Any:
-    """The commit built: the pushed one (git_commit), else the first a git action resolved."""
-    pushed = build.parameters.get("git_commit")
-    if pushed:
-        return pushed
-    return next((g["commit"] for g in git if isinstance(g, dict) and g.get("commit")), None)
 
 
 def facts(build: Build, event: str, tail: str, base_url: str,
           previous: BuildState | None) -> dict[str, Any]:
     """The JSON document a webhook receives; the mail says the same."""
     ended = event == "end"
-    git = _git(build)
     return {
         "event": event,
         "project": build.project,
@@ -93,8 +85,8 @@ def facts(build: Build, event: str, tail: str, base_url: str,
         "finished_at": build.finished_at if ended else None,
         "duration": duration(build) if ended else None,
         "parameters": build.parameters,
-        "git_commit": _commit(build, git),
-        "git": git,
+        "git_commit": build.commit,
+        "git": _git(build),
         "failed_action": _failed_action(build) if ended else None,
         "jobs": len(build.jobs),
         "failed_jobs": failed_jobs(build) if ended else [],

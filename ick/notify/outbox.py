@@ -12,16 +12,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 
 from ick.config import SmtpSettings
 from ick.errors import SendError
 from ick.model import Build, BuildState
+from ick.notify.channel import Senders, Target
+from ick.notify.channels import BY_KEY, target_of
 from ick.notify.message import TAIL_BYTES, facts, log_tail
 from ick.notify.rules import fires, retry_delay
-from ick.notify.webhook import send_webhook, where
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import (
@@ -62,9 +62,10 @@ class _Event:
     event: str
 
 
-def describe(target: dict[str, Any]) -> str:
+def describe(target: Target | None) -> str:
     """A target as the daemon's log may show it (a webhook URL may hold credentials)."""
-    return f"email to {target['email']}" if "email" in target else where(target["webhook"])
+    return "a target of no known channel" if target is None else BY_KEY[target.channel].shown(
+        target)
 
 
 @dataclass
@@ -169,10 +170,13 @@ class Outbox:
         project = await self.resources.project(event.project)
         if project is None or not project.notify:  # deleted meanwhile, or tells no one
             return Decision(event.build_id, event.event, [])
+        # The stored entries are kept as they are: the notification rows hold them verbatim.
+        entries = [(entry, target_of(entry)) for entry in project.notify]
         previous = None
-        if event.event == "end" and any(t.get("when") == "change" for t in project.notify):
+        if event.event == "end" and any(t is not None and t.when == "change" for _, t in entries):
             previous = await self.builds.previous_outcome(event.project, event.build_id)
-        targets = [t for t in project.notify if fires(t, event.event, event.state, previous)]
+        targets = [entry for entry, t in entries
+                   if t is not None and fires(t, event.event, event.state, previous)]
         return Decision(event.build_id, event.event, targets)
 
     # one attempt -----------------------------------------------------------
@@ -191,7 +195,7 @@ class Outbox:
             n.next_attempt_at = None
             n.history.append({"at": iso(self.clock()), "ok": True, "result": result})
             log.info("build %d: %s notification sent (%s)", n.build_id, n.event,
-                     describe(n.target))
+                     describe(target_of(n.target)))
         try:
             await self.store.record(n)
         except Exception:  # the row stays as it was: pending, so it is tried again
@@ -212,11 +216,11 @@ class Outbox:
             n.state = NotifyState.FAILED
             n.next_attempt_at = None
             log.warning("build %d: giving up on %s after %d attempts: %s", n.build_id,
-                        describe(n.target), n.attempts, error)
+                        describe(target_of(n.target)), n.attempts, error)
         else:
             n.next_attempt_at = iso(now + timedelta(seconds=delay))
             log.info("build %d: %s failed (attempt %d, next in %.0f s): %s", n.build_id,
-                     describe(n.target), n.attempts, delay, error)
+                     describe(target_of(n.target)), n.attempts, delay, error)
 
     async def _send(self, n: Notification) -> str:
         build = await self.builds.get(n.build_id)
@@ -231,16 +235,12 @@ class Outbox:
         tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES, job=job),
                         from_start=start == 0)
         doc = facts(build, n.event, tail, self.base_url(), previous)
-        if "email" in n.target:
-            # Imported at first use: aiosmtplib and the email package cost the idle daemon
-            # memory, and many never mail anyone.
-            from ick.notify.mail import send_mail
-
-            return await send_mail(self.smtp, doc, n.target["email"])
-        key = None
-        if "secret" in n.target:
-            key = self._secret(build.project, n.target["secret"])
-        return await send_webhook(self.session, n.target["webhook"], doc, key)
+        target = target_of(n.target)
+        if target is None:
+            raise SendError("the target names no channel this daemon has")
+        senders = Senders(self.smtp, self.session,
+                          lambda name: self._secret(build.project, name))
+        return await BY_KEY[target.channel].send(senders, target, doc)
 
     def _secret(self, project: str, name: str) -> bytes:
         value = None if self.secrets is None else self.secrets(project, name)

@@ -5,9 +5,8 @@ Pure code: no I/O and no clock; the outbox passes in states and attempt counts.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ick.model import BuildState
+from ick.notify.channel import Target
 
 # Seconds to wait after attempt N fails (N counts from 1); hourly after the list runs out.
 RETRY_DELAYS = (10.0, 30.0, 120.0, 600.0, 1800.0)
@@ -22,18 +21,17 @@ def outcome_ok(state: BuildState) -> bool:
     return state == BuildState.SUCCEEDED
 
 
-def fires(target: dict[str, Any], event: str, state: BuildState,
-          previous: BuildState | None) -> bool:
+def fires(target: Target, event: str, state: BuildState, previous: BuildState | None) -> bool:
     """Whether `target` (a validated notify entry) is told about this event of a build.
 
     `state` is the build's state (its outcome for 'end'); `previous` is the outcome of the
     project's previous finished build, None for its first.
     """
-    if event not in target.get("on", ["end"]):
+    if event not in target.on:
         return False
     if event == "start":
         return True  # the when-rules are about outcomes, which a start does not have yet
-    when = target.get("when", "always")
+    when = target.when
     if when == "always":
         return True
     if when == "failure":

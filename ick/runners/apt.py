@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from ick.errors import ActionError
 from ick.runners.aptrepo import AptRepo
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.confine import confined_glob
+from ick.runners.result import ActionResult
 from ick.runners.rules import STRING, Rule, is_str_list
-from ick.scheduler.machine import Outcome
 
 
 def workspace_globs(workspace: Path, patterns: list[str], key: str) -> list[Path]:
@@ -26,8 +25,7 @@ def workspace_globs(workspace: Path, patterns: list[str], key: str) -> list[Path
 
 
 class AptPublishRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
-        started = time.monotonic()
+    async def run(self, ctx: ActionContext) -> ActionResult:
         dist = ctx.required("distribution")
         debs = ctx.required("debs")
         patterns = [debs] if isinstance(debs, str) else debs
@@ -43,9 +41,8 @@ class AptPublishRunner:
         published = await repo.publish(dist, files, ctx.output)
         for info in published:
             ctx.say(f"published {info} to {dist}")
-        return Outcome(0, time.monotonic() - started, None, details={
-            "distribution": dist, "published": [str(info) for info in published],
-        })
+        return ActionResult.ok(distribution=dist,
+                               published=[str(info) for info in published])
 
 
 APT_PUBLISH = ActionType(
@@ -55,4 +52,5 @@ APT_PUBLISH = ActionType(
               "distribution": STRING},
     tools=(Tool("reprepro", "reprepro", "the apt_publish action"),
            Tool("gpg", "gnupg", "signing ick's APT repository")),
+    local=True,  # ick's APT repository is on the controller's disk
 )

@@ -9,10 +9,9 @@ from ick.errors import ActionError
 from ick.runners.arches import tree_arch
 from ick.runners.base import ActionContext, ActionType
 from ick.runners.confine import confined_glob
+from ick.runners.result import ActionResult
 from ick.runners.rules import GLOBS, STRING, Rule
 from ick.runners.tarball import TAR_TOOLS, create_archive
-from ick.scheduler.machine import Outcome
-from ick.worker.services import services_of
 
 
 def matching(root: Path, patterns: list[str], where: str = "workspace") -> list[str]:
@@ -26,8 +25,8 @@ def matching(root: Path, patterns: list[str], where: str = "workspace") -> list[
 
 
 class ArchiveRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
-        services = services_of(ctx)
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        services = ctx.worker_services()
         which = ctx.action["archive"]
         name = ctx.required("artifact_name")
         if which == "systree":
@@ -59,11 +58,12 @@ class ArchiveRunner:
             "artifact": name, "digest": artifact.digest, "size": artifact.size}
         if arch:
             details["arch"] = arch
-        return Outcome(0, 0.0, details=details)
+        return ActionResult(0, details=details)
 
 
 ARCHIVE = ActionType(
     "archive", ("host",), ArchiveRunner,
     value=Rule(lambda v: v in ("workspace", "systree"), "'workspace' or 'systree'"),
     settings={"globs": GLOBS, "artifact_name": STRING}, tools=TAR_TOOLS,
+    writes=("artifact_name",),
 )

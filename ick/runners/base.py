@@ -1,9 +1,11 @@
-"""What every runner gets (`ActionContext`) and gives back (`Outcome`), and the record that
-describes one action type (`ActionType`): its keys, where it runs, the tools it needs, its runner.
+"""What every runner gets (`ActionContext`, with the `WorkerServices` its worker offers) and
+the record that describes one action type (`ActionType`): its keys, where it runs, the tools
+it needs, the artifacts it reads and writes, what it needs of a worker, its runner.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,13 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.config import passed_env
 from ick.errors import ActionError
+from ick.runners.result import ActionResult
 from ick.runners.rules import Rule
-from ick.scheduler.machine import Outcome
 
 if TYPE_CHECKING:
     from ick.runners.gitcache import MirrorLocks
-    from ick.runners.process import ProcessResult
-    from ick.worker.services import WorkerServices
 
 @dataclass
 class HostSettings:
@@ -54,6 +54,66 @@ class Shared:
 
             self._mirror_locks = MirrorLocks()
         return self._mirror_locks
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """An artifact as a worker knows it: its name and what its bytes are."""
+
+    name: str
+    digest: str  # "sha256:<64 hex digits>"
+    size: int
+
+
+@dataclass(frozen=True)
+class SystreeView:
+    """One build's copy-on-write view of a cached systree."""
+
+    root: Path
+    digest: str
+
+    @property
+    def merged(self) -> Path:
+        return self.root / "merged"
+
+
+class Systrees(Protocol):
+    """The worker's systree cache, as an action uses it."""
+
+    async def open_view(self, artifact: ArtifactRef, ctx: ActionContext) -> tuple[
+            SystreeView, bool]:
+        """A view of the artifact's tree for this build, and whether the tree was cached."""
+
+    async def close_view(self, view: SystreeView) -> None: ...
+
+
+class WorkerServices(Protocol):
+    """What an action may ask of the worker it runs on: artifacts, the systree cache, secrets.
+    The runners define it; the worker implements it (ick.worker.services, ick.worker.remote)."""
+
+    @property
+    def systrees(self) -> Systrees: ...
+
+    async def artifact(self, ctx: ActionContext, name: str) -> ArtifactRef | None:
+        """The artifact of that name, or None if there is none."""
+
+    def blob(self, ctx: ActionContext, ref: ArtifactRef) -> contextlib.AbstractAsyncContextManager[
+            Path]:
+        """The artifact's bytes as a file on this worker (digest checked), while in use."""
+
+    async def referenced(self, digest: str) -> bool:
+        """Whether an artifact still has this digest (else its cached tree may go)."""
+
+    def temp_path(self, suffix: str) -> Path:
+        """Where to write a file that `store` will take."""
+
+    async def store(self, ctx: ActionContext, name: str, path: Path,
+                    arch: str | None = None) -> ArtifactRef:
+        """Store the file at `path` (from `temp_path`, which it takes) as artifact `name`,
+        recording the architecture of the tree it holds, if it holds one."""
+
+    async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
+        """The value of a secret of the build's project that the action names, or None."""
 
 
 @dataclass
@@ -130,6 +190,11 @@ class ActionContext:
             env["ICK_SECRETS"] = str(self.secrets_dir)
         return env
 
+    def worker_services(self) -> WorkerServices:
+        if self.services is None:
+            raise ActionError("this worker has no artifact store, systree cache or secrets")
+        return self.services
+
 
 def _has_line_break(value: object) -> bool:
     if isinstance(value, str):
@@ -142,9 +207,8 @@ def _has_line_break(value: object) -> bool:
 
 
 class Runner(Protocol):
-    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
-        """A process's result (the worker says what it means) or an Outcome of its own; the
-        worker times the action either way."""
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        """How the action ended; the worker times it and reports it."""
 
 
 RunnerFactory = Callable[[], Runner]
@@ -162,11 +226,15 @@ class Tool:
 @dataclass(frozen=True)
 class ActionType:
     """One action type, whole: ick/runners/catalog.py lists them, and validation, the workers'
-    runners and `ick doctor` are derived from that list.
+    runners, the work protocol's artifact checks and `ick doctor` are derived from that list.
 
     `value` is the rule for `KIND: VALUE` where the type is spelled so (`shell: SNIPPET`);
     without it the type is spelled `action: KIND`. `settings` are its keys beyond the common
     ones, each with its rule; each may also come from the build parameter of the same name.
+    `reads` and `writes` are the settings that name the artifacts it reads and stores (a
+    remote worker may fetch or upload those only); `arch_key` is the setting whose value is
+    the architecture its worker must have (label `arch`); `local` says it needs the
+    controller's own disk, so only a local worker may run it.
     """
 
     kind: str
@@ -175,7 +243,18 @@ class ActionType:
     value: Rule | None = None
     settings: Mapping[str, Rule] = field(default_factory=dict)
     tools: tuple[Tool, ...] = ()
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    arch_key: str | None = None
+    local: bool = False
 
     @property
     def type_key(self) -> str:
         return self.kind if self.value is not None else "action"
+
+    def artifact_names(self, keys: tuple[str, ...], action: Mapping[str, Any],
+                       parameters: Mapping[str, Any]) -> list[str]:
+        """The artifacts that `keys` (its `reads` or `writes`) name for this action: each
+        from the action, else from the build parameter of the same name."""
+        values = (action[key] if key in action else parameters.get(key) for key in keys)
+        return [value for value in values if isinstance(value, str)]

@@ -4,6 +4,8 @@ this list. A new action type is one new module and one line here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ick.runners.apt import APT_PUBLISH
 from ick.runners.archive import ARCHIVE
 from ick.runners.base import ActionType
@@ -32,3 +34,14 @@ ACTION_TYPES: tuple[ActionType, ...] = (
 )
 
 BY_KIND: dict[str, ActionType] = {t.kind: t for t in ACTION_TYPES}
+BY_VALUE_KEY: dict[str, ActionType] = {t.kind: t for t in ACTION_TYPES if t.value is not None}
+
+
+def type_of(action: Mapping[str, object]) -> ActionType | None:
+    """The type of an action document: its `KIND: VALUE` key, else its `action: KIND`; None
+    for a type this catalog does not have (validation says why)."""
+    for key in action:
+        if key in BY_VALUE_KEY:
+            return BY_VALUE_KEY[key]
+    name = action.get("action")
+    return BY_KIND.get(name) if isinstance(name, str) else None

@@ -9,10 +9,10 @@ from ick.errors import ActionError
 from ick.runners.aptsources import default_mirror
 from ick.runners.arches import ARCH_RE, emulated_arches, host_arch
 from ick.runners.base import ActionContext, ActionType, Tool
-from ick.runners.process import ProcessResult, run_process
+from ick.runners.process import run_process
+from ick.runners.result import ActionResult
 from ick.runners.rules import STRING, Rule, is_nonempty_str
 from ick.runners.tools import require_tool
-from ick.scheduler.machine import Outcome
 
 CODENAME_RE = re.compile(r"^[a-z][a-z0-9.-]*$")
 VARIANT_RE = re.compile(r"^[a-z][a-z-]*$")
@@ -56,7 +56,7 @@ class DebootstrapRunner:
                 "(ick doctor says what this host runs)")
         return [f"--arch={arch}"]
 
-    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         value = ctx.action["debootstrap"]
         codename = ctx.required("debian_codename") if value == "auto" else value
         codename = _checked(codename, CODENAME_RE, "debian codename")
@@ -72,8 +72,9 @@ class DebootstrapRunner:
         argv = [unshare, "--mount", "--propagation", "private", "--pid", "--fork",
                 "--kill-child", "--mount-proc", "--", debootstrap, f"--variant={variant}",
                 *arch_args, codename, str(ctx.workspace), mirror]
-        return await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
-                                 output=ctx.output, timeout=ctx.timeout, on_start=ctx.started)
+        result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(),
+                                   output=ctx.output, timeout=ctx.timeout, on_start=ctx.started)
+        return ActionResult.of_process(result, ctx.timeout)
 
 
 DEBOOTSTRAP = ActionType(
@@ -83,4 +84,5 @@ DEBOOTSTRAP = ActionType(
               "debian_arch": STRING},
     tools=(Tool("debootstrap", "debootstrap", "the debootstrap action"),
            Tool("unshare", "util-linux", "the debootstrap action")),
+    arch_key="debian_arch",
 )

@@ -7,16 +7,16 @@ import re
 from ick.errors import ActionError
 from ick.runners.apt import workspace_globs
 from ick.runners.base import ActionContext, ActionType, Tool
-from ick.runners.process import ProcessResult, run_process
+from ick.runners.process import run_process
+from ick.runners.result import ActionResult
 from ick.runners.rules import STRING
 from ick.runners.tools import require_tool
-from ick.scheduler.machine import Outcome
 
 TARGET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class DputRunner:
-    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         target = ctx.required("dput_target")
         if not isinstance(target, str) or not TARGET_RE.fullmatch(target):
             raise ActionError(f"dput_target must be the name of a dput target, not {target!r}")
@@ -34,10 +34,10 @@ class DputRunner:
         result = await run_process(argv, cwd=path.parent, env=ctx.base_env(), output=ctx.output,
                                    timeout=ctx.timeout, on_start=ctx.started)
         if result.exit_code != 0 and not result.timed_out:
-            return Outcome(result.exit_code, result.duration,
-                           f"dput could not upload {path.name} to {target} "
+            return ActionResult(result.exit_code,
+                                f"dput could not upload {path.name} to {target} "
                            f"(exit status {result.exit_code})")
-        return result
+        return ActionResult.of_process(result, ctx.timeout)
 
 
 DPUT = ActionType(

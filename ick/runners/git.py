@@ -15,14 +15,14 @@ from ick.runners.gitfetch import (
     fetch_all,
     string_setting,
 )
+from ick.runners.result import ActionResult
 from ick.runners.rules import STRING
-from ick.scheduler.machine import Outcome
 
 
 class GitRunner:
     """`action: git`: git_url at git_commit (if pushed), else git_ref, else the remote's HEAD."""
 
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         url = check_url(ctx.required("git_url"), "git_url")
         commit = ctx.parameters.get("git_commit")
         if commit is not None and not (isinstance(commit, str) and SHA_RE.fullmatch(commit)):

@@ -6,14 +6,14 @@ from __future__ import annotations
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType
 from ick.runners.gitfetch import GIT_TOOLS, SECRET_KEYS, Source, check_url, fetch_all
+from ick.runners.result import ActionResult
 from ick.runners.rules import Rule
-from ick.scheduler.machine import Outcome
 
 
 class GitMirrorRunner:
     """`action: git_mirror`: every repository in `sources` ({name, repo, ref, location})."""
 
-    async def run(self, ctx: ActionContext) -> Outcome:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         value = ctx.required("sources")
         if not (isinstance(value, list) and value and all(_is_source(s) for s in value)):
             raise ActionError("sources must be a list of mappings with 'name' and 'repo' and "

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ick.errors import ActionError
+from ick.model import SourceRevision
 from ick.runners.base import ActionContext, Tool
 from ick.runners.confine import confine
 from ick.runners.gitcache import Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
 from ick.runners.gitsafe import sanitize_repository
+from ick.runners.result import ActionResult
 from ick.runners.rules import SECRET_NAME, Rule
-from ick.scheduler.machine import Outcome
 
 DEFAULT_DIR = "src"  # where a repository goes when its URL has no usable last part
 PARALLEL_SOURCES = 4  # git_mirror fetches this many repositories at once
@@ -79,9 +80,8 @@ def check_url(url: object, key: str) -> str:
     return url
 
 
-async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source]) -> Outcome:
+async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source]) -> ActionResult:
     """Every source into the workspace (a few at once), as one action's outcome."""
-    started = time.monotonic()
     hide = redactor([s.url for s in sources])
     env = ctx.base_env()
     secret_dirs = [Path(env["ICK_SECRETS"])] if "ICK_SECRETS" in env else []
@@ -93,7 +93,7 @@ async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source
         _is_repository(inside_workspace(ctx.workspace, source.dir, source.dir_key), source)
     limit = asyncio.Semaphore(PARALLEL_SOURCES)
 
-    async def one(source: Source) -> dict[str, Any]:
+    async def one(source: Source) -> SourceRevision:
         async with limit:
             return await fetch_source(ctx, locks, git, source)
 
@@ -104,14 +104,13 @@ async def fetch_all(ctx: ActionContext, locks: MirrorLocks, sources: list[Source
             else:
                 entries = await _gather(one(s) for s in sources)
     except TimeoutError:
-        return Outcome(None, time.monotonic() - started,
-                       f"timed out after {ctx.timeout:g} s", timed_out=True)
+        return ActionResult(None, f"timed out after {ctx.timeout:g} s", timed_out=True)
     except ActionError as e:
-        return Outcome(None, time.monotonic() - started, hide(e.message))
-    return Outcome(0, time.monotonic() - started, None, details={"git": entries})
+        return ActionResult(None, hide(e.message))
+    return ActionResult(0, sources=tuple(entries))
 
 
-async def _gather(coros: Any) -> list[dict[str, Any]]:
+async def _gather(coros: Any) -> list[SourceRevision]:
     """Run the coroutines together; the first failure stops the rest and is raised as is."""
     try:
         async with asyncio.TaskGroup() as group:
@@ -125,7 +124,7 @@ async def _gather(coros: Any) -> list[dict[str, Any]]:
 
 
 async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
-                       source: Source) -> dict[str, Any]:
+                       source: Source) -> SourceRevision:
     """Update the source's mirror, resolve its commit, and check that out in the workspace."""
     shown = git.hide(source.url)
     dest = inside_workspace(ctx.workspace, source.dir, source.dir_key)
@@ -160,8 +159,7 @@ async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
     what = f"commit {sha}" if ref == sha else f"{ref} is {sha}"
     ctx.say(f"git: {shown} {what}, checked out in {source.dir} (fetch and clone "
             f"{fetched - started:.2f} s, checkout {time.monotonic() - fetched:.2f} s)")
-    entry = {"url": shown, "ref": ref, "commit": sha, "dir": source.dir}
-    return {"name": source.name, **entry} if source.name is not None else entry
+    return SourceRevision(shown, ref, sha, source.dir, source.name)
 
 
 async def _resolve(git: Git, mirror: Mirror, source: Source,

@@ -6,15 +6,14 @@ from __future__ import annotations
 from ick.errors import ActionError
 from ick.runners.arches import tree_arch
 from ick.runners.base import ActionContext, ActionType
+from ick.runners.result import ActionResult
 from ick.runners.rules import STRING
 from ick.runners.tarball import TAR_TOOLS
-from ick.scheduler.machine import Outcome
-from ick.worker.services import services_of
 
 
 class PopulateSystreeRunner:
-    async def run(self, ctx: ActionContext) -> Outcome:
-        services = services_of(ctx)
+    async def run(self, ctx: ActionContext) -> ActionResult:
+        services = ctx.worker_services()
         name = ctx.required("systree_name")
         artifact = await services.artifact(ctx, name)
         if artifact is None:
@@ -32,10 +31,10 @@ class PopulateSystreeRunner:
             "systree": name, "digest": artifact.digest, "cached": cached}
         if arch:
             details["arch"] = arch
-        return Outcome(0, 0.0, details=details)
+        return ActionResult(0, details=details)
 
 
 POPULATE_SYSTREE = ActionType(
     "populate_systree", ("host",), PopulateSystreeRunner, settings={"systree_name": STRING},
-    tools=TAR_TOOLS,
+    tools=TAR_TOOLS, reads=("systree_name",),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ick.model import WHERES
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.places import run_in_place
-from ick.runners.process import ProcessResult
+from ick.runners.result import ActionResult
 from ick.runners.rules import Rule, is_str
 
 # The snippet runs from its own file (its line numbers in tracebacks are its own); as PID 1
@@ -23,11 +23,12 @@ PYTHON_PRELUDE = (
 
 
 class PythonRunner:
-    async def run(self, ctx: ActionContext) -> ProcessResult:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         script = ctx.run_dir / f"action-{ctx.seq}.py"
         script.write_text(ctx.action["python"])
         argv = ["python3", "-c", PYTHON_PRELUDE, str(script)]
-        return await run_in_place(ctx, argv, ctx.base_env())
+        return ActionResult.of_process(await run_in_place(ctx, argv, ctx.base_env()),
+                                       ctx.timeout)
 
 
 PYTHON = ActionType(

@@ -10,10 +10,10 @@ from pathlib import Path
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.confine import confine
-from ick.runners.process import ProcessResult, run_process
+from ick.runners.process import run_process
+from ick.runners.result import ActionResult
 from ick.runners.rules import SECRET_NAME, STRING, Rule, is_port
 from ick.runners.tools import require_tool
-from ick.scheduler.machine import Outcome
 
 TARGET_RE = re.compile(
     r"^(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@"
@@ -60,7 +60,7 @@ def ssh_command(port: int, key: Path, known_hosts: Path) -> str:
 
 
 class RsyncRunner:
-    async def run(self, ctx: ActionContext) -> Outcome | ProcessResult:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         target = ctx.required("rsync_target")
         if not isinstance(target, str) or not TARGET_RE.fullmatch(target):
             raise ActionError(f"rsync_target must be user@host:path, not {target!r}")
@@ -85,15 +85,15 @@ class RsyncRunner:
         result = await run_process(argv, cwd=ctx.workspace, env=ctx.base_env(), output=output,
                                    timeout=ctx.timeout, on_start=ctx.started)
         if result.timed_out:
-            return result
+            return ActionResult.of_process(result, ctx.timeout)
         if result.exit_code == 0:
-            return Outcome(0, result.duration, None, details={"rsync_target": target})
+            return ActionResult.ok(rsync_target=target)
         host = TARGET_RE.fullmatch(target)["host"]  # type: ignore[index]
         if HOST_KEY_FAILED in tail:
             message = f"ssh could not verify the host key of {host} against secret {hosts_name!r}"
         else:
             message = f"rsync to {target} failed with exit status {result.exit_code}"
-        return Outcome(result.exit_code, result.duration, message)
+        return ActionResult(result.exit_code, message)
 
 
 RSYNC = ActionType(

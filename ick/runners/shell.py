@@ -5,7 +5,7 @@ from __future__ import annotations
 from ick.model import WHERES
 from ick.runners.base import ActionContext, ActionType, Tool
 from ick.runners.places import run_in_place
-from ick.runners.process import ProcessResult
+from ick.runners.result import ActionResult
 from ick.runners.rules import Rule, is_str
 
 # The snippet is sourced from its own file so its line numbers in errors are its own;
@@ -17,12 +17,13 @@ SHELL_PRELUDE = ("trap 'exit 143' TERM; params() { cat -- \"$ICK_PARAMS\"; }; ex
 
 
 class ShellRunner:
-    async def run(self, ctx: ActionContext) -> ProcessResult:
+    async def run(self, ctx: ActionContext) -> ActionResult:
         script = ctx.run_dir / f"action-{ctx.seq}.sh"
         script.write_text(ctx.action["shell"])
         argv = ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", SHELL_PRELUDE,
                 str(script)]
-        return await run_in_place(ctx, argv, ctx.base_env())
+        return ActionResult.of_process(await run_in_place(ctx, argv, ctx.base_env()),
+                                       ctx.timeout)
 
 
 SHELL = ActionType(

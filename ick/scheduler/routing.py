@@ -13,8 +13,12 @@ from typing import Any
 
 from ick.errors import InputError
 
-# Action types that need the controller's own disk (ick's APT repository): local workers only.
+# What action types need of a worker, as their records (ick/runners) say: the scheduler does
+# not import the runners, and tests/runners/test_catalog_types.py holds these to the records.
+# Types that need the controller's own disk (ick's APT repository): local workers only.
 LOCAL_ONLY = frozenset({"apt_publish"})
+# Types with a setting that names the architecture (label `arch`) their worker must have.
+ARCH_KEYS = {"debootstrap": "debian_arch"}
 
 Labels = Mapping[str, tuple[str, ...]]
 
@@ -94,8 +98,9 @@ def needs_of(actions: Iterable[tuple[str, Mapping[str, Any]]],
             labels.setdefault(str(key), str(value))
         if kind in LOCAL_ONLY and local_because is None:
             local_because = kind
-        if kind == "debootstrap" and isinstance(spec.get("debian_arch"), str) and arch is None:
-            arch = spec["debian_arch"]
+        arch_key = ARCH_KEYS.get(kind)
+        if arch_key is not None and isinstance(spec.get(arch_key), str) and arch is None:
+            arch = spec[arch_key]
     if arch is None and isinstance((parameters or {}).get("debian_arch"), str):
         arch = str((parameters or {})["debian_arch"])
     if arch:

@@ -22,13 +22,19 @@ class WorkItem:
     action: dict[str, Any]
     parameters: dict[str, Any]  # the job's: the build's, then the job's own
     job: int = 0  # seq is the action's place in the whole build, jobs one after another
+    # The action's type, as decided when its file was checked (ActionRecord.kind); empty from
+    # a controller that does not say, and then the worker reads it from `action`.
+    kind: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "build_id": self.build_id, "project": self.project, "number": self.number,
             "seq": self.seq, "total": self.total, "action": self.action,
             "parameters": self.parameters, "job": self.job,
         }
+        if self.kind:
+            doc["kind"] = self.kind
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> WorkItem:
@@ -36,7 +42,7 @@ class WorkItem:
             build_id=int(doc["build_id"]), project=str(doc["project"]),
             number=int(doc["number"]), seq=int(doc["seq"]), total=int(doc["total"]),
             action=dict(doc["action"]), parameters=dict(doc["parameters"]),
-            job=int(doc.get("job", 0)),
+            job=int(doc.get("job", 0)), kind=str(doc.get("kind") or ""),
         )
 
 

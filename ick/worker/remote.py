@@ -18,11 +18,10 @@ from typing import Any
 import aiohttp
 
 from ick.errors import ActionError, ClientError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ArtifactRef
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import Forgotten, Refused, Unreachable, WorkItem, outcome_to_json
-from ick.worker.services import ArtifactRef
 from ick.worker.systrees import SystreeCache
 
 log = logging.getLogger(__name__)

@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from ick.errors import ActionError
-from ick.model import SECRET_NAME_RE, action_kind
+from ick.model import SECRET_NAME_RE
 from ick.runners.base import ActionContext
+from ick.runners.registry import action_type
 
 
 def secret_names(action: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
     """The secrets an action may see, in the order it names them. The controller asks this
     too, before it gives a remote worker a secret."""
-    from ick.runners.catalog import BY_KIND  # at the first action that names secrets
-
-    spec = BY_KIND.get(action_kind(action))
+    spec = action_type(action)
     keys = {key for key in action if key.endswith("_secret")}
     if spec is not None:
         keys |= {key for key in spec.settings if key.endswith("_secret")}

@@ -17,17 +17,13 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ick.errors import ActionError
-from ick.runners.base import ActionContext
+from ick.runners.base import ActionContext, ArtifactRef, SystreeView
 from ick.runners.mounts import OPTION_UNSAFE, mount, mounts_under, umount
 from ick.runners.tarball import extract_archive
-
-if TYPE_CHECKING:
-    from ick.worker.services import ArtifactRef
 
 
 class BlobSource(Protocol):
@@ -49,18 +45,6 @@ def tree_bytes(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(top, name)).st_size
     return total
-
-
-@dataclass(frozen=True)
-class View:
-    """One build's copy-on-write view of a cached tree."""
-
-    root: Path
-    digest: str
-
-    @property
-    def merged(self) -> Path:
-        return self.root / "merged"
 
 
 class SystreeCache:
@@ -112,7 +96,8 @@ class SystreeCache:
     def tree_path(self, digest: str) -> Path:
         return self.trees / digest.removeprefix("sha256:")
 
-    async def open_view(self, artifact: ArtifactRef, ctx: ActionContext) -> tuple[View, bool]:
+    async def open_view(self, artifact: ArtifactRef,
+                        ctx: ActionContext) -> tuple[SystreeView, bool]:
         """A private view of the artifact's tree, and whether the tree was cached already."""
         if os.geteuid() != 0:
             raise ActionError("populate_systree needs root to mount overlayfs: "
@@ -135,9 +120,9 @@ class SystreeCache:
         except BaseException:
             await self._release(digest)
             raise
-        return View(root, digest), cached
+        return SystreeView(root, digest), cached
 
-    async def close_view(self, view: View) -> None:
+    async def close_view(self, view: SystreeView) -> None:
         try:
             with contextlib.suppress(FileNotFoundError):
                 umount(view.merged)

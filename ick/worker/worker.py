@@ -12,15 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ick.errors import ClientError, IckError, NotFoundError
-from ick.model import action_kind, job_name
-from ick.runners.base import ActionContext, BuildScratch, HostSettings
-from ick.runners.process import ProcessResult
-from ick.runners.registry import Runners
+from ick.model import job_name
+from ick.runners.base import ActionContext, BuildScratch, HostSettings, Runner, WorkerServices
+from ick.runners.registry import Runners, action_type
+from ick.runners.result import ActionResult
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import Refused, Unreachable, WorkItem, WorkSource
 from ick.worker.secretfiles import secret_files
-from ick.worker.services import WorkerServices
 from ick.worker.tracking import ActionTracker
 from ick.worker.workspaces import Workspaces
 
@@ -31,18 +30,10 @@ MAX_BACKOFF = 30.0  # seconds between attempts to reach a controller that does n
 HAND_BACK_LIMIT = 10.0  # seconds a stopping worker tries to hand back an action
 
 
-def outcome_of(result: ProcessResult | Outcome, duration: float,
-               timeout: float | None) -> Outcome:
+def outcome_of(result: ActionResult, duration: float) -> Outcome:
     """How an action ended, from what its runner gave back, timed by the worker."""
-    if isinstance(result, Outcome):
-        return Outcome(result.exit_code, duration, result.message, result.timed_out,
-                       result.details)
-    code = result.exit_code
-    if result.timed_out:
-        return Outcome(code, duration, f"timed out after {timeout:g} s", timed_out=True)
-    if code < 0:
-        return Outcome(code, duration, f"killed by signal {-code}")
-    return Outcome(code, duration, None if code == 0 else f"exit status {code}")
+    return Outcome(result.exit_code, duration, result.message, result.timed_out,
+                   result.reported())
 
 
 @dataclass
@@ -206,6 +197,15 @@ class Worker:
             return Outcome(None, 0.0, "cancelled")
         return action.result()
 
+    def _runner(self, item: WorkItem) -> Runner:
+        """The runner of the item's kind; from a controller that does not say the kind, of
+        the type the action's document spells."""
+        kind = item.kind
+        if not kind:
+            record = action_type(item.action)
+            kind = record.kind if record else str(item.action.get("action", "?"))
+        return self.runners.runner_for(kind)
+
     async def _run_action(self, worker_id: str, item: WorkItem) -> Outcome:
         ctx = ActionContext(
             build_id=item.build_id, project=item.project, number=item.number, seq=item.seq,
@@ -226,8 +226,8 @@ class Worker:
                 if self.tracker is not None:
                     ctx.started = self.tracker.started(item.build_id, item.seq)
                 async with secret_files(ctx):
-                    result = await self.runners.runner_for(action_kind(item.action)).run(ctx)
-            return outcome_of(result, loop.time() - started, ctx.timeout)
+                    result = await self._runner(item).run(ctx)
+            return outcome_of(result, loop.time() - started)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
         except Exception as e:  # a bug in one runner fails its action, not the daemon

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from ick.model import BuildState
+from ick.notify.channel import Target
 from ick.notify.rules import MAX_ATTEMPTS, change_word, fires, retry_delay
 
 OK, FAIL = BuildState.SUCCEEDED, BuildState.FAILED
 CANCELLED, INTERRUPTED = BuildState.CANCELLED, BuildState.INTERRUPTED
 
 
-def target(when: str = "always", on: tuple[str, ...] = ("end",)) -> dict[str, Any]:
-    return {"email": "dev@example.org", "when": when, "on": list(on)}
+def target(when: str = "always", on: tuple[str, ...] = ("end",)) -> Target:
+    return Target("email", "dev@example.org", when, on)
 
 
 @pytest.mark.parametrize(("when", "state", "previous", "expected"), [
@@ -61,8 +60,8 @@ def test_a_start_fires_whatever_the_when_rule(when: str) -> None:
 
 
 def test_defaults_are_always_and_end() -> None:
-    assert fires({"webhook": "http://x.test/"}, "end", FAIL, None)
-    assert not fires({"webhook": "http://x.test/"}, "start", BuildState.RUNNING, None)
+    assert fires(Target("webhook", "http://x.test/"), "end", FAIL, None)
+    assert not fires(Target("webhook", "http://x.test/"), "start", BuildState.RUNNING, None)
 
 
 def test_unknown_when_is_a_bug_not_a_silence() -> None:
