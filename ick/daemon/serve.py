@@ -18,6 +18,7 @@ from ick.api.app import make_app
 from ick.config import Settings
 from ick.daemon import Daemon, open_daemon
 from ick.daemon.memory import trim, trim_when_idle
+from ick.daemon.supervise import supervised
 from ick.worker.leftovers import kill_leftovers
 
 log = logging.getLogger(__name__)
@@ -77,12 +78,15 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
         log.info("ick listening on %s, state in %s, %d workers", daemon.url,
                  daemon.settings.state_dir, daemon.settings.workers)
         async with asyncio.TaskGroup() as group:
+            # A background task that fails is logged and started again: it must never end
+            # the daemon (the task group would stop everything with it).
             background = [
-                group.create_task(daemon.outbox.run_forever()),
-                group.create_task(daemon.workspaces.run()),
-                group.create_task(controller.sweep_leases()),
-                group.create_task(trim_when_idle(controller.busy, controller.activity)),
-                group.create_task(daemon.upkeep.run()),
+                group.create_task(supervised("outbox", daemon.outbox.run_forever)),
+                group.create_task(supervised("workspace cleaner", daemon.workspaces.run)),
+                group.create_task(supervised("lease sweep", controller.sweep_leases)),
+                group.create_task(supervised("memory trim", lambda: trim_when_idle(
+                    controller.busy, controller.activity))),
+                group.create_task(supervised("upkeep", daemon.upkeep.run)),
             ]
             workers = [group.create_task(worker.run()) for worker in daemon.workers]
             trim()  # start-up's garbage: imports, migrations

@@ -3,7 +3,6 @@ command line, and the one-line errors for missing host tools."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -117,18 +116,3 @@ def test_missing_host_tools_and_trees_fail_the_action_saying_how_to_fix(
         assert build["state"] == "failed"
         assert build["actions"][0]["message"] == message
         assert message in daemon.wait_log(build["id"], message)
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: mounts a tmpfs")
-def test_the_nspawn_folder_gets_a_tmpfs_once(tmp_path: Path) -> None:
-    from ick.daemon.host import prepare_nspawn
-    from ick.runners.mounts import fstype_at, mounts_under, umount
-
-    folder = tmp_path / "run" / "systemd" / "nspawn"
-    prepare_nspawn(folder)
-    try:
-        assert fstype_at(folder) == "tmpfs"
-        prepare_nspawn(folder)
-        assert mounts_under(folder) == [str(folder)]
-    finally:
-        umount(folder)

@@ -1,7 +1,4 @@
-"""`python -I -m ick.daemon`: its own flags, the same as `ick serve`'s, and its settings.
-
-(Here rather than at tests/daemon/test_main.py: tests/daemon.py, the daemon fixture, holds
-that name.)"""
+"""`python -I -m ick.daemon`: its own flags, the same as `ick serve`'s, and its settings."""
 
 from __future__ import annotations
 
