@@ -24,7 +24,8 @@ def module_named_by(test: Path) -> str | None:
     folder = PACKAGE / test.parent.relative_to(TESTS)
     if not folder.is_dir():
         return None
-    names = {p.stem for p in folder.glob("*.py") if p.name != "__init__.py"}
+    # A package's __main__.py is tested in test_main.py.
+    names = {p.stem.strip("_") for p in folder.glob("*.py") if p.name != "__init__.py"}
     names |= {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
     for name in sorted(names, key=len, reverse=True):
         if stem == name or stem.startswith(name + "_"):
