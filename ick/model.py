@@ -80,12 +80,27 @@ def action_kind(action: dict[str, Any]) -> str:
     return str(action.get("action", "?"))
 
 
+@dataclass(frozen=True)
+class ActionTraits:
+    """What an action's type is and needs of a worker, decided from its record (ick/runners)
+    once, when its pipeline is checked; the scheduler plans and routes with these alone.
+    `local`: only a worker on the controller's disk may run it; `arch_key`: the setting whose
+    value is the architecture (label `arch`) its worker must have."""
+
+    kind: str
+    local: bool = False
+    arch_key: str | None = None
+
+
 @dataclass
 class Pipeline:
     name: str
     parameters: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     worker: dict[str, str] = field(default_factory=dict)  # labels its worker must have
+    # One per action, decided when the pipeline was checked; None for one not checked yet.
+    # Kept beside the document, never in it: users see what they wrote.
+    traits: tuple[ActionTraits, ...] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"pipeline": self.name, "parameters": self.parameters,
@@ -198,6 +213,13 @@ class ActionRecord:
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     job: int = 0
+    # What routing needs of the action's type (see ActionTraits), stored with the action.
+    local: bool = False
+    arch_key: str | None = None
+
+    @property
+    def traits(self) -> ActionTraits:
+        return ActionTraits(self.kind, self.local, self.arch_key)
 
     def sources(self) -> list[SourceRevision]:
         """The source revisions the action reported checking out (under SOURCES_KEY)."""
