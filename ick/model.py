@@ -69,17 +69,6 @@ class ActionState(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
-def action_kind(action: dict[str, Any]) -> str:
-    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'.
-
-    The records decide it (ick.runners.catalog.type_of); the scheduler, which plans with this,
-    cannot import them, so tests/runners/test_catalog_types.py holds the two together."""
-    for key in ("shell", "python", "debootstrap", "archive"):
-        if key in action:
-            return key
-    return str(action.get("action", "?"))
-
-
 @dataclass(frozen=True)
 class ActionTraits:
     """What an action's type is and needs of a worker, decided from its record (ick/runners)

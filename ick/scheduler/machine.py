@@ -82,6 +82,7 @@ class RunningAction:
     spec: dict[str, Any]
     parameters: dict[str, Any]  # the job's: the build's, then the job's own
     job: int = 0
+    kind: str = ""  # the action's type (ActionRecord.kind)
 
 
 @dataclass(eq=False)
@@ -157,7 +158,8 @@ class _Record:
         fields = {"state": old.state, "exit_code": old.exit_code, "duration": old.duration,
                   "message": old.message, "details": old.details, **changes}
         self.actions[seq] = ActionRecord(old.pipeline, old.index, old.kind, old.where, old.spec,
-                                         job=old.job, **fields)
+                                         job=old.job, local=old.local, arch_key=old.arch_key,
+                                         **fields)
         self._snap = None
 
     def job_seqs(self, job: int) -> list[int]:
@@ -212,7 +214,8 @@ class Scheduler:
     def _view(self, run: _Running) -> RunningAction:
         return RunningAction(run.build.id, run.build.base.project, run.worker, run.seq,
                              dict(run.build.actions[run.seq].spec),
-                             run.build.job_parameters(run.job), run.job)
+                             run.build.job_parameters(run.job), run.job,
+                             run.build.actions[run.seq].kind)
 
     def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
         """The running action `seq` of the build (any job of it); without `seq`, the first
@@ -436,7 +439,7 @@ class Scheduler:
         needs = self._needs.get((build.id, job))
         if needs is None:
             needs = self._needs[(build.id, job)] = needs_of(
-                ((a.kind, a.spec) for a in build.actions if a.job == job),
+                ((a.traits, a.spec) for a in build.actions if a.job == job),
                 build.job_parameters(job))
         return needs
 
