@@ -79,10 +79,10 @@ class RunningAction:
     project: str
     worker: str
     seq: int
+    kind: str  # the action's type, decided when its pipeline was checked (ActionRecord.kind)
     spec: dict[str, Any]
     parameters: dict[str, Any]  # the job's: the build's, then the job's own
     job: int = 0
-    kind: str = ""  # the action's type (ActionRecord.kind)
 
 
 @dataclass(eq=False)
@@ -212,10 +212,10 @@ class Scheduler:
     # views --------------------------------------------------------------
 
     def _view(self, run: _Running) -> RunningAction:
+        action = run.build.actions[run.seq]
         return RunningAction(run.build.id, run.build.base.project, run.worker, run.seq,
-                             dict(run.build.actions[run.seq].spec),
-                             run.build.job_parameters(run.job), run.job,
-                             run.build.actions[run.seq].kind)
+                             action.kind, dict(action.spec),
+                             run.build.job_parameters(run.job), run.job)
 
     def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
         """The running action `seq` of the build (any job of it); without `seq`, the first
