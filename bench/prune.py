@@ -22,9 +22,11 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ick.model import Pipeline, Project  # noqa: E402
+from ick.model import Project  # noqa: E402
+from ick.storage.resources import traits_json  # noqa: E402
 from ick.storage.sqlite import SqliteDatabase  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
+from tests.pipelines import checked  # noqa: E402
 
 T0 = "2026-01-01T00:00:00.000Z"
 
@@ -47,9 +49,9 @@ def fill(state: Path, builds: int, projects: int) -> None:
     (state / "logs").mkdir(parents=True)
     asyncio.run(migrate(state / "ick.db"))
     conn = sqlite3.connect(state / "ick.db")
-    pipeline = Pipeline("noop", [], [{"shell": "true", "where": "host"}])
-    conn.execute("INSERT INTO pipelines VALUES (?, ?, ?)",
-                 ("noop", json.dumps(pipeline.to_doc()), T0))
+    pipeline = checked("noop", [], [{"shell": "true", "where": "host"}])
+    conn.execute("INSERT INTO pipelines (name, doc, traits, updated_at) VALUES (?, ?, ?, ?)",
+                 ("noop", json.dumps(pipeline.to_doc()), traits_json(pipeline), T0))
     names = [f"project-{i:03d}" for i in range(projects)]
     for name in [*names, "latency"]:
         conn.execute("INSERT INTO projects VALUES (?, ?, ?)",
@@ -67,15 +69,15 @@ def fill(state: Path, builds: int, projects: int) -> None:
             rows.append((build_id, name, number, state_, params, T0, T0, T0, "local0"))
             jobs.append((build_id, 0, "{}", state_, "local0", T0, T0))
             actions.append((build_id, 0, "noop", 0, "shell", "host", spec, state_,
-                            0 if state_ == "succeeded" else 1, 0.01, None, "{}", 0))
+                            0 if state_ == "succeeded" else 1, 0.01, None, "{}", 0, 0))
             decided.append((build_id, "end", T0))
     conn.executemany("INSERT INTO builds (id, project, number, state, parameters, queued_at, "
                      "started_at, finished_at, worker) VALUES (?,?,?,?,?,?,?,?,?)", rows)
     conn.executemany("INSERT INTO build_jobs (build_id, job, parameters, state, worker, "
                      "started_at, finished_at) VALUES (?,?,?,?,?,?,?)", jobs)
     conn.executemany("INSERT INTO build_actions (build_id, seq, pipeline, idx, kind, place, "
-                     "spec, state, exit_code, duration, message, details, job) "
-                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", actions)
+                     "spec, state, exit_code, duration, message, details, job, local) "
+                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", actions)
     conn.executemany("INSERT INTO notify_decisions VALUES (?,?,?)", decided)
     conn.executemany("INSERT INTO build_numbers VALUES (?, ?)", [(n, per) for n in names])
     conn.commit()

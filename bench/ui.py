@@ -25,12 +25,13 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ick.model import ActionRecord, ActionState, BuildState, Pipeline, Project  # noqa: E402
+from ick.model import ActionRecord, ActionState, BuildState, Project  # noqa: E402
 from ick.storage.builds import BuildStore  # noqa: E402
 from ick.storage.resources import ResourceStore  # noqa: E402
 from ick.storage.sqlite import SqliteDatabase  # noqa: E402
 from ick.timefmt import now_iso  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
+from tests.pipelines import checked  # noqa: E402
 from tests.procs import rss_mb  # noqa: E402
 from tests.ui.web import session_cookie  # noqa: E402
 
@@ -44,12 +45,12 @@ async def fill(state: Path, count: int) -> tuple[int, int]:
     db = await SqliteDatabase.open(state / "ick.db")
     try:
         resources, builds = ResourceStore(db), BuildStore(db)
-        await resources.put_pipeline(Pipeline("p", ["greeting"], [
+        await resources.put_pipeline(checked("p", ["greeting"], [
             {"shell": "echo hi", "where": "host"}, {"python": "print(1)", "where": "host"}]))
         names = ["big"] + [f"team{i // 10}/project{i}" for i in range(30)]
         for name in names:
             await resources.put_project(Project(name, {"greeting": "hi", "n": 1}, ["p"]))
-        await resources.put_pipeline(Pipeline("noop", [], [{"shell": "true", "where": "host"}]))
+        await resources.put_pipeline(checked("noop", [], [{"shell": "true", "where": "host"}]))
         await resources.put_project(Project("load", {}, ["noop"], concurrent=True))
         last = 0
         for i in range(count + 30):

@@ -69,15 +69,16 @@ class ActionState(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
-def action_kind(action: dict[str, Any]) -> str:
-    """An action document's type: 'shell', 'python', 'debootstrap', 'archive' or its 'action:'.
+@dataclass(frozen=True)
+class ActionTraits:
+    """What an action's type is and needs of a worker, decided from its record (ick/runners)
+    once, when its pipeline is checked; the scheduler plans and routes with these alone.
+    `local`: only a worker on the controller's disk may run it; `arch_key`: the setting whose
+    value is the architecture (label `arch`) its worker must have."""
 
-    The records decide it (ick.runners.catalog.type_of); the scheduler, which plans with this,
-    cannot import them, so tests/runners/test_catalog_types.py holds the two together."""
-    for key in ("shell", "python", "debootstrap", "archive"):
-        if key in action:
-            return key
-    return str(action.get("action", "?"))
+    kind: str
+    local: bool = False
+    arch_key: str | None = None
 
 
 @dataclass
@@ -86,6 +87,9 @@ class Pipeline:
     parameters: list[str] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     worker: dict[str, str] = field(default_factory=dict)  # labels its worker must have
+    # One per action, decided when the pipeline was checked; None for one not checked yet.
+    # Kept beside the document, never in it: users see what they wrote.
+    traits: tuple[ActionTraits, ...] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"pipeline": self.name, "parameters": self.parameters,
@@ -198,6 +202,13 @@ class ActionRecord:
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     job: int = 0
+    # What routing needs of the action's type (see ActionTraits), stored with the action.
+    local: bool = False
+    arch_key: str | None = None
+
+    @property
+    def traits(self) -> ActionTraits:
+        return ActionTraits(self.kind, self.local, self.arch_key)
 
     def sources(self) -> list[SourceRevision]:
         """The source revisions the action reported checking out (under SOURCES_KEY)."""

@@ -15,7 +15,7 @@ from ick.ickfile import (
     pipeline_from_doc,
     project_from_doc,
 )
-from ick.model import Pipeline, Project
+from ick.model import ActionTraits, Pipeline, Project
 from ick.runners.catalog import ACTION_TYPES
 from ick.runners.validate import validate_action
 
@@ -56,6 +56,7 @@ def test_design_example_reads_into_dataclasses() -> None:
             name="hello",
             parameters=["greeting"],
             actions=[{"shell": 'echo "$(params | jq -r .greeting)"', "where": "container"}],
+            traits=(ActionTraits("shell"),),  # decided here, when the file is checked
         )
     ]
     assert ickfile.where("project", "hello") == "hello.ick:2"
@@ -458,7 +459,8 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
 def test_pipeline_document() -> None:
     actions: list[dict[str, object]] = [{"shell": "true", "where": "host"}]
     doc = {"pipeline": "p", "parameters": ["a"], "actions": actions}
-    assert pipeline_from_doc(doc, "body") == Pipeline("p", ["a"], actions)
+    assert pipeline_from_doc(doc, "body") == Pipeline("p", ["a"], actions,
+                                                      traits=(ActionTraits("shell"),))
     with pytest.raises(IckFileError) as info:
         pipeline_from_doc({"actions": [{"python": 1, "where": "host", "secrets": ["../x"]}]}, "b")
     assert info.value.problems == [

@@ -11,8 +11,9 @@ import pytest
 from ick.errors import IckFileError, InputError
 from ick.ickfile import load_ick_text
 from ick.matrix import MAX_JOBS, expand
-from ick.model import Pipeline, Project
+from ick.model import Project
 from ick.scheduler.plan import plan_build
+from tests.pipelines import checked
 
 
 def problems_of(text: str) -> list[str]:
@@ -90,8 +91,8 @@ def test_a_matrix_may_give_a_parameter_a_pipeline_requires() -> None:
 ])
 def test_the_jobs_a_matrix_makes(matrix: Any, jobs: list[dict[str, Any]]) -> None:
     assert expand(matrix) == jobs
-    pipeline = Pipeline("pl", [], [{"shell": "a", "where": "host"},
-                                   {"shell": "b", "where": "host"}])
+    pipeline = checked("pl", [], [{"shell": "a", "where": "host"},
+                                  {"shell": "b", "where": "host"}])
     plan = plan_build(Project("p", {"a": 0}, ["pl"], matrix=matrix, fail_fast=True),
                       {"pl": pipeline}, {})
     assert plan.jobs == jobs and plan.fail_fast
@@ -101,7 +102,7 @@ def test_the_jobs_a_matrix_makes(matrix: Any, jobs: list[dict[str, Any]]) -> Non
 
 
 def test_a_trigger_checks_required_parameters_in_every_job() -> None:
-    pipeline = Pipeline("pl", ["arch"], [])
+    pipeline = checked("pl", ["arch"], [])
     with pytest.raises(InputError):
         plan_build(Project("p", {}, ["pl"], matrix=[{"arch": "a"}, {"b": 1}]),
                    {"pl": pipeline}, {})

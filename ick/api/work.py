@@ -20,7 +20,6 @@ in-process.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from aiohttp import web
 
@@ -30,7 +29,7 @@ from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
 from ick.keys import ARTIFACTS, CONTROLLER, SECRETS
 from ick.model import ACTION_FIELDS
 from ick.runners.registry import action_type
-from ick.scheduler.machine import Outcome
+from ick.scheduler.machine import Outcome, RunningAction
 from ick.scheduler.routing import label_problem
 from ick.scheduler.work import outcome_from_json
 from ick.storage.artifacts import check_name
@@ -60,16 +59,15 @@ def _ints(request: web.Request) -> tuple[int, int]:
     return int(texts[0]), int(texts[1])
 
 
-def _running(request: web.Request) -> tuple[str, int, int, dict[str, Any], dict[str, Any], str]:
-    """(worker, build, seq, action spec, parameters, project) of the action the request's
-    worker runs now; 403 if it does not run that action."""
+def _running(request: web.Request) -> RunningAction:
+    """The action the request's worker runs now; 403 if it does not run that action."""
     require(request, "worker")
     build_id, seq = _ints(request)
     worker = _worker(request)
     run = request.app[CONTROLLER].running_action(build_id, seq)
     if run is None or run.worker != worker:
         raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
-    return worker, build_id, seq, run.spec, run.parameters, run.project
+    return run
 
 
 def _labels(value: object) -> dict[str, tuple[str, ...]]:
@@ -190,34 +188,35 @@ async def wait_cancel(request: web.Request) -> web.Response:
 
 
 async def worker_secret(request: web.Request) -> web.Response:
-    _, build_id, seq, spec, parameters, project = _running(request)
+    run = _running(request)
     name = request.match_info["secret"]
     check_secret_name(name)
     try:
-        named = secret_names(spec, parameters)
+        named = secret_names(run.kind, run.spec, run.parameters)
     except ActionError as e:
         raise InputError(e.message) from None
     if name not in named:
-        raise ForbiddenError(f"action {seq} of build {build_id} does not name secret {name!r}")
-    value = request.app[SECRETS].value(project, name)
+        raise ForbiddenError(
+            f"action {run.seq} of build {run.build_id} does not name secret {name!r}")
+    value = request.app[SECRETS].value(run.project, name)
     if value is None:
-        raise NotFoundError(f"project {project!r} has no secret {name!r}")
+        raise NotFoundError(f"project {run.project!r} has no secret {name!r}")
     return web.Response(body=value, content_type="application/octet-stream")
 
 
-def _artifact_of(spec: dict[str, Any], parameters: dict[str, Any], writes: bool, name: str,
-                 build_id: int, seq: int) -> None:
+def _artifact_of(run: RunningAction, writes: bool, name: str) -> None:
     """Refuse an artifact the action's type does not read (or write) by its settings."""
-    record = action_type(spec)
+    record = action_type(run.kind)
     keys = () if record is None else record.writes if writes else record.reads
-    if record is None or name not in record.artifact_names(keys, spec, parameters):
-        raise ForbiddenError(f"action {seq} of build {build_id} does not name artifact {name!r}")
+    if record is None or name not in record.artifact_names(keys, run.spec, run.parameters):
+        raise ForbiddenError(
+            f"action {run.seq} of build {run.build_id} does not name artifact {name!r}")
 
 
 async def get_artifact(request: web.Request) -> web.StreamResponse:
-    _, build_id, seq, spec, parameters, _ = _running(request)
+    run = _running(request)
     name = check_name(request.match_info["name"])
-    _artifact_of(spec, parameters, False, name, build_id, seq)
+    _artifact_of(run, False, name)
     store = request.app[ARTIFACTS]
     artifact = await store.get(name)
     if artifact is None:
@@ -227,9 +226,9 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
 
 
 async def put_artifact(request: web.Request) -> web.Response:
-    _, build_id, seq, spec, parameters, _ = _running(request)
+    run = _running(request)
     name = check_name(request.match_info["name"])
-    _artifact_of(spec, parameters, True, name, build_id, seq)
+    _artifact_of(run, True, name)
     digest = request.headers.get(DIGEST_HEADER)
     if not digest:
         raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")

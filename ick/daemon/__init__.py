@@ -18,6 +18,7 @@ import aiohttp
 
 from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
+from ick.daemon.traits import decide_traits
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
 from ick.keepers.tokens import TokenKeeper
@@ -193,6 +194,7 @@ async def open_daemon(
         await write_admin_token(state, tokens)
         resources = ResourceStore(db)
         builds = BuildStore(db)
+        await decide_traits(resources, builds)  # before anything plans or routes
         notifications = NotificationStore(db)
         secrets = SecretKeeper(SecretStore(state / "secrets"), logs)
         url = f"http://{host}:{port}"

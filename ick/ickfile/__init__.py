@@ -15,6 +15,7 @@ from ick.matrix import expand, matrix_problems
 from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, Pipeline, Project, name_problem
 from ick.notify.channel import ONS, WHENS
 from ick.notify.channels import CHANNELS
+from ick.runners.catalog import traits_of
 from ick.runners.rules import show_value
 from ick.runners.validate import action_problems
 from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
@@ -348,8 +349,10 @@ def _pipeline(doc: object, path: Path, label: str, out: list[Problem]) -> Pipeli
     worker = _worker(doc, path, context, out)
     if len(out) > before:
         return None
-    return Pipeline(str(name), parameters, [dict(a) for a in actions if isinstance(a, dict)],
-                    worker)
+    checked = [dict(a) for a in actions if isinstance(a, dict)]
+    # The kinds are decided here, once, and stored with the pipeline (see ActionTraits).
+    return Pipeline(str(name), parameters, checked, worker,
+                    traits=tuple(traits_of(a) for a in checked))
 
 
 def _line(lines: dict[Path, int], path: Path) -> int:

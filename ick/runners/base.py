@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.config import passed_env
 from ick.errors import ActionError
+from ick.model import ActionTraits
 from ick.runners.result import ActionResult
 from ick.runners.rules import Rule
 
@@ -132,6 +133,7 @@ class ActionContext:
     services: WorkerServices | None = None  # artifacts, systrees, secrets: the worker's
     secrets_dir: Path | None = None  # $ICK_SECRETS, while the action has secrets (secretfiles)
     shared: Shared = field(default_factory=Shared)
+    kind: str = ""  # the action's type, as its WorkItem says (its runner is that type's)
     started: Callable[[int], None] | None = None  # told each pid the action starts (tracking)
     job: int = 0  # which job of the build (a build with a matrix has several)
 
@@ -251,6 +253,11 @@ class ActionType:
     @property
     def type_key(self) -> str:
         return self.kind if self.value is not None else "action"
+
+    @property
+    def traits(self) -> ActionTraits:
+        """What the scheduler keeps of this type: decided once, when a file is checked."""
+        return ActionTraits(self.kind, self.local, self.arch_key)
 
     def artifact_names(self, keys: tuple[str, ...], action: Mapping[str, Any],
                        parameters: Mapping[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ick.model import ActionTraits
 from ick.runners.apt import APT_PUBLISH
 from ick.runners.archive import ARCHIVE
 from ick.runners.base import ActionType
@@ -45,3 +46,13 @@ def type_of(action: Mapping[str, object]) -> ActionType | None:
             return BY_VALUE_KEY[key]
     name = action.get("action")
     return BY_KIND.get(name) if isinstance(name, str) else None
+
+
+def traits_of(action: Mapping[str, object]) -> ActionTraits:
+    """What the scheduler keeps of an action's type (ActionType.traits). For a type this
+    catalog no longer has, the name its document gives: its worker then says it has none."""
+    found = type_of(action)
+    if found is not None:
+        return found.traits
+    name = action.get("action")
+    return ActionTraits(name if isinstance(name, str) else "?")

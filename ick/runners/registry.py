@@ -2,23 +2,22 @@
 
 The records (and so every runner module) load at the first action, not at start: a daemon
 that never runs git or reprepro does not keep their modules in memory. `action_type` is the
-one typed door to them for code that must not load them early (the worker, the work API).
+one typed door to them for code that must not load them early (the worker, the work API): it
+takes the kind decided when the action's file was checked, never reads the document.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 from ick.errors import ActionError
 from ick.runners.base import ActionType, Runner, Shared
 
 
-def action_type(action: Mapping[str, object], kind: str | None = None) -> ActionType | None:
-    """The record of an action's type: of `kind` where the action's kind was decided when its
-    file was checked, else the one its document spells; None if the catalog has none."""
+def action_type(kind: str) -> ActionType | None:
+    """The record of the action type `kind` (an ActionRecord's, a WorkItem's); None if the
+    catalog has none."""
     from ick.runners import catalog  # the records load here, at their first use
 
-    return catalog.BY_KIND.get(kind) if kind else catalog.type_of(action)
+    return catalog.BY_KIND.get(kind)
 
 
 class Runners:
@@ -31,7 +30,7 @@ class Runners:
     def runner_for(self, kind: str) -> Runner:
         runner = self._made.get(kind)
         if runner is None:
-            found = action_type({}, kind)
+            found = action_type(kind)
             if found is None:
                 raise ActionError(f"action type {kind!r} is not supported by this worker")
             runner = self._made[kind] = found.runner()

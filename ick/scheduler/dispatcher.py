@@ -278,7 +278,7 @@ class Dispatcher:
         item = WorkItem(
             build_id=build.id, project=build.project, number=build.number, seq=seq,
             total=len(build.actions), action=build.actions[seq].spec,
-            parameters=build.job_parameters(job), job=job,
+            parameters=build.job_parameters(job), job=job, kind=build.actions[seq].kind,
         )
         self._registry.hand_out(decision.worker, item)
         return None

@@ -79,6 +79,7 @@ class RunningAction:
     project: str
     worker: str
     seq: int
+    kind: str  # the action's type, decided when its pipeline was checked (ActionRecord.kind)
     spec: dict[str, Any]
     parameters: dict[str, Any]  # the job's: the build's, then the job's own
     job: int = 0
@@ -157,7 +158,8 @@ class _Record:
         fields = {"state": old.state, "exit_code": old.exit_code, "duration": old.duration,
                   "message": old.message, "details": old.details, **changes}
         self.actions[seq] = ActionRecord(old.pipeline, old.index, old.kind, old.where, old.spec,
-                                         job=old.job, **fields)
+                                         job=old.job, local=old.local, arch_key=old.arch_key,
+                                         **fields)
         self._snap = None
 
     def job_seqs(self, job: int) -> list[int]:
@@ -210,8 +212,9 @@ class Scheduler:
     # views --------------------------------------------------------------
 
     def _view(self, run: _Running) -> RunningAction:
+        action = run.build.actions[run.seq]
         return RunningAction(run.build.id, run.build.base.project, run.worker, run.seq,
-                             dict(run.build.actions[run.seq].spec),
+                             action.kind, dict(action.spec),
                              run.build.job_parameters(run.job), run.job)
 
     def running_action(self, build_id: int, seq: int | None = None) -> RunningAction | None:
@@ -436,7 +439,7 @@ class Scheduler:
         needs = self._needs.get((build.id, job))
         if needs is None:
             needs = self._needs[(build.id, job)] = needs_of(
-                ((a.kind, a.spec) for a in build.actions if a.job == job),
+                ((a.traits, a.spec) for a in build.actions if a.job == job),
                 build.job_parameters(job))
         return needs
 

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ick.errors import ConflictError, InputError
+from ick.errors import ConflictError, IckError, InputError
 from ick.matrix import expand
-from ick.model import ActionRecord, Pipeline, Project, action_kind
+from ick.model import ActionRecord, ActionTraits, Pipeline, Project
 from ick.scheduler.routing import merge_requirements
 
 
@@ -44,6 +44,18 @@ def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
             "a project with extra_parameters: true takes any)")
 
 
+def _traits(pipeline: Pipeline) -> tuple[ActionTraits, ...]:
+    """The pipeline's actions' traits, decided when it was checked (or, for one stored before
+    ick kept them, when the daemon started): planning never works a kind out."""
+    traits = pipeline.traits
+    if not pipeline.actions:
+        return ()
+    if traits is None or len(traits) != len(pipeline.actions):
+        raise IckError(f"pipeline {pipeline.name!r} has not been checked: its actions' types "
+                       "are not known")
+    return traits
+
+
 def plan_build(
     project: Project, pipelines: Mapping[str, Pipeline | None], overrides: Mapping[str, Any],
     ick_trigger: str = "api", check: bool = True,
@@ -74,7 +86,8 @@ def plan_build(
                 f"pipeline {pipeline_name!r} requires parameter {missing[0]!r}, "
                 f"which project {project.name!r} does not give"
             )
-        for index, spec in enumerate(pipeline.actions):
+        for index, (spec, traits) in enumerate(zip(pipeline.actions, _traits(pipeline),
+                                                   strict=True)):
             # Every level's `worker:` restricts where the build runs; each action carries
             # them all, so routing needs only the build (and survives a restart).
             needs = merge_requirements(
@@ -85,8 +98,9 @@ def plan_build(
             if needs:
                 spec = {**spec, "worker": needs}
             actions.append(ActionRecord(
-                pipeline=pipeline_name, index=index, kind=action_kind(spec),
+                pipeline=pipeline_name, index=index, kind=traits.kind,
                 where=str(spec.get("where", "host")), spec=spec,
+                local=traits.local, arch_key=traits.arch_key,
             ))
     # One worker runs the whole build: its actions must agree on what it is.
     merge_requirements(*((f"action {a.index + 1} of pipeline {a.pipeline!r}",

@@ -12,13 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ick.errors import InputError
-
-# What action types need of a worker, as their records (ick/runners) say: the scheduler does
-# not import the runners, and tests/runners/test_catalog_types.py holds these to the records.
-# Types that need the controller's own disk (ick's APT repository): local workers only.
-LOCAL_ONLY = frozenset({"apt_publish"})
-# Types with a setting that names the architecture (label `arch`) their worker must have.
-ARCH_KEYS = {"debootstrap": "debian_arch"}
+from ick.model import ActionTraits
 
 Labels = Mapping[str, tuple[str, ...]]
 
@@ -84,21 +78,21 @@ def merge_requirements(*levels: tuple[str, Mapping[str, Any] | None]) -> dict[st
     return merged
 
 
-def needs_of(actions: Iterable[tuple[str, Mapping[str, Any]]],
+def needs_of(actions: Iterable[tuple[ActionTraits, Mapping[str, Any]]],
              parameters: Mapping[str, Any] | None = None) -> Needs:
-    """The needs of a job from its actions' (kind, spec) and parameters: every `worker:` pair
-    of every action (the driver has merged the project's and pipeline's into them), the
-    `arch` that a `debian_arch` (a debootstrap key, else the parameter) names, and a local
+    """The needs of a job from its actions' (traits, spec) and parameters: every `worker:`
+    pair of every action (the driver has merged the project's and pipeline's into them), the
+    `arch` that an action's arch key (else the `debian_arch` parameter) names, and a local
     worker if any action's type needs the controller's disk."""
     labels: dict[str, str] = {}
     local_because = None
     arch = None
-    for kind, spec in actions:
+    for traits, spec in actions:
         for key, value in (spec.get("worker") or {}).items():
             labels.setdefault(str(key), str(value))
-        if kind in LOCAL_ONLY and local_because is None:
-            local_because = kind
-        arch_key = ARCH_KEYS.get(kind)
+        if traits.local and local_because is None:
+            local_because = traits.kind
+        arch_key = traits.arch_key
         if arch_key is not None and isinstance(spec.get(arch_key), str) and arch is None:
             arch = spec[arch_key]
     if arch is None and isinstance((parameters or {}).get("debian_arch"), str):

@@ -22,8 +22,8 @@ class WorkItem:
     action: dict[str, Any]
     parameters: dict[str, Any]  # the job's: the build's, then the job's own
     job: int = 0  # seq is the action's place in the whole build, jobs one after another
-    # The action's type, as decided when its file was checked (ActionRecord.kind); empty from
-    # a controller that does not say, and then the worker reads it from `action`.
+    # The action's type, as decided when its file was checked (ActionRecord.kind): the worker
+    # runs the runner of this type, and never works it out from `action`.
     kind: str = ""
 
     def to_json(self) -> dict[str, Any]:

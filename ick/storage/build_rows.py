@@ -17,7 +17,7 @@ BUILD_COLUMNS = (
 JOB_COLUMNS = "build_id, job, parameters, state, worker, started_at, finished_at"
 ACTION_COLUMNS = (
     "build_id, seq, pipeline, idx, kind, place, spec, state, exit_code, duration, message, "
-    "details, job"
+    "details, job, local, arch_key"
 )
 
 
@@ -55,7 +55,7 @@ def build_from_row(row: Row, actions: Sequence[ActionRecord] = (),
 def action_from_row(row: Row) -> ActionRecord:
     """An action from ACTION_COLUMNS."""
     (_, _, pipeline, idx, kind, place, spec, state, exit_code, duration, message, details,
-     job) = row
+     job, local, arch_key) = row
     return ActionRecord(
         pipeline=pipeline,
         index=idx,
@@ -68,6 +68,8 @@ def action_from_row(row: Row) -> ActionRecord:
         message=message,
         details=json.loads(details),
         job=job,
+        local=bool(local),
+        arch_key=arch_key,
     )
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ick.model import ActionRecord, Build, BuildState, JobRecord
+from ick.model import ActionRecord, ActionTraits, Build, BuildState, JobRecord
 from ick.storage.build_rows import (
     ACTION_COLUMNS,
     BUILD_COLUMNS,
@@ -18,6 +18,9 @@ from ick.storage.build_rows import (
     resolved_commit,
 )
 from ick.storage.db import Database, Row, Tx
+
+_UNFINISHED = "build_id IN (SELECT id FROM builds WHERE state IN (?, ?))"
+_UNFINISHED_STATES = (BuildState.QUEUED.value, BuildState.RUNNING.value)
 
 
 class BuildStore:
@@ -65,10 +68,10 @@ class BuildStore:
                 ),
                 tx.executemany(
                     f"INSERT INTO build_actions ({ACTION_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
-                         a.state.value, None, None, None, "{}", a.job)
+                         a.state.value, None, None, None, "{}", a.job, int(a.local), a.arch_key)
                         for seq, a in enumerate(actions)
                     ],
                 ),
@@ -110,6 +113,20 @@ class BuildStore:
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE id = ?", (build_id,)
         )
         return next(iter(await self._builds(rows, with_actions=True)), None)
+
+    async def undecided_kinds(self) -> builtins.list[str]:
+        """The kinds of unfinished builds' actions stored before ick kept their traits."""
+        rows = await self.db.fetchall(
+            f"SELECT DISTINCT kind FROM build_actions WHERE local IS NULL AND {_UNFINISHED} "
+            "ORDER BY kind", _UNFINISHED_STATES)
+        return [str(row[0]) for row in rows]
+
+    async def decide_actions(self, traits: Iterable[ActionTraits]) -> None:
+        """Store these traits on the undecided actions of their kinds (see undecided_kinds)."""
+        await self.db.transaction(
+            (f"UPDATE build_actions SET local = ?, arch_key = ? WHERE kind = ? "
+             f"AND local IS NULL AND {_UNFINISHED}",
+             (int(t.local), t.arch_key, t.kind, *_UNFINISHED_STATES)) for t in traits)
 
     async def actions(self, build_id: int) -> list[ActionRecord]:
         rows = await self.db.fetchall(

@@ -157,6 +157,14 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE tokens ADD COLUMN reusable INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: what each action's type is and needs of a worker, decided when its pipeline is
+    # checked (ick.model.ActionTraits): a pipeline's as a JSON list, NULL until decided (the
+    # daemon decides those at start); an action's `local` (NULL: from before) and `arch_key`.
+    """
+    ALTER TABLE pipelines ADD COLUMN traits TEXT;
+    ALTER TABLE build_actions ADD COLUMN local INTEGER;
+    ALTER TABLE build_actions ADD COLUMN arch_key TEXT;
+    """,
 ]
 
 

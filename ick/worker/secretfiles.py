@@ -20,10 +20,10 @@ from ick.runners.base import ActionContext
 from ick.runners.registry import action_type
 
 
-def secret_names(action: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
-    """The secrets an action may see, in the order it names them. The controller asks this
-    too, before it gives a remote worker a secret."""
-    spec = action_type(action)
+def secret_names(kind: str, action: dict[str, Any], parameters: dict[str, Any]) -> list[str]:
+    """The secrets an action of type `kind` may see, in the order it names them. The
+    controller asks this too, before it gives a remote worker a secret."""
+    spec = action_type(kind)
     keys = {key for key in action if key.endswith("_secret")}
     if spec is not None:
         keys |= {key for key in spec.settings if key.endswith("_secret")}
@@ -58,7 +58,7 @@ def _write_private(path: Path, value: bytes) -> None:
 async def secret_files(ctx: ActionContext) -> AsyncIterator[None]:
     """Write the action's secrets (0600, in a 0700 folder) and set ctx.secrets_dir; remove
     them when the action ends, however it ends."""
-    names = secret_names(ctx.action, ctx.parameters)
+    names = secret_names(ctx.kind, ctx.action, ctx.parameters)
     if not names:
         yield
         return

@@ -14,7 +14,7 @@ from pathlib import Path
 from ick.errors import ClientError, IckError, NotFoundError
 from ick.model import job_name
 from ick.runners.base import ActionContext, BuildScratch, HostSettings, Runner, WorkerServices
-from ick.runners.registry import Runners, action_type
+from ick.runners.registry import Runners
 from ick.runners.result import ActionResult
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
@@ -198,13 +198,8 @@ class Worker:
         return action.result()
 
     def _runner(self, item: WorkItem) -> Runner:
-        """The runner of the item's kind; from a controller that does not say the kind, of
-        the type the action's document spells."""
-        kind = item.kind
-        if not kind:
-            record = action_type(item.action)
-            kind = record.kind if record else str(item.action.get("action", "?"))
-        return self.runners.runner_for(kind)
+        """The runner of the item's kind, decided when the action's file was checked."""
+        return self.runners.runner_for(item.kind)
 
     async def _run_action(self, worker_id: str, item: WorkItem) -> Outcome:
         ctx = ActionContext(
@@ -214,7 +209,7 @@ class Worker:
             run_dir=self.run_dir(item.build_id, item.job),
             output=lambda data: self.source.output(worker_id, item.build_id, item.seq, data),
             host=self.host, scratch=self._builds[(item.build_id, item.job)].scratch,
-            job=item.job,
+            job=item.job, kind=item.kind,
             services=self.services, shared=self.runners.shared,
         )
         loop = asyncio.get_running_loop()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ick.model import Build, BuildState, Pipeline, Project
+from ick.model import Build, BuildState, Project
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import Dispatcher
 from ick.scheduler.machine import Outcome
@@ -20,6 +20,7 @@ from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.sqlite import SqliteDatabase
+from tests.pipelines import checked
 
 
 @dataclass
@@ -60,7 +61,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     logs = LogStore(tmp_path / "logs")
     try:
         resources = ResourceStore(db)
-        await resources.put_pipeline(Pipeline("p", [], [
+        await resources.put_pipeline(checked("p", [], [
             {"shell": "one", "where": "host"}, {"shell": "two", "where": "host"}]))
         await resources.put_project(Project("proj", {}, ["p"]))
         builds, registry, meddler = BuildStore(db), WorkerRegistry(), Meddler()

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ick.model import Build, BuildState, Pipeline, Project
+from ick.model import Build, BuildState, Project
 from ick.scheduler.driver import Controller
 from ick.scheduler.machine import Outcome
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
+from tests.pipelines import checked
 
 
 @dataclass
@@ -42,7 +43,7 @@ class World:
 
 async def make_world(db: Database, logs_dir: Path) -> AsyncIterator[World]:
     resources = ResourceStore(db)
-    await resources.put_pipeline(Pipeline("p", [], [
+    await resources.put_pipeline(checked("p", [], [
         {"shell": "one", "where": "host"}, {"shell": "two", "where": "host"}]))
     await resources.put_project(Project("proj", {"x": 1}, ["p"]))
     builds = BuildStore(db)

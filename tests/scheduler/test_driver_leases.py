@@ -6,14 +6,15 @@ import pytest
 
 from ick.daemon import Daemon
 from ick.errors import ForbiddenError, NotFoundError
-from ick.model import Pipeline, Project
+from ick.model import Project
 from ick.scheduler.machine import Outcome
+from tests.pipelines import checked
 
 
 async def test_a_silent_remote_worker_is_dropped_and_its_build_interrupted(
         services: Daemon) -> None:
     await services.resources.put_pipeline(
-        Pipeline("p", [], [{"shell": "sleep 1", "where": "host"}]))
+        checked("p", [], [{"shell": "sleep 1", "where": "host"}]))
     await services.resources.put_project(Project("proj", pipelines=["p"]))
     controller = services.controller
     worker = await controller.register("remote", token="t1")

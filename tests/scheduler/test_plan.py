@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from ick.errors import ConflictError, InputError
-from ick.model import Pipeline, Project
+from ick.model import Project
 from ick.scheduler.plan import plan_build
+from tests.pipelines import checked
 
 API = {"ick_trigger": "api"}
-BUILD = Pipeline("build", ["compiler"], [{"shell": "make", "where": "host"},
-                                         {"action": "git", "where": "host"}])
-TEST = Pipeline("test", [], [{"python": "pass", "where": "container"}])
+BUILD = checked("build", ["compiler"], [{"shell": "make", "where": "host"},
+                                        {"action": "git", "where": "host"}])
+TEST = checked("test", [], [{"python": "pass", "where": "container"}])
 
 
 @pytest.mark.parametrize(

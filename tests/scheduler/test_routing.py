@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ick.errors import InputError
-from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.model import ActionRecord, ActionState, ActionTraits, Build, BuildState
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import (
     Needs,
@@ -24,6 +24,10 @@ from tests.scheduler.test_machine import T0, T1, Traced, shape
 AMD = WorkerInfo("a", {"arch": ("amd64", "arm64"), "host": ("box",)})
 KVM = WorkerInfo("k", {"arch": ("amd64",), "kvm": ("yes",)})
 LOCAL = WorkerInfo("l", {"arch": ("amd64",)}, local=True)
+# What the records (ick/runners) say of these types, as a checked pipeline carries it.
+SHELL = ActionTraits("shell")
+APT_PUBLISH = ActionTraits("apt_publish", local=True)
+DEBOOTSTRAP = ActionTraits("debootstrap", arch_key="debian_arch")
 
 
 @pytest.mark.parametrize(("worker", "needs", "takes"), [
@@ -59,9 +63,22 @@ def test_waiting_reason(needs: Needs, workers: list[WorkerInfo], reason: str | N
 
 
 def test_needs_of_a_build_gathers_every_action() -> None:
-    needs = needs_of([("shell", {"worker": {"arch": "arm64"}}), ("apt_publish", {}),
-                      ("shell", {"worker": {"kvm": "yes"}})])
+    needs = needs_of([(SHELL, {"worker": {"arch": "arm64"}}), (APT_PUBLISH, {}),
+                      (SHELL, {"worker": {"kvm": "yes"}})])
     assert needs == Needs({"arch": "arm64", "kvm": "yes"}, True, "apt_publish")
+
+
+def test_needs_come_from_the_traits_not_the_kind() -> None:
+    # The arch an action's arch key names, else the debian_arch parameter.
+    assert needs_of([(DEBOOTSTRAP, {"debian_arch": "arm64"})]) == Needs({"arch": "arm64"})
+    assert needs_of([(DEBOOTSTRAP, {})], {"debian_arch": "riscv64"}) == Needs(
+        {"arch": "riscv64"})
+    # A type is local, or has an arch key, because its traits say so, whatever its name.
+    assert needs_of([(ActionTraits("apt_publish"), {"debian_arch": "arm64"})]) == Needs()
+    assert needs_of([(ActionTraits("deploy", local=True), {})]) == Needs(
+        local=True, local_because="deploy")
+    assert needs_of([(ActionTraits("qemu", arch_key="cpu"), {"cpu": "s390x"})]) == Needs(
+        {"arch": "s390x"})
 
 
 def test_levels_restrict_further_and_must_agree() -> None:
@@ -83,14 +100,16 @@ def test_requirement_values(value: Any, ok: bool) -> None:
     assert is_requirement(value) is ok
 
 
-def build_needing(build_id: int, worker: dict[str, str] | None = None, kind: str = "shell",
-                  project: str = "p") -> Build:
+def build_needing(build_id: int, worker: dict[str, str] | None = None,
+                  traits: ActionTraits = SHELL, project: str = "p") -> Build:
+    kind = traits.kind
     spec: dict[str, Any] = {"shell": "x"} if kind == "shell" else {"action": kind}
     if worker:
         spec["worker"] = worker
     return Build(id=build_id, project=project, number=build_id, state=BuildState.QUEUED,
                  parameters={}, queued_at=T0, concurrent=True,
-                 actions=[ActionRecord("pl", 0, kind, "host", spec),
+                 actions=[ActionRecord("pl", 0, kind, "host", spec, local=traits.local,
+                                       arch_key=traits.arch_key),
                           ActionRecord("pl", 1, "shell", "host", {"shell": "y"})])
 
 
@@ -123,7 +142,7 @@ def test_apt_publish_waits_for_a_local_worker() -> None:
     s = Traced()
     s.add_worker("a", AMD)
     s.worker_ready("a", T0)
-    assert s.enqueue(build_needing(1, kind="apt_publish"), T0) == []
+    assert s.enqueue(build_needing(1, traits=APT_PUBLISH), T0) == []
     assert s.waiting(1) == "no local worker (apt_publish needs the controller's disk)"
     s.add_worker("l", LOCAL)
     assert shape(s.worker_ready("l", T0))[-1] == ("dispatch", "l", 1, 0)

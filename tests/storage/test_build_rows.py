@@ -32,9 +32,15 @@ def test_job_and_action_rows() -> None:
     assert job == JobRecord(job=1, parameters={"arch": "arm64"}, state=BuildState.FAILED,
                             worker="w", started_at="T0", finished_at="T1")
     action = action_from_row((7, 0, "pl", 2, "shell", "host", json.dumps({"shell": "true"}),
-                              "succeeded", 0, 0.5, None, json.dumps({"k": 1}), 1))
+                              "succeeded", 0, 0.5, None, json.dumps({"k": 1}), 1, None, None))
     assert (action.pipeline, action.index, action.kind, action.where, action.spec) == (
         "pl", 2, "shell", "host", {"shell": "true"})
     assert (action.state, action.exit_code, action.duration, action.message) == (
         ActionState.SUCCEEDED, 0, 0.5, None)
     assert (action.details, action.job) == ({"k": 1}, 1)
+    # An action stored before ick kept its traits needs nothing of a worker...
+    assert (action.local, action.arch_key) == (False, None)
+    # ...and one stored since says what its type needs.
+    needy = action_from_row((7, 1, "pl", 3, "apt_publish", "host", "{}", "pending", None,
+                             None, None, "{}", 0, 1, "debian_arch"))
+    assert (needy.local, needy.arch_key) == (True, "debian_arch")

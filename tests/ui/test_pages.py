@@ -20,10 +20,11 @@ from ick.api.app import make_app
 from ick.daemon import Daemon
 from ick.errors import AuthError
 from ick.keepers.sessions import SessionKeeper
-from ick.model import Pipeline, Project
+from ick.model import Project
 from ick.storage.sessions import SessionStore
 from ick.ui.access import safe_next
 from ick.ui.live import TAIL
+from tests.pipelines import checked
 from tests.services import in_process
 
 Client = TestClient[web.Request, web.Application]
@@ -33,8 +34,8 @@ PAGES = ["/ui/", "/ui/projects/liw/site", "/ui/builds/1", "/ui/builds/1/log.txt"
 
 @pytest.fixture
 async def daemon(services: Daemon) -> Daemon:
-    await services.resources.put_pipeline(Pipeline("greet", ["greeting"],
-                                                   [{"shell": "true", "where": "host"}]))
+    await services.resources.put_pipeline(checked("greet", ["greeting"],
+                                                  [{"shell": "true", "where": "host"}]))
     await services.resources.put_project(Project("liw/site", {"greeting": "hi", "n": 2},
                                                  ["greet"]))
     await services.controller.trigger("liw/site", {})  # build 1, queued: no worker runs
@@ -270,7 +271,7 @@ async def test_the_login_link_route(client: Client, daemon: Daemon) -> None:
 async def test_badges_are_public_only_when_configured(tmp_path: Path,
                                                       aiohttp_client: AiohttpClient) -> None:
     async with in_process(tmp_path / "s", public_badges=True) as daemon:
-        await daemon.resources.put_pipeline(Pipeline("p", [], [{"shell": "true"}]))
+        await daemon.resources.put_pipeline(checked("p", [], [{"shell": "true"}]))
         await daemon.resources.put_project(Project("liw/site", {}, ["p"]))
         client = await aiohttp_client(make_app(daemon))
         async with client.get("/badges/liw/site.svg") as reply:

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from ick.daemon import Daemon
-from ick.model import Build, BuildState, Pipeline, Project
+from ick.model import Build, BuildState, Project
 from ick.storage.notifications import Decision, NotifyState
 from ick.storage.retention import Keep, RetentionStore
 from ick.upkeep.prune import Pruner
+from tests.pipelines import checked
 
 DAY = 86400.0
 T0 = "2026-01-01T00:00:00.000Z"
@@ -38,7 +39,7 @@ async def chunks(data: bytes) -> AsyncIterator[bytes]:
 @pytest.fixture
 async def svc(services: Daemon) -> Daemon:
     await services.resources.put_pipeline(
-        Pipeline("p", [], [{"shell": "true", "where": "host"}]))
+        checked("p", [], [{"shell": "true", "where": "host"}]))
     return services
 
 

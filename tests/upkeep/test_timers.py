@@ -12,11 +12,12 @@ import pytest
 
 from ick.daemon import Daemon
 from ick.errors import InputError, NotFoundError
-from ick.model import BuildState, Pipeline, Project
+from ick.model import BuildState, Project
 from ick.storage.timers import TimerStore
 from ick.upkeep.downstream import Downstream, upstream_of
 from ick.upkeep.timers import Polls, Schedules
 from tests.gitrepos import Repo
+from tests.pipelines import checked
 
 UTC = ZoneInfo("UTC")
 
@@ -47,7 +48,7 @@ class FakeClock:
 @pytest.fixture
 async def svc(services: Daemon) -> Daemon:
     await services.resources.put_pipeline(
-        Pipeline("p", [], [{"shell": "true", "where": "host"}]))
+        checked("p", [], [{"shell": "true", "where": "host"}]))
     return services
 
 
@@ -174,7 +175,7 @@ async def test_rebuild_queues_the_same_parameters(svc: Daemon) -> None:
 
 async def test_unknown_parameters_are_refused_unless_the_project_takes_extras(
         svc: Daemon) -> None:
-    await svc.resources.put_pipeline(Pipeline("needs", ["target"], []))
+    await svc.resources.put_pipeline(checked("needs", ["target"], []))
     await svc.resources.put_project(Project("strict", {"a": 1}, ["p", "needs"]))
     with pytest.raises(InputError) as info:
         await svc.controller.trigger("strict", {"target": "x", "nosuch": "1"})
