@@ -14,7 +14,7 @@ from ick.model import ActionTraits
 from ick.storage.sqlite import MIGRATIONS
 from tests.services import in_process
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PUBLISH = {"pipeline": "publish", "parameters": [],
            "actions": [{"shell": "true", "where": "host"},
                        {"action": "apt_publish", "where": "host"}]}
