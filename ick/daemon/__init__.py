@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from secrets import token_bytes
 
-import aiohttp
-
 from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
 from ick.daemon.traits import decide_traits
+from ick.httpclient import HttpClient, open_http
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
 from ick.keepers.tokens import TokenKeeper
 from ick.notify.outbox import Outbox
-from ick.notify.tls import tls_context
 from ick.runners.base import HostSettings
 from ick.runners.registry import Runners
 from ick.scheduler.driver import Controller
@@ -79,7 +77,7 @@ class Daemon:
     host: HostSettings
     worker_services: LocalServices
     upkeep: Upkeep
-    http: aiohttp.ClientSession  # the one HTTP client session, with ick's TLS context
+    http: HttpClient  # the one HTTP client session, with ick's TLS context
     workers: tuple[Worker, ...]  # the local workers (`serve` runs them); they share runners
 
     @property
@@ -185,9 +183,7 @@ async def open_daemon(
         open_logs(state / "logs", settings.max_log_mb * 2**20) as logs,
         open_artifacts(db, state) as artifacts,
         open_systrees(state, artifacts) as systrees,
-        # HTTPS through this session checks certificates against the system's CA bundle
-        # (or SSL_CERT_FILE's), whichever client uses it.
-        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls_context())) as http,
+        open_http() as http,
     ):
         tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))
         await tokens.load()

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
-
 from ick.config import SmtpSettings
 from ick.errors import SendError
+from ick.httpclient import HttpClient
 from ick.model import Build, BuildState
 from ick.notify.channel import Senders, Target
 from ick.notify.channels import BY_KEY, target_of
@@ -75,7 +74,7 @@ class Outbox:
     resources: ResourceStore
     logs: LogStore
     smtp: SmtpSettings
-    session: aiohttp.ClientSession
+    http: HttpClient
     base_url: Callable[[], str]
     secrets: SecretLookup | None = None
     clock: Callable[[], datetime] = utc_now
@@ -238,7 +237,7 @@ class Outbox:
         target = target_of(n.target)
         if target is None:
             raise SendError("the target names no channel this daemon has")
-        senders = Senders(self.smtp, self.session,
+        senders = Senders(self.smtp, self.http.session(),
                           lambda name: self._secret(build.project, name))
         return await BY_KEY[target.channel].send(senders, target, doc)
 

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from ick.config import SmtpSettings
+from ick.httpclient import HttpClient, open_http
 from ick.model import ActionRecord, ActionState, Build, BuildState, Project
 from ick.notify.outbox import Outbox
 from ick.notify.rules import MAX_ATTEMPTS
@@ -38,14 +38,14 @@ class World:
     resources: ResourceStore
     logs: LogStore
     store: NotificationStore
-    session: aiohttp.ClientSession
+    http: HttpClient
     smtp: SmtpSettings
     secrets: dict[tuple[str, str], bytes]
     now: list[datetime]
 
     def outbox(self) -> Outbox:
         return Outbox(self.store, self.builds, self.resources, self.logs, self.smtp,
-                      self.session, lambda: "http://ci.test", self.lookup, clock=self.clock)
+                      self.http, lambda: "http://ci.test", self.lookup, clock=self.clock)
 
     def lookup(self, project: str, name: str) -> bytes | None:
         return self.secrets.get((project, name))
@@ -79,8 +79,8 @@ class World:
 @pytest.fixture
 async def world(db: Database, tmp_path: Path) -> AsyncIterator[World]:
     logs = LogStore(tmp_path / "logs")
-    async with aiohttp.ClientSession() as session:
-        yield World(db, BuildStore(db), ResourceStore(db), logs, NotificationStore(db), session,
+    async with open_http() as http:
+        yield World(db, BuildStore(db), ResourceStore(db), logs, NotificationStore(db), http,
                     SmtpSettings(host="127.0.0.1", port=1, sender="ick@ci.test"), {},
                     [datetime(2024, 1, 1, tzinfo=UTC)])
     logs.close_all()
