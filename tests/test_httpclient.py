@@ -52,7 +52,7 @@ async def test_https_through_it_checks_certificates_without_being_told_how(
     # ...and one that SSL_CERT_FILE names is trusted.
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     tls_context.cache_clear()
-    async with open_http() as client:
-        async with client.session().post(sink.url + "/x", json={"n": 2}) as response:
-            assert response.status == 200
+    async with open_http() as client, client.session().post(
+            sink.url + "/x", json={"n": 2}) as response:
+        assert response.status == 200
     sink.wait_count(1)
