@@ -40,7 +40,7 @@ async def badge(request: web.Request) -> web.StreamResponse:
     if wiring.settings(request).public_badges:
         session = await access.current_session(request)
     else:
-        session = await access.page_session(request)
+        session = await access.page_session(request, checks_projects=True)
     name = request.match_info["name"]
     problem = name_problem(name)
     if problem:
