@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ick.api.helpers import json_body, require
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
+from ick.keepers.tokens import check_project
 from ick.keepers.triggers import check_parameters
 from ick.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.model import name_problem
@@ -53,10 +54,12 @@ async def put_project(request: web.Request) -> web.Response:
     # once someone applies a resource, so that an idle daemon stays small.
     from ick.ickfile import check_references, project_from_doc
 
-    require(request, "write", request.match_info["name"])
+    record = require(request, "write", request.match_info["name"])
     name = _name(request)
     doc = _named_doc(await json_body(request), "project", name)
     project = project_from_doc(doc, "")  # each problem already names the project
+    for downstream in project.triggers:  # a bound token's builds must not reach past it
+        check_project(record, downstream, f"no project {downstream!r}")
     store = request.app[RESOURCES]
     pipelines = {p.name: p for p in await store.pipelines()}
     problems = check_references([project], pipelines)

@@ -79,5 +79,8 @@ async def test_its_own_projects_routes_work_and_listings_show_only_them(api: Api
     reply = await api.call("PUT", "/projects/yours", token=token,
                            json={"project": "yours", "pipelines": ["pl"]})
     assert (reply.status, reply.error) == (404, "no project 'yours'")
+    reply = await api.call("PUT", "/projects/mine", token=token,
+                           json={"project": "mine", "pipelines": ["pl"], "triggers": ["theirs"]})
+    assert (reply.status, reply.error) == (404, "no project 'theirs'")
     # a login link carries the token; the pages check its projects as the API does
     assert (await api.call("POST", "/login-links", token=token)).status == 201
