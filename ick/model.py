@@ -116,6 +116,8 @@ class Project:
     poll: float | None = None
     triggers: list[str] = field(default_factory=list)
     extra_parameters: bool = False
+    # What a token with `trigger` and not `write` may set beside git_ref and git_commit.
+    trigger_parameters: list[str] = field(default_factory=list)
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -140,7 +142,7 @@ class Project:
 
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
-                         "extra_parameters")
+                         "extra_parameters", "trigger_parameters")
 
 
 def job_name(build_id: int, job: int | None) -> str:

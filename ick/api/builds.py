@@ -8,10 +8,13 @@ from aiohttp import web
 
 from ick.api.helpers import require
 from ick.errors import InputError, NotFoundError
+from ick.keepers.tokens import check_project
+from ick.keepers.triggers import check_rebuild
 from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
 from ick.storage.logs import job_key
+from ick.storage.tokens import TokenRecord
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
 
@@ -45,11 +48,33 @@ def _with_waiting(controller: Controller, build: Build) -> dict[str, Any]:
     return doc
 
 
+async def _bound_builds(request: web.Request, record: TokenRecord, limit: int) -> list[Build]:
+    """The newest builds of the projects a bound token may see (those that exist now)."""
+    store = request.app[BUILDS]
+    names = [p.name for p in await request.app[RESOURCES].projects() if record.binds(p.name)]
+    builds = [b for name in names for b in await store.list(name, limit)]
+    return sorted(builds, key=lambda b: b.id, reverse=True)[:limit]
+
+
+async def _build(request: web.Request, record: TokenRecord) -> Build:
+    """The build the path names, if there is one and the token may see its project."""
+    build_id = _build_id(request)
+    build = await request.app[BUILDS].get(build_id)
+    if build is None or not record.binds(build.project):
+        raise NotFoundError(f"no build {build_id}")
+    return build
+
+
 async def list_builds(request: web.Request) -> web.Response:
-    require(request, "read")
+    record = require(request, "read", checks_projects=True)
     limit = _int_arg(request, "limit", 50, 1, 10000)
     project = request.query.get("project")
-    builds = await request.app[BUILDS].list(project, limit)
+    if project is not None:
+        check_project(record, project, f"no project {project!r}")
+    if project is None and record.projects is not None:
+        builds = await _bound_builds(request, record, limit)
+    else:
+        builds = await request.app[BUILDS].list(project, limit)
     # A deleted project's builds are still listed; a name that never was is a mistake.
     if (project is not None and not builds
             and await request.app[RESOURCES].project(project) is None
@@ -60,11 +85,9 @@ async def list_builds(request: web.Request) -> web.Response:
 
 
 async def get_build(request: web.Request) -> web.Response:
-    require(request, "read")
-    build_id = _build_id(request)
-    build = await request.app[BUILDS].get(build_id)
-    if build is None:
-        raise NotFoundError(f"no build {build_id}")
+    record = require(request, "read", checks_projects=True)
+    build = await _build(request, record)
+    build_id = build.id
     doc = _with_waiting(request.app[CONTROLLER], build)
     doc["notifications"] = [
         n.to_json() for n in await request.app[NOTIFICATIONS].for_build(build_id)]
@@ -74,11 +97,9 @@ async def get_build(request: web.Request) -> web.Response:
 async def get_log(request: web.Request) -> web.StreamResponse:
     """The build's whole log, or with ?job=N one job's (of a build with several jobs, the
     jobs' logs follow one another, each under its `== job N (...) ==` line)."""
-    require(request, "read")
-    build_id = _build_id(request)
-    build = await request.app[BUILDS].get(build_id)
-    if build is None:
-        raise NotFoundError(f"no build {build_id}")
+    record = require(request, "read", checks_projects=True)
+    build = await _build(request, record)
+    build_id = build.id
     offset = _int_arg(request, "offset", 0, 0, 2**62)
     job = None
     if "job" in request.query:
@@ -102,8 +123,8 @@ async def get_log(request: web.Request) -> web.StreamResponse:
 
 
 async def cancel_build(request: web.Request) -> web.Response:
-    require(request, "write")
-    build_id = _build_id(request)
+    record = require(request, "write", checks_projects=True)
+    build_id = (await _build(request, record)).id
     await request.app[CONTROLLER].cancel(build_id)
     build = await request.app[BUILDS].get(build_id)
     assert build is not None
@@ -111,8 +132,12 @@ async def cancel_build(request: web.Request) -> web.Response:
 
 
 async def rebuild_build(request: web.Request) -> web.Response:
-    require(request, "trigger")
-    build = await request.app[CONTROLLER].rebuild(_build_id(request))
+    record = require(request, "trigger", checks_projects=True)
+    old = await _build(request, record)
+    project = await request.app[RESOURCES].project(old.project)
+    if project is not None:  # else the controller says the project is gone
+        check_rebuild(record, project, old.parameters)
+    build = await request.app[CONTROLLER].rebuild(old.id)
     return web.json_response(build.to_json(), status=201)
 
 

@@ -1,4 +1,5 @@
-"""What every route module uses: the scope check, reading a JSON body, the error response."""
+"""What every route module uses: the scope and project check, reading a JSON body, the error
+response."""
 
 from __future__ import annotations
 
@@ -10,15 +11,25 @@ from typing import Any
 from aiohttp import web
 
 from ick.errors import InputError
+from ick.keepers.tokens import check_project, check_unbound
 from ick.keys import TOKENS
 from ick.storage.tokens import TokenRecord
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def require(request: web.Request, scope: str) -> TokenRecord:
-    """The request's token, if it has `scope`; else 401 or 403."""
-    return request.app[TOKENS].check(request.headers.get("Authorization"), scope)
+def require(request: web.Request, scope: str, project: str | None = None, *,
+            checks_projects: bool = False) -> TokenRecord:
+    """The request's token, if it has `scope` (else 401 or 403) and may act here. A token
+    bound to projects may name `project` only if it is one of them (else 404, as if there
+    were no such project); on a route that checks projects itself (`checks_projects`:
+    listings, builds) it passes; on any other route (no project's) it gets 403."""
+    record = request.app[TOKENS].check(request.headers.get("Authorization"), scope)
+    if project is not None:
+        check_project(record, project, f"no project {project!r}")
+    elif not checks_projects:
+        check_unbound(record)
+    return record
 
 
 def _finite(text: str) -> float:

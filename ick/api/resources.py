@@ -8,6 +8,8 @@ from aiohttp import web
 
 from ick.api.helpers import json_body, require
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
+from ick.keepers.tokens import check_project
+from ick.keepers.triggers import check_parameters
 from ick.keys import CONTROLLER, RESOURCES, SECRETS
 from ick.model import name_problem
 
@@ -33,13 +35,13 @@ def _named_doc(doc: Any, key: str, name: str) -> dict[str, Any]:
 
 
 async def list_projects(request: web.Request) -> web.Response:
-    require(request, "read")
+    record = require(request, "read", checks_projects=True)
     projects = await request.app[RESOURCES].projects()
-    return web.json_response([p.to_doc() for p in projects])
+    return web.json_response([p.to_doc() for p in projects if record.binds(p.name)])
 
 
 async def get_project(request: web.Request) -> web.Response:
-    require(request, "read")
+    require(request, "read", request.match_info["name"])
     name = _name(request)
     project = await request.app[RESOURCES].project(name)
     if project is None:
@@ -52,10 +54,12 @@ async def put_project(request: web.Request) -> web.Response:
     # once someone applies a resource, so that an idle daemon stays small.
     from ick.ickfile import check_references, project_from_doc
 
-    require(request, "write")
+    record = require(request, "write", request.match_info["name"])
     name = _name(request)
     doc = _named_doc(await json_body(request), "project", name)
     project = project_from_doc(doc, "")  # each problem already names the project
+    for downstream in project.triggers:  # a bound token's builds must not reach past it
+        check_project(record, downstream, f"no project {downstream!r}")
     store = request.app[RESOURCES]
     pipelines = {p.name: p for p in await store.pipelines()}
     problems = check_references([project], pipelines)
@@ -67,7 +71,7 @@ async def put_project(request: web.Request) -> web.Response:
 
 
 async def delete_project(request: web.Request) -> web.Response:
-    require(request, "write")
+    require(request, "write", request.match_info["name"])
     name = _name(request)
     if not await request.app[RESOURCES].delete_project(name):
         raise NotFoundError(f"no project {name!r}")
@@ -116,7 +120,7 @@ async def delete_pipeline(request: web.Request) -> web.Response:
 
 
 async def trigger(request: web.Request) -> web.Response:
-    require(request, "trigger")
+    record = require(request, "trigger", request.match_info["name"])
     name = _name(request)
     body = await json_body(request)
     if body is None:
@@ -132,6 +136,11 @@ async def trigger(request: web.Request) -> web.Response:
     if ick_trigger not in CALLER_TRIGGERS:
         raise InputError(f"parameters: ick_trigger must be one of {', '.join(CALLER_TRIGGERS)}, "
                          f"not {str(ick_trigger)[:40]!r}")
+    project = await request.app[RESOURCES].project(name)
+    if project is None:
+        raise NotFoundError(f"no project {name!r}")
+    # Before the controller plans anything: a refused trigger queues nothing.
+    check_parameters(record, project, parameters)
     build = await request.app[CONTROLLER].trigger(name, parameters, ick_trigger=ick_trigger)
     return web.json_response(build.to_json(), status=201)
 

@@ -40,7 +40,7 @@ def _secret(request: web.Request) -> str:
 
 
 async def put_secret(request: web.Request) -> web.Response:
-    require(request, "write")
+    require(request, "write", request.match_info["name"])
     project = await _project(request)
     name = _secret(request)
     if request.content_length is not None and request.content_length > MAX_SECRET:
@@ -54,13 +54,13 @@ async def put_secret(request: web.Request) -> web.Response:
 
 
 async def list_secrets(request: web.Request) -> web.Response:
-    require(request, "read")
+    require(request, "read", request.match_info["name"])
     project = await _project(request)
     return web.json_response([s.to_json() for s in request.app[SECRETS].infos(project)])
 
 
 async def delete_secret(request: web.Request) -> web.Response:
-    require(request, "write")
+    require(request, "write", request.match_info["name"])
     project = await _project(request)
     name = _secret(request)
     if not request.app[SECRETS].remove(project, name):

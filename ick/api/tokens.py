@@ -1,4 +1,5 @@
-"""Routes for API tokens (admin scope only)."""
+"""Routes for API tokens (admin scope only); a token may be bound to projects (`projects`:
+globs on their names)."""
 
 from __future__ import annotations
 
@@ -26,15 +27,20 @@ async def create_token(request: web.Request) -> web.Response:
     if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
         raise InputError("scopes: expected a list of strings")
     reuse = body.get("reuse", False)
-    if not isinstance(reuse, bool) or set(body) - {"name", "scopes", "reuse"}:
+    if not isinstance(reuse, bool) or set(body) - {"name", "scopes", "reuse", "projects"}:
         raise InputError("expected a JSON object with 'name', 'scopes' and optionally 'reuse'")
+    projects = body.get("projects")
+    if projects is not None and (not isinstance(projects, list)
+                                 or not all(isinstance(p, str) for p in projects)):
+        raise InputError("projects: expected a list of globs (strings)")
     keeper = request.app[TOKENS]
     if reuse:
-        # The same token again for the same name and scopes (ick hook: one per project).
-        token, record, new = await keeper.reuse(name, scopes)
+        # The same token again for the same name, scopes and projects (ick hook: one per
+        # project).
+        token, record, new = await keeper.reuse(name, scopes, projects)
         return web.json_response({**record.to_json(), "token": token},
                                  status=201 if new else 200)
-    token, record = await keeper.create(name, scopes)
+    token, record = await keeper.create(name, scopes, projects=projects)
     return web.json_response({**record.to_json(), "token": token}, status=201)
 
 

@@ -183,6 +183,12 @@ async def wait_cancel(request: web.Request) -> web.Response:
     build_id, seq = _ints(request)
     timeout = _timeout(request, MAX_POLL)
     worker = _worker(request)
+    # Only the worker that runs the action may wait on it: another's would learn when
+    # builds it does not run are cancelled. An action that runs no more answers "stop", as
+    # its own worker needs; that says nothing more than that it ended.
+    run = request.app[CONTROLLER].running_action(build_id, seq)
+    if run is not None and run.worker != worker:
+        raise ForbiddenError(f"worker {worker!r} is not running action {seq} of build {build_id}")
     cancel = await request.app[CONTROLLER].wait_cancel_for(worker, build_id, timeout, seq)
     return web.json_response({"cancel": cancel})
 

@@ -6,6 +6,7 @@ and JSON by hand (git refs hold no quotes, backslashes or control characters).
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 
@@ -125,7 +126,7 @@ def hook_script(url: str, project: str, token: str) -> str:
 @pass_ctx
 def hook(ctx: Context, project: str, hook_url: str | None, new_token: bool) -> None:
     """Print a post-receive hook that triggers PROJECT (with the project's one trigger token,
-    minted the first time)."""
+    bound to PROJECT, minted the first time)."""
     from ick.cli.client import quote_name
 
     ctx.client.call("GET", f"/projects/{quote_name(project)}")
@@ -134,6 +135,8 @@ def hook(ctx: Context, project: str, hook_url: str | None, new_token: bool) -> N
         for token in ctx.client.call("GET", "/tokens"):
             if token.get("reusable") and token["name"] == name:
                 ctx.client.call("DELETE", f"/tokens/{token['id']}")
-    doc = ctx.client.call("POST", "/tokens",
-                          {"name": name, "scopes": ["trigger"], "reuse": True})
+    # Bound to this project alone: a leaked hook can trigger nothing else, and (a trigger
+    # token) set only git_ref, git_commit and the project's trigger_parameters.
+    doc = ctx.client.call("POST", "/tokens", {"name": name, "scopes": ["trigger"],
+                                              "reuse": True, "projects": [glob.escape(project)]})
     click.echo(hook_script(hook_url or ctx.url, project, doc["token"]), nl=False)

@@ -18,11 +18,18 @@ def token() -> None:
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES),
               help="A scope the token carries; repeat for more.")
 @click.option("--name", required=True, help="What the token is for.")
+@click.option("--project", "projects", multiple=True, metavar="GLOB",
+              help="Bind the token to the projects this glob matches (fnmatch: *, ?, [...]); "
+                   "repeat for more. Any other project is unknown to it.")
 @json_option
 @pass_ctx
-def create(ctx: Context, scopes: tuple[str, ...], name: str, as_json: bool) -> None:
+def create(ctx: Context, scopes: tuple[str, ...], name: str, projects: tuple[str, ...],
+           as_json: bool) -> None:
     """Mint a token and print it (it is shown only this once)."""
-    doc = ctx.client.call("POST", "/tokens", {"name": name, "scopes": list(scopes)})
+    body: dict[str, object] = {"name": name, "scopes": list(scopes)}
+    if projects:
+        body["projects"] = list(projects)
+    doc = ctx.client.call("POST", "/tokens", body)
     if as_json:
         print_json(doc)
     else:
@@ -38,10 +45,13 @@ def list_(ctx: Context, as_json: bool) -> None:
     if as_json:
         print_json(docs)
         return
-    rows = [["ID", "SCOPES", "CREATED", "FOR"]]
+    # PROJECTS comes last, so that scripts reading the first columns read what they did.
+    rows = [["ID", "SCOPES", "CREATED", "FOR", "PROJECTS"]]
     for t in docs:
         what = t["name"] + (" (ick hook shows it again)" if t.get("reusable") else "")
-        rows.append([t["id"], ",".join(t["scopes"]), t["created_at"], what])
+        bound = t.get("projects")
+        rows.append([t["id"], ",".join(t["scopes"]), t["created_at"], what,
+                     ",".join(bound) if bound else "*"])
     echo_table(rows)
 
 

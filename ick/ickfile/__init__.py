@@ -28,7 +28,7 @@ Problem = tuple[Path, str]
 TOP_KEYS = ("pipelines", "projects")
 PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "keep_days",
                 "matrix", "notify", "parameters", "pipelines", "poll", "project", "schedule",
-                "triggers", "worker")
+                "trigger_parameters", "triggers", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
 NOTIFY_KEYS = tuple(sorted({"on", "when", "secret", *(c.key for c in CHANNELS)}))
@@ -247,10 +247,12 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
         message = f"'fail_fast' must be true or false, not {show_value(fail_fast)}"
         out.append(((*path, "fail_fast"), f"{context}: {message}"))
     months = _months_keys(doc, path, context, out)
+    # Names only: a name no pipeline knows yet is refused at trigger time like any other.
+    allowed = _names(doc, "trigger_parameters", _parameter_name_problem, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
-                   fail_fast, **months)
+                   fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)))
 
 
 def _number(value: object) -> bool:

@@ -1,4 +1,5 @@
-"""Tokens: minting, hashing and checking them in constant time against their scopes."""
+"""Tokens: minting, hashing and checking them in constant time against their scopes and
+the projects they are bound to."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from ick.timefmt import now_iso
 
 SCOPES = ("read", "trigger", "write", "worker", "admin")
 PREFIX = "ick"
+# A token bound to projects acts on their builds, logs, secrets and triggers; these scopes
+# reach past any project (admin mints tokens, a worker runs any project's actions).
+UNBOUND_SCOPES = ("worker", "admin")
+MAX_GLOBS = 100
 
 
 def _digest(secret: str) -> str:
@@ -47,25 +52,30 @@ class TokenKeeper:
         mac = hmac.new(self.reuse_key, key_id.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=").replace("_", "-")
 
-    async def reuse(self, name: str, scopes: list[str]) -> tuple[str, TokenRecord, bool]:
-        """The reusable token of this name and scopes, minted if there is none yet; and
-        whether it is new."""
+    async def reuse(self, name: str, scopes: list[str],
+                    projects: list[str] | None = None) -> tuple[str, TokenRecord, bool]:
+        """The reusable token of this name, scopes and projects, minted if there is none yet;
+        and whether it is new."""
         if self.reuse_key is None:
             raise InputError("this daemon keeps no reusable tokens")
+        bound = None if projects is None else tuple(projects)
         for record in self.list():
-            if record.reusable and record.name == name and record.scopes == frozenset(scopes):
+            if (record.reusable and record.name == name and record.scopes == frozenset(scopes)
+                    and record.projects == bound):
                 return f"{PREFIX}_{record.key_id}_{self._derived(record.key_id)}", record, False
-        token, record = await self.create(name, scopes, reusable=True)
+        token, record = await self.create(name, scopes, reusable=True, projects=projects)
         return token, record, True
 
-    async def create(self, name: str, scopes: list[str],
-                     reusable: bool = False) -> tuple[str, TokenRecord]:
-        """Mint a token; the clear text is returned once and never stored."""
+    async def create(self, name: str, scopes: list[str], reusable: bool = False,
+                     projects: list[str] | None = None) -> tuple[str, TokenRecord]:
+        """Mint a token (bound to the projects matching `projects`, if given); the clear text
+        is returned once and never stored."""
         unknown = [s for s in scopes if s not in SCOPES]
         if unknown:
             raise InputError(f"unknown scope {unknown[0]!r} (expected one of: {', '.join(SCOPES)})")
         if not scopes:
             raise InputError("a token needs at least one scope")
+        _check_projects(projects, scopes)
         # printable: no control characters in listings, no lone surrogates SQLite cannot store
         if not name or len(name) > 200 or not name.isprintable():
             raise InputError("a token needs a name of 1 to 200 printable characters")
@@ -75,7 +85,7 @@ class TokenKeeper:
         secret = (self._derived(key_id) if reusable
                   else secrets.token_urlsafe(32).replace("_", "-"))
         record = TokenRecord(key_id, name, _digest(secret), frozenset(scopes), now_iso(),
-                             reusable)
+                             reusable, None if projects is None else tuple(projects))
         await self.store.add(record)
         self._by_id[key_id] = record
         return f"{PREFIX}_{key_id}_{secret}", record
@@ -108,6 +118,36 @@ class TokenKeeper:
             raise AuthError("invalid token")
         check_scope(record, scope)
         return record
+
+
+def _check_projects(projects: list[str] | None, scopes: list[str]) -> None:
+    if projects is None:
+        return
+    if not projects or len(projects) > MAX_GLOBS:
+        raise InputError(f"projects: expected 1 to {MAX_GLOBS} globs (leave it out for a token "
+                         "of every project)")
+    for glob in projects:
+        if not glob or len(glob) > 200 or not glob.isprintable():
+            raise InputError("projects: each glob must be 1 to 200 printable characters")
+    wide = [s for s in scopes if s in UNBOUND_SCOPES]
+    if wide:
+        raise InputError(f"a token bound to projects cannot carry the {wide[0]!r} scope, "
+                         "which reaches every project")
+
+
+def check_project(record: TokenRecord, project: str, missing: str) -> None:
+    """404 (saying `missing`, as for a project or build that does not exist) when the token
+    is bound to projects and `project` is not one of them: it must not tell which exist."""
+    if not record.binds(project):
+        raise NotFoundError(missing)
+
+
+def check_unbound(record: TokenRecord) -> None:
+    """403 for a token bound to projects on a route that is no project's (pipelines,
+    artifacts, workers, apply, prune): what it reaches is every project's."""
+    if record.projects is not None:
+        raise ForbiddenError(f"token {record.name!r} is bound to projects "
+                             f"({', '.join(record.projects)}): it may use only their routes")
 
 
 def has_scope(record: TokenRecord, scope: str) -> bool:

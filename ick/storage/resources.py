@@ -27,6 +27,7 @@ def project_from_json(text: str) -> Project:
         poll=doc.get("poll"),
         triggers=doc.get("triggers") or [],
         extra_parameters=bool(doc.get("extra_parameters", False)),
+        trigger_parameters=doc.get("trigger_parameters") or [],
     )
 
 

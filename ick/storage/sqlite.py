@@ -165,6 +165,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE build_actions ADD COLUMN local INTEGER;
     ALTER TABLE build_actions ADD COLUMN arch_key TEXT;
     """,
+    # 8: tokens bound to projects (a JSON list of globs; NULL: every project). The hook tokens
+    # `ick hook` made before (reusable, trigger only, named "hook for PROJECT") are bound to
+    # their project, its glob characters escaped as fnmatch reads them.
+    """
+    ALTER TABLE tokens ADD COLUMN projects TEXT;
+    UPDATE tokens SET projects = json_array(replace(replace(replace(substr(name, 10),
+        '[', '[[]'), '*', '[*]'), '?', '[?]'))
+        WHERE reusable = 1 AND scopes = 'trigger' AND substr(name, 1, 9) = 'hook for ';
+    """,
 ]
 
 

@@ -1,5 +1,6 @@
-"""Who may see a page: the session cookie, CSRF on every POST, safe redirects after login,
-and errors shown as pages. (The headers every page is sent with are in headers.py.)
+"""Who may see a page: the session cookie and the projects its token is bound to, CSRF on
+every POST, safe redirects after login, and errors shown as pages. (The headers every page
+is sent with are in headers.py.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from multidict import MultiDictProxy
 
 from ick.errors import ForbiddenError, IckError
 from ick.keepers.sessions import SESSION_DAYS, Session, SessionKeeper
+from ick.keepers.tokens import check_project, check_unbound
+from ick.model import Build
 from ick.ui import wiring
 from ick.ui.templates import SESSION, render
 
@@ -72,12 +75,29 @@ async def current_session(request: web.Request) -> Session | None:
     return session
 
 
-async def page_session(request: web.Request, scope: str = "read") -> Session:
+def check_projects(session: Session, project: str | None, checks_projects: bool) -> None:
+    """As the API's `require`: a session of a token bound to projects sees `project` only if
+    it is one of them (404 otherwise, as for one that does not exist); a page that checks
+    projects itself (the dashboard, a build's) passes; any other page (no project's) is 403."""
+    if project is not None:
+        check_project(session.token, project, f"no project {project!r}")
+    elif not checks_projects:
+        check_unbound(session.token)
+
+
+def check_build(session: Session, build: Build) -> None:
+    """404 for a build of a project the session's token may not see."""
+    check_project(session.token, build.project, f"no build {build.id}")
+
+
+async def page_session(request: web.Request, scope: str = "read", project: str | None = None,
+                       *, checks_projects: bool = False) -> Session:
     """The request's session; without one, the browser goes to the login page."""
     session = await current_session(request)
     if session is None:
         raise web.HTTPSeeOther(login_url(request))
     SessionKeeper.check(session, scope)
+    check_projects(session, project, checks_projects)
     return session
 
 
@@ -102,14 +122,17 @@ async def checked_form(request: web.Request, expected: str) -> MultiDictProxy[An
 
 
 async def session_form(
-    request: web.Request, scope: str
+    request: web.Request, scope: str, project: str | None = None, *,
+    checks_projects: bool = False,
 ) -> tuple[Session, MultiDictProxy[Any]]:
-    """A POST from a logged-in page: session, CSRF token, then the scope the action needs."""
+    """A POST from a logged-in page: session, CSRF token, then the scope the action needs and
+    the project it names (see check_projects)."""
     session = await current_session(request)
     if session is None:
         raise web.HTTPSeeOther(login_url(request))
     form = await checked_form(request, session.csrf)
     SessionKeeper.check(session, scope)
+    check_projects(session, project, checks_projects)
     return session, form
 
 

@@ -1,6 +1,7 @@
 """`/badges/{project}.svg`: the state of a project's last finished build as a small SVG.
 
-Public only with `public_badges: true`; otherwise it needs a session like any page.
+Public only with `public_badges: true`; otherwise it needs a session like any page. An
+anonymous request cannot tell a project without a finished build from one that is not there.
 """
 
 from __future__ import annotations
@@ -33,17 +34,26 @@ def svg(word: str, colour: str) -> str:
 
 
 async def badge(request: web.Request) -> web.StreamResponse:
-    if not wiring.settings(request).public_badges:
-        await access.page_session(request)
+    """Without a session (public badges), a project with no finished build answers exactly
+    as one that does not exist ("unknown"), so that no one can tell which projects exist; a
+    session sees "none" for its own projects, and "unknown" for those it may not see."""
+    if wiring.settings(request).public_badges:
+        session = await access.current_session(request)
+    else:
+        session = await access.page_session(request, checks_projects=True)
     name = request.match_info["name"]
     problem = name_problem(name)
     if problem:
         raise InputError(problem)
-    if await wiring.resources(request).project(name) is None:
-        state, word = None, "unknown"
-    else:
+    state, word = None, "unknown"
+    visible = session is not None and session.token.binds(name)
+    project = await wiring.resources(request).project(name)
+    if project is not None and (session is None or visible):
         state = await wiring.overview(request).last_finished(name)
-        word = state.value if state is not None else "none"
+        if state is not None:
+            word = state.value
+        elif visible:
+            word = "none"
     colour = COLOURS.get(state, UNKNOWN) if state is not None else UNKNOWN
     return web.Response(text=svg(word, colour), content_type="image/svg+xml",
                         headers={"Cache-Control": "no-cache"})

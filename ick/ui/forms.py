@@ -11,7 +11,9 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from ick.errors import AuthError, IckError, InputError, NotFoundError
-from ick.model import Project
+from ick.keepers.sessions import Session
+from ick.keepers.triggers import check_parameters, check_rebuild
+from ick.model import Build, Project
 from ick.ui import access, wiring
 from ick.ui.numbers import build_id
 from ick.ui.pages import parameter_fields, project_name
@@ -95,7 +97,7 @@ def overrides(project: Project, required: list[str],
 
 
 async def build_now(request: web.Request) -> web.StreamResponse:
-    _, form = await access.session_form(request, "trigger")
+    session, form = await access.session_form(request, "trigger", request.match_info["name"])
     name = project_name(request)
     resources = wiring.resources(request)
     project = await resources.project(name)
@@ -103,19 +105,35 @@ async def build_now(request: web.Request) -> web.StreamResponse:
         raise NotFoundError(f"no project {name!r}")
     required = [key for p in project.pipelines if (pipeline := await resources.pipeline(p))
                 for key in pipeline.parameters]
-    build = await wiring.controller(request).trigger(name, overrides(project, required, form))
+    values = overrides(project, required, form)
+    # Every value comes from the form: one the page did not show this token (a trigger
+    # token's) is refused as the API refuses it, and nothing is queued.
+    check_parameters(session.token, project, values)
+    build = await wiring.controller(request).trigger(name, values)
     raise web.HTTPSeeOther(f"/ui/builds/{build.id}")
 
 
-async def cancel(request: web.Request) -> web.StreamResponse:
-    await access.session_form(request, "write")
+async def _build(request: web.Request, session: Session) -> Build:
     number = build_id(request)
+    build = await wiring.builds(request).get(number)
+    if build is None:
+        raise NotFoundError(f"no build {number}")
+    access.check_build(session, build)
+    return build
+
+
+async def cancel(request: web.Request) -> web.StreamResponse:
+    session, _ = await access.session_form(request, "write", checks_projects=True)
+    number = (await _build(request, session)).id
     await wiring.controller(request).cancel(number)
     raise web.HTTPSeeOther(f"/ui/builds/{number}")
 
 
 async def rebuild(request: web.Request) -> web.StreamResponse:
-    await access.session_form(request, "trigger")
-    number = build_id(request)
-    build = await wiring.controller(request).rebuild(number)
+    session, _ = await access.session_form(request, "trigger", checks_projects=True)
+    old = await _build(request, session)
+    project = await wiring.resources(request).project(old.project)
+    if project is not None:  # else the controller says the project is gone
+        check_rebuild(session.token, project, old.parameters)
+    build = await wiring.controller(request).rebuild(old.id)
     raise web.HTTPSeeOther(f"/ui/builds/{build.id}")

@@ -103,13 +103,15 @@ def _resume_at(request: web.Request, size: int) -> int:
 async def events(request: web.Request) -> web.StreamResponse:
     """`log` events carry text (JSON strings; id: the byte offset after them), `state` events
     the build's and its actions' states, `skip` says text was left out, `end` that it ended."""
-    if await access.current_session(request) is None:
+    session = await access.current_session(request)
+    if session is None:
         raise web.HTTPUnauthorized(text="log in first", content_type="text/plain")
     number = build_id(request)
     builds, logs = wiring.builds(request), wiring.logs(request)
     build = await builds.get(number)
     if build is None:
         raise NotFoundError(f"no build {number}")
+    access.check_build(session, build)
     job = job_of(request, build)
     stopping = request.app[STREAMS].stopping
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
@@ -155,12 +157,13 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 async def log_txt(request: web.Request) -> web.StreamResponse:
     """The whole log as plain text, streamed from the files: every job's, or one (`?job=N`)."""
-    await access.page_session(request)
+    session = await access.page_session(request, checks_projects=True)
     number = build_id(request)
     logs = wiring.logs(request)
     build = await wiring.builds(request).get(number)
     if build is None:
         raise NotFoundError(f"no build {number}")
+    access.check_build(session, build)
     job = job_of(request, build)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     response.enable_chunked_encoding()

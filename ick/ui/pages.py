@@ -8,8 +8,10 @@ from aiohttp import web
 
 from ick.errors import InputError, NotFoundError
 from ick.keepers.tokens import has_scope
+from ick.keepers.triggers import settable
 from ick.model import BuildState, Project, name_problem
 from ick.storage.artifacts import check_name
+from ick.storage.tokens import TokenRecord
 from ick.ui import access, wiring
 from ick.ui.live import job_of, read_tail
 from ick.ui.numbers import build_id, whole_number
@@ -28,7 +30,8 @@ def project_name(request: web.Request) -> str:
 
 
 async def dashboard(request: web.Request) -> web.StreamResponse:
-    await access.page_session(request)
+    session = await access.page_session(request, checks_projects=True)
+    token = session.token
     wanted = request.query.get("q", "").strip()[:100]
     state = request.query.get("state", "")
     if state not in STATES and state not in ("", "never"):
@@ -36,6 +39,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     overview = wiring.overview(request)
     rows = []
     for name, build in await overview.last_builds():
+        if not token.binds(name):
+            continue
         if wanted and wanted.lower() not in name.lower():
             continue
         shown_state = build.state.value if build is not None else "never"
@@ -43,22 +48,27 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             continue
         rows.append({"name": name, "build": build})
     return render(request, "dashboard.html", {
-        "rows": rows, "active": await overview.active(), "q": wanted, "state": state,
+        "rows": rows, "active": [b for b in await overview.active() if token.binds(b.project)],
+        "q": wanted, "state": state,
         "states": STATES, "filtered": bool(wanted or state),
     })
 
 
-def parameter_fields(project: Project, required: list[str]) -> list[dict[str, Any]]:
-    """One field a parameter: the project's own, then those its pipelines need beside."""
+def parameter_fields(project: Project, required: list[str],
+                     token: TokenRecord | None = None) -> list[dict[str, Any]]:
+    """One field a parameter: the project's own, then those its pipelines need beside; with
+    `token`, only those it may set (a trigger token: its trigger_parameters, see
+    keepers/triggers.py)."""
     fields = [{"name": key, "value": value, "json": not isinstance(value, str)}
               for key, value in project.parameters.items()]
     fields += [{"name": key, "value": "", "json": False}
                for key in dict.fromkeys(required) if key not in project.parameters]
-    return fields
+    allowed = None if token is None else settable(token, project)
+    return [f for f in fields if allowed is None or f["name"] in allowed]
 
 
 async def project_page(request: web.Request) -> web.StreamResponse:
-    session = await access.page_session(request)
+    session = await access.page_session(request, project=request.match_info["name"])
     name = project_name(request)
     resources = wiring.resources(request)
     project = await resources.project(name)
@@ -73,17 +83,18 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     return render(request, "project.html", {
         "project": project, "pipelines": pipelines, "builds": builds[:PAGE], "older": older,
         "paged": before is not None, "count": await overview.count(name),
-        "fields": parameter_fields(project, required),
+        "fields": parameter_fields(project, required, session.token),
         "can_trigger": has_scope(session.token, "trigger"),
     })
 
 
 async def build_page(request: web.Request) -> web.StreamResponse:
-    session = await access.page_session(request)
+    session = await access.page_session(request, checks_projects=True)
     number = build_id(request)
     build = await wiring.builds(request).get(number)
     if build is None:
         raise NotFoundError(f"no build {number}")
+    access.check_build(session, build)
     live = not build.state.finished
     job = job_of(request, build)
     return render(request, "build.html", {

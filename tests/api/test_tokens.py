@@ -15,7 +15,7 @@ INVALID = "invalid token"
 
 async def test_token_listing_never_shows_a_secret_or_a_hash(api: Api) -> None:
     created = await api.ok("POST", "/tokens", 201, json={"name": "ci", "scopes": ["read"]})
-    assert set(created) == {"id", "name", "scopes", "created_at", "reusable", "token"}
+    assert set(created) == {"id", "name", "scopes", "created_at", "reusable", "projects", "token"}
     assert (created["name"], created["scopes"], created["reusable"]) == ("ci", ["read"], False)
     token = created["token"]
     secret = token.split("_")[2]
@@ -23,7 +23,8 @@ async def test_token_listing_never_shows_a_secret_or_a_hash(api: Api) -> None:
     assert reply.status == 200
     listed = [(t["name"], t["scopes"]) for t in reply.body]
     assert listed == [("admin", ["admin"]), ("ci", ["read"])]
-    assert all(set(t) == {"id", "name", "scopes", "created_at", "reusable"} for t in reply.body)
+    assert all(set(t) == {"id", "name", "scopes", "created_at", "reusable", "projects"}
+               for t in reply.body)
     for hidden in (token, secret, hashlib.sha256(secret.encode()).hexdigest(),
                    api.admin.split("_")[2]):
         assert hidden not in reply.text

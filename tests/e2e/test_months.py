@@ -113,7 +113,7 @@ def test_the_clis_rough_edges(daemon: Daemon, tmp_path: Path) -> None:
     old = json.loads(token.split(" = ", 1)[1])
     assert daemon.api("POST", "/projects/hello/+trigger", token=old)[0] == 401
     listing = daemon.ick("token", "list").stdout.splitlines()
-    assert listing[0].split() == ["ID", "SCOPES", "CREATED", "FOR"]
+    assert listing[0].split() == ["ID", "SCOPES", "CREATED", "FOR", "PROJECTS"]
     assert sum("hook for hello (ick hook shows it again)" in line for line in listing) == 1
     assert sum("hook for loose" in line for line in listing) == 1
     assert listing[1].split()[3] == "admin"

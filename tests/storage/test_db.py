@@ -85,7 +85,7 @@ class MemoryDatabase:
 
 
 async def test_a_store_runs_on_any_database_with_the_protocols_methods() -> None:
-    db = MemoryDatabase([("k1", "n", "h", "read admin", "T0", 1)])
+    db = MemoryDatabase([("k1", "n", "h", "read admin", "T0", 1, None)])
     assert await TokenStore(db).all() == [
         TokenRecord("k1", "n", "h", frozenset({"read", "admin"}), "T0", True)]
     await TimerStore(db).put("p", "poll", TimerState("url", "abc"))

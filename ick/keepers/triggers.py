@@ -1,0 +1,53 @@
+"""What a trigger may choose (DESIGN.md, "Trust boundaries"): a token with `trigger` and not
+`write` sets only `git_ref`, `git_commit` and the project's `trigger_parameters`, so it never
+redirects where the code comes from or where things go; `write` sets any parameter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ick.errors import ForbiddenError
+from ick.keepers.tokens import has_scope
+from ick.model import Project
+from ick.storage.tokens import TokenRecord
+
+ALWAYS = ("git_commit", "git_ref")  # what the hook and polls set (a ref the project builds)
+
+
+def settable(record: TokenRecord, project: Project) -> frozenset[str] | None:
+    """The parameters this token may set on this project; None: any the project knows."""
+    if has_scope(record, "write"):
+        return None
+    return frozenset((*ALWAYS, *project.trigger_parameters))
+
+
+def _refuse(record: TokenRecord, project: Project, name: str, allowed: frozenset[str]) -> None:
+    raise ForbiddenError(
+        f"token {record.name!r} may not set parameter {name[:60]!r} of project "
+        f"{project.name!r} (a trigger token sets only {', '.join(sorted(allowed))}; "
+        "the project's trigger_parameters add more)")
+
+
+def check_parameters(record: TokenRecord, project: Project, names: Iterable[str]) -> None:
+    """403 naming the first parameter the token may not set."""
+    allowed = settable(record, project)
+    if allowed is None:
+        return
+    refused = sorted(set(names) - allowed)
+    if refused:
+        _refuse(record, project, refused[0], allowed)
+
+
+def check_rebuild(record: TokenRecord, project: Project, parameters: Mapping[str, Any]) -> None:
+    """A rebuild replays the old build's parameters: a trigger-only token may rebuild only
+    a build whose parameters differ from the project's own just in what it may set (else a
+    build once triggered with `write`, or the project's old `git_url`, would come back)."""
+    allowed = settable(record, project)
+    if allowed is None:
+        return
+    for name, value in sorted(parameters.items()):
+        if name == "ick_trigger" or name in allowed:
+            continue
+        if name not in project.parameters or project.parameters[name] != value:
+            _refuse(record, project, name, allowed)
