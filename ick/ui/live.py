@@ -192,8 +192,27 @@ async def _stream(request: web.Request, response: web.StreamResponse, session: S
             break
 
 
+def polled(logs: LogStore, build: Build, job: int | None, offset: int) -> web.Response:
+    """The log the live stream follows (the build's own, or job N's) from byte `offset` on,
+    at most its last TAIL bytes. Headers: X-Ick-Offset, the byte the text starts at (past
+    `offset` when some was left out); X-Ick-State, the build's; X-Ick-End: 1 when no more
+    will come."""
+    number = build.id
+    live = logs.is_live(number, job) or not build.state.finished
+    size = logs.size(number, job)
+    offset = min(offset, size)
+    if size - offset > TAIL:
+        offset = read_tail(logs, number, False, job).start
+    data = logs.read(number, offset, size - offset, job=job)
+    ended = not live and offset + len(data) >= size
+    return web.Response(body=data, content_type="text/plain", charset="utf-8", headers={
+        "Cache-Control": "no-store", "X-Ick-Offset": str(offset),
+        "X-Ick-State": build.state.value, "X-Ick-End": "1" if ended else "0"})
+
+
 async def log_txt(request: web.Request) -> web.StreamResponse:
-    """The whole log as plain text, streamed from the files: every job's, or one (`?job=N`)."""
+    """The whole log as plain text, streamed from the files: every job's, or one (`?job=N`).
+    With `?offset=N`: what a page polls when it may not open a live stream (see polled)."""
     await access.page_session(request)
     number = build_id(request)
     logs = wiring.logs(request)
@@ -201,6 +220,8 @@ async def log_txt(request: web.Request) -> web.StreamResponse:
     if build is None:
         raise NotFoundError(f"no build {number}")
     job = job_of(request, build)
+    if "offset" in request.query:
+        return polled(logs, build, job, whole_number(request, "offset", 0))
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     response.enable_chunked_encoding()
     chunks = logs.whole(build, 0) if job is None else logs.chunks(number, job, 0, False, None)
