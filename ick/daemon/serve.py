@@ -26,6 +26,9 @@ from ick.worker.leftovers import kill_leftovers
 log = logging.getLogger(__name__)
 
 FD_LIMIT = 65536  # the most file descriptors the daemon asks for (as scripts/ick.service)
+# asyncio accepts up to this many connections at a time (create_server's backlog) before
+# the guard sees any of them, so as many descriptors again must be free beyond the limit.
+ACCEPT_BURST = 100
 
 
 def use_pidfd_watcher(loop: asyncio.AbstractEventLoop) -> None:
@@ -68,13 +71,14 @@ def raise_fd_limit() -> int:
 
 
 def connection_limit(settings: Settings, fd_limit: int) -> int:
-    """max_connections, or half the file descriptors if that is fewer: the other half is for
-    the database, the logs and the builds' processes, so that accept() is what fails last."""
-    half = max(16, fd_limit // 2)
-    if settings.max_connections > half:
-        log.warning("max_connections: %d, not %d: half of the %d files this process may open",
-                    half, settings.max_connections, fd_limit)
-        return half
+    """max_connections, or fewer when the file descriptors are few: at most half of them, and
+    room left for a burst of accepts, the database, the logs and the builds' processes, so
+    that accept() is what fails last, if anything does."""
+    most = max(16, min(fd_limit // 2, fd_limit - 2 * ACCEPT_BURST))
+    if settings.max_connections > most:
+        log.warning("max_connections: %d, not %d: this process may open only %d files",
+                    most, settings.max_connections, fd_limit)
+        return most
     return settings.max_connections
 
 
@@ -109,7 +113,8 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
     await runner.setup()
     assert runner.server is not None
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(guard.factory(runner.server, loop), sock=listener)
+    server = await loop.create_server(guard.factory(runner.server, loop), sock=listener,
+                                      backlog=ACCEPT_BURST)
     try:
         log.info("ick listening on %s, state in %s, %d workers", daemon.url,
                  daemon.settings.state_dir, daemon.settings.workers)
