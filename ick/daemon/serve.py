@@ -60,8 +60,10 @@ def raise_fd_limit() -> int:
     """Raise the soft limit of open files to the hard one (at most FD_LIMIT): systemd's soft
     default of 1024 runs out under load. Returns the soft limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return FD_LIMIT  # as good as unlimited
     target = FD_LIMIT if hard == resource.RLIM_INFINITY else min(hard, FD_LIMIT)
-    if soft != resource.RLIM_INFINITY and soft < target:
+    if soft < target:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
             soft = target

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from ick.config import Settings
+from ick.daemon.serve import FD_LIMIT, connection_limit, raise_fd_limit
 from tests.daemon import Daemon
 
 FLOOD = 2000
-FD_LIMIT = 256  # the daemon's soft and hard limit of open files
+LOW_FDS = 256  # the daemon's soft and hard limit of open files
 
 
 def closed_by_daemon(held: list[socket.socket], timeout: float) -> int:
@@ -46,7 +48,7 @@ class LowFdDaemon(Daemon):
     """A daemon started under `ulimit -n 256` (soft and hard: it cannot raise it)."""
 
     def command(self, port: int) -> list[str]:
-        return ["sh", "-c", f'ulimit -n {FD_LIMIT} && exec "$@"', "sh", *super().command(port)]
+        return ["sh", "-c", f'ulimit -n {LOW_FDS} && exec "$@"', "sh", *super().command(port)]
 
 
 @contextlib.contextmanager
@@ -90,3 +92,21 @@ def test_version_answers_within_2_s_under_2000_half_sent_requests(tmp_path: Path
     assert log.count("cannot accept connections") <= 2
     assert log.count("all 56 connections are taken") <= 2
     assert "Traceback" not in log
+
+
+def test_the_daemon_raises_its_soft_limit_of_open_files() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 512), hard))
+        assert raise_fd_limit() == min(hard, FD_LIMIT)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (min(hard, FD_LIMIT), hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_max_connections_leaves_room_when_files_are_few() -> None:
+    settings = Settings()
+    assert connection_limit(settings, 65536) == 512
+    assert connection_limit(settings, 1024) == 512
+    assert connection_limit(settings, 256) == 56
+    assert connection_limit(settings, 64) == 16
