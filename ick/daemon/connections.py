@@ -1,6 +1,7 @@
-"""The daemon's HTTP connections: a request's headers must arrive within `header_timeout`, an
-idle keep-alive connection is closed after IDLE_TIMEOUT, past `max_connections` the one that
-has waited longest for its headers makes room, and a failing accept() is logged once a minute.
+"""The daemon's HTTP connections: a request's headers must arrive within `header_timeout`, its
+body may not stall for BODY_TIMEOUT, an idle keep-alive connection is closed after
+IDLE_TIMEOUT, past `max_connections` the one that has waited longest for its headers makes
+room, and a failing accept() is logged once a minute.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp.web_protocol import RequestHandler
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 75.0  # seconds a keep-alive connection may wait for its next request's first byte
+BODY_TIMEOUT = 60.0  # seconds a request's body may go without a byte arriving (as nginx's)
 LOG_EVERY = 60.0  # seconds between two log lines about the same trouble
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -73,12 +75,14 @@ class GuardedHandler(RequestHandler):
         self.guard = guard
         self.idle = False  # between requests with no byte of the next one yet
         self.deadline: asyncio.TimerHandle | None = None
+        self.last_data = 0.0  # when the last bytes came (the event loop's clock)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.guard.opened(self)
 
     def data_received(self, data: bytes) -> None:
+        self.last_data = asyncio.get_running_loop().time()
         if self.idle and data:
             self.guard.wait_for_headers(self)
         super().data_received(data)
@@ -92,10 +96,11 @@ class ConnectionGuard:
     """Every open connection and what it waits for; closes those past their deadline."""
 
     def __init__(self, max_connections: int, header_timeout: float,
-                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, body_timeout: float = BODY_TIMEOUT) -> None:
         self.max_connections = max_connections
         self.header_timeout = header_timeout
         self.idle_timeout = idle_timeout
+        self.body_timeout = body_timeout
         self.open: set[GuardedHandler] = set()
         # The connections that wait for a request, oldest first (dicts keep their order).
         self.waiting: dict[GuardedHandler, float] = {}
@@ -129,12 +134,29 @@ class ConnectionGuard:
         conn.idle = False
         self._wait(conn, self.header_timeout)
 
-    def request_started(self, conn: GuardedHandler) -> None:
+    def request_started(self, conn: GuardedHandler, request: web.BaseRequest) -> None:
         conn.idle = False
         self.waiting.pop(conn, None)
         if conn.deadline is not None:
             conn.deadline.cancel()
             conn.deadline = None
+        if request.body_exists and not request.content.is_eof():
+            self._body_check(conn, request)
+
+    def _body_check(self, conn: GuardedHandler, request: web.BaseRequest) -> None:
+        """A body that stalls (half a form, a Content-Length never met) holds a connection
+        in a request, which nothing else would ever end."""
+        conn.deadline = None
+        if conn not in self.open or request.content.is_eof():
+            return
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - conn.last_data
+        if quiet >= self.body_timeout:
+            conn.force_close()
+            self.closed(conn)
+            return
+        conn.deadline = loop.call_later(self.body_timeout - quiet, self._body_check, conn,
+                                        request)
 
     def request_ended(self, conn: GuardedHandler) -> None:
         if conn in self.open:
@@ -169,8 +191,14 @@ async def track_requests(request: web.Request, handler: Handler) -> web.StreamRe
     conn = request.protocol
     if not isinstance(conn, GuardedHandler):
         return await handler(request)
-    conn.guard.request_started(conn)
+    conn.guard.request_started(conn, request)
     try:
         return await handler(request)
+    except ConnectionResetError:
+        if request.transport is not None and not request.transport.is_closing():
+            raise
+        # The client left, or its body stalled and it was cut off, while its body was read:
+        # nobody is there to answer, and it is no error of ours.
+        return web.Response(status=400)
     finally:
         conn.guard.request_ended(conn)

@@ -164,3 +164,45 @@ def test_other_loop_errors_go_to_asyncio_as_before(caplog: pytest.LogCaptureFixt
     finally:
         loop.close()
     assert seen == [{"message": "something else"}]
+
+
+async def test_a_stalled_body_ends_the_connection_quietly(
+        caplog: pytest.LogCaptureFixture) -> None:
+    guard = ConnectionGuard(max_connections=10, header_timeout=60, body_timeout=1.0)
+    reads: list[str] = []
+
+    async def form(request: web.Request) -> web.Response:
+        reads.append("started")
+        await request.read()
+        reads.append("read")  # never: the body does not come
+        return web.Response(text="thanks")
+
+    app = web.Application(middlewares=[track_requests])
+    app.router.add_post("/ui/login", form)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    assert runner.server is not None
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(guard.factory(runner.server, loop), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with caplog.at_level(logging.INFO):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /ui/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+                         b"token=")  # and never the rest
+            assert await closed_by_daemon(reader)
+            writer.close()
+            # A body that comes, slowly but steadily, is read.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /ui/login HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                         b"Connection: close\r\n\r\n")
+            for byte in (b"a", b"b", b"c", b"d"):
+                await asyncio.sleep(0.1)
+                writer.write(byte)
+            assert b"thanks" in await asyncio.wait_for(reader.read(), BOUND)
+            writer.close()
+    finally:
+        server.close()
+        await runner.cleanup()
+    assert reads == ["started", "started", "read"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
