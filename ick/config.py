@@ -44,6 +44,10 @@ class Settings:
     public_badges: bool = False  # /badges/{project}.svg without a session
     keep_builds: int | None = 200  # per project; null keeps every build
     keep_days: float | None = None
+    max_connections: int = 512  # open HTTP connections; past it the longest waiting goes
+    header_timeout: float = 10.0  # seconds a request's headers may take to arrive
+    max_streams: int = 256  # live log streams open at once, in all
+    max_streams_per_session: int = 8  # ... and of one web session or API token
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -55,7 +59,8 @@ class Settings:
 
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
-        "max_log_mb", "public_badges", "keep_builds", "keep_days"}
+        "max_log_mb", "public_badges", "keep_builds", "keep_days", "max_connections",
+        "header_timeout", "max_streams", "max_streams_per_session"}
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -142,6 +147,21 @@ def load_settings(
             raise InputError(f"{where}: keep_days: expected a positive number of days, "
                              "or null")
         settings.keep_days = days
+    for key, low, high in (("max_connections", 1, 1_000_000), ("max_streams", 0, 1_000_000),
+                           ("max_streams_per_session", 0, 1_000_000)):
+        if key in merged:
+            number = merged[key]
+            if not isinstance(number, int) or isinstance(number, bool) or not (
+                    low <= number <= high):
+                raise InputError(f"{where}: {key}: expected a whole number from {low} to {high}")
+            setattr(settings, key, number)
+    if "header_timeout" in merged:
+        seconds = merged["header_timeout"]
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not (
+                0 < seconds <= 3600):
+            raise InputError(f"{where}: header_timeout: expected a number of seconds above 0, "
+                             "at most 3600")
+        settings.header_timeout = float(seconds)
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
     if merged.get("worker_labels") is not None:

@@ -7,6 +7,7 @@
     ├── ForbiddenError    403    a token without the scope a route needs
     ├── NotFoundError     404    no such project, pipeline, build, artifact
     ├── ConflictError     409    the request contradicts the current state
+    ├── TooManyError      429    past a cap on what one may hold open (live log streams)
     ├── StorageFullError  507    the disk is full: an upload was not stored
     ├── ActionError              an action could not run (fails the build, no HTTP)
     ├── SendError                a notification was not delivered (recorded, retried)
@@ -52,6 +53,10 @@ class NotFoundError(IckError):
 
 class ConflictError(IckError):
     status = 409
+
+
+class TooManyError(IckError):
+    status = 429
 
 
 class StorageFullError(IckError):

@@ -8,6 +8,7 @@ from aiohttp import web
 from ick.config import Settings
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
+from ick.keepers.streams import StreamSlots
 from ick.keepers.tokens import TokenKeeper
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
@@ -31,3 +32,4 @@ SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login li
 OVERVIEW = web.AppKey("overview", BuildOverview)  # the queries the web pages make
 BASE_URL = web.AppKey("base_url", str)  # public_url, else where the daemon listens
 PRUNER = web.AppKey("pruner", Pruner)
+STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)  # live log streams open, capped

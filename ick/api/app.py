@@ -14,6 +14,7 @@ from ick.api.badrequests import quiet_bad_requests
 from ick.api.helpers import Handler, error_response
 from ick.daemon import Daemon
 from ick.errors import IckError
+from ick.keepers.streams import StreamSlots
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.SESSIONS] = daemon.sessions
     app[keys.OVERVIEW] = daemon.overview
     app[keys.PRUNER] = daemon.upkeep.pruner
+    app[keys.STREAM_SLOTS] = StreamSlots(daemon.settings.max_streams,
+                                         daemon.settings.max_streams_per_session)
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)

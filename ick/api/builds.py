@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -10,13 +13,14 @@ from ick.api.helpers import require
 from ick.errors import InputError, NotFoundError
 from ick.keepers.tokens import check_project
 from ick.keepers.triggers import check_rebuild
-from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
+from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES, STREAM_SLOTS
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
 from ick.storage.logs import job_key
 from ick.storage.tokens import TokenRecord
 
 FOLLOW_LIMIT = 24 * 3600.0  # a follower is let go after a day at the most
+GONE_CHECK = 2.0  # seconds between looks whether a follower's client is still there
 
 
 def _int_arg(request: web.Request, key: str, default: int, low: int, high: int) -> int:
@@ -97,8 +101,8 @@ async def get_build(request: web.Request) -> web.Response:
 async def get_log(request: web.Request) -> web.StreamResponse:
     """The build's whole log, or with ?job=N one job's (of a build with several jobs, the
     jobs' logs follow one another, each under its `== job N (...) ==` line)."""
-    record = require(request, "read", checks_projects=True)
-    build = await _build(request, record)
+    token = require(request, "read", checks_projects=True)
+    build = await _build(request, token)
     build_id = build.id
     offset = _int_arg(request, "offset", 0, 0, 2**62)
     job = None
@@ -115,11 +119,35 @@ async def get_log(request: web.Request) -> web.StreamResponse:
         chunks = logs.chunks(build_id, job_key(build, job), offset, follow, FOLLOW_LIMIT)
     response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
     response.enable_chunked_encoding()
-    await response.prepare(request)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
+    if not follow:
+        await _send(request, response, chunks)
+        return response
+    # A follower holds one of its token's live log streams (max_streams_per_session).
+    with request.app[STREAM_SLOTS].slot(f"token:{token.key_id}"):
+        await _send(request, response, chunks)
     return response
+
+
+async def _send(request: web.Request, response: web.StreamResponse,
+                chunks: AsyncIterator[bytes]) -> None:
+    """Copy the log to the client, until it ends, the client leaves (which aiohttp tells
+    only at the next write: a queued build may write nothing for hours), or FOLLOW_LIMIT."""
+    async def copy() -> None:
+        with contextlib.suppress(ConnectionResetError):  # the client left: nothing to say
+            await response.prepare(request)
+            async for chunk in chunks:
+                await response.write(chunk)
+            await response.write_eof()
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FOLLOW_LIMIT
+    async with asyncio.TaskGroup() as group:
+        copying = group.create_task(copy())
+        while not copying.done():
+            await asyncio.wait({copying}, timeout=GONE_CHECK)
+            gone = request.transport is None or request.transport.is_closing()
+            if gone or loop.time() > deadline:
+                copying.cancel()
 
 
 async def cancel_build(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from aiohttp import web
 from ick import keys
 from ick.config import Settings
 from ick.keepers.sessions import SessionKeeper
+from ick.keepers.streams import StreamSlots
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
@@ -23,6 +24,10 @@ from ick.storage.resources import ResourceStore
 
 def settings(request: web.Request) -> Settings:
     return request.app[keys.SETTINGS]
+
+
+def stream_slots(request: web.Request) -> StreamSlots:
+    return request.app[keys.STREAM_SLOTS]
 
 
 def builds(request: web.Request) -> BuildStore:

@@ -1,21 +1,78 @@
 // ick's build page, live: follows the log over server-sent events (resuming where it left
 // off), updates the state and the actions in place, and lets go of the connection when the
 // build ends or the tab is hidden, so that many open tabs do not use up the browser's.
+// When the daemon refuses a stream (too many open: a 429), the page polls the log instead.
 "use strict";
 (function () {
   const MAX = 256 * 1024; // never more of a log on a page than this many characters
+  const POLL_EVERY = 3000; // milliseconds between two polls of the log, without a stream
   const ESC = /\x1b\[([0-9;?]*)([@-~])|\x1b[@-Z\\-_]?/g;
   let log = null, source = null, lastId = null, carry = "", fg = null, bold = false, total = 0;
+  // Polling: whether the page polls (its stream was refused), the next poll, one in flight.
+  let polling = false, timer = null, busy = false, decoder = null, polledState = null;
 
   function stop() {
     if (source) { source.close(); source = null; }
+    if (timer) { clearTimeout(timer); timer = null; }
+  }
+
+  function ended() {
+    stop();
+    polling = false;
+    log.removeAttribute("data-events");
+    refresh();
+  }
+
+  function refresh() {
+    if (window.htmx) {
+      window.htmx.ajax("GET", location.pathname,
+                       {target: "#summary", select: "#summary", swap: "outerHTML"});
+    }
+  }
+
+  // The same log as the stream's, from where the page is: /ui/builds/N/log.txt?offset=M.
+  function poll() {
+    timer = null;
+    if (!polling || busy || !log || !log.dataset.events || document.hidden) return;
+    busy = true;
+    let url = log.dataset.events.replace("/events?", "/log.txt?");
+    if (lastId !== null) url = url.replace(/offset=\d+/, "offset=" + lastId);
+    fetch(url, {credentials: "same-origin", redirect: "manual"}).then(function (r) {
+      if (r.status !== 200) { busy = false; return; } // logged out, or gone: stay as it is
+      return r.arrayBuffer().then(function (body) {
+        busy = false;
+        const start = parseInt(r.headers.get("X-Ick-Offset"), 10);
+        if (lastId !== null && start !== parseInt(lastId, 10)) { // some was left out
+          log.textContent = "";
+          total = 0;
+          decoder = null;
+        }
+        if (!decoder) decoder = new TextDecoder();
+        lastId = String(start + body.byteLength);
+        append(decoder.decode(body, {stream: true}));
+        const state = r.headers.get("X-Ick-State");
+        if (r.headers.get("X-Ick-End") === "1") { ended(); return; }
+        if (polledState !== null && state !== polledState) refresh();
+        polledState = state;
+        if (!timer) timer = setTimeout(poll, POLL_EVERY);
+      });
+    }).catch(function () { busy = false; });
   }
 
   function start() {
-    if (source || !log || !log.dataset.events || document.hidden) return;
+    if (source || timer || !log || !log.dataset.events || document.hidden) return;
+    if (polling) { poll(); return; }
     let url = log.dataset.events;
     if (lastId !== null) url = url.replace(/offset=\d+/, "offset=" + lastId);
     source = new EventSource(url);
+    source.onerror = function () {
+      // Refused (a 429: too many streams open), not merely cut: poll instead.
+      if (source && source.readyState === EventSource.CLOSED) {
+        source = null;
+        polling = true;
+        poll();
+      }
+    };
     source.addEventListener("log", function (e) {
       lastId = e.lastEventId;
       append(JSON.parse(e.data));
@@ -25,14 +82,7 @@
       total = 0;
     });
     source.addEventListener("state", function (e) { update(JSON.parse(e.data)); });
-    source.addEventListener("end", function () {
-      stop();
-      log.removeAttribute("data-events");
-      if (window.htmx) {
-        window.htmx.ajax("GET", location.pathname,
-                         {target: "#summary", select: "#summary", swap: "outerHTML"});
-      }
-    });
+    source.addEventListener("end", ended);
   }
 
   function sgr(codes) {
@@ -108,6 +158,7 @@
     stop();
     log = found;
     lastId = null; carry = ""; fg = null; bold = false;
+    polling = false; decoder = null; polledState = null;
     total = log ? log.textContent.length : 0;
     start();
   }
