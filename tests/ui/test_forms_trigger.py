@@ -13,7 +13,8 @@ from pytest_aiohttp import AiohttpClient
 
 from ick.api.app import make_app
 from ick.daemon import Daemon
-from ick.model import Pipeline, Project
+from ick.model import Project
+from tests.pipelines import checked
 from tests.ui.test_pages import csrf_in, login
 
 Client = TestClient[web.Request, web.Application]
@@ -21,7 +22,7 @@ Client = TestClient[web.Request, web.Application]
 
 @pytest.fixture
 async def daemon(services: Daemon) -> Daemon:
-    await services.resources.put_pipeline(Pipeline("greet", ["greeting"],
+    await services.resources.put_pipeline(checked("greet", ["greeting"],
                                                    [{"shell": "true", "where": "host"}],
                                                    {"arch": "nosuch"}))
     await services.resources.put_project(Project(

@@ -12,16 +12,17 @@ from pytest_aiohttp import AiohttpClient
 
 from ick.api.app import make_app
 from ick.daemon import Daemon
-from ick.model import Pipeline, Project
+from ick.model import Project
 from ick.ui import live
+from tests.pipelines import checked
 
 Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
 async def daemon(services: Daemon) -> Daemon:
-    await services.resources.put_pipeline(Pipeline("ok", [], [{"shell": "true",
-                                                               "where": "host"}]))
+    await services.resources.put_pipeline(checked("ok", [], [{"shell": "true",
+                                                             "where": "host"}]))
     await services.resources.put_project(Project("site", {}, ["ok"]))
     await services.controller.trigger("site", {})  # build 1, queued for good: no worker
     return services
