@@ -22,7 +22,7 @@ async def login_page(request: web.Request, message: str = "",
                      status: int = 200) -> web.StreamResponse:
     link = request.query.get("link", "")
     if request.method == "POST":
-        form = await request.post()
+        form = await access.read_form(request)
         link = str(form.get("link") or "")
         target = access.safe_next(str(form.get("next") or ""))
     else:
@@ -38,7 +38,7 @@ async def login_page(request: web.Request, message: str = "",
 async def login(request: web.Request) -> web.StreamResponse:
     """A token pasted in the form, or a login link's secret: a new session either way (an old
     session id is never kept, so no one can plant one)."""
-    form = await request.post()
+    form = await access.read_form(request)
     expected = request.cookies.get(access.LOGIN_COOKIE) or ""
     try:
         if not expected:
