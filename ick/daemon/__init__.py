@@ -142,14 +142,16 @@ async def open_artifacts(db: Database, state: Path) -> AsyncIterator[ArtifactSto
 
 
 @contextlib.asynccontextmanager
-async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[SystreeCache]:
-    """The cache of unpacked systrees (on a tmpfs when root); its mounts go at the end."""
+async def open_systrees(state: Path, store: ArtifactStore,
+                        tmpfs: bool = False) -> AsyncIterator[SystreeCache]:
+    """The cache of unpacked systrees (on disk, or on a tmpfs with `systree_cache: tmpfs`
+    when root); its mounts go at the end."""
     root = os.geteuid() == 0
     if root:
         prepare_nspawn()
         prepare_binfmt()
     systrees = SystreeCache(state / "systrees", StoreBlobs(store))
-    await systrees.open(tmpfs=root)
+    await systrees.open(tmpfs=tmpfs and root)
     store.watch_drops(systrees.drop)
     try:
         yield systrees
@@ -183,7 +185,7 @@ async def open_daemon(
         open_database(state / "ick.db") as db,
         open_logs(state / "logs", settings.max_log_mb * 2**20) as logs,
         open_artifacts(db, state) as artifacts,
-        open_systrees(state, artifacts) as systrees,
+        open_systrees(state, artifacts, settings.systree_cache == "tmpfs") as systrees,
         # HTTPS through this session checks certificates against the system's CA bundle
         # (or SSL_CERT_FILE's), whichever client uses it.
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls_context())) as http,
