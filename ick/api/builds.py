@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from ick.api.helpers import require
-from ick.errors import InputError, NotFoundError
+from ick.errors import ConflictError, InputError, NotFoundError
 from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
@@ -112,7 +112,12 @@ async def cancel_build(request: web.Request) -> web.Response:
 
 async def rebuild_build(request: web.Request) -> web.Response:
     require(request, "trigger")
-    build = await request.app[CONTROLLER].rebuild(_build_id(request))
+    build_id = _build_id(request)
+    old = await request.app[BUILDS].get(build_id)
+    if old is not None and await request.app[RESOURCES].project(old.project) is None:
+        raise ConflictError(f"build {build_id} cannot be rebuilt: its project "
+                            f"{old.project!r} was deleted")
+    build = await request.app[CONTROLLER].rebuild(build_id)
     return web.json_response(build.to_json(), status=201)
 
 

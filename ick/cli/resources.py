@@ -104,16 +104,41 @@ def _resource_group(kind: str, plural: str) -> click.Group:
         else:
             click.echo(yaml.safe_dump(doc, sort_keys=False).rstrip())
 
-    @group.command("delete")
-    @click.argument("name")
-    @pass_ctx
-    def delete(ctx: Context, name: str) -> None:
+    def delete(ctx: Context, name: str, yes: bool = False) -> None:
         from ick.cli.client import quote_name
 
+        if kind == "project" and not yes:
+            _confirm_project_delete(ctx, name)
         ctx.client.call("DELETE", f"/{plural}/{quote_name(name)}")
         click.echo(f"{kind} {name}: deleted")
 
+    command = pass_ctx(delete)
+    if kind == "project":  # its builds go with it (at the next prune): ask first
+        command = click.option("--yes", is_flag=True,
+                               help="Delete without asking (needed without a terminal).")(command)
+    group.command("delete")(click.argument("name")(command))
     return group
+
+
+def _confirm_project_delete(ctx: Context, name: str) -> None:
+    """Ask "delete project NAME and its N builds? [y/N]"; without a terminal to ask on,
+    refuse, saying to pass --yes."""
+    import sys
+    import urllib.parse
+
+    from ick.cli.client import quote_name
+    from ick.cli.context import EXIT_FAILED, fail
+
+    ctx.client.call("GET", f"/projects/{quote_name(name)}")  # a missing one: say so first
+    limit = 10_000
+    builds = ctx.client.call(
+        "GET", f"/builds?project={urllib.parse.quote(name, safe='')}&limit={limit}")
+    count = f"{len(builds)}{' or more' if len(builds) >= limit else ''}"
+    question = f"delete project {name} and its {count} builds?"
+    if sys.stdin is None or not sys.stdin.isatty():
+        fail(f"not asking without a terminal whether to {question[:-1]}: pass --yes")
+    if not click.confirm(question, default=False):
+        fail(f"project {name}: not deleted", EXIT_FAILED)
 
 
 projects = _resource_group("project", "projects")

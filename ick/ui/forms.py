@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from ick.errors import AuthError, IckError, InputError, NotFoundError
+from ick.errors import AuthError, ConflictError, IckError, InputError, NotFoundError
 from ick.model import Project
 from ick.ui import access, wiring
 from ick.ui.numbers import build_id
@@ -117,5 +117,9 @@ async def cancel(request: web.Request) -> web.StreamResponse:
 async def rebuild(request: web.Request) -> web.StreamResponse:
     await access.session_form(request, "trigger")
     number = build_id(request)
+    old = await wiring.builds(request).get(number)
+    if old is not None and await wiring.resources(request).project(old.project) is None:
+        raise ConflictError(f"build {number} cannot be rebuilt: its project {old.project!r} "
+                            "was deleted")
     build = await wiring.controller(request).rebuild(number)
     raise web.HTTPSeeOther(f"/ui/builds/{build.id}")

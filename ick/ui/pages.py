@@ -86,13 +86,16 @@ async def build_page(request: web.Request) -> web.StreamResponse:
         raise NotFoundError(f"no build {number}")
     live = not build.state.finished
     job = job_of(request, build)
+    # A deleted project's build stays until the next prune; it cannot be built again.
+    project_gone = await wiring.resources(request).project(build.project) is None
     return render(request, "build.html", {
         "build": build, "live": live, "job": job,
         "job_query": "" if job is None else f"job={job}",
         "tail": read_tail(wiring.logs(request), number, live, job),
         "notifications": await wiring.notifications(request).for_build(number),
         "can_cancel": live and has_scope(session.token, "write"),
-        "can_rebuild": not live and has_scope(session.token, "trigger"),
+        "can_rebuild": not live and not project_gone and has_scope(session.token, "trigger"),
+        "project_gone": project_gone,
     })
 
 
