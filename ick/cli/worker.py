@@ -125,7 +125,8 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
             prepare_binfmt()
         await services.systrees.open(tmpfs=tmpfs and os.geteuid() == 0)
         remote = Worker(source, name, HostSettings(state_dir=state), services, workspaces,
-                        labels=own_labels(extra), slots=slots, tracker=tracker)
+                        labels=own_labels(extra), slots=slots, tracker=tracker,
+                        announce=logging.INFO, controller=url)
         try:
             async with asyncio.TaskGroup() as group:
                 cleaner = group.create_task(workspaces.run())
