@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ick.errors import InputError, NotFoundError
 from ick.keepers.tokens import has_scope
-from ick.model import BuildState, Project, name_problem
+from ick.model import ActionState, Build, BuildState, Project, name_problem
 from ick.storage.artifacts import check_name
 from ick.ui import access, wiring
 from ick.ui.live import job_of, read_tail
@@ -78,6 +78,22 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     })
 
 
+def log_links(build: Build, shown: int | None) -> list[str | None]:
+    """For each action, a link to its header in the log (`#log-N`, N its place in its job's
+    log), on this page or on its job's; None for one that has not run."""
+    links: list[str | None] = []
+    matrix = len(build.jobs) > 1
+    for seq, action in enumerate(build.actions):
+        if action.state in (ActionState.PENDING, ActionState.SKIPPED):
+            links.append(None)
+            continue
+        position = build.job_seqs(action.job).index(seq) + 1
+        page = f"/ui/builds/{build.id}?job={action.job}" if matrix and shown != action.job \
+            else ""
+        links.append(f"{page}#log-{position}")
+    return links
+
+
 async def build_page(request: web.Request) -> web.StreamResponse:
     session = await access.page_session(request)
     number = build_id(request)
@@ -96,6 +112,7 @@ async def build_page(request: web.Request) -> web.StreamResponse:
         "can_cancel": live and has_scope(session.token, "write"),
         "can_rebuild": not live and not project_gone and has_scope(session.token, "trigger"),
         "project_gone": project_gone,
+        "log_links": log_links(build, job),
     })
 
 
