@@ -5,9 +5,12 @@ warm one; a container action `true` (shell, where: container) start to finish; p
 that action together; the bare `systemd-nspawn -q --register=no --keep-unit -D TREE
 /bin/true`; a whole build (populate + container true) through a real daemon, trigger to
 finished; and a 2 GB artifact through `ick artifacts put` and `get` with each side's peak
-memory. Target: warm populate + container true within 1.5x of the bare nspawn run.
+memory. Target: warm populate + container true within 1.5x of the bare nspawn run. The
+systree cache is on disk (the default) and then on a tmpfs (`systree_cache: tmpfs`), each
+figure for both unless --systree-cache says one.
 
 Needs root. Usage: python bench/containers.py [--runs N] [--skip-big]
+[--systree-cache disk|tmpfs]
 """
 
 from __future__ import annotations
@@ -114,14 +117,14 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.1f} ms"
 
 
-async def in_process(base: Path, tarball: Path, runs: int) -> None:
+async def in_process(base: Path, tarball: Path, runs: int, tmpfs: bool) -> None:
     base.mkdir()
     db = await SqliteDatabase.open(base / "ick.db")
     store = ArtifactStore(db, base / "artifacts")
     await store.open()
     systrees = SystreeCache(base / "systrees", StoreBlobs(store))
     services = LocalServices(store, systrees, lambda project, name: None)
-    await systrees.open(tmpfs=True)
+    await systrees.open(tmpfs=tmpfs)
     copy = store.temp_path()
     shutil.copyfile(tarball, copy)
     artifact, _ = await store.put_file("bookworm_systree", copy)
@@ -179,8 +182,8 @@ async def in_process(base: Path, tarball: Path, runs: int) -> None:
         await db.close()
 
 
-def through_daemon(base: Path, tarball: Path, runs: int) -> None:
-    daemon = Daemon(base / "state", workers=1).start()
+def through_daemon(base: Path, tarball: Path, runs: int, cache: str) -> None:
+    daemon = Daemon(base / f"state-{cache}", {"systree_cache": cache}, workers=1).start()
     try:
         assert daemon.ick("artifacts", "put", "bookworm_systree", str(tarball)).returncode == 0
         daemon.apply(BUILD)
@@ -227,6 +230,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-big", action="store_true", help="Skip the 2 GB artifact.")
+    parser.add_argument("--systree-cache", choices=["disk", "tmpfs"], action="append",
+                        help="Where the cache lives (repeatable) [both].")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/containers.py needs root (overlayfs, systemd-nspawn)")
@@ -234,8 +239,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ick-bench-") as tmp:
         base = Path(tmp)
         tarball = bookworm_tarball(base)
-        asyncio.run(in_process(base / "inproc", tarball, args.runs))
-        through_daemon(base, tarball, args.runs)
+        for cache in args.systree_cache or ["disk", "tmpfs"]:
+            print(f"-- systree cache on {cache}")
+            asyncio.run(in_process(base / f"inproc-{cache}", tarball, args.runs,
+                                   cache == "tmpfs"))
+            through_daemon(base, tarball, args.runs, cache)
         if not args.skip_big:
             big_artifact(base)
 

@@ -1,8 +1,9 @@
 """Benchmark: what masking secrets costs on the build log's path.
 
 Prints MB/s of LogStore.append for 64 KiB and 256-byte chunks of build output with no
-secrets, with 3 and with 30 secrets (one of them a multi-line ssh key), the way
-Controller.output appends a command's output. Usage: python bench/masking.py
+secrets, with 3 and with 30 secrets (one of them a multi-line ssh key), for plain and for
+coloured output (ANSI escapes take the masker's slower path), the way Controller.output
+appends a command's output. Usage: python bench/masking.py
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from ick.storage.logs import LogStore  # noqa: E402
 from ick.storage.masking import Masker  # noqa: E402
 
 TOTAL = 64 * 1024 * 1024
+PLAIN = b"compiling src/module_%05d.c ... ok\n"
+COLOURED = b"compiling src/module_%05d.c ... \x1b[32mok\x1b[0m\r\n"
 
 
 def secrets(count: int) -> list[bytes]:
@@ -26,13 +29,12 @@ def secrets(count: int) -> list[bytes]:
     return [key] + [os.urandom(12).hex().encode() for _ in range(count - 1)]
 
 
-def run(directory: Path, chunk: int, count: int) -> float:
+def run(directory: Path, chunk: int, count: int, line: bytes) -> float:
     logs = LogStore(directory)
-    build_id = chunk * 1000 + count
+    build_id = chunk * 1000 + count * 10 + len(line) % 10
     logs.open(build_id)
     if count:
         logs.set_masker(build_id, Masker(secrets(count)))
-    line = b"compiling src/module_%05d.c ... ok\n"
     data = b"".join(line % i for i in range(chunk // len(line) + 1))[:chunk]
     started = time.perf_counter()
     for _ in range(TOTAL // chunk):
@@ -44,10 +46,11 @@ def run(directory: Path, chunk: int, count: int) -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for chunk in (64 * 1024, 256):
-            figures = [f"{count} secrets {run(Path(tmp), chunk, count):7.0f} MB/s"
-                       for count in (0, 3, 30)]
-            print(f"chunks of {chunk:>5} B: " + ", ".join(figures))
+        for name, line in (("plain", PLAIN), ("coloured", COLOURED)):
+            for chunk in (64 * 1024, 256):
+                figures = [f"{count} secrets {run(Path(tmp), chunk, count, line):7.0f} MB/s"
+                           for count in (0, 3, 30)]
+                print(f"{name:>8}, chunks of {chunk:>5} B: " + ", ".join(figures))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ class Settings:
     header_timeout: float = 10.0  # seconds a request's headers may take to arrive
     max_streams: int = 256  # live log streams open at once, in all
     max_streams_per_session: int = 8  # ... and of one web session or API token
+    # Where unpacked systrees live: "disk" (STATE/systrees) or "tmpfs" (faster to unpack,
+    # but each tree holds its size in RAM).
+    systree_cache: str = "disk"
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -60,7 +63,8 @@ class Settings:
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
         "max_log_mb", "public_badges", "keep_builds", "keep_days", "max_connections",
-        "header_timeout", "max_streams", "max_streams_per_session"}
+        "header_timeout", "max_streams", "max_streams_per_session", "systree_cache"}
+SYSTREE_CACHES = ("disk", "tmpfs")
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
 
@@ -129,6 +133,10 @@ def load_settings(
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:
             setattr(settings, key, str(merged[key]).rstrip("/"))
+    if "systree_cache" in merged:
+        if merged["systree_cache"] not in SYSTREE_CACHES:
+            raise InputError(f"{where}: systree_cache: expected disk or tmpfs")
+        settings.systree_cache = merged["systree_cache"]
     if "public_badges" in merged:
         if not isinstance(merged["public_badges"], bool):
             raise InputError(f"{where}: public_badges: expected true or false")

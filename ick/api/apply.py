@@ -55,7 +55,8 @@ async def apply(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or set(body) - {"pipelines", "projects"}:
         raise InputError("expected a JSON object with lists 'pipelines' and 'projects'")
     problems: list[str] = []
-    pipelines: list[Pipeline] = _parsed(_docs(body, "pipelines"), pipeline_from_doc, problems)
+    pipeline_docs = _docs(body, "pipelines")
+    pipelines: list[Pipeline] = _parsed(pipeline_docs, pipeline_from_doc, problems)
     projects: list[Project] = _parsed(_docs(body, "projects"), project_from_doc, problems)
     _once(pipelines, "pipeline", problems)
     _once(projects, "project", problems)
@@ -67,15 +68,22 @@ async def apply(request: web.Request) -> web.Response:
     # A pipeline this file changes must still suit the stored projects that use it.
     affected = [p for p in await store.projects() if p.name not in mine
                 and changed & set(p.pipelines)]
-    problems += check_references(projects + affected, merged)
+    # A pipeline of the request with problems of its own is not checked against.
+    broken = {d["pipeline"] for d in pipeline_docs
+              if isinstance(d, dict) and isinstance(d.get("pipeline"), str)} - changed
+    problems += check_references(projects + affected, merged, unchecked=broken)
     if problems:
         raise IckFileError(problems)
-    stored_pipelines = {p.name for p in await store.pipelines()}
-    stored_projects = {p.name for p in await store.projects()}
+    stored_pipelines = {p.name: p.to_doc() for p in await store.pipelines()}
+    stored_projects = {p.name: p.to_doc() for p in await store.projects()}
     await store.put_all(pipelines, projects)
+    # "changed": false when the stored resource was the same already (`ick apply` says
+    # "unchanged" for it).
     return web.json_response({"applied": [
-        *({"pipeline": p.name, "created": p.name not in stored_pipelines} for p in pipelines),
-        *({"project": p.name, "created": p.name not in stored_projects} for p in projects),
+        *({"pipeline": p.name, "created": p.name not in stored_pipelines,
+           "changed": stored_pipelines.get(p.name) != p.to_doc()} for p in pipelines),
+        *({"project": p.name, "created": p.name not in stored_projects,
+           "changed": stored_projects.get(p.name) != p.to_doc()} for p in projects),
     ]})
 
 

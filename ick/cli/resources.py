@@ -2,38 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from ick.cli.context import Context, json_option, pass_ctx, print_json
 
 
-def _apply(ctx: Context, path: str) -> None:
-    from ick.errors import IckFileError
-    from ick.ickfile import check_references, load_ick_file, pipeline_from_doc, project_from_doc
+def _refuse(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(f"ick: error: {problem}", err=True)
+    raise SystemExit(2)
 
-    try:
-        ick_file = load_ick_file(path)
-    except IckFileError as e:
-        for problem in e.problems:
-            click.echo(f"ick: error: {problem}", err=True)
-        raise SystemExit(2) from None
+
+def _apply(ctx: Context, path: str) -> None:
+    from ick.errors import ClientError
+    from ick.ickfile import check_references, pipeline_from_doc, project_from_doc, read_ick_file
+
+    # The structural problems and the references among what did parse, all at once: a
+    # second run should not find what the first could have said.
+    ick_file, problems = read_ick_file(path)
+    if problems and not (ick_file.projects or ick_file.pipelines):
+        _refuse(problems)
     client = ctx.client
-    pipeline_docs = client.call("GET", "/pipelines")
+    try:
+        pipeline_docs = client.call("GET", "/pipelines")
+        project_docs = client.call("GET", "/projects")
+    except ClientError:
+        if not problems:
+            raise
+        _refuse(problems)  # the file's own problems, if the daemon is out of reach
     known = {d["pipeline"]: pipeline_from_doc(d, "daemon") for d in pipeline_docs}
-    on_daemon = [project_from_doc(d, "daemon") for d in client.call("GET", "/projects")]
-    problems = ick_file.reference_problems(known)
+    on_daemon = [project_from_doc(d, "daemon") for d in project_docs]
+    problems += ick_file.reference_problems(known)
     # A pipeline this file changes must still suit the projects on the daemon that use it.
     changed = {p.name for p in ick_file.pipelines}
-    mine = {p.name for p in ick_file.projects}
+    mine = {name for kind, name in ick_file.lines if kind == "project"}
     affected = [p for p in on_daemon if p.name not in mine and changed & set(p.pipelines)]
     merged = {**known, **{p.name: p for p in ick_file.pipelines}}
     problems += check_references(affected, merged, lambda name: f"{path}: on the daemon")
     if problems:
-        for problem in problems:
-            click.echo(f"ick: error: {problem}", err=True)
-        raise SystemExit(2)
+        _refuse(problems)
     # One request, one transaction: the daemon stores the whole file, or nothing of it.
     answer = client.call("POST", "/apply", {
         "pipelines": [p.to_doc() for p in ick_file.pipelines],
@@ -41,7 +50,9 @@ def _apply(ctx: Context, path: str) -> None:
     })
     for applied in answer["applied"]:
         kind = "pipeline" if "pipeline" in applied else "project"
-        click.echo(f"{kind} {applied[kind]}: applied")
+        # An older daemon does not say what changed: all of it was applied.
+        said = "applied" if applied.get("changed", True) else "unchanged"
+        click.echo(f"{kind} {applied[kind]}: {said}")
 
 
 @click.command()
@@ -93,16 +104,41 @@ def _resource_group(kind: str, plural: str) -> click.Group:
         else:
             click.echo(yaml.safe_dump(doc, sort_keys=False).rstrip())
 
-    @group.command("delete")
-    @click.argument("name")
-    @pass_ctx
-    def delete(ctx: Context, name: str) -> None:
+    def delete(ctx: Context, name: str, yes: bool = False) -> None:
         from ick.cli.client import quote_name
 
+        if kind == "project" and not yes:
+            _confirm_project_delete(ctx, name)
         ctx.client.call("DELETE", f"/{plural}/{quote_name(name)}")
         click.echo(f"{kind} {name}: deleted")
 
+    command = pass_ctx(delete)
+    if kind == "project":  # its builds go with it (at the next prune): ask first
+        command = click.option("--yes", is_flag=True,
+                               help="Delete without asking (needed without a terminal).")(command)
+    group.command("delete")(click.argument("name")(command))
     return group
+
+
+def _confirm_project_delete(ctx: Context, name: str) -> None:
+    """Ask "delete project NAME and its N builds? [y/N]"; without a terminal to ask on,
+    refuse, saying to pass --yes."""
+    import sys
+    import urllib.parse
+
+    from ick.cli.client import quote_name
+    from ick.cli.context import EXIT_FAILED, fail
+
+    ctx.client.call("GET", f"/projects/{quote_name(name)}")  # a missing one: say so first
+    limit = 10_000
+    builds = ctx.client.call(
+        "GET", f"/builds?project={urllib.parse.quote(name, safe='')}&limit={limit}")
+    count = f"{len(builds)}{' or more' if len(builds) >= limit else ''}"
+    question = f"delete project {name} and its {count} builds?"
+    if sys.stdin is None or not sys.stdin.isatty():
+        fail(f"not asking without a terminal whether to {question[:-1]}: pass --yes")
+    if not click.confirm(question, default=False):
+        fail(f"project {name}: not deleted", EXIT_FAILED)
 
 
 projects = _resource_group("project", "projects")

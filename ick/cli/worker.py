@@ -66,9 +66,13 @@ def _token(token_file: str | None) -> str:
 @click.option("--state-dir", default=None, help=f"Workspaces and caches [{DEFAULT_STATE}].")
 @click.option("--slots", default=1, type=click.IntRange(1, 256), show_default=True,
               help="How many builds it runs at once.")
+@click.option("--systree-cache", type=click.Choice(["disk", "tmpfs"]), default="disk",
+              show_default=True,
+              help="Where unpacked systrees live: in --state-dir, or on a tmpfs (RAM; root).")
 @pass_ctx
 def worker(ctx: Context, url: str | None, token_file: str | None, name: str | None,
-           labels: tuple[str, ...], state_dir: str | None, slots: int) -> None:
+           labels: tuple[str, ...], state_dir: str | None, slots: int,
+           systree_cache: str) -> None:
     """Run actions for the controller at --url; SIGTERM hands back what runs and stops."""
     token = _token(token_file)
     extra = _labels(labels)
@@ -84,7 +88,7 @@ def worker(ctx: Context, url: str | None, token_file: str | None, name: str | No
 
     try:
         asyncio.run(_run(url or ctx.url, token, name or socket.gethostname(), extra, state,
-                         slots))
+                         slots, systree_cache == "tmpfs"))
     except BaseExceptionGroup as group:  # from the task groups the worker runs in
         refused = group.subgroup(Refused)
         if refused is None:
@@ -96,7 +100,7 @@ def worker(ctx: Context, url: str | None, token_file: str | None, name: str | No
 
 
 async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], state: Path,
-               slots: int) -> None:
+               slots: int, tmpfs: bool = False) -> None:
     from ick.daemon.host import prepare_binfmt, prepare_nspawn
     from ick.daemon.serve import use_pidfd_watcher
     from ick.runners.base import HostSettings
@@ -119,9 +123,10 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
         if os.geteuid() == 0:
             prepare_nspawn()
             prepare_binfmt()
-        await services.systrees.open(tmpfs=os.geteuid() == 0)
+        await services.systrees.open(tmpfs=tmpfs and os.geteuid() == 0)
         remote = Worker(source, name, HostSettings(state_dir=state), services, workspaces,
-                        labels=own_labels(extra), slots=slots, tracker=tracker)
+                        labels=own_labels(extra), slots=slots, tracker=tracker,
+                        announce=logging.INFO, controller=url)
         try:
             async with asyncio.TaskGroup() as group:
                 cleaner = group.create_task(workspaces.run())

@@ -141,14 +141,16 @@ async def open_artifacts(db: Database, state: Path) -> AsyncIterator[ArtifactSto
 
 
 @contextlib.asynccontextmanager
-async def open_systrees(state: Path, store: ArtifactStore) -> AsyncIterator[SystreeCache]:
-    """The cache of unpacked systrees (on a tmpfs when root); its mounts go at the end."""
+async def open_systrees(state: Path, store: ArtifactStore,
+                        tmpfs: bool = False) -> AsyncIterator[SystreeCache]:
+    """The cache of unpacked systrees (on disk, or on a tmpfs with `systree_cache: tmpfs`
+    when root); its mounts go at the end."""
     root = os.geteuid() == 0
     if root:
         prepare_nspawn()
         prepare_binfmt()
     systrees = SystreeCache(state / "systrees", StoreBlobs(store))
-    await systrees.open(tmpfs=root)
+    await systrees.open(tmpfs=tmpfs and root)
     store.watch_drops(systrees.drop)
     try:
         yield systrees
@@ -182,7 +184,7 @@ async def open_daemon(
         open_database(state / "ick.db") as db,
         open_logs(state / "logs", settings.max_log_mb * 2**20) as logs,
         open_artifacts(db, state) as artifacts,
-        open_systrees(state, artifacts) as systrees,
+        open_systrees(state, artifacts, settings.systree_cache == "tmpfs") as systrees,
         open_http() as http,
     ):
         tokens = TokenKeeper(TokenStore(db), reuse_key=reuse_key(state))

@@ -6,7 +6,7 @@ One set of rules for both: a problem in a file is placed by FILE:LINE, in a docu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -51,10 +51,19 @@ class IckFile:
         return self.filename if line is None else f"{self.filename}:{line}"
 
     def reference_problems(self, known: Mapping[str, Pipeline] | None = None) -> list[str]:
-        """check_references for this file's projects, its pipelines replacing those in `known`."""
+        """check_references for this file's projects, its pipelines replacing those in `known`.
+        A pipeline the file defines with problems of its own is not checked against (its
+        problems say enough), nor is one on the daemon of the same name."""
         pipelines = dict(known or {})
         pipelines.update((pipeline.name, pipeline) for pipeline in self.pipelines)
-        return check_references(self.projects, pipelines, lambda name: self.where("project", name))
+        broken = self.broken_pipelines()
+        return check_references(self.projects, pipelines, lambda name: self.where("project", name),
+                                unchecked=broken)
+
+    def broken_pipelines(self) -> set[str]:
+        """Names of pipelines the file defines that did not parse."""
+        parsed = {pipeline.name for pipeline in self.pipelines}
+        return {name for kind, name in self.lines if kind == "pipeline" and name not in parsed}
 
 
 def _say(context: str, message: str) -> str:
@@ -395,16 +404,25 @@ def _resources(
 
 def load_ick_text(text: str, filename: str) -> IckFile:
     """The resources in .ick text, or IckFileError with every problem as "FILE:LINE: what"."""
+    ickfile, problems = read_ick_text(text, filename)
+    if problems:
+        raise IckFileError(problems)
+    return ickfile
+
+
+def read_ick_text(text: str, filename: str) -> tuple[IckFile, list[str]]:
+    """The resources of .ick text that are well formed, and every problem of the others as
+    "FILE:LINE: what", in line order (so references can be checked on what did parse)."""
     # Imported here: the daemon validates JSON documents and never needs a YAML parser.
     from ick.ickfile.yamllines import YamlProblem, parse_with_lines
 
+    ickfile = IckFile(filename=filename)
     try:
         data, lines, found = parse_with_lines(text)
     except YamlProblem as exc:
-        raise IckFileError([f"{filename}:{exc.line}: {exc.message}"]) from None
+        return ickfile, [f"{filename}:{exc.line}: {exc.message}"]
     except RecursionError:
-        raise IckFileError([f"{filename}: invalid yaml: nested too deeply"]) from None
-    ickfile = IckFile(filename=filename)
+        return ickfile, [f"{filename}: invalid yaml: nested too deeply"]
     problems: list[Problem] = []
     if isinstance(data, dict):
         _unknown_keys(data, TOP_KEYS, (), "", problems)
@@ -414,23 +432,29 @@ def load_ick_text(text: str, filename: str) -> IckFile:
         expected = "a mapping with 'projects' and 'pipelines'"
         problems.append(((), f"the top level must be {expected}, not {show_value(data)}"))
     found.extend((_line(lines, path), message) for path, message in problems)
-    if found:
-        found.sort(key=lambda problem: problem[0])
-        raise IckFileError([f"{filename}:{line}: {message}" for line, message in found])
-    return ickfile
+    found.sort(key=lambda problem: problem[0])
+    return ickfile, [f"{filename}:{line}: {message}" for line, message in found]
 
 
 def load_ick_file(path: str) -> IckFile:
     """The resources in the .ick file at `path`; see load_ick_text."""
+    ickfile, problems = read_ick_file(path)
+    if problems:
+        raise IckFileError(problems)
+    return ickfile
+
+
+def read_ick_file(path: str) -> tuple[IckFile, list[str]]:
+    """What parsed of the .ick file at `path`, and its problems; see read_ick_text."""
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise IckFileError([f"{path}: cannot read: {reason[:1].lower()}{reason[1:]}"]) from None
+        return IckFile(filename=path), [f"{path}: cannot read: {reason[:1].lower()}{reason[1:]}"]
     except UnicodeDecodeError as exc:
-        raise IckFileError([f"{path}: cannot read: not utf-8 text (byte {exc.start})"]) from None
-    return load_ick_text(text, path)
+        return IckFile(filename=path), [f"{path}: cannot read: not utf-8 text (byte {exc.start})"]
+    return read_ick_text(text, path)
 
 
 def _raise_for(where: str, problems: list[Problem]) -> None:
@@ -460,15 +484,19 @@ def check_references(
     projects: list[Project],
     pipelines: Mapping[str, Pipeline],
     where: Callable[[str], str] | None = None,
+    unchecked: Collection[str] = (),
 ) -> list[str]:
     """Problems between resources: missing pipelines, required parameters a project lacks.
 
-    `where(project_name)`, when given, names the place of a project ("hello.ick:3").
+    `where(project_name)`, when given, names the place of a project ("hello.ick:3");
+    pipelines named in `unchecked` are taken as they come (they have problems of their own).
     """
     problems: list[str] = []
     for project in projects:
         prefix = where(project.name) if where is not None else ""
         for name in dict.fromkeys(project.pipelines):
+            if name in unchecked:
+                continue
             pipeline = pipelines.get(name)
             if pipeline is None:
                 message = f"project '{project.name}' names pipeline '{name}', which does not exist"

@@ -7,6 +7,7 @@ directory read-only at /run/ick, the workspace at /workspace (at / in a chroot).
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,6 +166,24 @@ async def run_container(ctx: ActionContext, argv: list[str],
     return await run_process(command, cwd=ctx.workspace, env=env, output=ctx.output,
                              timeout=ctx.timeout, stop_signal=signal.SIGTERM,
                              on_start=ctx.started)
+
+
+def tree_of(ctx: ActionContext) -> Path | None:
+    """The root file system the action's command runs in, if it has one yet: the workspace
+    in a chroot, the systree in a container; None on the host (and where the place's own
+    checks will fail the action, saying why)."""
+    where = ctx.action.get("where", "host")
+    if where == "chroot" and (ctx.workspace / "proc").is_dir():
+        return ctx.workspace
+    if where == "container":
+        return ctx.scratch.systree
+    return None
+
+
+def in_tree(root: Path, program: str) -> bool:
+    """Whether `program` is on the PATH a command in the tree gets (a symlink counts, also
+    one that points at an absolute path inside the tree)."""
+    return any(os.path.lexists(root / d.lstrip("/") / program) for d in INSIDE_PATH.split(":"))
 
 
 async def run_in_place(ctx: ActionContext, argv: list[str], env: dict[str, str]) -> ProcessResult:

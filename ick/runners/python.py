@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ick.errors import ActionError
 from ick.model import WHERES
 from ick.runners.base import ActionContext, ActionType, Tool
-from ick.runners.places import run_in_place
+from ick.runners.places import in_tree, run_in_place, tree_of
 from ick.runners.result import ActionResult
 from ick.runners.rules import Rule, is_str
 
@@ -24,6 +25,11 @@ PYTHON_PRELUDE = (
 
 class PythonRunner:
     async def run(self, ctx: ActionContext) -> ActionResult:
+        # A minbase tree has no python3: say so, not chroot's "No such file or directory".
+        tree = tree_of(ctx)
+        if tree is not None and not in_tree(tree, "python3"):
+            raise ActionError("python: needs python3 in the tree (install it in the systree, "
+                              "e.g. apt-get install python3)")
         script = ctx.run_dir / f"action-{ctx.seq}.py"
         script.write_text(ctx.action["python"])
         argv = ["python3", "-c", PYTHON_PRELUDE, str(script)]

@@ -76,6 +76,16 @@ class RetentionStore:
         rows = await self.db.fetchall(*query)
         return [Prunable(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
+    async def ended(self, project: str) -> list[Prunable]:
+        """Every ended build of `project` with no notification still to send: what goes of
+        a deleted project's builds, its last succeeded one too."""
+        rows = await self.db.fetchall(
+            "SELECT id, project, number FROM builds WHERE project = ? "
+            "AND state NOT IN ('queued', 'running') "
+            "AND NOT EXISTS (SELECT 1 FROM notifications AS n WHERE n.build_id = builds.id "
+            "AND n.state = 'pending') ORDER BY id", (project,))
+        return [Prunable(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
     async def delete(self, ids: list[int]) -> int:
         """Delete these builds (their actions and notifications go with them, by cascade),
         `BATCH` to a transaction. Builds that started meanwhile are left alone."""

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
-from ick.errors import ForbiddenError, IckError
+from ick.errors import ForbiddenError, IckError, InputError
 from ick.keepers.sessions import SESSION_DAYS, Session, SessionKeeper
 from ick.keepers.tokens import check_project, check_unbound
 from ick.model import Build
@@ -110,9 +111,22 @@ def same_origin(request: web.Request) -> bool:
     return urllib.parse.urlsplit(origin).netloc in ours - {""}
 
 
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The POSTed form; a body that cannot be read as one (multipart without a boundary or
+    cut short, an unknown charset, bytes that are not in it) is a 400, not a 500."""
+    try:
+        return await request.post()
+    except HttpProcessingError as e:  # a line of a part too long, say
+        reason = (e.message.strip().splitlines() or [type(e).__name__])[0][:120]
+    except (ValueError, LookupError) as e:  # UnicodeError is a ValueError
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+    raise InputError(f"this form's body cannot be read ({reason}): send it from the page's "
+                     "own form")
+
+
 async def checked_form(request: web.Request, expected: str) -> MultiDictProxy[Any]:
     """The POSTed form, if it carries `expected` as its CSRF token and came from our pages."""
-    form = await request.post()
+    form = await read_form(request)
     given = form.get("_csrf") or request.headers.get("X-CSRF-Token") or ""
     if (not isinstance(given, str) or not same_origin(request)
             or not hmac.compare_digest(given.encode(), expected.encode())):

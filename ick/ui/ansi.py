@@ -1,5 +1,6 @@
 """ANSI colours in a log, as HTML: SGR colours and bold become spans, every other escape
-sequence is dropped, and the text is escaped. static/ick.js does the same for the live log.
+sequence is dropped, and the text is escaped; each action's header line gets an anchor. static/
+ick.js does the same for the live log.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import re
 from markupsafe import Markup, escape
 
 ESCAPE = re.compile(r"\x1b\[([0-9;?]*)([@-~])|\x1b[@-Z\\-_]?")
+# The header ick writes before each action (`==== [2/5] pipeline ...`), at a line's start.
+HEADER = re.compile(r"^(?===== \[(\d+)/\d+\] )", re.MULTILINE)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -58,3 +61,9 @@ def _switch(old: tuple[str | None, bool], new: tuple[str | None, bool]) -> str:
         return close
     classes = " ".join(([f"c{fg}"] if fg else []) + (["b"] if bold else []))
     return f'{close}<span class="{classes}">'
+
+
+def log_html(text: str) -> Markup:
+    """A log as HTML (to_html) with an empty anchor `log-N` before the header of its N-th
+    action, which the actions table links to."""
+    return Markup(HEADER.sub(lambda m: f'<a id="log-{m.group(1)}"></a>', str(to_html(text))))

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from ick.errors import AuthError, IckError, InputError, NotFoundError
+from ick.errors import AuthError, ConflictError, IckError, InputError, NotFoundError
 from ick.keepers.sessions import Session
 from ick.keepers.triggers import check_parameters, check_rebuild
 from ick.model import Build, Project
@@ -24,7 +24,7 @@ async def login_page(request: web.Request, message: str = "",
                      status: int = 200) -> web.StreamResponse:
     link = request.query.get("link", "")
     if request.method == "POST":
-        form = await request.post()
+        form = await access.read_form(request)
         link = str(form.get("link") or "")
         target = access.safe_next(str(form.get("next") or ""))
     else:
@@ -40,7 +40,7 @@ async def login_page(request: web.Request, message: str = "",
 async def login(request: web.Request) -> web.StreamResponse:
     """A token pasted in the form, or a login link's secret: a new session either way (an old
     session id is never kept, so no one can plant one)."""
-    form = await request.post()
+    form = await access.read_form(request)
     expected = request.cookies.get(access.LOGIN_COOKIE) or ""
     try:
         if not expected:
@@ -133,7 +133,9 @@ async def rebuild(request: web.Request) -> web.StreamResponse:
     session, _ = await access.session_form(request, "trigger", checks_projects=True)
     old = await _build(request, session)
     project = await wiring.resources(request).project(old.project)
-    if project is not None:  # else the controller says the project is gone
-        check_rebuild(session.token, project, old.parameters)
+    if project is None:
+        raise ConflictError(f"build {old.id} cannot be rebuilt: its project {old.project!r} "
+                            "was deleted")
+    check_rebuild(session.token, project, old.parameters)
     build = await wiring.controller(request).rebuild(old.id)
     raise web.HTTPSeeOther(f"/ui/builds/{build.id}")

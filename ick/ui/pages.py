@@ -9,7 +9,7 @@ from aiohttp import web
 from ick.errors import InputError, NotFoundError
 from ick.keepers.tokens import has_scope
 from ick.keepers.triggers import settable
-from ick.model import BuildState, Project, name_problem
+from ick.model import ActionState, Build, BuildState, Project, name_problem
 from ick.storage.artifacts import check_name
 from ick.storage.tokens import TokenRecord
 from ick.ui import access, wiring
@@ -88,6 +88,22 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     })
 
 
+def log_links(build: Build, shown: int | None) -> list[str | None]:
+    """For each action, a link to its header in the log (`#log-N`, N its place in its job's
+    log), on this page or on its job's; None for one that has not run."""
+    links: list[str | None] = []
+    matrix = len(build.jobs) > 1
+    for seq, action in enumerate(build.actions):
+        if action.state in (ActionState.PENDING, ActionState.SKIPPED):
+            links.append(None)
+            continue
+        position = build.job_seqs(action.job).index(seq) + 1
+        page = f"/ui/builds/{build.id}?job={action.job}" if matrix and shown != action.job \
+            else ""
+        links.append(f"{page}#log-{position}")
+    return links
+
+
 async def build_page(request: web.Request) -> web.StreamResponse:
     session = await access.page_session(request, checks_projects=True)
     number = build_id(request)
@@ -97,13 +113,17 @@ async def build_page(request: web.Request) -> web.StreamResponse:
     access.check_build(session, build)
     live = not build.state.finished
     job = job_of(request, build)
+    # A deleted project's build stays until the next prune; it cannot be built again.
+    project_gone = await wiring.resources(request).project(build.project) is None
     return render(request, "build.html", {
         "build": build, "live": live, "job": job,
         "job_query": "" if job is None else f"job={job}",
         "tail": read_tail(wiring.logs(request), number, live, job),
         "notifications": await wiring.notifications(request).for_build(number),
         "can_cancel": live and has_scope(session.token, "write"),
-        "can_rebuild": not live and has_scope(session.token, "trigger"),
+        "can_rebuild": not live and not project_gone and has_scope(session.token, "trigger"),
+        "project_gone": project_gone,
+        "log_links": log_links(build, job),
     })
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ick.model import Build
 from ick.timefmt import parse_iso
-from ick.ui.ansi import to_html
+from ick.ui.ansi import log_html, to_html
 
 
 def exact(iso: str | None) -> str:
@@ -78,5 +78,5 @@ def quote(name: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "ago": ago, "exact": exact, "span": span, "build_duration": build_duration, "size": size,
-    "shown": shown, "short": short, "quote": quote, "ansi": to_html,
+    "shown": shown, "short": short, "quote": quote, "ansi": to_html, "log_html": log_html,
 }

@@ -159,8 +159,13 @@ class Pruner:
         now = self.now()
         gone: set[int] = set()
         for name in await self.retention.projects_with_builds():
-            keep = keep_for(await self.resources.project(name), self.default)
-            found = await self.retention.prunable(name, keep, now)
+            project = await self.resources.project(name)
+            if project is None:
+                # A deleted project's builds all go (`ick projects delete` said so): nothing
+                # could rebuild them, and no retention setting of its own is left.
+                found = await self.retention.ended(name)
+            else:
+                found = await self.retention.prunable(name, keep_for(project, self.default), now)
             if not found:
                 continue
             if not dry_run:

@@ -49,7 +49,8 @@ class Worker:
         self, source: WorkSource, name: str, host: HostSettings,
         services: WorkerServices | None = None, workspaces: Workspaces | None = None,
         runners: Runners | None = None, labels: Labels | None = None, slots: int = 1,
-        tracker: ActionTracker | None = None,
+        tracker: ActionTracker | None = None, announce: int = logging.DEBUG,
+        controller: str = "the daemon",
     ) -> None:
         self.source = source
         self.name = name
@@ -63,6 +64,10 @@ class Worker:
         self.worker_id: str | None = None
         self._builds: dict[tuple[int, int], _Build] = {}  # (build, job) -> its scratch
         self._register_lock = asyncio.Lock()
+        # The level of the lines saying what it does: INFO for `ick worker`, whose output is
+        # all its user sees; DEBUG for the daemon's own workers (the daemon logs builds).
+        self.announce = announce
+        self.controller = controller  # who it registers with, as its lines name it
 
     def workspace(self, build_id: int, job: int = 0) -> Path:
         return self.workspaces.path(build_id, job)
@@ -97,6 +102,11 @@ class Worker:
         async with self._register_lock:
             if self.worker_id is None:
                 self.worker_id = await self.source.register(self.name, self.labels, self.slots)
+                labels = " ".join(f"{key}={','.join(values)}"
+                                  for key, values in sorted(self.labels.items())) or "none"
+                log.log(self.announce, "worker %s: registered with %s as %s (%d slots, "
+                        "labels %s)", self.name, self.controller, self.worker_id, self.slots,
+                        labels)
             return self.worker_id
 
     async def _slot(self) -> None:
@@ -137,6 +147,9 @@ class Worker:
                 log.warning("build %d: cannot start: %s", item.build_id, e)
                 failed = Outcome(None, 0.0, f"cannot start the build: {e.strerror or e}")
         self._builds[unit].seq = item.seq
+        what = (f"worker {self.name}: build {item.build_id} action {item.seq + 1}/{item.total} "
+                f"({item.kind or next(iter(item.action), 'action')}) of {item.project}")
+        log.log(self.announce, "%s", what)
         try:
             outcome = failed or await self._run_until_cancelled(worker_id, item)
         except asyncio.CancelledError:
@@ -146,6 +159,8 @@ class Worker:
                     self.source.hand_back(worker_id, item.build_id, item.seq), HAND_BACK_LIMIT)
             await self._end_build(unit)
             raise
+        ended = "succeeded" if outcome.exit_code == 0 else "failed"
+        log.log(self.announce, "%s done: %s in %.1f s", what, ended, outcome.duration)
         try:
             more = await self.source.done(worker_id, item.build_id, item.seq, outcome)
         except BaseException:

@@ -10,7 +10,8 @@ from tests.api.apiclient import PIPELINE, PROJECT, Api
 async def test_applied_pipelines_carry_their_traits(api: Api) -> None:
     body = {"pipelines": [PIPELINE], "projects": [PROJECT]}
     assert await api.ok("POST", "/apply", json=body) == {"applied": [
-        {"pipeline": "greet", "created": True}, {"project": "hello", "created": True}]}
+        {"pipeline": "greet", "created": True, "changed": True},
+        {"project": "hello", "created": True, "changed": True}]}
     stored = await api.svc.resources.pipeline("greet")
     assert stored is not None
     assert stored.traits == (ActionTraits("shell"), ActionTraits("python"))

@@ -145,7 +145,7 @@ pipelines:
 def test_deleting_a_project_deletes_its_secrets(daemon: Daemon) -> None:
     daemon.apply(PROJECT)
     assert daemon.ick("secret", "set", "liw/site", "TOKEN", input=VALUE).returncode == 0
-    assert daemon.ick("projects", "delete", "liw/site").returncode == 0
+    assert daemon.ick("projects", "delete", "liw/site", "--yes").returncode == 0
     assert not (daemon.state_dir / "secrets" / "liw%2Fsite").exists()
     daemon.apply(PROJECT)
     listed = daemon.ick("secret", "list", "liw/site", "--json")

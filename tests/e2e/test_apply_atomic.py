@@ -59,10 +59,12 @@ def test_post_apply_stores_all_or_nothing(daemon: Daemon) -> None:
     assert daemon.api("GET", "/projects") == (200, [])
     status, doc = daemon.api("POST", "/apply", {
         "pipelines": [pipeline], "projects": [{"project": "a", "pipelines": ["p"]}]})
-    assert (status, doc) == (200, {"applied": [{"pipeline": "p", "created": True},
-                                               {"project": "a", "created": True}]})
+    assert (status, doc) == (200, {"applied": [
+        {"pipeline": "p", "created": True, "changed": True},
+        {"project": "a", "created": True, "changed": True}]})
     status, doc = daemon.api("POST", "/apply", {"pipelines": [pipeline]})
-    assert (status, doc) == (200, {"applied": [{"pipeline": "p", "created": False}]})
+    assert (status, doc) == (200, {"applied": [{"pipeline": "p", "created": False,
+                                                "changed": False}]})
     # A pipeline change that would break a stored project is refused, whole.
     status, doc = daemon.api("POST", "/apply", {
         "pipelines": [{**pipeline, "parameters": ["needed"]}]})

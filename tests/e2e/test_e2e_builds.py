@@ -279,7 +279,7 @@ def test_delete_project_and_pipeline(daemon: Daemon) -> None:
     used = daemon.ick("pipelines", "delete", "gone-p")
     assert used.returncode == 2
     assert "pipeline 'gone-p' is used by project 'gone'" in used.stderr
-    assert daemon.ick("projects", "delete", "gone").returncode == 0
+    assert daemon.ick("projects", "delete", "gone", "--yes").returncode == 0
     assert daemon.ick("pipelines", "delete", "gone-p").returncode == 0
     assert daemon.ick("projects").stdout == ""
     missing = daemon.ick("projects", "show", "gone")

@@ -39,7 +39,7 @@ def test_bad_settings_are_refused_before_starting(tmp_path: Path) -> None:
                              "debian_mirror, header_timeout, keep_builds, keep_days, listen, "
                              "max_connections, max_log_mb, max_streams, "
                              "max_streams_per_session, public_badges, public_url, smtp, "
-                             "state_dir, worker_labels, workers)\n")
+                             "state_dir, systree_cache, worker_labels, workers)\n")
 
 
 def test_ctrl_c_stops_cleanly(start_daemon: Callable[..., Daemon]) -> None:

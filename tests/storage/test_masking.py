@@ -33,7 +33,8 @@ def test_masks(secrets: list[bytes], chunks: list[bytes], expected: bytes) -> No
 
 def test_lines_of_a_multi_line_secret_are_masked_alone() -> None:
     key = b"-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQAB\n-----END KEY-----\n"
-    assert patterns_of(key) >= {key, key.strip(), b"AAAAB3NzaC1yc2EAAAADAQAB"}
+    assert patterns_of(key) >= {key.strip(), b"AAAAB3NzaC1yc2EAAAADAQAB"}
+    assert key not in patterns_of(key)  # its last newline stays in the log
     assert run(Masker([key]), [b"line: AAAAB3NzaC1yc2EAAAADAQAB\n"]) == b"line: ***\n"
 
 

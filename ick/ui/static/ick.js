@@ -7,9 +7,12 @@
   const MAX = 256 * 1024; // never more of a log on a page than this many characters
   const POLL_EVERY = 3000; // milliseconds between two polls of the log, without a stream
   const ESC = /\x1b\[([0-9;?]*)([@-~])|\x1b[@-Z\\-_]?/g;
+  // An action's header at a line's start gets an anchor, as ick/ui/ansi.py's log_html gives.
+  const HEADER = /(^|\n)(?===== \[(\d+)\/\d+\] )/g;
   let log = null, source = null, lastId = null, carry = "", fg = null, bold = false, total = 0;
   // Polling: whether the page polls (its stream was refused), the next poll, one in flight.
   let polling = false, timer = null, busy = false, decoder = null, polledState = null;
+  let lineStart = true;
 
   function stop() {
     if (source) { source.close(); source = null; }
@@ -80,6 +83,7 @@
     source.addEventListener("skip", function () {
       log.textContent = "";
       total = 0;
+      lineStart = true;
     });
     source.addEventListener("state", function (e) { update(JSON.parse(e.data)); });
     source.addEventListener("end", ended);
@@ -97,6 +101,24 @@
   }
 
   function piece(into, text) {
+    if (!text) return;
+    let pos = 0, m;
+    HEADER.lastIndex = 0;
+    while ((m = HEADER.exec(text)) !== null) {
+      const at = m.index + m[1].length;
+      if (at === 0 && !lineStart) { HEADER.lastIndex = 1; continue; }
+      coloured(into, text.slice(pos, at));
+      const anchor = document.createElement("a");
+      anchor.id = "log-" + m[2];
+      into.appendChild(anchor);
+      pos = at;
+      if (HEADER.lastIndex === m.index) HEADER.lastIndex++; // a match of no characters
+    }
+    coloured(into, text.slice(pos));
+    lineStart = text.endsWith("\n");
+  }
+
+  function coloured(into, text) {
     if (!text) return;
     total += text.length;
     if (fg === null && !bold) { into.appendChild(document.createTextNode(text)); return; }
@@ -157,9 +179,14 @@
     if (found === log) return;
     stop();
     log = found;
-    lastId = null; carry = ""; fg = null; bold = false;
+    lastId = null; carry = ""; fg = null; bold = false; lineStart = true;
     polling = false; decoder = null; polledState = null;
     total = log ? log.textContent.length : 0;
+    // A live log is what one opens its page for: start at its end (below the summary), and
+    // from there follow it; a link to a place in it (#log-N) goes there instead.
+    if (log && log.dataset.events && !location.hash) {
+      window.scrollTo(0, document.body.scrollHeight);
+    }
     start();
   }
 
