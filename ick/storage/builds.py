@@ -188,6 +188,13 @@ class BuildStore:
             (project, number))
         return build_from_row(rows[0]) if rows else None
 
+    async def in_chain(self, project: str, root: str, after_id: int) -> bool:
+        """Whether a build of `project` after `after_id` was queued by the `triggers:` chain
+        that `root` (its `ick_chain` parameter) started."""
+        rows = await self.db.fetchall(
+            "SELECT parameters FROM builds WHERE project = ? AND id > ?", (project, after_id))
+        return any(json.loads(row[0]).get("ick_chain") == root for row in rows)
+
     async def any_of(self, project: str) -> bool:
         rows = await self.db.fetchall("SELECT 1 FROM builds WHERE project = ? LIMIT 1",
                                       (project,))
