@@ -142,11 +142,13 @@ class BuildStore:
         return await self._builds(rows, with_actions=True)
 
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
-        """The state of the project's last finished build before this one."""
+        """The state of the project's last finished build before this one that was not
+        cancelled (a cancelled build says nothing of how the project is doing)."""
         rows = await self.db.fetchall(
-            "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?) "
+            "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?, ?) "
             "ORDER BY id DESC LIMIT 1",
-            (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value),
+            (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value,
+             BuildState.CANCELLED.value),
         )
         return BuildState(rows[0][0]) if rows else None
 
