@@ -141,6 +141,9 @@ async def output(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+MAX_DURATION = 10 * 365.25 * 86400  # seconds: ten years
+
+
 def _outcome(body: object) -> Outcome:
     if not isinstance(body, dict):
         raise InputError("expected a JSON object with the action's outcome")
@@ -148,9 +151,9 @@ def _outcome(body: object) -> Outcome:
         outcome: Outcome | None = outcome_from_json(body)
     except (TypeError, ValueError, OverflowError):
         outcome = None
-    # An exit code SQLite can store; a duration we can answer as JSON.
+    # An exit code SQLite can store; a duration a log line can show (no action runs ten years).
     if (outcome is None or not -(2**31) <= (outcome.exit_code or 0) < 2**31
-            or not 0 <= outcome.duration < math.inf):
+            or not 0 <= outcome.duration <= MAX_DURATION):
         raise InputError(
             "outcome: expected a whole number or null as exit_code and seconds as duration"
         )

@@ -93,7 +93,8 @@ for line in sys.stdin:
         print("ick: warning: could not reach ick at %s to trigger %s: %s" % (URL, PROJECT, e))
         continue
     if status == 201:
-        print("ick: build %s of %s queued for %s" % (field(answer, "id"), PROJECT, ref))
+        print("ick: %s #%s (build %s) queued for %s"
+              % (PROJECT, field(answer, "number"), field(answer, "id"), ref))
     else:
         message = field(answer, "error") or "HTTP status %d" % status
         print("ick: warning: could not trigger %s: %s" % (PROJECT, message))

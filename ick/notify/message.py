@@ -115,7 +115,7 @@ def _git_line(git: Any) -> str:
 
 def body(doc: dict[str, Any]) -> str:
     """The plain-text mail body: outcome, duration, parameters, the failing action, the log."""
-    lines = [f"Project {doc['project']}, build #{doc['number']} (id {doc['build']})"]
+    lines = [f"Build: {doc['project']} #{doc['number']} (build {doc['build']})"]
     if doc["event"] == "start":
         lines.append("Outcome: started, still running")
     else:

@@ -174,8 +174,15 @@ class Outbox:
         previous = None
         if event.event == "end" and any(t is not None and t.when == "change" for _, t in entries):
             previous = await self.builds.previous_outcome(event.project, event.build_id)
-        targets = [entry for entry, t in entries
-                   if t is not None and fires(t, event.event, event.state, previous)]
+        targets = []
+        told: set[tuple[str, str]] = set()
+        for entry, t in entries:
+            # Two rules that tell one address of this event send it one message.
+            if t is None or (t.channel, t.address) in told:
+                continue
+            if fires(t, event.event, event.state, previous):
+                told.add((t.channel, t.address))
+                targets.append(entry)
         return Decision(event.build_id, event.event, targets)
 
     # one attempt -----------------------------------------------------------

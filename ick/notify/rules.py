@@ -21,11 +21,17 @@ def outcome_ok(state: BuildState) -> bool:
     return state == BuildState.SUCCEEDED
 
 
+def counts_as_outcome(state: BuildState) -> bool:
+    """Whether a build's end says how the project is doing: a cancelled build (stopped by
+    someone, or superseded) says nothing, so it is neither broken nor fixed."""
+    return state != BuildState.CANCELLED
+
+
 def fires(target: Target, event: str, state: BuildState, previous: BuildState | None) -> bool:
     """Whether `target` (a validated notify entry) is told about this event of a build.
 
     `state` is the build's state (its outcome for 'end'); `previous` is the outcome of the
-    project's previous finished build, None for its first.
+    project's previous finished build that was not cancelled, None for its first.
     """
     if event not in target.on:
         return False
@@ -37,6 +43,8 @@ def fires(target: Target, event: str, state: BuildState, previous: BuildState | 
     if when == "failure":
         return not outcome_ok(state)
     if when == "change":
+        if not counts_as_outcome(state):
+            return False
         if previous is None:
             return not outcome_ok(state)  # a first build is a change only when it fails
         return outcome_ok(state) != outcome_ok(previous)
@@ -44,7 +52,10 @@ def fires(target: Target, event: str, state: BuildState, previous: BuildState | 
 
 
 def change_word(state: BuildState, previous: BuildState | None) -> str | None:
-    """'broken' or 'fixed' when the outcome changed, else None."""
+    """'broken' or 'fixed' when the outcome changed, else None (always for a cancelled
+    build)."""
+    if not counts_as_outcome(state):
+        return None
     if previous is None:
         return None if outcome_ok(state) else "broken"
     if outcome_ok(state) == outcome_ok(previous):

@@ -217,6 +217,31 @@ class Dispatcher:
             await self._apply(decisions)
         return self._machine.is_running(build_id, job)
 
+    async def end_overdue(self, grace: float) -> None:
+        """Fail each action run past its `timeout:` plus `grace` seconds, whose worker
+        neither ended nor reported it; its worker's cancel poll then says stop."""
+        now = now_iso()
+        for run in self._machine.overdue(now, grace):
+            async with self._lock:
+                decisions = self._machine.timed_out(run.build_id, run.seq, now)
+                if not decisions:
+                    continue  # it ended meanwhile
+                log.warning("build %d: action %d of job %d ran past its timeout on worker %s; "
+                            "failing it", run.build_id, run.seq, run.job, run.worker)
+                saved = next(d.build for d in decisions if isinstance(d, Save))
+                action = saved.actions[run.seq]
+                self._log.say(run.build_id, run.job, action.message or "timed out")
+                self._log.action_ended(run.build_id, run.job,
+                                       Outcome(None, action.duration or 0.0, action.message,
+                                               timed_out=True))
+                await self._apply(decisions)
+
+    async def sweep_timeouts(self, grace: float) -> None:
+        """Forever: end the actions that ran past their timeout plus `grace` seconds."""
+        while True:
+            await asyncio.sleep(min(1.0, max(0.05, grace / 8)))
+            await self.end_overdue(grace)
+
     def _to_stop(self, build_id: int, job: int) -> bool:
         """Is the job to be stopped: told to, or no longer running (then it has ended)?"""
         return (self._machine.cancel_requested(build_id, job)

@@ -3,6 +3,7 @@ put together, as the one `WorkSource` workers speak to and the one service the A
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,12 +22,17 @@ from ick.storage.resources import ResourceStore
 
 log = logging.getLogger(__name__)
 
+TIMEOUT_GRACE = 30.0  # seconds past an action's timeout a worker has to end it itself
+
 class Controller:
     """Owns the queue and the running builds; workers talk to it through `WorkSource`."""
 
     def __init__(self, builds: BuildStore, resources: ResourceStore, logs: LogStore,
-                 listeners: Sequence[BuildListener] = (), lease: float = LEASE) -> None:
+                 listeners: Sequence[BuildListener] = (), lease: float = LEASE,
+                 timeout_grace: float = TIMEOUT_GRACE) -> None:
         self.registry = WorkerRegistry(lease)
+        # Seconds past an action's `timeout:` before the controller ends it itself.
+        self.timeout_grace = timeout_grace
         self.buildlog = BuildLog(logs)
         self.dispatcher = Dispatcher(builds, resources, self.registry, self.buildlog,
                                      listeners)
@@ -48,8 +54,11 @@ class Controller:
         await self.dispatcher.shutdown()
 
     async def sweep_leases(self) -> None:
-        """Forever: drop remote workers whose lease ran out, so their builds do not hang."""
-        await self.registry.sweep(self.unregister)
+        """Forever: drop remote workers whose lease ran out, and fail actions run past their
+        timeout (plus `timeout_grace`), so no build hangs on a worker."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.registry.sweep(self.unregister))
+            group.create_task(self.dispatcher.sweep_timeouts(self.timeout_grace))
 
     # views ----------------------------------------------------------------
 

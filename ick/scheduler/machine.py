@@ -12,6 +12,7 @@ from typing import Any
 
 from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
 from ick.scheduler.routing import Needs, WorkerInfo, can_take, needs_of, waiting_reason
+from ick.timefmt import parse_iso
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,18 @@ class _Running:
     seq: int
     cancel_requested: bool = False
     log_failure: str | None = None  # why the job's log could not be written, if it could not
+    since: str | None = None  # when its current action was handed to its worker
+
+    def ran(self, now: str) -> float | None:
+        """Seconds the current action has run by `now` (None: not known)."""
+        if self.since is None:
+            return None
+        return max(0.0, (parse_iso(now) - parse_iso(self.since)).total_seconds())
+
+    def deadline(self) -> float | None:
+        """The current action's `timeout:` in seconds, if it has one."""
+        value = self.build.actions[self.seq].spec.get("timeout")
+        return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 # When jobs end differently, the build's state is the first of these that one of them has.
@@ -356,6 +369,7 @@ class Scheduler:
             later = [s for s in build.job_seqs(run.job) if s > seq]
             if later:
                 run.seq = later[0]
+                run.since = now
                 build.set_action(run.seq, state=ActionState.RUNNING)
                 snap = build.snapshot()
                 return [Save(snap, (seq, run.seq)), Dispatch(run.worker, snap, run.seq)]
@@ -363,6 +377,27 @@ class Scheduler:
         build.set_action(seq, **ended)
         message = outcome.message or f"exit status {outcome.exit_code}"
         return self._end(run, BuildState.FAILED, ActionState.FAILED, outcome, now, message)
+
+    def overdue(self, now: str, grace: float) -> tuple[RunningAction, ...]:
+        """The running actions that have run past their `timeout:` plus `grace` seconds by
+        `now`: their worker neither ended them nor reported (a remote one may never)."""
+        late = []
+        for run in self._running.values():
+            limit, ran = run.deadline(), run.ran(now)
+            if limit is not None and ran is not None and ran > limit + grace:
+                late.append(self._view(run))
+        return tuple(late)
+
+    def timed_out(self, build_id: int, seq: int, now: str) -> list[Decision]:
+        """The controller ends action `seq`, run past its timeout: it fails with the message
+        a worker's own timeout gives, and its worker is told to kill it."""
+        run = self._find(build_id, seq)
+        if run is None:
+            return []
+        limit = run.deadline() or 0.0
+        kill = Kill(run.worker, run.build.snapshot(), run.job)
+        return [kill, *self._end(run, BuildState.FAILED, ActionState.FAILED, None, now,
+                                 f"timed out after {limit:g} s")]
 
     def cancel(self, build_id: int, now: str) -> list[Decision]:
         """Cancel a queued or running build (every job of it); a finished one is left alone."""
@@ -482,7 +517,7 @@ class Scheduler:
                 out += self._job_over(build, job, BuildState.SUCCEEDED, now, ())
                 continue
             build.set_action(seqs[0], state=ActionState.RUNNING)
-            self._running[(build.id, job)] = _Running(build, job, worker, seqs[0])
+            self._running[(build.id, job)] = _Running(build, job, worker, seqs[0], since=now)
             snap = build.snapshot()
             out += [Save(snap, (seqs[0],)), Dispatch(worker, snap, seqs[0], starts)]
         return out
@@ -549,8 +584,9 @@ class Scheduler:
         build = run.build
         if action_state is not None:
             changes: dict[str, Any] = {"state": action_state, "message": message}
-            if outcome is None:
+            if outcome is None:  # ended here, not by its worker: it ran until now
                 changes["exit_code"] = None
+                changes["duration"] = run.ran(now)
             build.set_action(run.seq, **changes)
         later = [s for s in build.job_seqs(run.job) if s > run.seq]
         for seq in later:

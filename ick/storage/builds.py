@@ -159,11 +159,13 @@ class BuildStore:
         return await self._builds(rows, with_actions=True)
 
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
-        """The state of the project's last finished build before this one."""
+        """The state of the project's last finished build before this one that was not
+        cancelled (a cancelled build says nothing of how the project is doing)."""
         rows = await self.db.fetchall(
-            "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?) "
+            "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?, ?) "
             "ORDER BY id DESC LIMIT 1",
-            (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value),
+            (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value,
+             BuildState.CANCELLED.value),
         )
         return BuildState(rows[0][0]) if rows else None
 
@@ -204,6 +206,13 @@ class BuildStore:
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND number = ?",
             (project, number))
         return build_from_row(rows[0]) if rows else None
+
+    async def in_chain(self, project: str, root: str, after_id: int) -> bool:
+        """Whether a build of `project` after `after_id` was queued by the `triggers:` chain
+        that `root` (its `ick_chain` parameter) started."""
+        rows = await self.db.fetchall(
+            "SELECT parameters FROM builds WHERE project = ? AND id > ?", (project, after_id))
+        return any(json.loads(row[0]).get("ick_chain") == root for row in rows)
 
     async def any_of(self, project: str) -> bool:
         rows = await self.db.fetchall("SELECT 1 FROM builds WHERE project = ? LIMIT 1",

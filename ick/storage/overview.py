@@ -9,6 +9,8 @@ from ick.storage.build_rows import BUILD_COLUMNS, build_from_row, resolved_commi
 from ick.storage.db import Database
 
 _ENDED = "state NOT IN ('queued', 'running')"
+# A cancelled build (by hand, or superseded) says nothing of how the project is doing.
+_COUNTS = "state <> 'cancelled'"
 
 
 class BuildOverview:
@@ -19,11 +21,13 @@ class BuildOverview:
         self._resolved_commit = resolved_commit(db.dialect)
 
     async def last_builds(self) -> list[tuple[str, Build | None]]:
-        """Every project, by name, with its newest build (None if it has none)."""
+        """Every project, by name, with its newest build that was not cancelled (None if it
+        has none)."""
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS}, {self._resolved_commit}, projects.name "
             "FROM projects LEFT JOIN builds ON builds.project = projects.name AND builds.number = "
-            "(SELECT MAX(number) FROM builds AS m WHERE m.project = projects.name) "
+            "(SELECT MAX(number) FROM builds AS m WHERE m.project = projects.name "
+            f"AND m.{_COUNTS}) "
             "ORDER BY projects.name"
         )
         return [(r[-1], None if r[0] is None else build_from_row(r[:-1])) for r in rows]
@@ -51,8 +55,9 @@ class BuildOverview:
         return int(rows[0][0])
 
     async def last_finished(self, project: str) -> BuildState | None:
-        """The state of the project's newest build that has ended (for its badge)."""
+        """The state of the project's newest build that has ended and was not cancelled (for
+        its badge)."""
         rows = await self.db.fetchall(
-            f"SELECT state FROM builds WHERE project = ? AND {_ENDED} "
+            f"SELECT state FROM builds WHERE project = ? AND {_ENDED} AND {_COUNTS} "
             "ORDER BY number DESC LIMIT 1", (project,))
         return BuildState(rows[0][0]) if rows else None

@@ -1,4 +1,5 @@
-"""`/badges/{project}.svg`: the state of a project's last finished build as a small SVG.
+"""`/badges/{project}.svg`: the state of a project's last finished build that was not
+cancelled, as a small SVG.
 
 Public only with `public_badges: true`; otherwise it needs a session like any page. An
 anonymous request cannot tell a project without a finished build from one that is not there.

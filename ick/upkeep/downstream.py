@@ -13,20 +13,30 @@ from ick.storage.resources import ResourceStore
 
 log = logging.getLogger(__name__)
 
-MAX_CHAIN = 50  # upstream builds followed back when looking for a loop
-
 Trigger = Callable[..., Awaitable[Build]]
 
 
 def upstream_of(build: Build) -> tuple[str, int] | None:
     """The (project, number) whose success queued this build, from `ick_trigger: P#N`."""
-    value = build.parameters.get("ick_trigger")
+    return _project_number(build.parameters.get("ick_trigger"))
+
+
+def _project_number(value: object) -> tuple[str, int] | None:
     if not isinstance(value, str):
         return None
     project, sep, number = value.rpartition("#")
     if not sep or not project or not (number.isascii() and number.isdigit()):
         return None
     return project, int(number)
+
+
+def chain_of(build: Build) -> str:
+    """The build that started this build's `triggers:` chain, as `PROJECT#N`: its
+    `ick_chain` parameter, or the build itself when no `triggers:` queued it."""
+    root = build.parameters.get("ick_chain")
+    if upstream_of(build) is not None and _project_number(root) is not None:
+        return str(root)
+    return f"{build.project}#{build.number}"
 
 
 class Downstream:
@@ -50,32 +60,32 @@ class Downstream:
         """Succeeded builds whose downstream builds are still to be queued."""
         return self._succeeded.qsize()
 
-    async def chain(self, build: Build) -> set[str]:
-        """The projects of this build and of the builds upstream of it."""
-        names = {build.project}
-        current: Build | None = build
-        for _ in range(MAX_CHAIN):
-            upstream = upstream_of(current) if current is not None else None
-            if upstream is None:
-                break
-            names.add(upstream[0])
-            current = await self.builds.by_number(*upstream)
-        return names
+    async def built_in_chain(self, root: str, project: str) -> bool:
+        """Whether the chain started by `root` (`PROJECT#N`) already holds a build of
+        `project`: the root itself, or a build whose `ick_chain` is the root."""
+        found = _project_number(root)
+        if found is None or found[0] == project:
+            return True
+        first = await self.builds.by_number(*found)
+        # The chain's builds all came after its root (if the root was pruned, look at all).
+        return await self.builds.in_chain(project, root, after_id=first.id if first else 0)
 
     async def handle(self, build: Build, trigger: Trigger) -> list[Build]:
         project = await self.resources.project(build.project)
         if project is None or not project.triggers:
             return []
-        chain = await self.chain(build)
+        root = chain_of(build)
         queued = []
         for name in project.triggers:
-            if name in chain:
-                log.warning("build %d: not triggering %s: it is upstream of this build "
-                            "(a loop in triggers:)", build.id, name)
+            # One build of each project per chain, however `triggers:` loops or joins.
+            if await self.built_in_chain(root, name):
+                log.warning("build %d: not triggering %s: chain %s already built it",
+                            build.id, name, root)
                 continue
             try:
                 queued.append(await trigger(
-                    name, {}, ick_trigger=f"{build.project}#{build.number}", check=False))
+                    name, {"ick_chain": root}, ick_trigger=f"{build.project}#{build.number}",
+                    check=False))
             except IckError as e:
                 log.warning("build %d: cannot trigger %s: %s", build.id, name, e.message)
         for new in queued:

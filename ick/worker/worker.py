@@ -204,12 +204,14 @@ class Worker:
                 log.warning("build %d: cannot watch for a cancel: %s", item.build_id, e)
             action.cancel()
 
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         async with asyncio.TaskGroup() as group:
             action = group.create_task(self._run_action(worker_id, item))
             watcher = group.create_task(watch(action))
             action.add_done_callback(lambda _: watcher.cancel())
         if action.cancelled():
-            return Outcome(None, 0.0, "cancelled")
+            return Outcome(None, loop.time() - started, "cancelled")  # the time it ran
         return action.result()
 
     def _runner(self, item: WorkItem) -> Runner:

@@ -49,7 +49,7 @@ pipelines:
     git("commit", "-q", "-m", "first", cwd=work)
     sha = git("rev-parse", "HEAD", cwd=work).stdout.strip()
     pushed = git("push", "-q", str(bare), "main", cwd=work)
-    assert "remote: ick: build 1 of liw/site queued for refs/heads/main" in pushed.stderr
+    assert "remote: ick: liw/site #1 (build 1) queued for refs/heads/main" in pushed.stderr
 
     doc = daemon.wait_build(1)
     assert doc["state"] == "succeeded"

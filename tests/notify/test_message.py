@@ -81,7 +81,7 @@ def test_body_reads_well() -> None:
     text = body(facts(failed_build(), "end", "compiling\nerror: oops", "http://ci.test",
                       BuildState.SUCCEEDED))
     assert text == """\
-Project liw/hello, build #3 (id 17)
+Build: liw/hello #3 (build 17)
 Outcome: failed (broken; the previous build succeeded)
 Duration: 42.5 s
 Link: http://ci.test/ui/builds/17

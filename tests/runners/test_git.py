@@ -95,7 +95,7 @@ def run(daemon: Daemon, project: str, *params: str) -> tuple[dict[str, Any], str
 
 def queued(said: str, project: str, ref: str) -> int:
     """The id of the build the hook said it queued, in what `git push` printed."""
-    match = re.search(rf"ick: build (\d+) of {project} queued for {re.escape(ref)}\s", said)
+    match = re.search(rf"ick: {project} #\d+ \(build (\d+)\) queued for {re.escape(ref)}\s", said)
     assert match is not None, said
     return int(match[1])
 
