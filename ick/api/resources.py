@@ -141,8 +141,10 @@ async def trigger(request: web.Request) -> web.Response:
         raise NotFoundError(f"no project {name!r}")
     # Before the controller plans anything: a refused trigger queues nothing.
     check_parameters(record, project, parameters)
-    build = await request.app[CONTROLLER].trigger(name, parameters, ick_trigger=ick_trigger)
-    return web.json_response(build.to_json(), status=201)
+    build, new = await request.app[CONTROLLER].trigger_commit(name, parameters,
+                                                              ick_trigger=ick_trigger)
+    # 200: a push of a commit the project has already built (or is building) made no build.
+    return web.json_response(build.to_json(), status=201 if new else 200)
 
 
 def add_routes(app: web.Application) -> None:

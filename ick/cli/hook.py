@@ -95,6 +95,9 @@ for line in sys.stdin:
     if status == 201:
         print("ick: %s #%s (build %s) queued for %s"
               % (PROJECT, field(answer, "number"), field(answer, "id"), ref))
+    elif status == 200:  # the project has built (or is building) this commit already
+        print("ick: %s #%s (build %s) has %s already: no new build for %s"
+              % (PROJECT, field(answer, "number"), field(answer, "id"), new[:12], ref))
     else:
         message = field(answer, "error") or "HTTP status %d" % status
         print("ick: warning: could not trigger %s: %s" % (PROJECT, message))

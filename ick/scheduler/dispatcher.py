@@ -45,6 +45,14 @@ class BuildListener(Protocol):
     def build_finished(self, build: Build) -> None: ...
 
 
+def same_ref(built: object, pushed: object) -> bool:
+    """Do two builds' `git_ref`s name the same ref? `main` and `refs/heads/main` do; a build
+    without one (a poll of the remote's HEAD) matches any, as it built whatever HEAD was."""
+    if not isinstance(built, str) or not built or not isinstance(pushed, str) or not pushed:
+        return True
+    return built.removeprefix("refs/heads/") == pushed.removeprefix("refs/heads/")
+
+
 class Dispatcher:
     """Owns the state machine: every event goes through it, under one lock."""
 
@@ -57,6 +65,7 @@ class Dispatcher:
         self._listeners = tuple(listeners)
         self._machine = Scheduler()
         self._lock = asyncio.Lock()
+        self._pushes = asyncio.Lock()  # one pushed-commit trigger at a time (duplicates)
         self._stopping = False
         self._finished_count = 0
         # Set (and replaced) after every transition: who waits for a job to be told to stop
@@ -134,6 +143,26 @@ class Dispatcher:
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
         return build
+
+    async def trigger_commit(self, project_name: str, overrides: dict[str, Any], *,
+                             ick_trigger: str, check: bool = True) -> tuple[Build, bool]:
+        """A trigger for a pushed commit (`git_commit` in `overrides`): the build the project
+        already has of that ref and commit, queued, running or succeeded, else a new one; and
+        whether it is new. One at a time, so a hook and a poll of one push make one build."""
+        commit = overrides.get("git_commit")
+        if not isinstance(commit, str) or not commit:
+            return await self.trigger(project_name, overrides, ick_trigger=ick_trigger,
+                                      check=check), True
+        async with self._pushes:
+            ref = overrides.get("git_ref")
+            found = next((b for b in await self._builds.of_commit(project_name, commit)
+                          if same_ref(b.parameters.get("git_ref"), ref)), None)
+            if found is not None:
+                log.info("build %d: already has commit %s of project %s (%s trigger)",
+                         found.id, commit[:12], project_name, ick_trigger)
+                return found, False
+            return await self.trigger(project_name, overrides, ick_trigger=ick_trigger,
+                                      check=check), True
 
     async def rebuild(self, build_id: int) -> Build:
         """Queue a new build of the same project with the same parameters."""

@@ -22,6 +22,9 @@ from ick.storage.resources import ResourceStore
 
 log = logging.getLogger(__name__)
 
+# The sources of a build for a pushed commit: the same commit again makes no new build.
+PUSH_TRIGGERS = frozenset({"hook", "poll"})
+
 TIMEOUT_GRACE = 30.0  # seconds past an action's timeout a worker has to end it itself
 
 class Controller:
@@ -86,9 +89,23 @@ class Controller:
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
                       ick_trigger: str = "api", check: bool = True) -> Build:
         """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
-        `check`, a parameter the project does not know is refused (see plan_build)."""
+        `check`, a parameter the project does not know is refused (see plan_build). A push
+        trigger (hook, poll) of a commit the project has built, or is building, gives that
+        build (see trigger_commit)."""
+        return (await self.trigger_commit(project_name, overrides, ick_trigger=ick_trigger,
+                                          check=check))[0]
+
+    async def trigger_commit(self, project_name: str, overrides: dict[str, Any], *,
+                             ick_trigger: str = "api",
+                             check: bool = True) -> tuple[Build, bool]:
+        """Like trigger, and whether the build is new: a push trigger (PUSH_TRIGGERS) with a
+        `git_commit` the project already has a queued, running or succeeded build of makes
+        no new build. Manual triggers always make one."""
+        if ick_trigger in PUSH_TRIGGERS:
+            return await self.dispatcher.trigger_commit(
+                project_name, overrides, ick_trigger=ick_trigger, check=check)
         return await self.dispatcher.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                             check=check)
+                                             check=check), True
 
     async def rebuild(self, build_id: int) -> Build:
         """Queue a new build of the same project with the same parameters."""

@@ -158,6 +158,17 @@ class BuildStore:
         )
         return await self._builds(rows, with_actions=True)
 
+    async def of_commit(self, project: str, commit: str, limit: int = 20) -> builtins.list[Build]:
+        """The project's newest builds of this pushed commit (its `git_commit` parameter) that
+        are queued, running or succeeded, newest first, without their actions."""
+        commit_of = self.db.dialect.json_value("parameters", ["git_commit"])
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND {commit_of} = ? "
+            "AND state IN (?, ?, ?) ORDER BY id DESC LIMIT ?",
+            (project, commit, BuildState.QUEUED.value, BuildState.RUNNING.value,
+             BuildState.SUCCEEDED.value, limit))
+        return await self._builds(rows, with_actions=False)
+
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
         """The state of the project's last finished build before this one that was not
         cancelled (a cancelled build says nothing of how the project is doing)."""

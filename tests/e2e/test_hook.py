@@ -75,3 +75,52 @@ pipelines:
     assert len(warnings) == 1
     assert warnings[0].startswith(f"remote: ick: warning: could not reach ick at {daemon.url}")
     assert git("rev-parse", "main", cwd=bare).stdout == git("rev-parse", "HEAD", cwd=work).stdout
+
+
+def test_the_hook_and_a_poll_of_one_push_make_one_build(daemon: Daemon, tmp_path: Path) -> None:
+    from tests.polling import wait_for
+
+    bare = tmp_path / "hello.git"
+    git("init", "-q", "--bare", "-b", "main", str(bare), cwd=tmp_path)
+    daemon.apply(f"""
+projects:
+  - project: hello
+    parameters: {{git_url: {bare}, git_ref: main}}
+    poll: 1
+    pipelines: [show]
+pipelines:
+  - pipeline: show
+    actions:
+      - shell: echo built
+        where: host
+""")
+    hook = daemon.ick("hook", "hello")
+    assert hook.returncode == 0, hook.stderr
+    path = bare / "hooks" / "post-receive"
+    path.write_text(hook.stdout)
+    path.chmod(0o755)
+
+    work = tmp_path / "work"
+    git("init", "-q", "-b", "main", str(work), cwd=tmp_path)
+    (work / "README").write_text("hello\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "first", cwd=work)
+    sha = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    pushed = git("push", "-q", str(bare), "main", cwd=work)
+    assert "remote: ick: hello #1 (build 1) queued for refs/heads/main" in pushed.stderr
+    assert daemon.wait_build(1)["state"] == "succeeded"
+    # A poll finds the same commit and is given build 1, not a new one (polls run at start
+    # too: a restart makes this one come now, not when the loop next looks for projects).
+    daemon.stop()
+    daemon.start(port=int(daemon.url.rsplit(":", 1)[1]))  # where the hook sends
+    wait_for(lambda: f"already has commit {sha[:12]} of project hello (poll trigger)"
+             in daemon.log_path.read_text(), "the poll's look at the pushed commit")
+    assert [b["id"] for b in daemon.api("GET", "/builds")[1]] == [1]
+
+    # The same ref and commit pushed again (after a deletion, which builds nothing) says so.
+    git("config", "receive.denyDeleteCurrent", "ignore", cwd=bare)
+    git("push", "-q", str(bare), ":main", cwd=work)
+    again = git("push", "-q", str(bare), "main", cwd=work)
+    assert (f"remote: ick: hello #1 (build 1) has {sha[:12]} already: no new build for "
+            "refs/heads/main") in again.stderr
+    assert [b["id"] for b in daemon.api("GET", "/builds")[1]] == [1]
