@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.daemon import Daemon
 
 
@@ -57,3 +59,20 @@ def test_serve_execs_the_daemon_entry_point_with_its_flags(
     assert argv == [sys.executable, "-I", "-m", "ick.daemon", f"--config={config}",
                     "--listen=127.0.0.1:0", f"--state-dir={daemon.state_dir}",
                     f"--workers={daemon.workers}"]
+
+
+def test_the_daemon_imports_nothing_from_the_folder_it_was_started_in(
+        start_daemon: Callable[..., Daemon], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `jinja2.py` in the folder `ick serve` starts in (the first page imports Jinja2) ran
+    as root when the daemon was `python -m ick.daemon`; under `-I` it is never imported."""
+    here = tmp_path / "here"
+    here.mkdir()
+    marker = tmp_path / "planted-module-ran"
+    (here / "jinja2.py").write_text(f"open({str(marker)!r}, 'w').close()\n"
+                                    "raise ImportError('the planted jinja2')\n")
+    monkeypatch.chdir(here)
+    daemon = start_daemon()
+    status, _ = daemon.api("GET", "/ui/login", token=None, raw=None)
+    assert status == 200
+    assert not marker.exists()
