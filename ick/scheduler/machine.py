@@ -217,7 +217,9 @@ class Scheduler:
     def __init__(self) -> None:
         self._queue: list[tuple[_Record, int]] = []
         self._running: dict[tuple[int, int], _Running] = {}
-        self._idle: list[str] = []  # a worker once per free slot of it that asked for work
+        # A worker once per free slot of it that asked for work, most recently idle last: work
+        # goes to the last (LIFO), whose processes and caches are warm; the rest stay cold.
+        self._idle: list[str] = []
         self._workers: dict[str, WorkerInfo] = {}
         self._needs: dict[tuple[int, int], Needs] = {}
         self._waiting: dict[tuple[int, int], str] = {}
@@ -269,8 +271,8 @@ class Scheduler:
         return tuple(dict.fromkeys(bid for bid, _ in self._running))
 
     def idle_workers(self) -> tuple[str, ...]:
-        """The workers waiting for work, first to be given work first."""
-        return tuple(self._idle)
+        """The workers waiting for work, first to be given work first (most recently idle)."""
+        return tuple(reversed(self._idle))
 
     def workers(self) -> frozenset[str]:
         return frozenset(self._workers)
@@ -489,14 +491,16 @@ class Scheduler:
                 self._waiting[(build.id, job)] = f"job {job}: {reason}" if many else reason
 
     def _pick(self) -> tuple[_Record, int, str] | None:
-        """The first queued job that may run, and the first idle worker that may take it."""
+        """The first queued job that may run, and the most recently idle worker that may take
+        it."""
         if not self._idle:
             return None
         for build, job in self._queue:
             if (build.id, job) in self._waiting or not self._runnable(build):
                 continue
             needs = self._needs_of(build, job)
-            worker = next((w for w in self._idle if can_take(self._workers[w], needs)), None)
+            worker = next((w for w in reversed(self._idle)
+                           if can_take(self._workers[w], needs)), None)
             if worker is not None:
                 return build, job, worker
         return None
@@ -506,14 +510,16 @@ class Scheduler:
         while (picked := self._pick()) is not None:
             build, job, worker = picked
             self._queue.remove((build, job))
+            self._idle.reverse()  # its last slot goes: the others keep their places
             self._idle.remove(worker)
+            self._idle.reverse()
             starts = build.state is BuildState.QUEUED
             if starts:
                 build.set_state(BuildState.RUNNING, now, worker)
             build.set_job(job, BuildState.RUNNING, now, worker)
             seqs = build.job_seqs(job)
             if not seqs:
-                self._idle.insert(0, worker)
+                self._idle.append(worker)  # still warm: it takes the next
                 out += self._job_over(build, job, BuildState.SUCCEEDED, now, ())
                 continue
             build.set_action(seqs[0], state=ActionState.RUNNING)

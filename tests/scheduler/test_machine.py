@@ -135,8 +135,8 @@ def test_the_waiting_build_of_a_project_starts_once_the_running_one_ends() -> No
     s.worker_ready("w1", T0)
     assert s.worker_ready("w2", T0) == []
     assert shape(s.action_exited(1, 0, OK, T1)) == [("save", 1, (0,)), ("finished", 1)]
-    # w2 was idle all along: b2 goes to it when w1 asks again (FIFO over idle workers)
-    assert shape(s.worker_ready("w1", T1)) == [("save", 2, (0,)), ("dispatch", "w2", 2, 0)]
+    # w2 was idle all along, but w1 asked last: b2 goes to it, warm (LIFO over idle workers)
+    assert shape(s.worker_ready("w1", T1)) == [("save", 2, (0,)), ("dispatch", "w1", 2, 0)]
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 5])
