@@ -126,10 +126,24 @@ async def next_work(request: web.Request) -> web.Response:
     require(request, "worker")
     timeout = _timeout(request, 30.0)
     worker = _worker(request)
-    item = await request.app[CONTROLLER].next_work(worker, timeout)
+    controller = request.app[CONTROLLER]
+
+    def connected() -> bool:
+        transport = request.transport
+        return transport is not None and not transport.is_closing()
+
+    item = await controller.next_work(worker, timeout, connected)
     if item is None:
         return web.Response(status=204)
-    return web.json_response(item.to_json())
+    response = web.json_response(item.to_json())
+    try:
+        # Sent here, not after the handler returns, so an action that cannot be sent is
+        # known: it goes back to the queue rather than wait out the worker's lease.
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        await controller.undelivered(worker, item)
+    return response
 
 
 async def output(request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ from ick.scheduler.machine import (
     Scheduler,
 )
 from ick.scheduler.plan import plan_build
-from ick.scheduler.registry import WorkerRegistry
+from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
 from ick.storage.builds import BuildStore
@@ -209,21 +209,36 @@ class Dispatcher:
         async with self._lock:
             await self._apply(self._machine.hand_back(build_id, seq, now_iso()))
 
-    async def next_work(self, worker: str, timeout: float) -> WorkItem | None:
+    async def next_work(self, worker: str, timeout: float,
+                        connected: Connected | None = None) -> WorkItem | None:
+        """The worker's next action, waiting at most `timeout` seconds; `connected` says
+        whether the long poll's connection is still open (None: a local worker's)."""
         inbox = self._registry.inbox(worker)
         self._registry.seen(worker)
         if self._stopping:
             # Nothing more is handed out; wait out the poll rather than have a worker spin.
             await asyncio.sleep(timeout)
             return None
-        if inbox.empty():
-            async with self._lock:
-                await self._apply(self._machine.worker_ready(worker, now_iso()))
-        try:
-            async with asyncio.timeout(timeout):
-                return await inbox.get()
-        except TimeoutError:
+        with self._registry.polling(worker, connected):
+            if inbox.empty():
+                async with self._lock:
+                    await self._apply(self._machine.worker_ready(worker, now_iso()))
+            try:
+                async with asyncio.timeout(timeout):
+                    item = await inbox.get()
+            except TimeoutError:
+                return None
+        if item is not None and connected is not None and not connected():
+            await self.undelivered(worker, item)
             return None
+        return item
+
+    async def undelivered(self, worker: str, item: WorkItem) -> None:
+        """The action handed to the worker never reached it (its connection closed): its job
+        goes back to the head of the queue at once, not after the worker's lease."""
+        log.warning("build %d: worker %s is gone, action %d never reached it", item.build_id,
+                    worker, item.seq)
+        await self.hand_back(worker, item.build_id, item.seq)
 
     def output(self, worker: str, build_id: int, seq: int, data: bytes) -> None:
         run = self._machine.running_action(build_id, seq)
@@ -298,6 +313,15 @@ class Dispatcher:
             if isinstance(decision, Save):
                 await self._builds.save(decision.build, decision.seqs)
             elif isinstance(decision, Dispatch):
+                if self._registry.gone(decision.worker):
+                    # It died while idle: its job is queued again for another worker, and
+                    # it takes nothing more (the machine's hand-back) until it asks again.
+                    log.warning("build %d: worker %s is gone (its long poll closed), "
+                                "queuing job %d again", decision.build.id, decision.worker,
+                                decision.build.actions[decision.seq].job)
+                    await self._apply(self._machine.hand_back(decision.build.id, decision.seq,
+                                                              now_iso()))
+                    continue
                 failure = self._dispatch(decision)
                 if failure is not None:  # the build failed as it started: its worker is free
                     now = now_iso()

@@ -12,7 +12,7 @@ from ick.model import Build
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import BuildListener, Dispatcher
 from ick.scheduler.machine import Outcome, RunningAction
-from ick.scheduler.registry import WorkerRegistry
+from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.roster import LEASE, WorkerView
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import WorkItem
@@ -119,7 +119,13 @@ class Controller:
     async def register(self, name: str, labels: Labels | None = None, slots: int = 1,
                        token: str | None = None) -> str:
         """A new worker; `token` is the id of the token a remote one registered with (None:
-        a local, in-process worker, which no HTTP request can speak for)."""
+        a local, in-process worker, which no HTTP request can speak for). A remote worker
+        registering again under its name and token (it restarted) replaces its old
+        registration, whose running actions are interrupted as a gone worker's are."""
+        if token is not None:
+            for old in self.registry.same(name, token):
+                log.warning("worker %s: registered again, dropping its old registration", old)
+                await self.unregister(old, f"worker {old} went away: it registered again")
         info = self.registry.add(name, labels or {}, slots, token)
         await self.dispatcher.worker_added(info)
         log.info("worker %s registered (%s, %d slots)", info.id,
@@ -155,8 +161,15 @@ class Controller:
         starts over on another worker, and its log says so."""
         await self.dispatcher.hand_back(worker, build_id, seq)
 
-    async def next_work(self, worker_id: str, timeout: float) -> WorkItem | None:
-        return await self.dispatcher.next_work(worker_id, timeout)
+    async def next_work(self, worker_id: str, timeout: float,
+                        connected: Connected | None = None) -> WorkItem | None:
+        """The worker's next action within `timeout` seconds; `connected`: is a remote
+        worker's long poll still connected (work is not handed to one that is gone)."""
+        return await self.dispatcher.next_work(worker_id, timeout, connected)
+
+    async def undelivered(self, worker_id: str, item: WorkItem) -> None:
+        """The action handed out could not be sent to its worker: it is queued again."""
+        await self.dispatcher.undelivered(worker_id, item)
 
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
         self.dispatcher.output(worker_id, build_id, seq, data)

@@ -4,10 +4,11 @@ lease (renewed by every call it makes) and the sweep that drops workers whose le
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 
 from ick.errors import NotFoundError
 from ick.scheduler.roster import LEASE, Roster, WorkerView
@@ -18,6 +19,7 @@ from ick.timefmt import now_iso
 log = logging.getLogger(__name__)
 
 Drop = Callable[[str, str], Awaitable[None]]  # (worker, why): unregister it
+Connected = Callable[[], bool]  # is the connection of a worker's long poll still open?
 
 
 class WorkerRegistry:
@@ -26,6 +28,8 @@ class WorkerRegistry:
         self._roster = Roster()
         # None in an inbox: the daemon stops, hand out nothing more.
         self._inbox: dict[str, asyncio.Queue[WorkItem | None]] = {}
+        # The long polls each worker has open now, by how to tell their connections are open.
+        self._polls: dict[str, list[Connected]] = {}
 
     def add(self, name: str, labels: Labels, slots: int, token: str | None) -> WorkerInfo:
         """A new worker, under a fresh id; `token`: the id of the token a remote one registered
@@ -33,6 +37,10 @@ class WorkerRegistry:
         worker = f"{name}-{secrets.token_hex(4)}"
         self._inbox[worker] = asyncio.Queue()
         return self._roster.add(worker, name, labels, slots, token, time.monotonic(), now_iso())
+
+    def same(self, name: str, token: str) -> list[str]:
+        """The remote workers registered under `name` with the token of id `token`."""
+        return self._roster.named(name, token)
 
     def remove(self, worker: str) -> None:
         """No request speaks for the worker any more; its inbox stays until `drop_inbox`."""
@@ -56,6 +64,28 @@ class WorkerRegistry:
         if inbox is None:
             raise NotFoundError(f"no worker {worker!r}: register again")
         return inbox
+
+    @contextlib.contextmanager
+    def polling(self, worker: str, connected: Connected | None) -> Iterator[None]:
+        """While the worker's long poll waits for work (`connected`: is its connection open;
+        None, a local worker's: always)."""
+        if connected is None:
+            yield
+            return
+        polls = self._polls.setdefault(worker, [])
+        polls.append(connected)
+        try:
+            yield
+        finally:
+            polls.remove(connected)
+            if not polls:
+                del self._polls[worker]
+
+    def gone(self, worker: str) -> bool:
+        """Has every long poll the worker waits in lost its connection (the worker died while
+        idle)? Work handed to it now would never be taken."""
+        polls = self._polls.get(worker, [])
+        return bool(polls) and not any(connected() for connected in polls)
 
     def hand_out(self, worker: str, item: WorkItem) -> None:
         self._inbox[worker].put_nowait(item)

@@ -64,6 +64,10 @@ class Roster:
         self._entries[worker] = Entry(info, name, token, now, now_iso)
         return info
 
+    def named(self, name: str, token: str) -> list[str]:
+        """The workers registered under `name` with the token of id `token`."""
+        return [w for w, e in self._entries.items() if e.name == name and e.token == token]
+
     def remove(self, worker: str) -> bool:
         return self._entries.pop(worker, None) is not None
 
