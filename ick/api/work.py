@@ -5,6 +5,7 @@
     DELETE /work?worker=ID                       deregister
     POST   /work/{build}/{seq}/output?worker=ID  output bytes of the running action
     POST   /work/{build}/{seq}/done?worker=ID    the action's outcome; answers {"more": bool}
+                                    (&next=1: and {"work": item} if its next action is ready)
     POST   /work/{build}/{seq}/hand-back?worker=ID  give the action back (the worker stops)
     GET    /work/{build}/{seq}/cancel?worker=ID  long-poll: {"cancel": true} when to stop
     GET    /work/{build}/{seq}/secrets/{name}?worker=ID     a secret the action names
@@ -20,6 +21,8 @@ in-process.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -31,7 +34,7 @@ from ick.model import ACTION_FIELDS
 from ick.runners.registry import action_type
 from ick.scheduler.machine import Outcome, RunningAction
 from ick.scheduler.routing import label_problem
-from ick.scheduler.work import outcome_from_json
+from ick.scheduler.work import WorkItem, outcome_from_json
 from ick.storage.artifacts import check_name
 from ick.storage.secrets import check_secret_name
 from ick.worker.secretfiles import secret_names
@@ -127,22 +130,33 @@ async def next_work(request: web.Request) -> web.Response:
     timeout = _timeout(request, 30.0)
     worker = _worker(request)
     controller = request.app[CONTROLLER]
+    item = await controller.next_work(worker, timeout, _connected(request))
+    if item is None:
+        return web.Response(status=204)
+    return await _send(request, worker, item.to_json(), item)
 
+
+def _connected(request: web.Request) -> Callable[[], bool]:
+    """Is the request's connection still open (its worker alive)?"""
     def connected() -> bool:
         transport = request.transport
         return transport is not None and not transport.is_closing()
+    return connected
 
-    item = await controller.next_work(worker, timeout, connected)
+
+async def _send(request: web.Request, worker: str, doc: dict[str, Any],
+                item: WorkItem | None) -> web.Response:
+    """Answer `doc`, which hands `item` to the worker: sent here, not after the handler
+    returns, so an action that cannot be sent is known and goes back to the queue at once
+    rather than wait out the worker's lease."""
+    response = web.json_response(doc)
     if item is None:
-        return web.Response(status=204)
-    response = web.json_response(item.to_json())
+        return response
     try:
-        # Sent here, not after the handler returns, so an action that cannot be sent is
-        # known: it goes back to the queue rather than wait out the worker's lease.
         await response.prepare(request)
         await response.write_eof()
     except ConnectionError:
-        await controller.undelivered(worker, item)
+        await request.app[CONTROLLER].undelivered(worker, item)
     return response
 
 
@@ -183,8 +197,18 @@ async def done(request: web.Request) -> web.Response:
     build_id, seq = _ints(request)
     outcome = _outcome(await json_body(request))
     worker = _worker(request)
-    more = await request.app[CONTROLLER].done(worker, build_id, seq, outcome)
-    return web.json_response({"more": more})
+    controller = request.app[CONTROLLER]
+    more = await controller.done(worker, build_id, seq, outcome)
+    if request.query.get("next") != "1":
+        return web.json_response({"more": more})
+    # The worker's slot is free, or its job's next action waits: what it would poll for
+    # next comes in this answer, one round trip fewer per action. Without one at once, the
+    # worker polls as it would have.
+    item = await controller.next_work(worker, 0.0, _connected(request))
+    doc: dict[str, Any] = {"more": more}
+    if item is not None:
+        doc["work"] = item.to_json()
+    return await _send(request, worker, doc, item)
 
 
 async def hand_back(request: web.Request) -> web.Response:

@@ -46,6 +46,8 @@ class RemoteSource:
         self._outbox: asyncio.Queue[tuple[str, int, int, bytes] | None] = asyncio.Queue()
         self._sender: asyncio.Task[None] | None = None
         self._lost: dict[tuple[int, int], int] = {}  # (build, seq) -> output bytes not sent
+        # Work the controller handed over with the answer to a `done`, for the next poll.
+        self._next: list[WorkItem] = []
 
     async def __aenter__(self) -> RemoteSource:
         self._session = aiohttp.ClientSession(headers=self.headers)
@@ -91,14 +93,21 @@ class RemoteSource:
         doc = await self._json("POST", "/work", json={
             "name": name, "labels": {k: list(v) for k, v in labels.items()}, "slots": slots})
         self.lease = float(doc.get("lease", self.lease))
+        self._next.clear()  # handed to the id before, which the controller forgot
         return str(doc["worker"])
 
     async def deregister(self, worker_id: str) -> None:
         await self._flush()
+        # Work handed over that no slot took: given back, else deregistering interrupts it.
+        while self._next:
+            item = self._next.pop(0)
+            await self.hand_back(worker_id, item.build_id, item.seq)
         await self._json("DELETE", "/work", params={"worker": worker_id},
                          timeout=aiohttp.ClientTimeout(total=10))
 
     async def next_work(self, worker_id: str, timeout: float) -> WorkItem | None:
+        if self._next:
+            return self._next.pop(0)
         timeout = min(timeout, self.poll)
         doc = await self._json("GET", "/work", params={"worker": worker_id,
                                                        "timeout": str(timeout)},
@@ -152,9 +161,12 @@ class RemoteSource:
             note = f"ick: {lost} bytes of this action's output were lost on the way\n"
             await self._patiently("POST", f"/work/{build_id}/{seq}/output",
                                   params={"worker": worker_id}, data=note.encode())
+        # next=1: the answer brings the next action too, if one is ready (no poll for it).
         doc = await self._patiently(
-            "POST", f"/work/{build_id}/{seq}/done", params={"worker": worker_id},
+            "POST", f"/work/{build_id}/{seq}/done", params={"worker": worker_id, "next": "1"},
             json=outcome_to_json(outcome))
+        if isinstance(doc, dict) and isinstance(doc.get("work"), dict):
+            self._next.append(WorkItem.from_json(doc["work"]))
         return bool(isinstance(doc, dict) and doc.get("more"))
 
     async def hand_back(self, worker_id: str, build_id: int, seq: int) -> None:
