@@ -216,9 +216,10 @@ def start_worker(daemon: Daemon, base: Path, name: str, url: str) -> RemoteWorke
     return worker
 
 
-async def round_trips(base: Path, builds: int) -> tuple[Counter[str], int]:
-    """The requests one remote worker makes for `builds` trivial builds run one by one (its
-    registration and deregistration included), and the connections it opened."""
+async def round_trips(base: Path, builds: int, queued: bool) -> tuple[Counter[str], int]:
+    """The requests one remote worker makes for `builds` trivial builds run one by one, or
+    `queued` at once (its registration and deregistration included), and the connections it
+    opened."""
     daemon = Daemon(base / "state", workers=0).start()
     proxy = CountingProxy(daemon.url)
     worker: RemoteWorker | None = None
@@ -228,7 +229,10 @@ async def round_trips(base: Path, builds: int) -> tuple[Counter[str], int]:
         await asyncio.to_thread(wait_workers, daemon, 1)
         headers = {"Authorization": f"Bearer {daemon.admin_token}"}
         async with aiohttp.ClientSession(headers=headers) as session:
-            await latencies(session, daemon.url, builds)
+            if queued:
+                await drain(session, daemon.url, builds)
+            else:
+                await latencies(session, daemon.url, builds)
         await asyncio.to_thread(worker.stop, signal.SIGTERM)
         worker = None
         return proxy.counts, proxy.connections
@@ -288,9 +292,9 @@ async def scale(base: Path, count: int, builds: int, runs: int, idle_for: float)
         daemon.stop()
 
 
-def print_trips(counts: Counter[str], connections: int, builds: int) -> None:
-    print(f"the work protocol's round trips for {builds} trivial builds on one remote worker "
-          f"({connections} connections):")
+def print_trips(counts: Counter[str], connections: int, builds: int, how: str) -> None:
+    print(f"the work protocol's round trips for {builds} trivial builds {how} on one remote "
+          f"worker ({connections} connections):")
     per = sum(n for name, n in counts.items() if name not in ("register", "deregister"))
     for name, _, _ in ROUTES:
         if counts[name]:
@@ -336,9 +340,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         if "trips" in parts:
-            (base / "trips").mkdir()
-            counts, connections = await round_trips(base / "trips", args.trip_builds)
-            print_trips(counts, connections, args.trip_builds)
+            for queued, how in ((False, "one by one"), (True, "queued at once")):
+                where = base / f"trips-{queued}"
+                where.mkdir()
+                counts, connections = await round_trips(where, args.trip_builds, queued)
+                print_trips(counts, connections, args.trip_builds, how)
         if "compare" in parts:
             for round_ in range(args.rounds):
                 for kind in ("remote", "local"):
