@@ -68,9 +68,11 @@ class Dispatcher:
         self._pushes = asyncio.Lock()  # one pushed-commit trigger at a time (duplicates)
         self._stopping = False
         self._finished_count = 0
-        # Set (and replaced) after every transition: who waits for a job to be told to stop
-        # looks at the machine again. The machine alone knows what is to stop.
-        self._changed = asyncio.Event()
+        # Per build, set (and dropped) after a transition that touched the build: who waits
+        # for one of its jobs to be told to stop looks at the machine again. The machine
+        # alone knows what is to stop. Per build, so that a trigger or another build's step
+        # wakes none of the running actions' cancel watches (their cost would grow with them).
+        self._touched: dict[int, asyncio.Event] = {}
 
     # start and stop -------------------------------------------------------
 
@@ -301,7 +303,7 @@ class Dispatcher:
         try:
             async with asyncio.timeout(timeout):
                 while not self._to_stop(build_id, run.job):
-                    await self._changed.wait()
+                    await self._touched.setdefault(build_id, asyncio.Event()).wait()
         except TimeoutError:
             return False
         return True
@@ -335,9 +337,10 @@ class Dispatcher:
                 self._log.job_ended(decision.build, decision.job)
             elif isinstance(decision, Finished):
                 self._finished(decision.build)
-        if decisions:
-            self._changed.set()
-            self._changed = asyncio.Event()
+        for build_id in {decision.build.id for decision in decisions}:
+            touched = self._touched.pop(build_id, None)
+            if touched is not None:
+                touched.set()
 
     def _dispatch(self, decision: Dispatch) -> Outcome | None:
         """Hand the action to its worker; the outcome of a build that cannot start."""
