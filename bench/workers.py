@@ -35,6 +35,10 @@ projects:
   - project: throughput
     concurrent: true
     pipelines: [noop]
+  - project: parked
+    concurrent: true
+    pipelines: [noop]
+    worker: {bench: parked}  # no worker has it: its builds stay queued
   - project: systree
     parameters: {systree_name: bookworm_systree}
     pipelines: [systree]
@@ -75,8 +79,10 @@ async def throughput(session: aiohttp.ClientSession, url: str, count: int) -> fl
     return (await drain(session, url, count))[0]
 
 
-async def drain(session: aiohttp.ClientSession, url: str, count: int) -> tuple[float, float]:
-    """Builds/s for `count` builds queued at once, and the seconds their triggers took."""
+async def drain(session: aiohttp.ClientSession, url: str,
+                count: int) -> tuple[float, float, int]:
+    """Builds/s for `count` builds queued at once, the seconds their triggers took, and how
+    many of them had finished by then (the controller ran them meanwhile)."""
     started = time.perf_counter()
 
     async def one() -> int:
@@ -87,6 +93,8 @@ async def drain(session: aiohttp.ClientSession, url: str, count: int) -> tuple[f
 
     ids = await asyncio.gather(*(one() for _ in range(count)))
     queued = time.perf_counter() - started
+    async with session.get(f"{url}/builds?project=throughput&limit={count}") as r:
+        meanwhile = sum(d["state"] not in ("queued", "running") for d in await r.json())
     pending = [max(ids)]
     while pending:
         for build_id in pending:
@@ -98,7 +106,7 @@ async def drain(session: aiohttp.ClientSession, url: str, count: int) -> tuple[f
     elapsed = time.perf_counter() - started
     failed = [d["id"] for d in docs if d["state"] != "succeeded"]
     assert not failed, f"builds failed: {failed[:5]}"
-    return count / elapsed, queued
+    return count / elapsed, queued, meanwhile
 
 
 def wait_workers(daemon: Daemon, count: int, timeout: float = 60) -> None:
@@ -244,6 +252,19 @@ async def round_trips(base: Path, builds: int, queued: bool) -> tuple[Counter[st
         daemon.stop()
 
 
+async def park(session: aiohttp.ClientSession, url: str, count: int) -> float:
+    """Seconds to queue `count` builds at once that no worker takes (the idle workers wait
+    on): what the triggers cost alone, without the builds run meanwhile."""
+    started = time.perf_counter()
+
+    async def one() -> None:
+        async with session.post(f"{url}/projects/parked/+trigger") as r:
+            assert r.status == 201, await r.text()
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    return time.perf_counter() - started
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -261,6 +282,8 @@ class Scale:
     workers: int
     rate: float  # builds/s
     queued: float  # seconds to queue the builds
+    meanwhile: int  # builds finished while they were queued
+    parked: float  # seconds to queue the builds where no worker takes them: triggers alone
     median: float  # trigger to finished, seconds
     p95: float
     idle: float  # the controller's CPU while the workers wait, percent of one
@@ -277,12 +300,14 @@ async def scale(base: Path, count: int, builds: int, runs: int, idle_for: float)
         headers = {"Authorization": f"Bearer {daemon.admin_token}"}
         async with aiohttp.ClientSession(headers=headers) as session:
             times = sorted(await latencies(session, daemon.url, runs))
-            rate, queued = await drain(session, daemon.url, builds)
-        await asyncio.sleep(1)  # the last reports settle
-        assert daemon.proc is not None
-        idle = await idle_cpu(daemon.proc.pid, idle_for)
+            rate, queued, meanwhile = await drain(session, daemon.url, builds)
+            await asyncio.sleep(1)  # the last reports settle
+            assert daemon.proc is not None
+            idle = await idle_cpu(daemon.proc.pid, idle_for)
+            parked = await park(session, daemon.url, builds)
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-        return Scale(count, rate, queued, statistics.median(times), p95, idle)
+        return Scale(count, rate, queued, meanwhile, parked, statistics.median(times), p95,
+                     idle)
     finally:
         for worker in started:
             if worker.proc is not None:
@@ -311,12 +336,13 @@ def print_scale(results: list[Scale], builds: int, runs: int) -> None:
     for r in results:
         print(f"  {r.workers:3} remote  {r.rate:5.0f} builds/s, latency median "
               f"{r.median * 1000:5.1f} ms / p95 {r.p95 * 1000:5.1f} ms, queuing {builds} took "
-              f"{r.queued:.2f} s, "
-              f"idle controller CPU {r.idle:.2f} %")
+              f"{r.queued:.2f} s ({r.meanwhile} finished meanwhile; {r.parked:.2f} s where "
+              f"no worker takes them), idle controller CPU {r.idle:.2f} %")
     if len(results) > 1:
         first, last = results[0], results[-1]
         print(f"  latency with {last.workers} / with {first.workers}: "
-              f"{last.median / first.median:.2f}x; queuing: {last.queued / first.queued:.2f}x")
+              f"{last.median / first.median:.2f}x; queuing: {last.queued / first.queued:.2f}x, "
+              f"where no worker takes them: {last.parked / first.parked:.2f}x")
 
 
 async def main() -> None:
