@@ -21,6 +21,7 @@ in-process.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -91,6 +92,11 @@ def _labels(value: object) -> dict[str, tuple[str, ...]]:
     return labels
 
 
+# A remote worker's own key, from its state directory: a restart under it replaces the old
+# registration (see Controller.register).
+INSTANCE_RE = re.compile(r"[0-9a-f]{16,64}")
+
+
 async def register(request: web.Request) -> web.Response:
     record = require(request, "worker")
     body = await json_body(request) or {}
@@ -104,8 +110,12 @@ async def register(request: web.Request) -> web.Response:
     if not isinstance(slots, int) or isinstance(slots, bool) or not 1 <= slots <= MAX_SLOTS:
         raise InputError(f"slots: expected a whole number from 1 to {MAX_SLOTS}")
     labels = _labels(body.get("labels", {}))
+    instance = body.get("instance")
+    if instance is not None and not (isinstance(instance, str) and INSTANCE_RE.fullmatch(instance)):
+        raise InputError("instance: expected 16 to 64 hexadecimal digits")
     controller = request.app[CONTROLLER]
-    worker = await controller.register(name, labels, slots, token=record.key_id)
+    worker = await controller.register(name, labels, slots, token=record.key_id,
+                                       instance=instance)
     return web.json_response({"worker": worker, "lease": controller.lease}, status=201)
 
 

@@ -104,6 +104,7 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
     from ick.daemon.host import prepare_binfmt, prepare_nspawn
     from ick.daemon.serve import use_pidfd_watcher
     from ick.runners.base import HostSettings
+    from ick.worker.instance import instance_key
     from ick.worker.labels import own_labels
     from ick.worker.remote import RemoteServices, RemoteSource
     from ick.worker.tracking import ActionTracker
@@ -118,7 +119,7 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
     if killed:
         log.warning("killed %d processes left by actions of this worker's last run", killed)
     workspaces = Workspaces(state / "workspaces")
-    async with RemoteSource(url, token) as source:
+    async with RemoteSource(url, token, instance_key(state)) as source:
         services = RemoteServices(source, lambda: remote.worker_id, state)
         if os.geteuid() == 0:
             prepare_nspawn()

@@ -117,16 +117,17 @@ class Controller:
     # the work protocol ----------------------------------------------------
 
     async def register(self, name: str, labels: Labels | None = None, slots: int = 1,
-                       token: str | None = None) -> str:
+                       token: str | None = None, instance: str | None = None) -> str:
         """A new worker; `token` is the id of the token a remote one registered with (None:
         a local, in-process worker, which no HTTP request can speak for). A remote worker
-        registering again under its name and token (it restarted) replaces its old
-        registration, whose running actions are interrupted as a gone worker's are."""
-        if token is not None:
-            for old in self.registry.same(name, token):
+        registering again (the same `instance`, its own key, under its name and token: it
+        was started again) replaces its old registration, whose running actions are
+        interrupted as a gone worker's are. Two live workers never share an instance."""
+        if token is not None and instance is not None:
+            for old in self.registry.same(name, token, instance):
                 log.warning("worker %s: registered again, dropping its old registration", old)
                 await self.unregister(old, f"worker {old} went away: it registered again")
-        info = self.registry.add(name, labels or {}, slots, token)
+        info = self.registry.add(name, labels or {}, slots, token, instance)
         await self.dispatcher.worker_added(info)
         log.info("worker %s registered (%s, %d slots)", info.id,
                  "local" if token is None else "remote", slots)

@@ -31,16 +31,19 @@ class WorkerRegistry:
         # The long polls each worker has open now, by how to tell their connections are open.
         self._polls: dict[str, list[Connected]] = {}
 
-    def add(self, name: str, labels: Labels, slots: int, token: str | None) -> WorkerInfo:
+    def add(self, name: str, labels: Labels, slots: int, token: str | None,
+            instance: str | None = None) -> WorkerInfo:
         """A new worker, under a fresh id; `token`: the id of the token a remote one registered
         with (None: a local, in-process worker, which no HTTP request can speak for)."""
         worker = f"{name}-{secrets.token_hex(4)}"
         self._inbox[worker] = asyncio.Queue()
-        return self._roster.add(worker, name, labels, slots, token, time.monotonic(), now_iso())
+        return self._roster.add(worker, name, labels, slots, token, time.monotonic(), now_iso(),
+                                instance)
 
-    def same(self, name: str, token: str) -> list[str]:
-        """The remote workers registered under `name` with the token of id `token`."""
-        return self._roster.named(name, token)
+    def same(self, name: str, token: str, instance: str) -> list[str]:
+        """The registrations of the remote worker `instance` (its own key) under `name` with
+        the token of id `token`: itself, before it was started again."""
+        return self._roster.named(name, token, instance)
 
     def remove(self, worker: str) -> None:
         """No request speaks for the worker any more; its inbox stays until `drop_inbox`."""

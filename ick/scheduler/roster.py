@@ -47,6 +47,7 @@ class Entry:
     token: str | None  # the id of the token that registered it; None: a local worker
     seen: float  # monotonic seconds
     seen_at: str  # the same moment as ISO 8601, for people
+    instance: str | None = None  # the remote worker's own key (kept in its state directory)
 
     def view(self, running: Iterable[tuple[int, int]]) -> WorkerView:
         return WorkerView(self.info.id, self.name, self.info.local,
@@ -59,14 +60,16 @@ class Roster:
         self._entries: dict[str, Entry] = {}
 
     def add(self, worker: str, name: str, labels: Labels, slots: int, token: str | None,
-            now: float, now_iso: str) -> WorkerInfo:
+            now: float, now_iso: str, instance: str | None = None) -> WorkerInfo:
         info = WorkerInfo(worker, dict(labels), token is None, slots)
-        self._entries[worker] = Entry(info, name, token, now, now_iso)
+        self._entries[worker] = Entry(info, name, token, now, now_iso, instance)
         return info
 
-    def named(self, name: str, token: str) -> list[str]:
-        """The workers registered under `name` with the token of id `token`."""
-        return [w for w, e in self._entries.items() if e.name == name and e.token == token]
+    def named(self, name: str, token: str, instance: str) -> list[str]:
+        """The workers registered under `name` with the token of id `token` by the worker
+        whose own key is `instance` (the same worker, started again)."""
+        return [w for w, e in self._entries.items()
+                if e.name == name and e.token == token and e.instance == instance]
 
     def remove(self, worker: str) -> bool:
         return self._entries.pop(worker, None) is not None

@@ -37,8 +37,9 @@ CANCEL_POLL_DELAY = 0.5
 class RemoteSource:
     """A `WorkSource` that talks to a controller's /work routes with a worker-scope token."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, instance: str | None = None) -> None:
         self.url = url.rstrip("/")
+        self.instance = instance  # this worker's own key: see ick.worker.instance
         self.headers = {"Authorization": f"Bearer {token}"}
         self.lease = 60.0  # what the controller says at registration
         self._session: aiohttp.ClientSession | None = None
@@ -90,8 +91,11 @@ class RemoteSource:
             raise Unreachable(f"cannot reach the controller at {self.url}: {e}") from None
 
     async def register(self, name: str, labels: Labels, slots: int) -> str:
-        doc = await self._json("POST", "/work", json={
-            "name": name, "labels": {k: list(v) for k, v in labels.items()}, "slots": slots})
+        body: dict[str, object] = {
+            "name": name, "labels": {k: list(v) for k, v in labels.items()}, "slots": slots}
+        if self.instance is not None:
+            body["instance"] = self.instance
+        doc = await self._json("POST", "/work", json=body)
         self.lease = float(doc.get("lease", self.lease))
         self._next.clear()  # handed to the id before, which the controller forgot
         return str(doc["worker"])

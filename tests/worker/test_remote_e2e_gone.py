@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.daemon import Daemon
 from tests.polling import poll
@@ -81,3 +82,31 @@ def test_a_worker_restarted_after_a_kill_replaces_its_old_registration(
     assert doc["actions"][0]["message"] == f"worker {old} went away: it registered again"
     assert daemon.wait_build(daemon.trigger("quick"), timeout=30)["state"] == "succeeded"
     assert len(named(daemon, "phoenix")) == 1
+
+
+def test_two_live_workers_under_one_name_and_token_both_stay(
+        start_daemon: Callable[..., Daemon], tmp_path: Path) -> None:
+    """Only a worker started again (its state directory's key) replaces its registration:
+    two `ick worker`s on one host with one token and the host's name both work."""
+    daemon = start_daemon(workers=0)
+    daemon.apply(QUICK)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = RemoteWorker(daemon, tmp_path / "a", "twin")
+    second = RemoteWorker(daemon, tmp_path / "b", "twin", token=first.token_file.read_text()
+                          .strip())
+    try:
+        first.start()
+        second.start()
+        both = poll(lambda: named(daemon, "twin"), lambda found: len(found) == 2, 30,
+                    lambda found: f"workers named twin: {found}; {second.log()[-2000:]}")
+        # Each goes on registered: neither pushed the other out.
+        builds = [daemon.trigger("pair") for _ in range(4)]
+        for build_id in builds:
+            assert daemon.wait_build(build_id, timeout=60)["state"] == "succeeded"
+        assert {d["worker"] for d in named(daemon, "twin")} == {d["worker"] for d in both}
+        assert "registered again" not in daemon.log_path.read_text()
+    finally:
+        for worker in (first, second):
+            if worker.proc is not None:
+                worker.stop(signal.SIGKILL)
