@@ -1,5 +1,5 @@
 """The daemon an `ick` call talks to: `--url` and `--token` as given, else the environment
-(through ick.config), and the client for them; the exit codes; failing with one line.
+(through ick.config_cli), and the client for them; the exit codes; failing with one line.
 
 Without click, so that the commands ick.cli.hot runs do not load it.
 Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot reach the daemon.
@@ -18,7 +18,7 @@ DEFAULT_URL = "http://127.0.0.1:4250"
 
 
 class Context:
-    """`--url` and `--token` as given (else ICK_URL and ICK_TOKEN, through ick.config)."""
+    """`--url` and `--token` as given (else ICK_URL and ICK_TOKEN, through ick.config_cli)."""
 
     def __init__(self, url: str | None, token: str | None) -> None:
         self._url = url
@@ -28,7 +28,7 @@ class Context:
     @property
     def url(self) -> str:
         if self._url is None:
-            from ick.config import client_environment
+            from ick.config_cli import client_environment
 
             self._url = client_environment().url or DEFAULT_URL
         return self._url
@@ -36,7 +36,7 @@ class Context:
     @property
     def token(self) -> str | None:
         if self._token is None:
-            from ick.config import client_environment
+            from ick.config_cli import client_environment
 
             self._token = client_environment().token
         return self._token
@@ -45,7 +45,7 @@ class Context:
     def client(self) -> Any:
         if self._client is None:
             from ick.cli.client import Client, default_token, missing_token_message
-            from ick.config import client_environment
+            from ick.config_cli import client_environment
 
             state_dir = client_environment().state_dir
             self._client = Client(self.url, self.token or default_token(state_dir),
