@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.daemon import Daemon  # noqa: E402
+from tests.daemon import FINISHED, Daemon  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -100,6 +100,16 @@ def run_once(argv: list[str], env: dict[str, str], case: Case) -> tuple[float, f
     return wall, _cpu() - before
 
 
+def settle(daemon: Daemon) -> None:
+    """Wait until every build has finished, so that no case is timed against the builds the
+    one before it queued (one worker runs them)."""
+    while True:
+        status, docs = daemon.api("GET", "/builds?limit=10000")
+        if status == 200 and all(doc["state"] in FINISHED for doc in docs):
+            return
+        time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
@@ -129,6 +139,7 @@ def main() -> None:
                 hooks.append(hook)
             results: dict[str, list[list[tuple[float, float]]]] = {}
             for case in CASES:
+                settle(daemon)
                 results[case.name] = [[] for _ in icks]
                 for _ in range(args.runs):
                     for i, (ick, hook) in enumerate(zip(icks, hooks, strict=True)):
