@@ -177,7 +177,6 @@ class Client:
         finally:
             conn.close()
 
-
     def _stream_raw(self, path: str, timeout: float | None) -> Iterator[bytes]:
         from ick.cli.rawhttp import stream
 

@@ -1,5 +1,6 @@
 """The daemon an `ick` call talks to: `--url` and `--token` as given, else the environment
-(through ick.config_cli), and the client for them; the exit codes; failing with one line.
+(through ick.config_cli), and the client for them; the exit codes; printing a line or JSON;
+failing with one line.
 
 Without click, so that the commands ick.cli.hot runs do not load it.
 Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot reach the daemon.
@@ -58,6 +59,12 @@ def say(text: str, err: bool = False) -> None:
     out = sys.stderr if err else sys.stdout
     out.write(f"{text}\n")
     out.flush()
+
+
+def print_json(doc: Any) -> None:
+    import json
+
+    say(json.dumps(doc, indent=2, sort_keys=False))
 
 
 def fail_plainly(message: str, code: int = EXIT_INPUT) -> NoReturn:

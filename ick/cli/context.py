@@ -15,6 +15,7 @@ from ick.cli.connection import EXIT_FAILED as EXIT_FAILED
 from ick.cli.connection import EXIT_INPUT as EXIT_INPUT
 from ick.cli.connection import EXIT_UNREACHABLE as EXIT_UNREACHABLE
 from ick.cli.connection import Context as Context
+from ick.cli.connection import print_json as print_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,12 +23,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     click.echo(f"ick: error: {message}", err=True)
     sys.exit(code)
-
-
-def print_json(doc: Any) -> None:
-    import json
-
-    click.echo(json.dumps(doc, indent=2, sort_keys=False))
 
 
 def echo_table(rows: list[list[str]], right: tuple[int, ...] = ()) -> None:

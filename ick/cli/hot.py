@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ick.cli.connection import EXIT_FAILED, Context, say
+from ick.cli.connection import EXIT_FAILED, Context, print_json, say
 
 
 def parse(argv: list[str]) -> Callable[[], None] | None:
@@ -83,12 +83,6 @@ def _parse_trigger(ctx: Context, args: list[str]) -> Callable[[], None] | None:
         return None
     name = project
     return lambda: trigger(ctx, name, params, wait, as_json)
-
-
-def print_json(doc: Any) -> None:
-    import json
-
-    say(json.dumps(doc, indent=2, sort_keys=False))
 
 
 def list_resources(ctx: Context, kind: str, as_json: bool) -> None:
