@@ -2,24 +2,33 @@
 
 Prints: median and p95 latency of a one-action `shell: "true"` build (host) over the HTTP API,
 builds per second for 500 builds queued at once on a `concurrent: true` project (the median
-of three rounds, each printed), and the
-daemon's RSS idle and after the run.
-Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N]
+of three rounds, each printed), and the daemon's RSS idle and after the run.
+
+With `--against REF` a second daemon runs the code of git ref REF (a venv of Debian's python3
+built from `git archive REF`, cached in /tmp/ick-bench-COMMIT so a second run reuses it), both
+are measured in interleaved rounds (this checkout, REF, this, REF, ...) on the same machine in
+the same minutes, and each figure is printed with the ratio this / REF: a regression shows as
+a ratio in one run.
+Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N] [--against REF]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 from tests.daemon import Daemon  # noqa: E402
 from tests.procs import rss_mb  # noqa: E402
 
@@ -36,6 +45,42 @@ pipelines:
       - shell: "true"
         where: host
 """
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, as the figures are quoted on
+
+
+class PythonDaemon(Daemon):
+    """A daemon run by a given interpreter, isolated (-I) so the current directory's ick is
+    not the one it imports."""
+
+    def __init__(self, state_dir: Path, python: str, workers: int = 2) -> None:
+        super().__init__(state_dir, workers=workers)
+        self.python = python
+
+    def command(self, port: int) -> list[str]:
+        argv = super().command(port)
+        return [self.python, "-I", *argv[1:]]
+
+
+def ref_python(ref: str) -> str:
+    """The python of a venv holding ick as of git ref `ref` (built once per commit)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    home = Path(tempfile.gettempdir()) / f"ick-bench-{commit[:12]}"
+    python = home / "venv" / "bin" / "python"
+    if (home / "ready").exists():
+        return str(python)
+    print(f"building a venv of {ref} ({commit[:12]}) in {home} ...", file=sys.stderr)
+    shutil.rmtree(home, ignore_errors=True)
+    src = home / "src"
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(home / "venv")], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(src)], check=True)
+    (home / "ready").write_text(commit + "\n")
+    return str(python)
 
 
 async def latency(session: aiohttp.ClientSession, url: str, runs: int) -> list[float]:
@@ -82,40 +127,94 @@ async def throughput(session: aiohttp.ClientSession, url: str, count: int) -> tu
     return count / elapsed, queued
 
 
+@dataclass
+class Side:
+    """One daemon under test and what was measured of it."""
+
+    name: str
+    daemon: Daemon
+    session: aiohttp.ClientSession | None = None
+    idle: float = 0.0
+    after: float = 0.0
+    times: list[float] = field(default_factory=list)
+    rounds: list[tuple[float, float]] = field(default_factory=list)
+
+    def median(self) -> float:
+        return statistics.median(self.times) * 1000
+
+    def p95(self) -> float:
+        ordered = sorted(self.times)
+        return ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+    def rate(self) -> float:
+        return statistics.median(rate for rate, _ in self.rounds)
+
+    def report(self, builds: int) -> None:
+        print(f"[{self.name}] latency (trigger to finished, {len(self.times)} builds): "
+              f"median {self.median():.1f} ms, p95 {self.p95():.1f} ms")
+        rates = [rate for rate, _ in self.rounds]
+        print(f"[{self.name}] throughput ({builds} builds queued at once, concurrent project, "
+              f"2 workers): median {self.rate():.0f} builds/s of {len(rates)} rounds "
+              f"({', '.join(f'{r:.0f}' for r in rates)}; all queued in "
+              f"{', '.join(f'{q:.2f}' for _, q in self.rounds)} s)")
+        print(f"[{self.name}] daemon RSS: idle {self.idle:.1f} MB, after the run "
+              f"{self.after:.1f} MB (+{self.after - self.idle:.1f} MB)")
+
+
+async def run(sides: list[Side], args: argparse.Namespace) -> None:
+    for side in sides:
+        side.daemon.start()
+    try:
+        await asyncio.sleep(1.0)
+        for side in sides:
+            assert side.daemon.proc is not None
+            side.idle = rss_mb(side.daemon.proc.pid)
+            side.daemon.apply(ICK)
+            side.session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {side.daemon.admin_token}"})
+        # Interleaved: each round runs its share of the latency builds and one throughput
+        # round on each side in turn, so both see the same load from whatever else runs.
+        per_round = max(1, args.latency_runs // args.rounds)
+        for _ in range(args.rounds):
+            for side in sides:
+                assert side.session is not None
+                side.times += await latency(side.session, side.daemon.url, per_round)
+            for side in sides:
+                assert side.session is not None
+                side.rounds.append(await throughput(side.session, side.daemon.url, args.builds))
+        for side in sides:
+            assert side.daemon.proc is not None
+            side.after = rss_mb(side.daemon.proc.pid)
+    finally:
+        for side in sides:
+            if side.session is not None:
+                await side.session.close()
+            side.daemon.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--latency-runs", type=int, default=200)
+    parser.add_argument("--latency-runs", type=int, default=200,
+                        help="latency builds per daemon, spread over the rounds")
     parser.add_argument("--builds", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3,
                         help="throughput rounds (this machine's figures vary run to run)")
+    parser.add_argument("--against", metavar="REF",
+                        help="also run the daemon of this git ref, interleaved, with ratios")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        daemon = Daemon(Path(tmp) / "state", workers=2).start()
-        try:
-            assert daemon.proc is not None
-            pid = daemon.proc.pid
-            await asyncio.sleep(1.0)
-            idle = rss_mb(pid)
-            daemon.apply(ICK)
-            headers = {"Authorization": f"Bearer {daemon.admin_token}"}
-            async with aiohttp.ClientSession(headers=headers) as session:
-                times = await latency(session, daemon.url, args.latency_runs)
-                rounds = [await throughput(session, daemon.url, args.builds)
-                          for _ in range(args.rounds)]
-            after = rss_mb(pid)
-        finally:
-            daemon.stop()
-    times.sort()
-    p95 = times[int(len(times) * 0.95) - 1]
-    print(f"latency (trigger to finished, {len(times)} builds): "
-          f"median {statistics.median(times) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
-    rates = [rate for rate, _ in rounds]
-    print(f"throughput ({args.builds} builds queued at once, concurrent project, 2 workers): "
-          f"median {statistics.median(rates):.0f} builds/s of {len(rates)} rounds "
-          f"({', '.join(f'{r:.0f}' for r in rates)}; all queued in "
-          f"{', '.join(f'{q:.2f}' for _, q in rounds)} s)")
-    print(f"daemon RSS: idle {idle:.1f} MB, after the run {after:.1f} MB "
-          f"(+{after - idle:.1f} MB)")
+        sides = [Side("this", PythonDaemon(Path(tmp) / "this", sys.executable))]
+        if args.against:
+            python = ref_python(args.against)
+            sides.append(Side(args.against, PythonDaemon(Path(tmp) / "ref", python)))
+        await run(sides, args)
+    for side in sides:
+        side.report(args.builds)
+    if args.against:
+        this, ref = sides
+        print(f"ratio this / {args.against}: latency median {this.median() / ref.median():.2f}, "
+              f"p95 {this.p95() / ref.p95():.2f}, throughput {this.rate() / ref.rate():.2f}, "
+              f"idle RSS {this.idle / ref.idle:.2f}")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,19 @@
 
 Builds a regular (not editable) install of this checkout into a temporary venv on Debian's
 python3, starts a real daemon, and prints the median wall time of `ick --version`,
-`ick trigger P` (queue only) and the hook `ick hook P` prints, on one pushed ref.
-Targets: the hook <= 30 ms, `ick trigger P` <= 50 ms.
-Usage: python bench/cli.py [--runs N] [--python /usr/bin/python3] [--source DIR]
+`ick projects`, `ick trigger P` (queue only), `ick trigger P --wait` (a one-action host build)
+and the hook `ick hook P` prints, on one pushed ref (a new commit each run), next to the
+interpreter's own floor (`python3 -c pass`, with -S and with -I).
+Targets (issue 28): `ick projects` and `ick trigger P` <= 40 ms, `--wait` <= 60 ms, the hook
+<= 15 ms. `--against DIR` installs a second source tree (e.g. `git archive main`) and runs
+both in alternating runs of each command, printing the ratio.
+Usage: python bench/cli.py [--runs N] [--python /usr/bin/python3] [--source DIR] [--against DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import resource
 import statistics
@@ -17,10 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.daemon import Daemon  # noqa: E402
+from tests.daemon import FINISHED, Daemon  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,7 +37,9 @@ projects:
     concurrent: true
 pipelines:
   - pipeline: noop
-    actions: []
+    actions:
+      - shell: "true"
+        where: host
 """
 
 
@@ -47,25 +55,59 @@ def install(python: str, venv: Path, source: Path) -> Path:
     return venv / "bin" / "ick"
 
 
+@dataclass(frozen=True)
+class Case:
+    """One command to time; `{ick}` and `{hook}` in argv stand for the CLI and its hook."""
+
+    name: str
+    argv: tuple[str, ...]
+    target: str = ""
+    push: bool = False  # feed the hook a push of a new commit on stdin
+    check: bytes | None = None  # what stdout must hold
+
+
+CASES = (
+    Case("python3 -c pass", ("{python}", "-c", "pass")),
+    Case("python3 -S -c pass", ("{python}", "-S", "-c", "pass")),
+    Case("python3 -I -c pass", ("{python}", "-I", "-c", "pass")),
+    Case("ick --version", ("{ick}", "--version")),
+    Case("ick projects", ("{ick}", "projects"), "<= 40 ms", check=b"p"),
+    Case("ick trigger p", ("{ick}", "trigger", "p"), "<= 40 ms"),
+    Case("ick trigger p --wait", ("{ick}", "trigger", "p", "--wait"), "<= 60 ms",
+         check=b"succeeded"),
+    Case("post-receive hook, 1 ref", ("{hook}",), "<= 15 ms", push=True, check=b"queued"),
+)
+
+_commits = itertools.count(1)
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def median_ms(argv: list[str], runs: int, env: dict[str, str], stdin: bytes = b"",
-              check: bytes | None = None) -> tuple[float, float]:
-    """Median wall time and median CPU time (user + system) of the process, in ms."""
-    times, cpu = [], []
-    for _ in range(runs):
-        before = _cpu()
-        started = time.perf_counter()
-        result = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
-        times.append(time.perf_counter() - started)
-        cpu.append(_cpu() - before)
-        if result.returncode != 0 or (check is not None and check not in result.stdout):
-            raise SystemExit(f"{argv}: exit {result.returncode}: {result.stdout!r} "
-                             f"{result.stderr!r}")
-    return statistics.median(times) * 1000, statistics.median(cpu) * 1000
+def run_once(argv: list[str], env: dict[str, str], case: Case) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of the process, in seconds."""
+    # A new commit each push: the daemon makes no second build of a ref and commit it has.
+    stdin = f"{'0' * 40} {next(_commits):040x} refs/heads/main\n".encode() if case.push else b""
+    before = _cpu()
+    started = time.perf_counter()
+    result = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    if result.returncode != 0 or (case.check is not None and case.check not in result.stdout):
+        raise SystemExit(f"{argv}: exit {result.returncode}: {result.stdout!r} "
+                         f"{result.stderr!r}")
+    return wall, _cpu() - before
+
+
+def settle(daemon: Daemon) -> None:
+    """Wait until every build has finished, so that no case is timed against the builds the
+    one before it queued (one worker runs them)."""
+    while True:
+        status, docs = daemon.api("GET", "/builds?limit=10000")
+        if status == 200 and all(doc["state"] in FINISHED for doc in docs):
+            return
+        time.sleep(0.05)
 
 
 def main() -> None:
@@ -75,36 +117,52 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=REPO,
                         help="the ick source tree whose CLI to measure (e.g. an older one, "
                              "from `git archive`); the daemon is always this checkout's")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="a second source tree to measure in alternating runs")
     args = parser.parse_args()
+    sources = [args.source] + ([args.against] if args.against else [])
     with tempfile.TemporaryDirectory(prefix="ick-bench-cli-") as tmp:
-        ick = install(args.python, Path(tmp) / "venv", args.source)
+        icks = [install(args.python, Path(tmp) / f"venv{i}", source)
+                for i, source in enumerate(sources)]
         daemon = Daemon(Path(tmp) / "state", workers=1).start()
         try:
             daemon.apply(ICK)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                    "ICK_URL": daemon.url, "ICK_STATE_DIR": str(daemon.state_dir),
                    "HOME": os.environ.get("HOME", "/root")}
-            hook_text = subprocess.run([str(ick), "hook", "p"], env=env, capture_output=True,
-                                       check=True, text=True).stdout
-            hook = Path(tmp) / "post-receive"
-            hook.write_text(hook_text)
-            hook.chmod(0o755)
-            push = f"{'0' * 40} {'a' * 40} refs/heads/main\n".encode()
-            version = median_ms([str(ick), "--version"], args.runs, env)
-            trigger = median_ms([str(ick), "trigger", "p"], args.runs, env)
-            hooked = median_ms([str(hook)], args.runs, env, push, check=b"queued")
-            python = median_ms([args.python, "-c", "pass"], args.runs, env)
+            hooks = []
+            for i, ick in enumerate(icks):
+                hook = Path(tmp) / f"post-receive{i}"
+                hook.write_text(subprocess.run([str(ick), "hook", "p"], env=env, check=True,
+                                               capture_output=True, text=True).stdout)
+                hook.chmod(0o755)
+                hooks.append(hook)
+            results: dict[str, list[list[tuple[float, float]]]] = {}
+            for case in CASES:
+                settle(daemon)
+                results[case.name] = [[] for _ in icks]
+                for _ in range(args.runs):
+                    for i, (ick, hook) in enumerate(zip(icks, hooks, strict=True)):
+                        argv = [a.format(python=args.python, ick=ick, hook=hook)
+                                for a in case.argv]
+                        results[case.name][i].append(run_once(argv, env, case))
         finally:
             daemon.stop()
     load = os.getloadavg()[0]
-    print(f"{args.runs} runs each of the whole process: median wall time (target), median CPU "
-          f"time; load average {load:.1f} on {os.cpu_count()} CPUs")
-    for name, (wall, cpu), target in (
-        (f"{args.python} -c pass", python, ""), ("ick --version", version, ""),
-        ("ick trigger p", trigger, " (target <= 50 ms)"),
-        ("post-receive hook, 1 ref", hooked, " (target <= 30 ms)"),
-    ):
-        print(f"{name:<26} {wall:6.1f} ms wall{target:<19} {cpu:6.1f} ms CPU")
+    print(f"{args.runs} runs each of the whole process: median wall time, median CPU time; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs")
+    if args.against:
+        print(f"  A = {args.source}, B = {args.against}, alternating runs")
+    for case in CASES:
+        cells = []
+        for runs in results[case.name]:
+            wall = statistics.median(w for w, _ in runs) * 1000
+            cpu = statistics.median(c for _, c in runs) * 1000
+            cells.append((wall, cpu))
+        line = "   ".join(f"{wall:6.1f} ms wall {cpu:6.1f} ms CPU" for wall, cpu in cells)
+        ratio = f"   A/B {cells[0][0] / cells[1][0]:.2f}" if len(cells) > 1 else ""
+        target = f"(target {case.target})" if case.target else ""
+        print(f"{case.name:<25} {line}{ratio} {target}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Daemon settings (built-in defaults, then ick.yaml, then the environment, then flags) and the
-one place ick reads its environment: every variable it looks at is named in this module.
+one place ick reads its environment: every variable it looks at is named in this module, or
+(the command-line tool's three) in ick.config_cli, which this module re-exports.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from ick.config_cli import DEFAULT_STATE_DIR as DEFAULT_STATE_DIR
+from ick.config_cli import ClientEnvironment as ClientEnvironment
+from ick.config_cli import client_environment as client_environment
 from ick.errors import InputError
 
 DEFAULT_LISTEN = "127.0.0.1:4250"
-DEFAULT_STATE_DIR = "~/.local/share/ick"
 DEFAULT_MAX_LOG_MB = 1024
 MAX_MAX_LOG_MB = 2**20  # a mebibyte count past a tebibyte is a typo, not a plan
 
@@ -277,18 +280,3 @@ def retry_scale() -> float:
                     RETRY_SCALE_VARIABLE, text)
         return 1.0
     return scale
-
-
-@dataclass(frozen=True)
-class ClientEnvironment:
-    """What the command-line tool takes from its environment."""
-
-    url: str | None  # ICK_URL: the daemon's address
-    token: str | None  # ICK_TOKEN
-    state_dir: str  # ICK_STATE_DIR, else the default: where the local daemon's admin.token is
-
-
-def client_environment() -> ClientEnvironment:
-    return ClientEnvironment(
-        url=os.environ.get("ICK_URL") or None, token=os.environ.get("ICK_TOKEN") or None,
-        state_dir=os.environ.get("ICK_STATE_DIR") or os.path.expanduser(DEFAULT_STATE_DIR))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
+from ick.cli import hot
 from ick.cli.context import (
-    EXIT_FAILED,
     Context,
     echo_table,
     fail,
@@ -28,13 +27,6 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
-def _follow(ctx: Context, build_id: int) -> None:
-    out = sys.stdout.buffer
-    for chunk in ctx.client.stream(f"/builds/{build_id}/log?follow=1"):
-        out.write(chunk)
-        out.flush()
-
-
 @click.command()
 @click.argument("project")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
@@ -44,23 +36,7 @@ def _follow(ctx: Context, build_id: int) -> None:
 @pass_ctx
 def trigger(ctx: Context, project: str, params: tuple[str, ...], wait: bool, as_json: bool) -> None:
     """Queue a build of PROJECT; print its id."""
-    from ick.cli.client import quote_name
-
-    body = {"parameters": _parse_params(params)}
-    _queued(ctx, ctx.client.call("POST", f"/projects/{quote_name(project)}/+trigger", body),
-            wait, as_json)
-
-
-def _queued(ctx: Context, build: dict[str, Any], wait: bool, as_json: bool) -> None:
-    """Say which build was queued; with `wait`, follow it and exit 1 unless it succeeds."""
-    if as_json:
-        print_json(build)
-    else:
-        click.echo(build["id"])
-    if wait:
-        sys.stdout.flush()
-        _follow(ctx, build["id"])
-        _exit_unless_succeeded(ctx, build["id"])
+    hot.trigger(ctx, project, _parse_params(params), wait, as_json)
 
 
 @click.command()
@@ -178,28 +154,12 @@ def _echo_notification(n: dict[str, Any]) -> None:
 @pass_ctx
 def log(ctx: Context, build_id: int, follow: bool, offset: int, job: int | None) -> None:
     """Print a build's log (with several jobs, each job's under a `== job N ==` line)."""
-    out = sys.stdout.buffer
     path = f"/builds/{build_id}/log?offset={offset}" + ("&follow=1" if follow else "")
     if job is not None:
         path += f"&job={job}"
-    for chunk in ctx.client.stream(path):
-        out.write(chunk)
-        out.flush()
+    hot.follow(ctx, path)
     if follow:
-        _exit_unless_succeeded(ctx, build_id, job)
-
-
-def _exit_unless_succeeded(ctx: Context, build_id: int, job: int | None = None) -> None:
-    """After following a build (or one job of it) to its end: exit 1 unless it succeeded."""
-    final = ctx.client.call("GET", f"/builds/{build_id}")
-    what, state = f"build {build_id}", final["state"]
-    if job is not None:
-        state = next((j["state"] for j in final["jobs"] if j["job"] == job), state)
-        what = f"build {build_id} job {job}"
-    if state != "succeeded":
-        sys.stdout.flush()
-        click.echo(f"{what} {state}", err=True)
-        sys.exit(EXIT_FAILED)
+        hot.exit_unless_succeeded(ctx, build_id, job)
 
 
 @click.command()
@@ -209,7 +169,7 @@ def _exit_unless_succeeded(ctx: Context, build_id: int, job: int | None = None) 
 @pass_ctx
 def rebuild(ctx: Context, build_id: int, wait: bool, as_json: bool) -> None:
     """Queue a new build of BUILD_ID's project with its parameters; print the new id."""
-    _queued(ctx, ctx.client.call("POST", f"/builds/{build_id}/+rebuild"), wait, as_json)
+    hot.queued(ctx, ctx.client.call("POST", f"/builds/{build_id}/+rebuild"), wait, as_json)
 
 
 @click.command()

@@ -162,6 +162,10 @@ class Client:
         return data
 
     def stream(self, path: str, timeout: float | None = None) -> Iterator[bytes]:
+        """A GET's body as it arrives (a log being followed)."""
+        if self.parsed.scheme == "http":
+            yield from self._stream_raw(path, timeout)
+            return
         import http.client
 
         conn, response = self.open("GET", path, timeout=timeout)
@@ -172,6 +176,28 @@ class Client:
             raise ClientError(f"lost the connection to ick at {self.url}: {_reason(e)}") from None
         finally:
             conn.close()
+
+    def _stream_raw(self, path: str, timeout: float | None) -> Iterator[bytes]:
+        from ick.cli.rawhttp import stream
+
+        try:
+            answer = stream(self.parsed.hostname or "", self.parsed.port or 80, "GET",
+                            self.parsed.path.rstrip("/") + path, self._headers(), timeout)
+        except OSError as e:
+            raise ClientError(f"cannot reach ick at {self.url}: {e}") from None
+        except ValueError:
+            raise ClientError(f"{self.url}{path}: the daemon's answer is not HTTP") from None
+        try:
+            if answer.status >= 400:
+                self._raise_for(answer.status, answer.reason, b"".join(answer.body()))
+            yield from answer.body()
+        except OSError as e:
+            raise ClientError(f"lost the connection to ick at {self.url}: "
+                              f"{str(e) or type(e).__name__}") from None
+        except ValueError:
+            raise ClientError(f"{self.url}{path}: the daemon's answer is not HTTP") from None
+        finally:
+            answer.close()
 
 
 def _reason(e: BaseException) -> str:

@@ -1,7 +1,5 @@
-"""What every `ick` subcommand shares: the context (daemon address, token, client), exit codes,
-failing with one line, printing JSON and tables.
-
-Exit status: 0 success, 1 the build failed, 2 usage or input errors, 3 cannot reach the daemon.
+"""What every click `ick` subcommand shares: the context (ick.cli.connection: daemon address,
+token, client, exit codes), failing with one line, printing JSON and tables, the --json option.
 """
 
 from __future__ import annotations
@@ -12,60 +10,19 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-EXIT_FAILED = 1
-EXIT_INPUT = 2
-EXIT_UNREACHABLE = 3
-
-DEFAULT_URL = "http://127.0.0.1:4250"
+from ick.cli.connection import DEFAULT_URL as DEFAULT_URL
+from ick.cli.connection import EXIT_FAILED as EXIT_FAILED
+from ick.cli.connection import EXIT_INPUT as EXIT_INPUT
+from ick.cli.connection import EXIT_UNREACHABLE as EXIT_UNREACHABLE
+from ick.cli.connection import Context as Context
+from ick.cli.connection import print_json as print_json
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Context:
-    """`--url` and `--token` as given (else ICK_URL and ICK_TOKEN, through ick.config)."""
-
-    def __init__(self, url: str | None, token: str | None) -> None:
-        self._url = url
-        self._token = token
-        self._client: Any = None
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            from ick.config import client_environment
-
-            self._url = client_environment().url or DEFAULT_URL
-        return self._url
-
-    @property
-    def token(self) -> str | None:
-        if self._token is None:
-            from ick.config import client_environment
-
-            self._token = client_environment().token
-        return self._token
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from ick.cli.client import Client, default_token, missing_token_message
-            from ick.config import client_environment
-
-            state_dir = client_environment().state_dir
-            self._client = Client(self.url, self.token or default_token(state_dir),
-                                  no_token_message=missing_token_message(state_dir))
-        return self._client
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
     click.echo(f"ick: error: {message}", err=True)
     sys.exit(code)
-
-
-def print_json(doc: Any) -> None:
-    import json
-
-    click.echo(json.dumps(doc, indent=2, sort_keys=False))
 
 
 def echo_table(rows: list[list[str]], right: tuple[int, ...] = ()) -> None:

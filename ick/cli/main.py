@@ -1,48 +1,41 @@
-"""The `ick` command group: its options, the subcommands it loads (ick.cli.commands), error
-handling and exit codes (ick.cli.context).
+"""The `ick` command: the hot commands without click (ick.cli.hot), every other through the
+click group (ick.cli.group); error handling and exit codes (ick.cli.connection).
 """
 
 from __future__ import annotations
 
 import sys
 
-import click
-
-from ick import __version__
-from ick.cli.context import DEFAULT_URL, EXIT_INPUT, EXIT_UNREACHABLE, Context, fail
+from ick.cli.connection import EXIT_INPUT, EXIT_UNREACHABLE, fail_plainly
+from ick.cli.hot import parse
 from ick.errors import ClientError, IckError
 
 
-class LazyGroup(click.Group):
-    """A group whose subcommands' modules are imported when a subcommand is looked up."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        from ick.cli.commands import COMMANDS
-
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        from ick.cli.commands import COMMANDS
-
-        load = COMMANDS.get(cmd_name)
-        return load()[cmd_name] if load is not None else None
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--url", default=DEFAULT_URL, show_default=True,
-              help="The daemon's address (ICK_URL).")
-@click.option("--token", default=None,
-              help="API token (ICK_TOKEN); default: the local daemon's admin.token.")
-# The version as a string: looking it up in the package metadata costs more than all of click.
-@click.version_option(version=__version__, prog_name="ick")
-@click.pass_context
-def cli(ctx: click.Context, url: str, token: str | None) -> None:
-    """ick: continuous integration and delivery, fun and easy."""
-    given = ctx.get_parameter_source("url") is not click.core.ParameterSource.DEFAULT
-    ctx.obj = Context(url if given else None, token)  # else ICK_URL, else the default
-
-
 def main() -> None:
+    try:
+        command = parse(sys.argv[1:])
+        if command is not None:
+            command()
+        else:
+            _click_main()
+    except ClientError as e:
+        fail_plainly(e.message, EXIT_UNREACHABLE)
+    except IckError as e:
+        fail_plainly(e.message, EXIT_INPUT)
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # never a traceback: one line, and 3 when the daemon went away
+        fail_plainly(*_unexpected(e))
+
+
+def _click_main() -> None:
+    import click
+
+    from ick.cli.context import fail
+    from ick.cli.group import cli
+
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -52,16 +45,6 @@ def main() -> None:
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
-    except ClientError as e:
-        fail(e.message, EXIT_UNREACHABLE)
-    except IckError as e:
-        fail(e.message, EXIT_INPUT)
-    except BrokenPipeError:
-        sys.exit(0)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as e:  # never a traceback: one line, and 3 when the daemon went away
-        fail(*_unexpected(e))
 
 
 def _unexpected(e: Exception) -> tuple[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
@@ -76,16 +76,11 @@ def _resource_group(kind: str, plural: str) -> click.Group:
     @json_option
     @click.pass_context
     def group(click_ctx: click.Context, as_json: bool) -> None:
+        from ick.cli.hot import list_resources
+
         if click_ctx.invoked_subcommand is not None:
             return
-        docs: list[dict[str, Any]] = click_ctx.ensure_object(Context).client.call(
-            "GET", f"/{plural}"
-        )
-        if as_json:
-            print_json(docs)
-            return
-        for doc in docs:
-            click.echo(doc[kind])
+        list_resources(click_ctx.ensure_object(Context), kind, as_json)
 
     group.help = f"List {plural}; `show NAME` and `delete NAME` for one."
 

@@ -313,8 +313,10 @@ class Dispatcher:
     async def _apply(self, decisions: list[Decision]) -> None:
         for decision in decisions:
             if isinstance(decision, Save):
-                await self._builds.save(decision.build, decision.seqs)
+                await self._persist(decision)
             elif isinstance(decision, Dispatch):
+                if self._machine.running_action(decision.build.id, decision.seq) is None:
+                    continue  # it ended while its Save was written (the worker went away)
                 if self._registry.gone(decision.worker):
                     # It died while idle: its job is queued again for another worker, and
                     # it takes nothing more (the machine's hand-back) until it asks again.
@@ -341,6 +343,30 @@ class Dispatcher:
             touched = self._touched.pop(build_id, None)
             if touched is not None:
                 touched.set()
+
+    async def _persist(self, save: Save) -> None:
+        """Write the build as the Save has it, with the lock held on entry and on return.
+
+        The write joins the database's queue at once, in the order the machine decided, so
+        a build's states are stored in that order; it is waited for without the lock, so the
+        transitions of other builds meanwhile share its group commit rather than queueing
+        behind its fsync. What follows the Save in its list acts only once it is stored.
+        """
+        saving = asyncio.ensure_future(self._builds.save(save.build, save.seqs))
+        self._lock.release()
+        try:
+            await asyncio.shield(saving)
+        finally:
+            # The caller's `async with` releases the lock: take it back even if cancelled.
+            cancelled = False
+            while True:
+                try:
+                    await self._lock.acquire()
+                    break
+                except asyncio.CancelledError:
+                    cancelled = True
+            if cancelled:
+                raise asyncio.CancelledError
 
     def _dispatch(self, decision: Dispatch) -> Outcome | None:
         """Hand the action to its worker; the outcome of a build that cannot start."""

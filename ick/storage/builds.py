@@ -42,41 +42,46 @@ class BuildStore:
     ) -> Build:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
         pending actions (job after job) in one transaction."""
+        # One trip for every statement: the build's row takes its number from the counter
+        # just bumped, and its jobs and actions take its id from the highest id handed out
+        # (this transaction's, as every write goes through the one writer).
+        build_id_sql = f"({self.db.dialect.top_id('builds')})"
+
         async def insert(tx: Tx) -> tuple[int, int]:
-            # The counter outlives pruned rows: a number is never given out twice.
-            counted = await tx.fetchone(
-                "INSERT INTO build_numbers (project, last) VALUES (?, "
-                "(SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?)) "
-                "ON CONFLICT (project) DO UPDATE SET last = last + 1 RETURNING last",
-                (project, project),
-            )
-            assert counted is not None
-            number = int(counted[0])
-            row = await tx.fetchone(
-                "INSERT INTO builds (project, number, state, parameters, concurrent, queued_at, "
-                "fail_fast) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, number",
-                (project, number, BuildState.QUEUED.value, json.dumps(parameters),
-                 int(concurrent), queued_at, int(fail_fast)),
-            )
-            assert row is not None
-            build_id = int(row[0])
-            await tx.each(
+            results = await tx.each(
+                # The counter outlives pruned rows: a number is never given out twice.
+                tx.execute(
+                    "INSERT INTO build_numbers (project, last) VALUES (?, "
+                    "(SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?)) "
+                    "ON CONFLICT (project) DO UPDATE SET last = last + 1",
+                    (project, project),
+                ),
+                tx.fetchone(
+                    "INSERT INTO builds (project, number, state, parameters, concurrent, "
+                    "queued_at, fail_fast) VALUES (?, (SELECT last FROM build_numbers WHERE "
+                    "project = ?), ?, ?, ?, ?, ?) RETURNING id, number",
+                    (project, project, BuildState.QUEUED.value, json.dumps(parameters),
+                     int(concurrent), queued_at, int(fail_fast)),
+                ),
                 tx.executemany(
-                    "INSERT INTO build_jobs (build_id, job, parameters, state) VALUES (?, ?, ?, ?)",
-                    [(build_id, job, json.dumps(p), BuildState.QUEUED.value)
+                    "INSERT INTO build_jobs (build_id, job, parameters, state) "
+                    f"VALUES ({build_id_sql}, ?, ?, ?)",
+                    [(job, json.dumps(p), BuildState.QUEUED.value)
                      for job, p in enumerate(jobs)],
                 ),
                 tx.executemany(
                     f"INSERT INTO build_actions ({ACTION_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    f"VALUES ({build_id_sql},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
-                        (build_id, seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
+                        (seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
                          a.state.value, None, None, None, "{}", a.job, int(a.local), a.arch_key)
                         for seq, a in enumerate(actions)
                     ],
                 ),
             )
-            return build_id, int(row[1])
+            row = results[1]
+            assert row is not None
+            return int(row[0]), int(row[1])
 
         build_id, number = await self.db.write(insert)
         return Build(

@@ -27,8 +27,9 @@ class Tx(Protocol):
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
-    async def each(self, *statements: Awaitable[Any]) -> None:
-        """Run statements that do not depend on each other together; all or none."""
+    async def each(self, *statements: Awaitable[Any]) -> list[Any]:
+        """Run statements together, in this order, without a round trip between them (a
+        later one may use what an earlier one wrote); all or none. Their results, in order."""
 
 
 class Dialect(Protocol):

@@ -4,6 +4,7 @@ and waiting for a log to grow."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -148,13 +149,13 @@ class LogStore:
     def read(self, build_id: int, offset: int, limit: int = CHUNK,
              job: int | None = None) -> bytes:
         try:
-            with open(self.path(build_id, job), "rb") as f:
-                if offset >= os.fstat(f.fileno()).st_size:
-                    return b""  # and no seek: past the file system's largest file it fails
-                f.seek(offset)
-                return f.read(limit)
+            fd = os.open(self.path(build_id, job), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return b""
+        try:
+            return _read_at(fd, offset, limit)
+        finally:
+            os.close(fd)
 
     async def follow(
         self, build_id: int, offset: int, timeout: float | None = None,
@@ -162,19 +163,27 @@ class LogStore:
     ) -> AsyncGenerator[bytes, None]:
         """Yield a log from `offset` on, waiting for more while it is live."""
         key = (build_id, job)
-        while True:
-            data = self.read(build_id, offset, job=job)
-            if data:
-                offset += len(data)
-                yield data
-                continue
-            if key not in self._live:
-                return
-            event = self._grew.setdefault(key, asyncio.Event())
-            try:
-                await asyncio.wait_for(event.wait(), timeout)
-            except TimeoutError:
-                return
+        fd: int | None = None  # held open while following: one open, not one per read
+        try:
+            while True:
+                if fd is None:
+                    with contextlib.suppress(FileNotFoundError):  # nothing written yet
+                        fd = os.open(self.path(build_id, job), os.O_RDONLY | os.O_CLOEXEC)
+                data = b"" if fd is None else _read_at(fd, offset, CHUNK)
+                if data:
+                    offset += len(data)
+                    yield data
+                    continue
+                if key not in self._live:
+                    return
+                event = self._grew.setdefault(key, asyncio.Event())
+                try:
+                    await asyncio.wait_for(event.wait(), timeout)
+                except TimeoutError:
+                    return
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     async def chunks(self, build_id: int, job: int | None, offset: int, follow: bool,
                       timeout: float | None) -> AsyncIterator[bytes]:
@@ -214,3 +223,10 @@ class LogStore:
                     continue
                 yield chunk[skip:]
                 skip = 0
+
+
+def _read_at(fd: int, offset: int, limit: int) -> bytes:
+    """Up to `limit` bytes of the open file from `offset` (b"" at or past its end)."""
+    if offset >= os.fstat(fd).st_size:
+        return b""  # and no read there: past the file system's largest file it fails
+    return os.pread(fd, limit, offset)

@@ -222,14 +222,17 @@ class SqliteTx:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return _tuples(await self._conn.execute_fetchall(sql, params))
 
-    async def each(self, *statements: Awaitable[Any]) -> None:
-        """Run statements that do not depend on each other (`tx.execute(...)`, ...) in one
-        trip: aiosqlite's thread takes them one after another, in this order, without waiting
-        for the event loop in between. All of them run before the first error is raised (the
-        transaction is then rolled back), so none is still pending when it is."""
-        for result in await asyncio.gather(*statements, return_exceptions=True):
+    async def each(self, *statements: Awaitable[Any]) -> list[Any]:
+        """Run statements (`tx.execute(...)`, ...) in one trip: aiosqlite's thread takes them
+        one after another, in this order, without waiting for the event loop in between, so
+        a later one sees what an earlier one wrote. All of them run before the first error is
+        raised (the transaction is then rolled back), so none is still pending when it is.
+        Their results, in order."""
+        results = await asyncio.gather(*statements, return_exceptions=True)
+        for result in results:
             if isinstance(result, BaseException):
                 raise result
+        return results
 
 
 @dataclass

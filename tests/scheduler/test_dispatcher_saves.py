@@ -1,0 +1,122 @@
+"""The dispatcher (ick/scheduler/dispatcher.py) while a Save is being written: its lock is
+free meanwhile, and a Dispatch whose build ended in between is not handed out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ick.model import Build, BuildState, Project
+from ick.scheduler.buildlog import BuildLog
+from ick.scheduler.dispatcher import Dispatcher
+from ick.scheduler.registry import WorkerRegistry
+from ick.storage.builds import BuildStore
+from ick.storage.logs import LogStore
+from ick.storage.resources import ResourceStore
+from ick.storage.sqlite import SqliteDatabase
+from tests.pipelines import checked
+
+
+class GatedBuilds(BuildStore):
+    """With `hold`, a Save first takes the database's writer, so its write (and any write
+    after it) waits in the group commit's queue until the test lets the writer go."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        super().__init__(db)
+        self.sqlite = db
+        self.hold = False
+        self.held = False  # this store holds the writer
+
+    async def save(self, build: Build, seqs: Iterable[int] = ()) -> None:
+        if self.hold and not self.held:
+            await self.sqlite.lock.acquire()
+            self.held = True
+        await super().save(build, seqs)
+
+    def let_go(self) -> None:
+        self.hold = self.held = False
+        self.sqlite.lock.release()
+
+
+@dataclass
+class Started:
+    builds: list[int]
+
+    def build_started(self, build: Build) -> None:
+        self.builds.append(build.id)
+
+    def build_finished(self, build: Build) -> None:
+        pass
+
+
+@dataclass
+class World:
+    dispatcher: Dispatcher
+    registry: WorkerRegistry
+    builds: GatedBuilds
+    started: Started
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    db = await SqliteDatabase.open(tmp_path / "ick.db")
+    logs = LogStore(tmp_path / "logs")
+    try:
+        resources = ResourceStore(db)
+        await resources.put_pipeline(checked("p", [], [{"shell": "true", "where": "host"}]))
+        await resources.put_project(Project("proj", {}, ["p"]))
+        builds, registry, started = GatedBuilds(db), WorkerRegistry(), Started([])
+        dispatcher = Dispatcher(builds, resources, registry, BuildLog(logs), [started])
+        yield World(dispatcher, registry, builds, started)
+    finally:
+        logs.close_all()
+        await db.close()
+
+
+async def held_save(world: World) -> tuple[str, asyncio.Task[Build]]:
+    """A worker waits; a trigger gives it the build, whose Save (running) is held."""
+    world.builds.hold = True
+    info = world.registry.add("w", {}, 1, None)
+    await world.dispatcher.worker_added(info)
+    asking = asyncio.ensure_future(world.dispatcher.next_work(info.id, timeout=0))
+    await asyncio.sleep(0)  # it has said it is ready (its poll ends at once, with nothing)
+    await asking
+    triggering = asyncio.ensure_future(world.dispatcher.trigger("proj", {}))
+    while not world.builds.held:  # the machine decided to run it: its Save waits
+        await asyncio.sleep(0)
+    return info.id, triggering
+
+
+async def test_other_transitions_go_on_while_a_save_is_written(world: World) -> None:
+    _, triggering = await held_save(world)
+    # the dispatcher's lock is free: another worker registers meanwhile
+    other = world.registry.add("w2", {}, 1, None)
+    async with asyncio.timeout(5):
+        await world.dispatcher.worker_added(other)
+    assert not triggering.done()
+    world.builds.let_go()
+    async with asyncio.timeout(5):
+        await triggering
+    stored = await world.builds.get(1)
+    assert stored is not None and stored.state is BuildState.RUNNING
+    assert world.started.builds == [1]
+
+
+async def test_a_build_that_ends_while_its_save_is_written_is_not_handed_out(
+        world: World) -> None:
+    worker, triggering = await held_save(world)
+    removing = asyncio.ensure_future(world.dispatcher.worker_removed(worker, "it went away"))
+    while world.dispatcher.running_action(1) is not None:
+        await asyncio.sleep(0)
+    world.builds.let_go()
+    async with asyncio.timeout(5):
+        await triggering
+        await removing
+    assert world.registry.inbox(worker).empty()  # nothing handed to the worker that went
+    assert world.started.builds == []  # the build never started
+    stored = await world.builds.get(1)
+    assert stored is not None and stored.state is BuildState.INTERRUPTED
