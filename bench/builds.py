@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import subprocess
@@ -206,6 +207,10 @@ async def main() -> None:
         sides = [Side("this", PythonDaemon(Path(tmp) / "this", sys.executable))]
         if args.against:
             python = ref_python(args.against)
+            # Daemons start in the temporary folder: before -I (finding 6 of issue 22), an
+            # old ref's `ick serve` ran `python -m ick.daemon`, which would import this
+            # tree's ick from the current folder instead of the ref's.
+            os.chdir(tmp)
             sides.append(Side(args.against, PythonDaemon(Path(tmp) / "ref", python)))
         await run(sides, args)
     for side in sides:
