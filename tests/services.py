@@ -20,3 +20,19 @@ async def in_process(state_dir: Path, **settings: Any) -> AsyncIterator[Daemon]:
     closed after."""
     async with open_daemon(Settings(state_dir=state_dir, **{"workers": 0, **settings})) as daemon:
         yield daemon
+
+
+async def queue_one_build(daemon: Daemon) -> None:
+    """Project `site` and its build 1, queued for good (no local worker takes it): what the
+    tests of live log streams follow."""
+    from ick.model import Project
+    from tests.pipelines import checked
+
+    await daemon.resources.put_pipeline(checked("ok", [], [{"shell": "true", "where": "host"}]))
+    await daemon.resources.put_project(Project("site", {}, ["ok"]))
+    await daemon.controller.trigger("site", {})
+
+
+def admin_token(daemon: Daemon) -> str:
+    """The admin token the daemon wrote in its state directory at its first start."""
+    return (daemon.settings.state_dir / "admin.token").read_text().strip()

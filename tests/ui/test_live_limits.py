@@ -12,19 +12,15 @@ from pytest_aiohttp import AiohttpClient
 
 from ick.api.app import make_app
 from ick.daemon import Daemon
-from ick.model import Project
 from ick.ui import live
-from tests.pipelines import checked
+from tests.services import admin_token, queue_one_build
 
 Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
 async def daemon(services: Daemon) -> Daemon:
-    await services.resources.put_pipeline(checked("ok", [], [{"shell": "true",
-                                                             "where": "host"}]))
-    await services.resources.put_project(Project("site", {}, ["ok"]))
-    await services.controller.trigger("site", {})  # build 1, queued for good: no worker
+    await queue_one_build(services)
     return services
 
 
@@ -33,15 +29,11 @@ async def client(daemon: Daemon, aiohttp_client: AiohttpClient) -> Client:
     return await aiohttp_client(make_app(daemon))
 
 
-def admin(daemon: Daemon) -> str:
-    return (daemon.settings.state_dir / "admin.token").read_text().strip()
-
-
 async def login(client: Client, daemon: Daemon) -> None:
     async with client.get("/ui/login") as reply:
         html = await reply.text()
     csrf = html.split('name="_csrf" value="', 1)[1].split('"', 1)[0]
-    async with client.post("/ui/login", data={"_csrf": csrf, "token": admin(daemon)},
+    async with client.post("/ui/login", data={"_csrf": csrf, "token": admin_token(daemon)},
                            allow_redirects=False) as reply:
         assert reply.status == 303
 
