@@ -56,8 +56,7 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = await SqliteDatabase.open(tmp_path / "ick.db")
+async def world(db: SqliteDatabase, tmp_path: Path) -> AsyncIterator[World]:
     logs = LogStore(tmp_path / "logs")
     try:
         resources = ResourceStore(db)
@@ -69,7 +68,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         yield World(dispatcher, registry, builds, meddler)
     finally:
         logs.close_all()
-        await db.close()
 
 
 async def worker(world: World) -> str:

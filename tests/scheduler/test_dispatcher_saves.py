@@ -62,8 +62,7 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    db = await SqliteDatabase.open(tmp_path / "ick.db")
+async def world(db: SqliteDatabase, tmp_path: Path) -> AsyncIterator[World]:
     logs = LogStore(tmp_path / "logs")
     try:
         resources = ResourceStore(db)
@@ -74,7 +73,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         yield World(dispatcher, registry, builds, started)
     finally:
         logs.close_all()
-        await db.close()
 
 
 async def held_save(world: World) -> tuple[str, asyncio.Task[Build]]:

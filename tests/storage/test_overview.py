@@ -3,11 +3,7 @@ commit a git action resolved, and what a write just changed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from ick.model import ActionRecord, Build, BuildState, Project
 from ick.storage.builds import BuildStore
@@ -16,15 +12,6 @@ from ick.storage.resources import ResourceStore
 from ick.storage.sqlite import SqliteDatabase
 
 T0 = "2024-01-01T00:00:00.000Z"
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
-    opened = await SqliteDatabase.open(tmp_path / "ick.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 def git_action() -> ActionRecord:

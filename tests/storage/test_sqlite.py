@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,11 @@ DEADLINE = 30.0  # a guard against hanging, not a measure: the test fails if it 
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
-    opened = await SqliteDatabase.open(tmp_path / "ick.db")
-    await opened.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                         "k TEXT UNIQUE NOT NULL, v TEXT NOT NULL)")
-    try:
-        yield opened
-    finally:
-        await opened.close()
+async def db(db: SqliteDatabase) -> SqliteDatabase:
+    """The shared `db` fixture (tests/conftest.py) with a table of its own to write to."""
+    await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "k TEXT UNIQUE NOT NULL, v TEXT NOT NULL)")
+    return db
 
 
 async def values(db: Database) -> dict[str, str]:
