@@ -171,6 +171,9 @@ class Dispatcher:
         old = await self._builds.get(build_id)
         if old is None:
             raise NotFoundError(f"no build {build_id}")
+        if await self._resources.project(old.project) is None:
+            raise ConflictError(f"build {old.id} cannot be rebuilt: its project "
+                                f"{old.project!r} was deleted")
         overrides = {k: v for k, v in old.parameters.items() if k != "ick_trigger"}
         # Unchecked: the project may have dropped a parameter since; it ran with it then.
         return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
