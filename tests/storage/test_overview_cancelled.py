@@ -8,7 +8,7 @@ from ick.storage.builds import BuildStore
 from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
 from ick.storage.sqlite import SqliteDatabase
-from tests.storage.test_overview import db, ended  # noqa: F401
+from tests.storage.test_overview import ended
 
 
 async def test_a_cancelled_build_is_not_the_last_build(db: SqliteDatabase) -> None:  # noqa: F811
