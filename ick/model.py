@@ -159,6 +159,45 @@ def build_of_job_name(name: str) -> int | None:
     return int(head)
 
 
+# What caused a build (DESIGN.md, "What was pushed"): its `"event"` and parameter `ick_event`.
+EVENTS = ("push", "tag", "change", "manual", "schedule", "downstream", "deploy")
+
+
+@dataclass(frozen=True)
+class GitFacts:
+    """What a build was built from, as far as ick knows (None where unknown): the pushed ref
+    and its branch or tag, the commit, its subject line and author."""
+
+    ref: str | None = None
+    branch: str | None = None
+    tag: str | None = None
+    commit: str | None = None
+    subject: str | None = None
+    author: str | None = None
+
+    @classmethod
+    def of_ref(cls, ref: str | None, commit: str | None = None, subject: str | None = None,
+               author: str | None = None) -> GitFacts:
+        """The facts of a pushed ref: `refs/heads/X` is branch X, `refs/tags/X` tag X, and a
+        bare name (as `git_ref: main` is written) a branch."""
+        branch = tag = None
+        if ref:
+            if ref.startswith("refs/tags/"):
+                tag = ref.removeprefix("refs/tags/")
+            elif ref.startswith("refs/heads/"):
+                branch = ref.removeprefix("refs/heads/")
+            elif not ref.startswith("refs/"):
+                branch = ref
+        return cls(ref or None, branch or None, tag or None, commit or None, subject or None,
+                   author or None)
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"ref": self.ref, "branch": self.branch, "tag": self.tag, "commit": self.commit,
+                "subject": self.subject, "author": self.author}
+
+
+NO_GIT = GitFacts()
+
 # Build, JobRecord and ActionRecord are frozen snapshots: storage returns them and the state
 # machine emits fresh ones, so no listener or HTTP handler can change what the machine holds.
 
@@ -255,6 +294,9 @@ class Build:
     resolved_commit: str | None = None
     jobs: tuple[JobRecord, ...] = ()  # at least one; job 0 without matrix
     fail_fast: bool = False
+    event: str = "manual"  # one of EVENTS
+    triggered_by: str = "ick"  # the name of the token that asked, or ick for its own
+    git: GitFacts = NO_GIT
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples: a snapshot shares nothing mutable of its own.

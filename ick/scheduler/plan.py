@@ -10,7 +10,7 @@ from typing import Any
 
 from ick.errors import ConflictError, IckError, InputError
 from ick.matrix import expand
-from ick.model import ActionRecord, ActionTraits, Pipeline, Project
+from ick.model import NO_GIT, ActionRecord, ActionTraits, GitFacts, Pipeline, Project
 from ick.scheduler.routing import merge_requirements
 
 
@@ -58,11 +58,13 @@ def _traits(pipeline: Pipeline) -> tuple[ActionTraits, ...]:
 
 def plan_build(
     project: Project, pipelines: Mapping[str, Pipeline | None], overrides: Mapping[str, Any],
-    ick_trigger: str = "api", check: bool = True,
+    ick_trigger: str = "api", check: bool = True, event: str = "manual",
+    git: GitFacts = NO_GIT,
 ) -> Plan:
     """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
     pipeline, or to None where there is none of that name. `ick_trigger` (what asked for the
-    build) becomes a parameter; with `check`, unknown parameters are refused."""
+    build) becomes a parameter; with `check`, unknown parameters are refused. `event` and
+    `git` are what caused the build and what it builds (for `when:` conditions)."""
     jobs = expand(project.matrix)
     found: list[Pipeline] = []
     for pipeline_name in project.pipelines:
