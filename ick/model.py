@@ -217,6 +217,7 @@ def one_line(text: str, cap: int = MAX_GIT_LINE) -> str:
     line = " ".join(_CONTROL.sub(" ", text).split())
     return line if len(line) <= cap else line[:cap - 1] + "…"
 
+
 # Build, JobRecord and ActionRecord are frozen snapshots: storage returns them and the state
 # machine emits fresh ones, so no listener or HTTP handler can change what the machine holds.
 
