@@ -77,11 +77,11 @@ def test_named_by_matches_as_the_worker_finds_files(patterns: list[str], path: s
 
 @pytest.fixture
 async def svc(tmp_path: Path) -> AsyncIterator[Daemon]:
-    async with in_process(tmp_path / "state", workers=1, max_outputs_mb=1) as daemon:
-        async with asyncio.TaskGroup() as group:
-            running = group.create_task(daemon.workers[0].run())
-            yield daemon
-            running.cancel()
+    async with (in_process(tmp_path / "state", workers=1, max_outputs_mb=1) as daemon,
+                asyncio.TaskGroup() as group):
+        running = group.create_task(daemon.workers[0].run())
+        yield daemon
+        running.cancel()
 
 
 async def build_of(svc: Daemon, actions: list[dict[str, Any]]) -> Build:
