@@ -68,6 +68,9 @@ def test_ick_outputs_lists_them(built: tuple[Daemon, int]) -> None:
     ]
     assert json.loads(daemon.ick("build", str(build_id), "--json").stdout)["outputs"] == (
         json.loads(listed.stdout))
+    shown = daemon.ick("build", str(build_id)).stdout
+    assert (f"  outputs (ick outputs ID PATH downloads one):\n"
+            f"    dist/hello 1.0.deb: {len(DATA)} bytes\n    report.xml: 10 bytes\n") in shown
 
 
 def test_ick_outputs_path_downloads_one(built: tuple[Daemon, int], tmp_path: Path) -> None:
