@@ -301,29 +301,12 @@ class ArtifactStore:
         check_name(name)
         if expected is not None and not DIGEST_RE.fullmatch(expected):
             raise InputError(f"bad digest {expected!r}: expected sha256:<64 lowercase hex digits>")
-        writer = await asyncio.to_thread(_BlobWriter, self.tmp)
-        try:
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                if len(buffer) >= WRITE_SIZE:
-                    data, buffer = bytes(buffer), bytearray()
-                    await asyncio.to_thread(writer.write, data)
-            await asyncio.to_thread(writer.write, bytes(buffer))
-            digest = await asyncio.to_thread(writer.finish)
-        except OSError as e:
-            await asyncio.to_thread(writer.discard)
-            if _full(e):
-                raise StorageFullError(f"artifact {name!r} not stored: the disk is full") from None
-            raise
-        except BaseException:
-            await asyncio.to_thread(writer.discard)
-            raise
+        tmp, digest, size = await self.receive(chunks, what=f"artifact {name!r}")
         if expected is not None and expected != digest:
-            await asyncio.to_thread(writer.discard)
+            await asyncio.to_thread(tmp.unlink, True)
             raise InputError(f"artifact {name!r} not stored: its digest is {digest}, "
                              f"not {expected} as the upload said")
-        return await self._commit(name, writer.path, digest, writer.size, arch)
+        return await self._commit(name, tmp, digest, size, arch)
 
     async def put_file(self, name: str, path: Path,
                        arch: str | None = None) -> tuple[Artifact, bool]:
