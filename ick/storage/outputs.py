@@ -15,7 +15,7 @@ from ick.errors import InputError
 from ick.storage.artifacts import DIGEST_RE, ArtifactStore, TooBigError
 from ick.storage.db import Database, Row, Tx
 
-MAX_PATH = 4096  # characters: a longer output path is a mistake, not a file
+MAX_PATH = 1000  # characters: a remote worker's upload carries it in its request line
 
 
 def output_path_problem(path: str) -> str | None:

@@ -10,10 +10,11 @@ import fnmatch
 import os
 from pathlib import Path, PurePosixPath
 
-from ick.errors import IckError
+from ick.errors import ActionError, IckError
 from ick.runners.base import ActionContext
 from ick.runners.confine import confine, confined_glob
 from ick.runners.result import ActionResult
+from ick.storage.outputs import output_path_problem
 
 KEY = "outputs"
 
@@ -30,7 +31,21 @@ def output_files(root: Path, patterns: list[str]) -> list[tuple[str, Path]]:
                 found.setdefault(sub, real_sub)
         elif real.is_file():
             found.setdefault(rel, real)
+    for rel in found:
+        _check_name(rel)
     return sorted(found.items())
+
+
+def _check_name(rel: str) -> None:
+    """A path the daemon can keep (it goes into the database, URLs and pages)."""
+    try:
+        rel.encode()
+    except UnicodeEncodeError:
+        raise ActionError(f"outputs: {rel!r}: a file name that is not UTF-8 cannot be "
+                          "kept") from None
+    problem = output_path_problem(rel)
+    if problem is not None:
+        raise ActionError(f"outputs: {problem}")
 
 
 def _files_under(root: Path, folder: str) -> list[tuple[str, Path]]:

@@ -7,6 +7,7 @@ it. The daemon's services run in this process, with one local worker running hos
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,17 @@ async def test_passing_max_outputs_mb_fails_the_action_naming_the_cap(svc: Daemo
                    "(1 MiB); not stored")]
     assert [o.path for o in await svc.outputs.list(build.id)] == ["a.bin"]
     assert list(svc.artifacts.tmp.iterdir()) == []
+
+
+def test_a_file_name_the_daemon_cannot_keep_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "bad\nname").write_bytes(b"x")
+    with pytest.raises(ActionError) as caught:
+        output_files(tmp_path, ["*"])
+    assert caught.value.message == (
+        "outputs: bad output path 'bad\\nname': it contains a control character")
+    (tmp_path / "bad\nname").unlink()
+    os.close(os.open(os.fsencode(tmp_path) + b"/latin\xe9", os.O_CREAT | os.O_WRONLY))
+    with pytest.raises(ActionError) as caught:
+        output_files(tmp_path, ["*"])
+    assert caught.value.message == (
+        "outputs: 'latin\\udce9': a file name that is not UTF-8 cannot be kept")
