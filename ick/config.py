@@ -19,6 +19,7 @@ from ick.errors import InputError
 
 DEFAULT_LISTEN = "127.0.0.1:4250"
 DEFAULT_MAX_LOG_MB = 1024
+DEFAULT_MAX_OUTPUTS_MB = 1024
 MAX_MAX_LOG_MB = 2**20  # a mebibyte count past a tebibyte is a typo, not a plan
 
 
@@ -42,6 +43,7 @@ class Settings:
     debian_mirror: str | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     max_log_mb: int = DEFAULT_MAX_LOG_MB  # a build's log stops growing past this
+    max_outputs_mb: int = DEFAULT_MAX_OUTPUTS_MB  # one build's outputs, in all
     worker_labels: dict[str, list[str]] = field(default_factory=dict)  # the local workers' own
     worker_lease: float = 60.0  # seconds; ICK_WORKER_LEASE changes it, for tests only
     public_badges: bool = False  # /badges/{project}.svg without a session
@@ -65,8 +67,9 @@ class Settings:
 
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
-        "max_log_mb", "public_badges", "keep_builds", "keep_days", "max_connections",
-        "header_timeout", "max_streams", "max_streams_per_session", "systree_cache"}
+        "max_log_mb", "max_outputs_mb", "public_badges", "keep_builds", "keep_days",
+        "max_connections", "header_timeout", "max_streams", "max_streams_per_session",
+        "systree_cache"}
 SYSTREE_CACHES = ("disk", "tmpfs")
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
 
@@ -125,14 +128,15 @@ def load_settings(
                 f"{where}: workers: expected a whole number of at least 0 (0: remote workers only)"
             )
         settings.workers = workers
-    if "max_log_mb" in merged:
-        mb = merged["max_log_mb"]
-        if not isinstance(mb, int) or isinstance(mb, bool) or not 1 <= mb <= MAX_MAX_LOG_MB:
-            raise InputError(
-                f"{where}: max_log_mb: expected a whole number of mebibytes from 1 to "
-                f"{MAX_MAX_LOG_MB}"
-            )
-        settings.max_log_mb = mb
+    for key in ("max_log_mb", "max_outputs_mb"):
+        if key in merged:
+            mb = merged[key]
+            if not isinstance(mb, int) or isinstance(mb, bool) or not 1 <= mb <= MAX_MAX_LOG_MB:
+                raise InputError(
+                    f"{where}: {key}: expected a whole number of mebibytes from 1 to "
+                    f"{MAX_MAX_LOG_MB}"
+                )
+            setattr(settings, key, mb)
     for key in ("public_url", "debian_mirror"):
         if merged.get(key) is not None:
             setattr(settings, key, str(merged[key]).rstrip("/"))

@@ -15,6 +15,7 @@ from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
+from ick.storage.outputs import OutputStore
 from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
 from ick.upkeep.prune import Pruner
@@ -26,6 +27,7 @@ BUILDS = web.AppKey("builds", BuildStore)
 LOGS = web.AppKey("logs", LogStore)
 NOTIFICATIONS = web.AppKey("notifications", NotificationStore)
 ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
+OUTPUTS = web.AppKey("outputs", OutputStore)  # builds' outputs
 SECRETS = web.AppKey("secrets", SecretKeeper)
 CONTROLLER = web.AppKey("controller", Controller)
 SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login links

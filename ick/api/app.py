@@ -48,7 +48,18 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick.api import apply, artifacts, builds, logins, prune, resources, secrets, tokens, work
+    from ick.api import (
+        apply,
+        artifacts,
+        builds,
+        logins,
+        outputs,
+        prune,
+        resources,
+        secrets,
+        tokens,
+        work,
+    )
     from ick.ui.routes import add_routes as add_ui_routes
 
     app = web.Application(middlewares=[errors_middleware])
@@ -60,6 +71,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.LOGS] = daemon.logs
     app[keys.NOTIFICATIONS] = daemon.notifications
     app[keys.ARTIFACTS] = daemon.artifacts
+    app[keys.OUTPUTS] = daemon.outputs
     app[keys.SECRETS] = daemon.secrets
     app[keys.CONTROLLER] = daemon.controller
     app[keys.BASE_URL] = daemon.base_url
@@ -72,6 +84,7 @@ def make_app(daemon: Daemon) -> web.Application:
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     resources.add_routes(app)
     builds.add_routes(app)
+    outputs.add_routes(app)
     artifacts.add_routes(app)
     tokens.add_routes(app)
     work.add_routes(app)

@@ -13,7 +13,7 @@ from ick.api.helpers import require
 from ick.errors import InputError, NotFoundError
 from ick.keepers.tokens import check_project
 from ick.keepers.triggers import check_rebuild
-from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, RESOURCES, STREAM_SLOTS
+from ick.keys import BUILDS, CONTROLLER, LOGS, NOTIFICATIONS, OUTPUTS, RESOURCES, STREAM_SLOTS
 from ick.model import Build, BuildState
 from ick.scheduler.driver import Controller
 from ick.storage.logs import job_key
@@ -60,8 +60,9 @@ async def _bound_builds(request: web.Request, record: TokenRecord, limit: int) -
     return sorted(builds, key=lambda b: b.id, reverse=True)[:limit]
 
 
-async def _build(request: web.Request, record: TokenRecord) -> Build:
-    """The build the path names, if there is one and the token may see its project."""
+async def named_build(request: web.Request, record: TokenRecord) -> Build:
+    """The build the path names, if there is one and the token may see its project (a
+    token bound to other projects gets 404, as for a build that is not there)."""
     build_id = _build_id(request)
     build = await request.app[BUILDS].get(build_id)
     if build is None or not record.binds(build.project):
@@ -90,11 +91,13 @@ async def list_builds(request: web.Request) -> web.Response:
 
 async def get_build(request: web.Request) -> web.Response:
     record = require(request, "read", checks_projects=True)
-    build = await _build(request, record)
+    build = await named_build(request, record)
     build_id = build.id
     doc = _with_waiting(request.app[CONTROLLER], build)
     doc["notifications"] = [
         n.to_json() for n in await request.app[NOTIFICATIONS].for_build(build_id)]
+    # Only here, not in listings: a list of builds stays one query.
+    doc["outputs"] = [o.to_json() for o in await request.app[OUTPUTS].list(build_id)]
     return web.json_response(doc)
 
 
@@ -102,7 +105,7 @@ async def get_log(request: web.Request) -> web.StreamResponse:
     """The build's whole log, or with ?job=N one job's (of a build with several jobs, the
     jobs' logs follow one another, each under its `== job N (...) ==` line)."""
     token = require(request, "read", checks_projects=True)
-    build = await _build(request, token)
+    build = await named_build(request, token)
     build_id = build.id
     offset = _int_arg(request, "offset", 0, 0, 2**62)
     job = None
@@ -152,7 +155,7 @@ async def _send(request: web.Request, response: web.StreamResponse,
 
 async def cancel_build(request: web.Request) -> web.Response:
     record = require(request, "write", checks_projects=True)
-    build_id = (await _build(request, record)).id
+    build_id = (await named_build(request, record)).id
     await request.app[CONTROLLER].cancel(build_id)
     build = await request.app[BUILDS].get(build_id)
     assert build is not None
@@ -161,7 +164,7 @@ async def cancel_build(request: web.Request) -> web.Response:
 
 async def rebuild_build(request: web.Request) -> web.Response:
     record = require(request, "trigger", checks_projects=True)
-    old = await _build(request, record)
+    old = await named_build(request, record)
     project = await request.app[RESOURCES].project(old.project)
     if project is not None:  # else the controller refuses: the project was deleted
         check_rebuild(record, project, old.parameters)

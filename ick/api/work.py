@@ -11,6 +11,7 @@
     GET    /work/{build}/{seq}/secrets/{name}?worker=ID     a secret the action names
     GET    /work/{build}/{seq}/artifacts/{name}?worker=ID   an artifact the action reads
     PUT    /work/{build}/{seq}/artifacts/{name}?worker=ID   the artifact the action stores
+    PUT    /work/{build}/{seq}/outputs/{path}?worker=ID     a file its `outputs:` names
     GET    /workers                              every worker (read scope)
 
 A worker id belongs to the token that registered it; local workers belong to no token.
@@ -30,14 +31,16 @@ from aiohttp import web
 from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
-from ick.keys import ARTIFACTS, CONTROLLER, SECRETS
+from ick.keys import ARTIFACTS, CONTROLLER, OUTPUTS, SECRETS
 from ick.model import ACTION_FIELDS
 from ick.runners.registry import action_type
 from ick.scheduler.machine import Outcome, RunningAction
 from ick.scheduler.routing import label_problem
 from ick.scheduler.work import WorkItem, outcome_from_json
 from ick.storage.artifacts import check_name
+from ick.storage.outputs import check_output_path
 from ick.storage.secrets import check_secret_name
+from ick.worker.outputs import named_by
 from ick.worker.secretfiles import secret_names
 
 MAX_POLL = 60.0
@@ -296,6 +299,24 @@ async def put_artifact(request: web.Request) -> web.Response:
                              headers={DIGEST_HEADER: artifact.digest})
 
 
+async def put_output(request: web.Request) -> web.Response:
+    """An output of the action the worker runs: a path its `outputs:` globs name, with the
+    digest the worker computed; the build's cap (`max_outputs_mb`) holds here too."""
+    run = _running(request)
+    path = check_output_path(request.match_info["path"])
+    patterns = run.spec.get("outputs")
+    if not isinstance(patterns, list) or not named_by([str(p) for p in patterns], path):
+        raise ForbiddenError(
+            f"action {run.seq} of build {run.build_id} does not name output {path!r}")
+    digest = request.headers.get(DIGEST_HEADER)
+    if not digest:
+        raise InputError(f"a worker's upload must carry its {DIGEST_HEADER} header")
+    chunks = request.content.iter_chunked(READ_SIZE)
+    output = await request.app[OUTPUTS].put(run.build_id, run.job, path, chunks, digest)
+    return web.json_response(output.to_json(), status=201,
+                             headers={DIGEST_HEADER: output.digest})
+
+
 async def list_workers(request: web.Request) -> web.Response:
     require(request, "read")
     return web.json_response([view.to_json() for view in request.app[CONTROLLER].workers()])
@@ -315,3 +336,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{action}/secrets/{{secret}}", worker_secret)
     r.add_get(f"{action}/artifacts/{{name:.+}}", get_artifact)
     r.add_put(f"{action}/artifacts/{{name:.+}}", put_artifact)
+    r.add_put(f"{action}/outputs/{{path:.+}}", put_output)

@@ -78,9 +78,15 @@ def _copy(response: Any, out: IO[bytes]) -> str:
 @pass_ctx
 def get(ctx: Context, name: str, path: str | None) -> None:
     """Fetch artifact NAME, checking it against its digest."""
+    fetch(ctx, _path(name), f"artifact {name}", path)
+
+
+def fetch(ctx: Context, url_path: str, what: str, path: str | None) -> None:
+    """Download what `url_path` serves with its digest to `path` (standard output if None),
+    checked against the digest; a file appears only whole and checked."""
     import tempfile
 
-    conn, response = ctx.client.open("GET", _path(name), timeout=TRANSFER_TIMEOUT)
+    conn, response = ctx.client.open("GET", url_path, timeout=TRANSFER_TIMEOUT)
     expected = response.getheader(DIGEST_HEADER)
     tmp: str | None = None
     try:
@@ -93,7 +99,7 @@ def get(ctx: Context, name: str, path: str | None) -> None:
             with os.fdopen(fd, "wb") as out:
                 digest = _copy(response, out)
         if expected is not None and digest != expected:
-            fail(f"artifact {name}: what arrived has digest {digest}, not {expected}",
+            fail(f"{what}: what arrived has digest {digest}, not {expected}",
                  EXIT_FAILED)
         if tmp is not None and path is not None:
             os.replace(tmp, path)

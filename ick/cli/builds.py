@@ -168,6 +168,11 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
             click.echo(f"  {_job_title(job)}: {job['state']}{worker}")
             _echo_actions([a for a in doc["actions"] if a.get("job", 0) == job["job"]],
                           "    ")
+    if doc.get("outputs"):
+        click.echo("  outputs (ick outputs ID PATH downloads one):")
+        for o in doc["outputs"]:
+            job = f", job {o['job']}" if len(jobs) > 1 else ""
+            click.echo(f"    {o['path']}: {o['size']} bytes{job}")
     if doc.get("notifications"):
         click.echo("  notifications:")
         for n in doc["notifications"]:

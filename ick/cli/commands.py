@@ -39,6 +39,12 @@ def _artifacts() -> Commands:
     return {"artifacts": artifacts.artifacts}
 
 
+def _outputs() -> Commands:
+    from ick.cli import outputs
+
+    return {"outputs": outputs.outputs}
+
+
 def _secrets() -> Commands:
     from ick.cli import secrets
 
@@ -94,6 +100,7 @@ COMMANDS: dict[str, Callable[[], Commands]] = {
     "rebuild": _builds,
     "prune": _prune,
     "artifacts": _artifacts,
+    "outputs": _outputs,
     "secret": _secrets,
     "token": _tokens,
     "login-link": _login,

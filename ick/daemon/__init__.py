@@ -30,6 +30,7 @@ from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
+from ick.storage.outputs import OutputStore
 from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
 from ick.storage.retention import Keep, RetentionStore
@@ -68,6 +69,7 @@ class Daemon:
     logs: LogStore
     notifications: NotificationStore
     artifacts: ArtifactStore
+    outputs: OutputStore  # builds' outputs, their blobs the artifact store's
     overview: BuildOverview  # the queries the web pages make
     systrees: SystreeCache
     secrets: SecretKeeper
@@ -216,7 +218,8 @@ async def open_daemon(
         workspaces = Workspaces(state / "workspaces")
         host_settings = HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                                      run_root=run_root(state))
-        worker_services = LocalServices(artifacts, systrees, secrets.value)
+        outputs = OutputStore(db, artifacts, settings.max_outputs_mb * 2**20)
+        worker_services = LocalServices(artifacts, systrees, secrets.value, outputs)
         runners = Runners()  # one for all local workers: they share the git mirrors
         labels = own_labels(settings.worker_labels) if settings.workers else {}
         workers = tuple(
@@ -227,6 +230,7 @@ async def open_daemon(
             settings=settings, url=url, db=db, tokens=tokens,
             sessions=SessionKeeper(SessionStore(db), tokens), resources=resources,
             builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
+            outputs=outputs,
             overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
             controller=controller, workspaces=workspaces, host=host_settings,
             worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,

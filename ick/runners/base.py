@@ -116,6 +116,10 @@ class WorkerServices(Protocol):
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
         """The value of a secret of the build's project that the action names, or None."""
 
+    async def store_output(self, ctx: ActionContext, path: str, file: Path) -> tuple[int, str]:
+        """Keep `file` (read, not taken) as output `path` (relative to the workspace) of the
+        action's build and job: its size and digest."""
+
 
 @dataclass
 class ActionContext:

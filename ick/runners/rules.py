@@ -76,6 +76,23 @@ def is_port(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
 
 
+def is_relative_glob(value: object) -> bool:
+    """A glob naming files inside the workspace: not empty, not absolute, no '..' part, no
+    control character (a path from it goes into log lines and URLs)."""
+    if not isinstance(value, str) or not value or value.startswith("/"):
+        return False
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return False
+    return ".." not in value.split("/")
+
+
+def is_output_globs(value: object) -> bool:
+    return (isinstance(value, list) and bool(value)
+            and all(is_relative_glob(item) for item in value))
+
+
+OUTPUT_GLOBS_RULE = ("a list of glob patterns relative to the workspace (not empty, no '/' at "
+                     "the start, no '..')")
 STRING = Rule(is_str, "a string")
 SECRET_NAME = Rule(is_secret_name, SECRET_NAME_RULE)
 GLOBS = Rule(is_str_list, "a list of glob patterns")

@@ -9,8 +9,10 @@ from ick.runners.base import ActionType
 from ick.runners.catalog import ACTION_TYPES, BY_KIND
 from ick.runners.rules import (
     ENV_RULE,
+    OUTPUT_GLOBS_RULE,
     Rule,
     is_env,
+    is_output_globs,
     is_positive_number,
     is_secret_list,
     is_str,
@@ -26,6 +28,8 @@ COMMON: dict[str, Rule] = {
     "name": Rule(is_str, "a string"),
     "env": Rule(is_env, ENV_RULE),
     "worker": Rule(is_requirement, REQUIREMENT_RULE),
+    # workspace files kept with the build when the action ends (ick.worker.outputs)
+    "outputs": Rule(is_output_globs, OUTPUT_GLOBS_RULE),
 }
 COMMON_KEYS = frozenset({"where", *COMMON})
 OWN_KEY_TYPES = tuple(t.kind for t in ACTION_TYPES if t.value is not None)

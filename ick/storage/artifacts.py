@@ -1,11 +1,14 @@
 """The artifact store: content-addressed blobs (sha256) under STATE/artifacts and the
 name -> digest table. A blob is written to a temporary file, fsynced and renamed before any
 name points at it, so a crash or a full disk never leaves a broken artifact under a name.
+Builds' outputs (ick.storage.outputs) keep their bytes here too: a blob goes when neither
+refers to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import errno
 import hashlib
@@ -13,10 +16,10 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from ick.errors import InputError, StorageFullError
 from ick.model import length_problem
@@ -27,6 +30,17 @@ log = logging.getLogger(__name__)
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 WRITE_SIZE = 1 << 20  # bytes gathered before one write: few thread hops, bounded memory
+# Every digest something refers to: a name, or a build's output.
+KNOWN_DIGESTS = "SELECT digest FROM artifacts UNION SELECT digest FROM build_outputs"
+T = TypeVar("T")
+
+
+class TooBigError(InputError):
+    """A blob being received passed the size it was allowed (`limit` bytes)."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 def artifact_name_problem(name: str) -> str | None:
@@ -148,7 +162,7 @@ class ArtifactStore:
         """Make the folders; forget uploads a crash cut short and blobs no name refers to."""
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.tmp.mkdir(exist_ok=True)
-        known = {a.digest for a in await self.list()}
+        known = await self._known()
         removed = await asyncio.to_thread(self._sweep, known)
         if removed:
             log.info("removed %d unfinished uploads and unreferenced blobs", removed)
@@ -168,8 +182,11 @@ class ArtifactStore:
         """Blobs no name points at (left by a crash or an older ick): their digests and sizes,
         removed unless `dry_run`. Holds the store's lock, so no upload is half-way."""
         async with self._lock:
-            known = {a.digest for a in await self.list()}
+            known = await self._known()
             return await asyncio.to_thread(self._unreferenced, known, dry_run)
+
+    async def _known(self) -> set[str]:
+        return {str(r[0]) for r in await self.db.fetchall(KNOWN_DIGESTS)}
 
     def _unreferenced(self, known: set[str], dry_run: bool) -> list[tuple[str, int]]:
         found = []
@@ -208,9 +225,71 @@ class ArtifactStore:
         return _artifact(rows[0]) if rows else None
 
     async def referenced(self, digest: str) -> bool:
-        rows = await self.db.fetchall("SELECT 1 FROM artifacts WHERE digest = ? LIMIT 1",
-                                      (digest,))
+        rows = await self.db.fetchall(
+            "SELECT 1 FROM artifacts WHERE digest = ? UNION ALL "
+            "SELECT 1 FROM build_outputs WHERE digest = ? LIMIT 1", (digest, digest))
         return bool(rows)
+
+    async def receive(self, chunks: AsyncIterable[bytes], limit: int | None = None,
+                      what: str = "upload") -> tuple[Path, str, int]:
+        """Write a stream to a temporary file of the store, fsynced: its path, digest and
+        size, for `commit_blob`. Past `limit` bytes it stops, removes the file and raises
+        TooBigError."""
+        writer = await asyncio.to_thread(_BlobWriter, self.tmp)
+        try:
+            buffer = bytearray()
+            async for chunk in chunks:
+                buffer += chunk
+                if limit is not None and writer.size + len(buffer) > limit:
+                    raise TooBigError(f"{what} passed {limit} bytes", limit)
+                if len(buffer) >= WRITE_SIZE:
+                    data, buffer = bytes(buffer), bytearray()
+                    await asyncio.to_thread(writer.write, data)
+            await asyncio.to_thread(writer.write, bytes(buffer))
+            digest = await asyncio.to_thread(writer.finish)
+        except OSError as e:
+            await asyncio.to_thread(writer.discard)
+            if _full(e):
+                raise StorageFullError(f"{what} not stored: the disk is full") from None
+            raise
+        except BaseException:
+            await asyncio.to_thread(writer.discard)
+            raise
+        return writer.path, digest, writer.size
+
+    async def receive_file(self, source: Path, limit: int | None = None,
+                           what: str = "file") -> tuple[Path, str, int]:
+        """`receive` for a file on this machine: copied (never moved: it is not ours)."""
+        async def chunks() -> AsyncIterator[bytes]:
+            with open(source, "rb") as f:
+                while block := await asyncio.to_thread(f.read, WRITE_SIZE):
+                    yield block
+
+        return await self.receive(chunks(), limit, what)
+
+    async def commit_blob(self, tmp: Path, digest: str,
+                          record: Callable[[Tx], Awaitable[tuple[T, builtins.list[str]]]]) -> T:
+        """Make the file from `receive` the blob of `digest` and, in the same change (under
+        the store's lock, so no sweep sees the blob unreferenced), run `record`: it writes
+        who refers to the blob and gives back its answer and the digests it stopped
+        referring to, whose blobs go if nothing else refers to them."""
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self._place, tmp, digest)
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                if _full(e):
+                    raise StorageFullError("not stored: the disk is full") from None
+                raise
+            try:
+                answer, dropped = await self.db.write(record)
+            except BaseException:
+                await self._collect(digest)  # unless something else has the same bytes
+                raise
+            for old in dropped:
+                if old != digest:
+                    await self._collect(old)
+        return answer
 
     async def put(self, name: str, chunks: AsyncIterable[bytes],
                   expected: str | None = None, arch: str | None = None) -> tuple[Artifact, bool]:
@@ -222,29 +301,12 @@ class ArtifactStore:
         check_name(name)
         if expected is not None and not DIGEST_RE.fullmatch(expected):
             raise InputError(f"bad digest {expected!r}: expected sha256:<64 lowercase hex digits>")
-        writer = await asyncio.to_thread(_BlobWriter, self.tmp)
-        try:
-            buffer = bytearray()
-            async for chunk in chunks:
-                buffer += chunk
-                if len(buffer) >= WRITE_SIZE:
-                    data, buffer = bytes(buffer), bytearray()
-                    await asyncio.to_thread(writer.write, data)
-            await asyncio.to_thread(writer.write, bytes(buffer))
-            digest = await asyncio.to_thread(writer.finish)
-        except OSError as e:
-            await asyncio.to_thread(writer.discard)
-            if _full(e):
-                raise StorageFullError(f"artifact {name!r} not stored: the disk is full") from None
-            raise
-        except BaseException:
-            await asyncio.to_thread(writer.discard)
-            raise
+        tmp, digest, size = await self.receive(chunks, what=f"artifact {name!r}")
         if expected is not None and expected != digest:
-            await asyncio.to_thread(writer.discard)
+            await asyncio.to_thread(tmp.unlink, True)
             raise InputError(f"artifact {name!r} not stored: its digest is {digest}, "
                              f"not {expected} as the upload said")
-        return await self._commit(name, writer.path, digest, writer.size, arch)
+        return await self._commit(name, tmp, digest, size, arch)
 
     async def put_file(self, name: str, path: Path,
                        arch: str | None = None) -> tuple[Artifact, bool]:

@@ -189,6 +189,20 @@ MIGRATIONS: list[str] = [
         WHEN json_extract(parameters, '$.ick_trigger') LIKE '%#%' THEN 'downstream'
         ELSE 'manual' END;
     """,
+    # 10: outputs (the `outputs:` action key): the workspace files an action kept, one
+    # row per (build, job, path); the bytes are blobs of the artifact store, by digest, so a
+    # blob goes only when neither an artifact nor an output refers to it.
+    """
+    CREATE TABLE build_outputs (
+        build_id INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+        job INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (build_id, job, path)
+    );
+    CREATE INDEX build_outputs_digest ON build_outputs (digest);
+    """,
 ]
 
 

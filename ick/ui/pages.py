@@ -11,6 +11,7 @@ from ick.keepers.tokens import has_scope
 from ick.keepers.triggers import settable
 from ick.model import ActionState, Build, BuildState, Project, name_problem
 from ick.storage.artifacts import check_name
+from ick.storage.outputs import check_output_path
 from ick.storage.tokens import TokenRecord
 from ick.ui import access, wiring
 from ick.ui.live import job_of, read_tail
@@ -124,6 +125,7 @@ async def build_page(request: web.Request) -> web.StreamResponse:
         "can_rebuild": not live and not project_gone and has_scope(session.token, "trigger"),
         "project_gone": project_gone,
         "log_links": log_links(build, job),
+        "outputs": await wiring.outputs(request).list(number),
     })
 
 
@@ -141,6 +143,27 @@ async def artifact_download(request: web.Request) -> web.StreamResponse:
         raise NotFoundError(f"no artifact {name!r}")
     filename = "".join(c if c.isalnum() or c in "._-" else "_" for c in name.rsplit("/", 1)[-1])
     return web.FileResponse(store.blob_path(artifact.digest), headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    })
+
+
+async def output_download(request: web.Request) -> web.StreamResponse:
+    """One of a build's outputs, for a session that may see the build (?job=N: that job's)."""
+    session = await access.page_session(request, checks_projects=True)
+    number = build_id(request)
+    build = await wiring.builds(request).get(number)
+    if build is None:
+        raise NotFoundError(f"no build {number}")
+    access.check_build(session, build)
+    path = check_output_path(request.match_info["path"])
+    job = whole_number(request, "job", 0) if request.query.get("job") else None
+    store = wiring.outputs(request)
+    output = await store.get(number, path, job)
+    if output is None or not store.blob_path(output).is_file():
+        raise NotFoundError(f"build {number} has no output {path!r}")
+    filename = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.rsplit("/", 1)[-1])
+    return web.FileResponse(store.blob_path(output), headers={
         "Content-Type": "application/octet-stream",
         "Content-Disposition": f'attachment; filename="{filename}"',
     })

@@ -48,6 +48,13 @@ async def artifact_download(request: web.Request) -> web.StreamResponse:
 
 
 @page
+async def output_download(request: web.Request) -> web.StreamResponse:
+    from ick.ui import pages
+
+    return await pages.output_download(request)
+
+
+@page
 async def workers_page(request: web.Request) -> web.StreamResponse:
     from ick.ui import pages
 
@@ -139,6 +146,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/ui/builds/{id}", build_page)
     r.add_get("/ui/builds/{id}/events", events)
     r.add_get("/ui/builds/{id}/log.txt", log_txt)
+    r.add_get(r"/ui/builds/{id}/outputs/{path:.+}", output_download)
     r.add_post("/ui/builds/{id}/+cancel", cancel)
     r.add_post("/ui/builds/{id}/+rebuild", rebuild)
     r.add_get("/ui/artifacts", artifacts_page)

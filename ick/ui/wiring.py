@@ -18,6 +18,7 @@ from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
+from ick.storage.outputs import OutputStore
 from ick.storage.overview import BuildOverview
 from ick.storage.resources import ResourceStore
 
@@ -56,6 +57,10 @@ def sessions(request: web.Request) -> SessionKeeper:
 
 def artifacts(request: web.Request) -> ArtifactStore:
     return request.app[keys.ARTIFACTS]
+
+
+def outputs(request: web.Request) -> OutputStore:
+    return request.app[keys.OUTPUTS]
 
 
 def notifications(request: web.Request) -> NotificationStore:

@@ -1,5 +1,6 @@
-"""Pruning: old builds (rows, actions, notifications, logs) by retention, blobs no artifact
-names, ended builds' workspaces, and git mirrors and cached systrees unused for 30 days.
+"""Pruning: old builds (rows, actions, notifications, outputs, logs) by retention, blobs
+neither an artifact nor an output refers to, ended builds' workspaces, and git mirrors and
+cached systrees unused for 30 days.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,14 @@ UNUSED_DAYS = 30.0  # git mirrors and cached systrees unused this long go
 HOURLY = 3600.0
 FIRST = 60.0  # seconds after start-up before the first hourly prune
 DEFAULT_KEEP = Keep(builds=200, days=None)
+
+# The builds something else still needs, whatever retention says (a deployment's: what is
+# live, and what it may roll back to): they are not pruned, nor their outputs.
+Needed = Callable[[], Awaitable[Collection[int]]]
+
+
+async def _none_needed() -> Collection[int]:
+    return ()
 
 
 @dataclass
@@ -127,6 +136,7 @@ class Pruner:
         state_dir: Path, default: Keep = DEFAULT_KEEP, artifacts: ArtifactStore | None = None,
         systrees: SystreeCache | None = None, now: Callable[[], str] = now_iso,
         wall: Callable[[], float] = time.time, unused_days: float = UNUSED_DAYS,
+        needed: Needed = _none_needed,
     ) -> None:
         self.retention = retention
         self.resources = resources
@@ -138,6 +148,7 @@ class Pruner:
         self.now = now
         self.wall = wall
         self.unused = unused_days * 86400
+        self.needed = needed
         self._lock = asyncio.Lock()
 
     async def prune(self, dry_run: bool = False) -> PruneReport:
@@ -158,6 +169,7 @@ class Pruner:
         builds, logs = Removed("builds"), Removed("logs")
         now = self.now()
         gone: set[int] = set()
+        needed = set(await self.needed())
         for name in await self.retention.projects_with_builds():
             project = await self.resources.project(name)
             if project is None:
@@ -166,6 +178,7 @@ class Pruner:
                 found = await self.retention.ended(name)
             else:
                 found = await self.retention.prunable(name, keep_for(project, self.default), now)
+            found = [b for b in found if b.id not in needed]
             if not found:
                 continue
             if not dry_run:

@@ -12,6 +12,7 @@ from pathlib import Path
 from ick.errors import ActionError
 from ick.runners.base import ActionContext, ArtifactRef
 from ick.storage.artifacts import ArtifactStore
+from ick.storage.outputs import OutputStore
 from ick.worker.systrees import SystreeCache
 
 
@@ -35,11 +36,12 @@ class StoreBlobs:
 
 class LocalServices:
     """A local worker's services: the controller's own artifact store, systree cache (made
-    with `StoreBlobs` of that store) and secrets."""
+    with `StoreBlobs` of that store), secrets and builds' outputs."""
 
     def __init__(self, artifacts: ArtifactStore, systrees: SystreeCache,
-                 secret: Callable[[str, str], bytes | None]) -> None:
+                 secret: Callable[[str, str], bytes | None], outputs: OutputStore) -> None:
         self.artifacts = artifacts
+        self.outputs = outputs
         self._blobs = StoreBlobs(artifacts)
         self._systrees = systrees
         self._secret = secret
@@ -69,3 +71,7 @@ class LocalServices:
 
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
         return self._secret(ctx.project, name)
+
+    async def store_output(self, ctx: ActionContext, path: str, file: Path) -> tuple[int, str]:
+        output = await self.outputs.put_file(ctx.build_id, ctx.job, path, file)
+        return output.size, output.digest

@@ -19,6 +19,7 @@ from ick.runners.result import ActionResult
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import Refused, Unreachable, WorkItem, WorkSource
+from ick.worker.outputs import with_outputs
 from ick.worker.secretfiles import secret_files
 from ick.worker.tracking import ActionTracker
 from ick.worker.workspaces import Workspaces
@@ -238,7 +239,12 @@ class Worker:
                 if self.tracker is not None:
                     ctx.started = self.tracker.started(item.build_id, item.seq)
                 async with secret_files(ctx):
-                    result = await self._runner(item).run(ctx)
+                    try:
+                        result = await self._runner(item).run(ctx)
+                    except IckError as e:
+                        result = ActionResult(None, e.message)
+                # Kept whether it succeeded or failed (a failed build's test reports).
+                result = await with_outputs(ctx, result)
             return outcome_of(result, loop.time() - started)
         except IckError as e:
             return Outcome(None, loop.time() - started, e.message)
