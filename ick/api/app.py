@@ -48,7 +48,18 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick.api import apply, artifacts, builds, logins, prune, resources, secrets, tokens, work
+    from ick.api import (
+        apply,
+        artifacts,
+        builds,
+        feeds,
+        logins,
+        prune,
+        resources,
+        secrets,
+        tokens,
+        work,
+    )
     from ick.ui.routes import add_routes as add_ui_routes
 
     app = web.Application(middlewares=[errors_middleware])
@@ -70,6 +81,7 @@ def make_app(daemon: Daemon) -> web.Application:
                                          daemon.settings.max_streams_per_session)
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
+    feeds.add_routes(app)  # before resources, for the same reason
     resources.add_routes(app)
     builds.add_routes(app)
     artifacts.add_routes(app)
