@@ -89,6 +89,8 @@ class IrcReader(_Collector):
 
     def connect(self) -> IrcReader:
         """Connect and wait until every channel is joined."""
+        with self.cond:  # a second connection: its own joins are awaited, not the first's
+            before = {c: self._joins(c) for c in self.channels}
         sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=WAIT)
         self.sock = sock
         lines = []
@@ -99,10 +101,14 @@ class IrcReader(_Collector):
         sock.sendall("".join(f"{line}\r\n" for line in lines).encode())
         self.thread = threading.Thread(target=self._read, args=(sock,), daemon=True)
         self.thread.start()
-        for channel in self.channels:  # 366: the end of the channel's names, sent on joining
-            self.wait(lambda items, c=channel: any(  # type: ignore[misc]
-                f" 366 {self.nick} {c} " in line for line in items), f"joined {channel}")
+        for channel in self.channels:
+            self.wait(lambda _, c=channel: self._joins(c) > before[c],  # type: ignore[misc]
+                      f"joined {channel}")
         return self
+
+    def _joins(self, channel: str) -> int:
+        """366 (the end of the channel's names) comes once each time the reader joins."""
+        return sum(f" 366 {self.nick} {channel} " in line for line in self.items)
 
     def _read(self, sock: socket.socket) -> None:
         buffer = b""
