@@ -6,6 +6,7 @@ every line it is sent.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -133,10 +134,8 @@ class IrcReader(_Collector):
 
     def close(self) -> None:
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.sendall(b"QUIT :bye\r\n")
-            except OSError:
-                pass
             self.sock.close()
             self.sock = None
         if self.thread is not None:

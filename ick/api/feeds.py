@@ -13,7 +13,8 @@ from aiohttp import web
 from ick.api.helpers import require
 from ick.errors import InputError, NotFoundError
 from ick.keys import BASE_URL, BUILDS, RESOURCES, SETTINGS
-from ick.model import ActionState, Build, BuildState, name_problem
+from ick.model import Build, BuildState, name_problem
+from ick.timefmt import parse_iso
 
 ENTRIES = 50
 EPOCH = "1970-01-01T00:00:00Z"  # a feed's <updated> before it has any entry
@@ -21,13 +22,13 @@ UNFINISHED = (BuildState.QUEUED, BuildState.RUNNING)
 
 
 def _summary(build: Build) -> str:
+    """What the build listing knows (it reads no actions): outcome, commit, duration."""
     parts = [f"{build.project} #{build.number} (build {build.id}) {build.state.value}"]
     if build.commit:
         parts.append(f"commit {build.commit}")
-    failed = next((a for a in build.actions if a.state is ActionState.FAILED), None)
-    if failed is not None:
-        parts.append(f"failed: pipeline {failed.pipeline}, action {failed.index + 1} "
-                     f"({failed.kind})")
+    if build.started_at and build.finished_at:
+        took = parse_iso(build.finished_at) - parse_iso(build.started_at)
+        parts.append(f"took {took.total_seconds():.1f} s")
     return "; ".join(parts)
 
 
