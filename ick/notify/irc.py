@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 from pathlib import Path
 
 from ick.config import IrcSettings
@@ -87,8 +88,8 @@ class _Connection:
                 settings.host, settings.port, ssl=tls_context() if settings.tls else None,
                 server_hostname=settings.host if settings.tls else None)
         except OSError as e:
-            problem = tls_problem(e)
-            reason = problem or (e.strerror or str(e)).lower()
+            # asyncio's own strerror names the address, which the message names already
+            reason = tls_problem(e) or (os.strerror(e.errno) if e.errno else str(e)).lower()
             raise SendError(f"{place}: cannot connect: {reason}") from None
         connection = cls(settings, reader, writer)
         try:
