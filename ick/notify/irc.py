@@ -220,6 +220,8 @@ class IrcLink:
                     async with asyncio.timeout(TIMEOUT):
                         if self._connection is None:
                             self._connection = await _Connection.open(settings)
+                            log.info("irc %s: connected as %s", settings.server,
+                                     self._connection.nick)
                         return await self._connection.notice(channel, lines)
                 except TimeoutError:
                     await self._drop()
