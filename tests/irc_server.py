@@ -32,9 +32,12 @@ def ngircd_missing() -> str | None:
 class Ngircd:
     """ngircd with a configuration of its own in `root`; `password`: the server's PASS."""
 
-    def __init__(self, root: Path, password: str | None = None) -> None:
+    def __init__(self, root: Path, password: str | None = None,
+                 certificate: tuple[Path, Path] | None = None) -> None:
+        """With `certificate` (and its key), also TLS on `tls_port`."""
         self.root = root
         self.port = free_port()
+        self.tls_port = free_port() if certificate else None
         self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
         self.config = root / "ngircd.conf"
@@ -46,6 +49,8 @@ class Ngircd:
             *([f"Password = {password}"] if password else []),
             "[Limits]", "PingTimeout = 120", "PongTimeout = 20", "MaxConnectionsIP = 0",
             "[Options]", "PAM = no", "Ident = no", "DNS = no", "SyslogFacility = ",
+            *(["[SSL]", f"CertFile = {certificate[0]}", f"KeyFile = {certificate[1]}",
+               f"Ports = {self.tls_port}"] if certificate else []),
             "", ""]))
 
     def start(self) -> Ngircd:

@@ -11,6 +11,7 @@ import pytest
 from ick.config import IrcSettings
 from ick.errors import SendError
 from ick.notify.irc import IrcLink, parse, pieces
+from ick.notify.tls import tls_context
 from tests.irc_server import IrcReader, Ngircd, ngircd_missing
 
 
@@ -70,6 +71,29 @@ async def test_a_server_password_is_sent_and_a_wrong_one_refused(tmp_path: Path)
         with pytest.raises(SendError, match=f"^irc 127.0.0.1:{server.port}: "):
             await IrcLink(bad).deliver("#locked", ["kept out"])
         assert reader.notices("#locked") == ["let in"]
+    finally:
+        reader.close()
+        server.stop()
+
+
+async def test_tls_checks_the_servers_certificate(tmp_path: Path, certificate: tuple[Path, Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = ngircd_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    server = Ngircd(tmp_path, certificate=certificate).start()
+    reader = IrcReader(server, "reader", ["#secure"]).connect()  # plain, on the other port
+    try:
+        assert server.tls_port is not None
+        link = IrcLink(IrcSettings("127.0.0.1", server.tls_port, tls=True, nick="ickbot"))
+        with pytest.raises(SendError, match=f"^irc 127.0.0.1:{server.tls_port}: cannot "
+                                            "connect: certificate verify failed"):
+            await link.deliver("#secure", ["not trusted"])
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # now ick trusts it
+        tls_context.cache_clear()
+        await link.deliver("#secure", ["over tls"])
+        await asyncio.to_thread(reader.wait_notices, "#secure", lambda n: n == ["over tls"],
+                                "the notice")
     finally:
         reader.close()
         server.stop()
