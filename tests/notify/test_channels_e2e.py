@@ -110,7 +110,7 @@ def test_irc_notices_survive_the_server_going_away_mid_way(
         daemon = start_daemon(
             settings={"irc": {"server": f"127.0.0.1:{ngircd.port}", "nick": "ick"},
                       "public_url": PUBLIC},
-            environ={"ICK_NOTIFY_RETRY_SCALE": "0.05"})  # retries after 0.5 s, 1.5 s, 6 s
+            environ={"ICK_NOTIFY_RETRY_SCALE": "0.05"})  # retries after 0.5, 1.5, 6 s
         notify = '[{irc: "#ci", when: always}]'
         assert daemon.apply(PROJECT.format(name="chat", notify=notify)).returncode == 0
         first = daemon.trigger("chat", "code=0")
@@ -121,10 +121,11 @@ def test_irc_notices_survive_the_server_going_away_mid_way(
         reader.close()
         second = daemon.trigger("chat", "code=1")
         assert daemon.wait_build(second)["state"] == "failed"
-        # Two attempts failed: the next is 6 s away, time enough for the reader to be back
-        # in the channel before ick is (IRC keeps no history for late joiners).
+        # Three attempts failed (0.5 s and 1.5 s apart): the next is 6 s away, time enough
+        # for the reader to be back in the channel before ick (IRC keeps no history for
+        # late joiners).
         [pending] = wait_notifications(daemon, second, lambda ns: len(ns) == 1
-                                       and ns[0]["attempts"] >= 2, "two failed attempts")
+                                       and ns[0]["attempts"] >= 3, "three failed attempts")
         assert pending["state"] == "pending"
         assert f"irc 127.0.0.1:{ngircd.port}: cannot connect" in pending["last_error"]
 
