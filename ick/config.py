@@ -34,6 +34,30 @@ class SmtpSettings:
     sender: str = "ick@localhost"
 
 
+@dataclass(frozen=True)
+class MatrixSettings:
+    """`matrix: {homeserver: URL, token_file: PATH}`: where ick posts, and the file holding
+    the access token of its Matrix user (read at each send, never logged)."""
+
+    homeserver: str
+    token_file: str
+
+
+@dataclass(frozen=True)
+class IrcSettings:
+    """`irc: {server: HOST:PORT, tls: BOOL, nick: NAME, password_file: PATH}`."""
+
+    host: str
+    port: int
+    tls: bool = False
+    nick: str = "ick"
+    password_file: str | None = None  # the server password (PASS), read at each connection
+
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
 @dataclass
 class Settings:
     listen: str = DEFAULT_LISTEN
@@ -42,6 +66,8 @@ class Settings:
     public_url: str | None = None
     debian_mirror: str | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    matrix: MatrixSettings | None = None  # the matrix channel's; None: not configured
+    irc: IrcSettings | None = None
     max_log_mb: int = DEFAULT_MAX_LOG_MB  # a build's log stops growing past this
     max_outputs_mb: int = DEFAULT_MAX_OUTPUTS_MB  # one build's outputs, in all
     worker_labels: dict[str, list[str]] = field(default_factory=dict)  # the local workers' own
@@ -66,12 +92,16 @@ class Settings:
         return self.public_url or f"http://{host}:{port if port is not None else configured}"
 
 
-KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "worker_labels",
-        "max_log_mb", "max_outputs_mb", "public_badges", "keep_builds", "keep_days",
-        "max_connections", "header_timeout", "max_streams", "max_streams_per_session",
-        "systree_cache"}
+KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "matrix", "irc",
+        "worker_labels", "max_log_mb", "max_outputs_mb", "public_badges", "keep_builds",
+        "keep_days", "max_connections", "header_timeout", "max_streams",
+        "max_streams_per_session", "systree_cache"}
 SYSTREE_CACHES = ("disk", "tmpfs")
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
+MATRIX_KEYS = {"homeserver", "token_file"}
+IRC_KEYS = {"server", "tls", "nick", "password_file"}
+# RFC 2812's nickname: a letter or special first, then letters, digits, specials and `-`.
+IRC_NICK = r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}"
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -179,6 +209,10 @@ def load_settings(
         settings.header_timeout = float(seconds)
     if merged.get("smtp") is not None:
         settings.smtp = _smtp(merged["smtp"], where)
+    if merged.get("matrix") is not None:
+        settings.matrix = _matrix(merged["matrix"], where)
+    if merged.get("irc") is not None:
+        settings.irc = _irc(merged["irc"], where)
     if merged.get("worker_labels") is not None:
         settings.worker_labels = _worker_labels(merged["worker_labels"], where)
     if environ.get("ICK_WORKER_LEASE"):
@@ -234,6 +268,52 @@ def _smtp(doc: Any, where: str) -> SmtpSettings:
                 raise InputError(f"{where}: smtp: {key}: expected true or false")
             setattr(smtp, key, doc[key])
     return smtp
+
+
+def _mapping(doc: Any, where: str, key: str, known: set[str]) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise InputError(f"{where}: {key}: expected a mapping")
+    unknown = sorted(set(doc) - known, key=str)
+    if unknown:
+        raise InputError(f"{where}: {key}: unknown key {unknown[0]!r} "
+                         f"(expected one of: {', '.join(sorted(known))})")
+    return doc
+
+
+def _matrix(doc: Any, where: str) -> MatrixSettings:
+    from urllib.parse import urlsplit
+
+    doc = _mapping(doc, where, "matrix", MATRIX_KEYS)
+    url = doc.get("homeserver")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"{where}: matrix: homeserver: expected an http or https url")
+    token_file = doc.get("token_file")
+    if not isinstance(token_file, str) or not token_file:
+        raise InputError(f"{where}: matrix: token_file: expected the path of a file holding "
+                         "the access token")
+    return MatrixSettings(url.rstrip("/"), token_file)
+
+
+def _irc(doc: Any, where: str) -> IrcSettings:
+    import re
+
+    doc = _mapping(doc, where, "irc", IRC_KEYS)
+    server = doc.get("server")
+    host, sep, port = server.rpartition(":") if isinstance(server, str) else ("", "", "")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"{where}: irc: server: expected HOST:PORT")
+    tls = doc.get("tls", False)
+    if not isinstance(tls, bool):
+        raise InputError(f"{where}: irc: tls: expected true or false")
+    nick = doc.get("nick", "ick")
+    if not isinstance(nick, str) or not re.fullmatch(IRC_NICK, nick):
+        raise InputError(f"{where}: irc: nick: expected a nickname of letters, digits and "
+                         "[]\\`_^{|}- (not starting with a digit or -), at most 30")
+    password_file = doc.get("password_file")
+    if password_file is not None and (not isinstance(password_file, str) or not password_file):
+        raise InputError(f"{where}: irc: password_file: expected a path")
+    return IrcSettings(host.strip("[]"), int(port), tls, nick, password_file)
 
 
 # Variables of the daemon's environment that actions may see; everything else stays out,

@@ -70,7 +70,7 @@ class ActionError(IckError):
 
 
 class SendError(IckError):
-    """A mail or webhook was not delivered; the message goes to the notification's history."""
+    """A notification was not delivered; the message goes to the notification's history."""
 
 
 class ClientError(IckError):

@@ -1,4 +1,4 @@
-"""The daemon's one HTTP client session (webhooks now; Matrix and forges' status APIs later),
+"""The daemon's one HTTP client session (webhooks and Matrix now; forges' status APIs later),
 made at its first use with ick's TLS context."""
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.daemon import Daemon
+from tests.irc_server import Ngircd, ngircd_missing
+from tests.matrix_server import Homeserver
 from tests.remote import RemoteWorker
 
 if TYPE_CHECKING:
@@ -107,6 +109,34 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
 def daemon(start_daemon: Callable[..., Daemon]) -> Daemon:
     """A running `ick serve` with default settings and two workers."""
     return start_daemon()
+
+
+@pytest.fixture(scope="session")
+def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]:
+    """A real Matrix homeserver (Synapse, SQLite, no federation) with a bot user, a reader
+    and a room both are in, started once for the whole run (about 3 s here); tests tell
+    their messages apart by build id, or use rooms of their own."""
+    import importlib.util
+
+    from tests.matrix_server import start, stop
+
+    if importlib.util.find_spec("synapse") is None:
+        pytest.skip("matrix-synapse is not installed (pip install -e '.[test]')")
+    proc, server = start(tmp_path_factory.mktemp("synapse"))
+    yield server
+    stop(proc)
+
+
+@pytest.fixture
+def ngircd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ngircd]:
+    """A real IRC server (Debian's ngircd) on a free loopback port, of this test alone: a test
+    may stop it and start it again."""
+    missing = ngircd_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    server = Ngircd(tmp_path_factory.mktemp("ngircd")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def test_design_example_reads_into_dataclasses() -> None:
             name="hello",
             parameters={"systree_name": "bookworm_systree", "greeting": "hi"},
             pipelines=["prepare_container", "hello"],
-            notify=[{"email": "dev@example.org", "when": "failure", "on": ["end"]}],
+            notify=[{"email": "dev@example.org", "when": "failure", "on": ["ended"]}],
             concurrent=False,
         )
     ]
@@ -228,8 +228,8 @@ def test_empty_file_has_nothing() -> None:
                 " dev@example.org, not 'nobody'",
                 "hello.ick:7: notify 3 of project 'x': 'when' must be one of always,"
                 " failure, change, not 'sometimes'",
-                "hello.ick:8: notify 3 of project 'x': 'on' must be a list of start and/or end,"
-                " not ['middle']",
+                "hello.ick:8: notify 3 of project 'x': 'on' must be a list of started, ended,"
+                " action_failed, deployment, approval, gate, not ['middle']",
                 "hello.ick:9: notify 3 of project 'x': 'secret' goes only with 'webhook'",
             ],
         ),
@@ -345,7 +345,7 @@ def test_yaml_booleans_are_only_true_and_false() -> None:
     )
     assert ickfile.projects[0].parameters == {"answer": "no"}
     assert ickfile.projects[0].notify == [
-        {"webhook": "http://h/x", "when": "change", "on": ["start"]}
+        {"webhook": "http://h/x", "when": "change", "on": ["started"]}
     ]
 
 
@@ -434,7 +434,8 @@ def test_project_document_round_trips() -> None:
         "liw/website",
         {"n": [1, {"k": None}]},
         ["build"],
-        [{"webhook": "https://h.example/x", "when": "always", "on": ["end"], "secret": "hook"}],
+        [{"webhook": "https://h.example/x", "when": "always", "on": ["ended"],
+          "secret": "hook"}],
         True,
     )
     assert project_from_doc(project.to_doc(), "again") == project

@@ -52,6 +52,7 @@ def make_app(daemon: Daemon) -> web.Application:
         apply,
         artifacts,
         builds,
+        feeds,
         logins,
         outputs,
         prune,
@@ -82,6 +83,7 @@ def make_app(daemon: Daemon) -> web.Application:
                                          daemon.settings.max_streams_per_session)
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
+    feeds.add_routes(app)  # before resources, for the same reason
     resources.add_routes(app)
     builds.add_routes(app)
     outputs.add_routes(app)

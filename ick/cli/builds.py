@@ -195,7 +195,8 @@ def _echo_actions(actions: list[dict[str, Any]], indent: str) -> None:
 
 def _echo_notification(n: dict[str, Any]) -> None:
     """`email dev@example.org (end): sent, 2 attempts`, then one line per attempt."""
-    target = f"email {n['email']}" if "email" in n else f"webhook {n.get('webhook')}"
+    channel = n.get("channel") or ("email" if "email" in n else "webhook")
+    target = f"{channel} {n.get(channel)}"
     attempts = f"{n['attempts']} attempt" + ("" if n["attempts"] == 1 else "s")
     state = {"pending": "pending", "sent": "sent", "failed": "gave up"}.get(n["state"], n["state"])
     later = f", next attempt {n['next_attempt_at']}" if n.get("next_attempt_at") else ""

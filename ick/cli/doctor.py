@@ -1,14 +1,19 @@
 """`ick doctor`: what this host lacks for each kind of action, and which package gives it; which
-notification channels it can send by, and the ick.yaml settings each is configured by."""
+notification channels it can send by, the ick.yaml settings each is configured by, and (with
+--config) those settings and whether each channel's server answers."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 import click
 
 from ick.cli.context import json_option, print_json
+
+if TYPE_CHECKING:
+    from ick.config import Settings
 
 
 def tools() -> list[tuple[str, str, str]]:
@@ -48,8 +53,9 @@ def overlayfs_ok() -> bool:
     return os.path.isdir(f"/lib/modules/{os.uname().release}/kernel/fs/overlayfs")
 
 
-def checks() -> list[dict[str, str]]:
-    """Each check: its name, a state (ok, missing, warning, note) and what to do about it."""
+def checks(settings: Settings | None = None) -> list[dict[str, str]]:
+    """Each check: its name, a state (ok, missing, warning, note) and what to do about it;
+    with the daemon's settings, whether each channel's server answers too."""
     found = []
     for command, package, purpose in tools():
         path = shutil.which(command)
@@ -74,13 +80,16 @@ def checks() -> list[dict[str, str]]:
                       "detail": "no tmpfs on /run/systemd/nspawn: systemd-nspawn refuses to "
                                 "start without it; `ick serve` mounts one when it runs as root"})
     found += _arches()
-    found += channel_checks()
+    found += channel_checks(settings)
     return found
 
 
-def channel_checks() -> list[dict[str, str]]:
+def channel_checks(settings: Settings | None = None) -> list[dict[str, str]]:
     """One check per notification channel, from the channel records: usable on this host or
-    not, and which ick.yaml settings it sends through."""
+    not, and which ick.yaml settings it sends through; given the daemon's settings, what
+    they say and whether the channel's server answers (a warning when it does not)."""
+    import asyncio
+
     from ick.notify.channels import CHANNELS
 
     found = []
@@ -89,6 +98,10 @@ def channel_checks() -> list[dict[str, str]]:
         name = f"notify by {channel.key}"
         if problem is not None:
             found.append({"check": name, "state": "missing", "detail": problem})
+        elif settings is not None and channel.probe is not None:
+            ok, detail = asyncio.run(channel.probe(settings))
+            found.append({"check": name, "state": "ok" if ok else "warning",
+                          "detail": detail})
         else:
             detail = f"through the {channel.settings}: settings of ick.yaml" \
                 if channel.settings else ""
@@ -105,14 +118,23 @@ def _line(check: dict[str, str]) -> str:
         return f"missing  {name}: {detail}"
     if state == "info":
         return f"{name:<8} {detail}"
+    if state == "warning" and name.startswith("notify by "):
+        return f"warning  {name}: {detail}"
     return f"{state:<8} {detail}"
 
 
 @click.command()
+@click.option("--config", "config", metavar="FILE", default=None,
+              help="The daemon's settings (ick.yaml): show each channel's and ask its server.")
 @json_option
-def doctor(as_json: bool) -> None:
+def doctor(config: str | None, as_json: bool) -> None:
     """Check the host for what ick's actions need (exit 1 if something is missing)."""
-    found = checks()
+    settings = None
+    if config is not None:
+        from ick.config import load_settings
+
+        settings = load_settings(config)
+    found = checks(settings)
     if as_json:
         print_json(found)
     else:

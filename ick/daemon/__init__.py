@@ -200,7 +200,8 @@ async def open_daemon(
         url = f"http://{host}:{port}"
         outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
                         lambda: settings.public_url or url, secrets.value,
-                        retry_scale=retry_scale())
+                        retry_scale=retry_scale(), matrix=settings.matrix, irc=settings.irc,
+                        secret_values=secrets.store.values)
         pruner = Pruner(
             retention=RetentionStore(db), resources=resources, logs=logs, state_dir=state,
             default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from ick.errors import IckFileError
 from ick.matrix import expand, matrix_problems
 from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, Pipeline, Project, name_problem
-from ick.notify.channel import ONS, WHENS
+from ick.notify.channel import DEFAULT_POINTS, OLD_POINTS, POINTS, WHENS, points_of
 from ick.notify.channels import CHANNELS
 from ick.runners.catalog import traits_of
 from ick.runners.rules import show_value
@@ -196,9 +196,10 @@ def _notify(doc: object, path: Path, context: str, out: list[Problem]) -> dict[s
     if not isinstance(when, str) or when not in WHENS:
         message = f"'when' must be one of {', '.join(WHENS)}, not {show_value(when)}"
         out.append(((*path, "when"), f"{context}: {message}"))
-    on = doc.get("on", ["end"])
-    if not (isinstance(on, list) and on and all(item in ONS for item in on)):
-        message = f"'on' must be a list of start and/or end, not {show_value(on)}"
+    on = doc.get("on", list(DEFAULT_POINTS))
+    if not (isinstance(on, list) and on and all(isinstance(item, str) and (
+            item in POINTS or item in OLD_POINTS) for item in on)):
+        message = f"'on' must be a list of {', '.join(POINTS)}, not {show_value(on)}"
         out.append(((*path, "on"), f"{context}: {message}"))
     secret = doc.get("secret")
     if "secret" in doc and not any(c.takes_secret for c in named):
@@ -212,7 +213,7 @@ def _notify(doc: object, path: Path, context: str, out: list[Problem]) -> dict[s
     entry: dict[str, Any] = {
         named[0].key: doc[named[0].key],
         "when": when,
-        "on": list(dict.fromkeys(on)),
+        "on": list(points_of(on)),
     }
     if "secret" in doc:
         entry["secret"] = secret

@@ -4,17 +4,34 @@ the frozen `Target` a checked `notify:` entry becomes, whichever channel it goes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from ick.config import SmtpSettings
+    from ick.config import MatrixSettings, Settings, SmtpSettings
+    from ick.notify.irc import IrcLink
 
 WHENS = ("always", "failure", "change")
-ONS = ("start", "end")
+# The points a rule may name in `on:`. deployment, approval and gate are accepted (and
+# checked) already; nothing emits them until deployments and the gate exist.
+POINTS = ("started", "ended", "action_failed", "deployment", "approval", "gate")
+DEFAULT_POINTS = ("ended",)
+# What a rule said before the points had their names; stored projects and old files keep
+# working.
+OLD_POINTS = {"start": "started", "end": "ended"}
+# The build events the outbox records (the `event` of a notification, the webhook's
+# X-Ick-Event), and the point each one is.
+POINT_OF_EVENT = {"start": "started", "end": "ended", "action_failed": "action_failed"}
+
+
+def points_of(on: object) -> tuple[str, ...]:
+    """A stored or checked `on:` list as points (old spellings read as their new names)."""
+    if not isinstance(on, list | tuple):
+        return DEFAULT_POINTS
+    return tuple(dict.fromkeys(OLD_POINTS.get(str(o), str(o)) for o in on))
 
 
 @dataclass(frozen=True)
@@ -26,19 +43,23 @@ class Target:
     channel: str
     address: str
     when: str = "always"
-    on: tuple[str, ...] = ("end",)
+    on: tuple[str, ...] = DEFAULT_POINTS
     secret: str | None = None
 
 
 @dataclass(frozen=True)
 class Senders:
-    """What the outbox lends a channel to send one notification: the daemon's smtp settings,
-    its HTTP client session, and the value of a secret of the build's project (raising
-    SendError if it is not set)."""
+    """What the outbox lends a channel to send one notification: the daemon's settings of
+    each channel, its HTTP client session, its IRC link, the value of a secret of the
+    build's project (raising SendError if it is not set), and `key`, the notification's own
+    id, the same on every retry (Matrix's transaction id is made of it)."""
 
     smtp: SmtpSettings
     session: aiohttp.ClientSession
     secret: Callable[[str], bytes]
+    key: str = ""
+    matrix: MatrixSettings | None = None
+    irc: IrcLink | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +72,8 @@ class Channel:
     name a project secret. `send` delivers one notification's facts and says what the
     receiver answered; `shown` is a target as the daemon's log may show it (no credentials).
     `settings` is the ick.yaml key the channel is configured by, if any; `usable` says what
-    this host lacks to send by it, or None.
+    this host lacks to send by it, or None. `probe` (for `ick doctor`) shows the channel's
+    settings and whether its server answers: (ok, what it found).
     """
 
     key: str
@@ -62,3 +84,4 @@ class Channel:
     takes_secret: bool = False
     settings: str | None = None
     usable: Callable[[], str | None] = lambda: None
+    probe: Callable[[Settings], Coroutine[Any, Any, tuple[bool, str]]] | None = None

@@ -68,6 +68,19 @@ async def send_mail(smtp: SmtpSettings, doc: dict[str, Any], to: str) -> str:
     return f"{where}: {reply}".strip()
 
 
+async def greeting(smtp: SmtpSettings) -> str | None:
+    """Whether the server answers (for `ick doctor`): None, or what went wrong."""
+    client = aiosmtplib.SMTP(hostname=smtp.host, port=smtp.port, use_tls=smtp.tls,
+                             start_tls=False, timeout=SMTP_TIMEOUT,
+                             tls_context=tls_context() if smtp.tls else None)
+    try:
+        await client.connect()
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError) as e:
+        return _reason(e)
+    return None
+
+
 def _reason(e: BaseException) -> str:
     cause = e.__cause__ or e
     problem = tls_problem(cause)

@@ -6,10 +6,12 @@ Pure functions of the build, its log tail and the daemon's public URL; no I/O.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from ick.model import SOURCES_KEY, ActionState, Build, BuildState
 from ick.notify.rules import change_word
+from ick.storage.masking import Masker
 from ick.timefmt import parse_iso
 
 TAIL_LINES = 200
@@ -69,8 +71,9 @@ def _git(build: Build) -> list[Any]:
 
 def facts(build: Build, event: str, tail: str, base_url: str,
           previous: BuildState | None) -> dict[str, Any]:
-    """The JSON document a webhook receives; the mail says the same."""
-    ended = event == "end"
+    """The JSON document a webhook receives; the mail says the same. `event` is start, end
+    or action_failed (decided when the build has ended)."""
+    ended = event != "start"
     return {
         "event": event,
         "project": build.project,
@@ -94,12 +97,53 @@ def facts(build: Build, event: str, tail: str, base_url: str,
     }
 
 
+def masked(doc: Any, values: Iterable[bytes]) -> Any:
+    """`doc` with every secret value in it, in any string however deep, shown as `***`: the
+    stored log is masked already, but parameters, messages and git facts are not."""
+    secrets = list(values)
+    if not secrets:
+        return doc
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            masker = Masker(secrets)
+            raw = value.encode("utf-8", errors="surrogatepass")
+            return (masker.feed(raw) + masker.flush()).decode("utf-8", errors="replace")
+        if isinstance(value, dict):
+            return {mask(k): mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        return value
+
+    return mask(doc)
+
+
 def subject(doc: dict[str, Any]) -> str:
-    """`[ick] hello #3 failed` (or `started`, or `succeeded (fixed)`)."""
-    what = "started" if doc["event"] == "start" else doc["state"]
-    if doc.get("change"):
-        what += f" ({doc['change']})"
+    """`[ick] hello #3 failed` (or `started`, or `succeeded (fixed)`, or `action failed`)."""
+    if doc["event"] == "start":
+        what = "started"
+    elif doc["event"] == "action_failed":
+        what = "action failed"
+    else:
+        what = doc["state"]
+        if doc.get("change"):
+            what += f" ({doc['change']})"
     return f"[ick] {doc['project']} #{doc['number']} {what}"
+
+
+def failed_line(failed: dict[str, Any]) -> str:
+    return (f"pipeline {failed['pipeline']}, action {failed['index'] + 1} ({failed['kind']}, "
+            f"where: {failed['where']}): {failed['message'] or failed['state']}")
+
+
+def chat_lines(doc: dict[str, Any]) -> list[str]:
+    """What a chat channel (Matrix, IRC) says: the subject and link, and the failing action.
+    Short: a room is read by people, the mail and the build's page have the rest."""
+    lines = [f"{subject(doc)}: {doc['url']}"]
+    failed = doc.get("failed_action")
+    if failed and doc["event"] != "start":
+        lines.append(f"Failed action: {failed_line(failed)}")
+    return [" ".join(line.split()) for line in lines]  # no newline or tab reaches a line
 
 
 def _value(value: Any) -> str:
@@ -136,10 +180,8 @@ def body(doc: dict[str, Any]) -> str:
                       + "; ".join(j["title"] for j in doc["failed_jobs"])]
     failed = doc.get("failed_action")
     if failed:
-        lines += ["", f"Failed action: pipeline {failed['pipeline']}, action "
-                      f"{failed['index'] + 1} ({failed['kind']}, where: {failed['where']}): "
-                      f"{failed['message'] or failed['state']}"]
-    if doc["event"] == "end":
+        lines += ["", f"Failed action: {failed_line(failed)}"]
+    if doc["event"] != "start":
         lines += ["", f"The end of the log (at most {TAIL_LINES} lines):", ""]
         lines += [f"  {line}" for line in doc["log_tail"].splitlines()] or ["  (empty)"]
     return "\n".join(lines) + "\n"

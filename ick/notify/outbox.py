@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ick.config import SmtpSettings
+from ick.config import IrcSettings, MatrixSettings, SmtpSettings
 from ick.errors import SendError
 from ick.httpclient import HttpClient
-from ick.model import Build, BuildState
+from ick.model import ActionState, Build, BuildState
 from ick.notify.channel import Senders, Target
 from ick.notify.channels import BY_KEY, target_of
-from ick.notify.message import TAIL_BYTES, facts, log_tail
+from ick.notify.irc import IrcLink
+from ick.notify.message import TAIL_BYTES, facts, log_tail, masked
 from ick.notify.rules import fires, retry_delay
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # Given a project and a secret's name, the secret's value (or None when it is not set).
 SecretLookup = Callable[[str, str], "bytes | None"]
+# Given a project, the values of all its secrets: what no message may show.
+SecretValues = Callable[[str], "list[bytes]"]
 
 IN_FLIGHT = 8  # sends at once; more wait their turn
 MAX_SLEEP = 3600.0
@@ -53,12 +56,21 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class _Event:
-    """A build started or ended, as the controller's listener saw it."""
+    """A build started or ended (or, when it ended, had a failed action), as the
+    controller's listener saw it."""
 
     build_id: int
     project: str
     state: BuildState
     event: str
+
+
+def _ended(build: Build) -> list[_Event]:
+    """A build's end, and its failed actions' point (one event, however many failed)."""
+    events = [_Event(build.id, build.project, build.state, "end")]
+    if any(a.state is ActionState.FAILED for a in build.actions):
+        events.append(_Event(build.id, build.project, build.state, "action_failed"))
+    return events
 
 
 def describe(target: Target | None) -> str:
@@ -79,8 +91,12 @@ class Outbox:
     secrets: SecretLookup | None = None
     clock: Callable[[], datetime] = utc_now
     retry_scale: float = 1.0
+    matrix: MatrixSettings | None = None
+    irc: IrcSettings | None = None
+    secret_values: SecretValues | None = None
 
     def __post_init__(self) -> None:
+        self._irc = IrcLink(self.irc)
         self._events: list[_Event] = []
         self._wake = asyncio.Event()
         self._sending: set[int] = set()
@@ -94,7 +110,7 @@ class Outbox:
         self.wake()
 
     def build_finished(self, build: Build) -> None:
-        self._events.append(_Event(build.id, build.project, build.state, "end"))
+        self._events += _ended(build)
         self.wake()
 
     def wake(self) -> None:
@@ -162,7 +178,7 @@ class Outbox:
             if build is not None:
                 log.warning("build %d: deciding its notifications late (the daemon stopped)",
                             build_id)
-                self._events.append(_Event(build.id, build.project, build.state, "end"))
+                self._events += _ended(build)
         await self.drain()
 
     async def _decide(self, event: _Event) -> Decision:
@@ -241,11 +257,15 @@ class Outbox:
         tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES, job=job),
                         from_start=start == 0)
         doc = facts(build, n.event, tail, self.base_url(), previous)
+        if self.secret_values is not None:
+            # The log is masked as it is stored; parameters, messages and git facts are not.
+            doc = masked(doc, self.secret_values(build.project))
         target = target_of(n.target)
         if target is None:
             raise SendError("the target names no channel this daemon has")
         senders = Senders(self.smtp, self.http.session(),
-                          lambda name: self._secret(build.project, name))
+                          lambda name: self._secret(build.project, name), key=str(n.id),
+                          matrix=self.matrix, irc=self._irc)
         return await BY_KEY[target.channel].send(senders, target, doc)
 
     def _secret(self, project: str, name: str) -> bytes:

@@ -6,7 +6,7 @@ Pure code: no I/O and no clock; the outbox passes in states and attempt counts.
 from __future__ import annotations
 
 from ick.model import BuildState
-from ick.notify.channel import Target
+from ick.notify.channel import POINT_OF_EVENT, Target
 
 # Seconds to wait after attempt N fails (N counts from 1); hourly after the list runs out.
 RETRY_DELAYS = (10.0, 30.0, 120.0, 600.0, 1800.0)
@@ -28,15 +28,18 @@ def counts_as_outcome(state: BuildState) -> bool:
 
 
 def fires(target: Target, event: str, state: BuildState, previous: BuildState | None) -> bool:
-    """Whether `target` (a validated notify entry) is told about this event of a build.
+    """Whether `target` (a validated notify entry) is told about this event of a build
+    (start, end, action_failed: the points started, ended, action_failed).
 
     `state` is the build's state (its outcome for 'end'); `previous` is the outcome of the
     project's previous finished build that was not cancelled, None for its first.
     """
-    if event not in target.on:
+    if POINT_OF_EVENT.get(event) not in target.on:
         return False
-    if event == "start":
-        return True  # the when-rules are about outcomes, which a start does not have yet
+    if event != "end":
+        # The when-rules are about outcomes: a start has none yet, and a failed action is
+        # a failure whatever the rule.
+        return True
     when = target.when
     if when == "always":
         return True

@@ -19,6 +19,10 @@ COLUMNS = (
 )
 
 
+# The keys of a stored notify entry besides its channel's (ick.ickfile writes them).
+RULE_OPTIONS = ("when", "on", "secret")
+
+
 class NotifyState(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -47,11 +51,21 @@ class Notification:
     last_error: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def channel(self) -> str:
+        """The channel the target goes by: its one key that is not a rule's option."""
+        return next((k for k in self.target if k not in RULE_OPTIONS), "")
+
+    @property
+    def address(self) -> str:
+        return str(self.target.get(self.channel, ""))
+
     def to_json(self) -> dict[str, Any]:
-        kind = "email" if "email" in self.target else "webhook"
+        kind = self.channel
         return {
             "id": self.id,
-            kind: self.target[kind],
+            "channel": kind,
+            kind: self.address,
             "event": self.event,
             "when": self.target.get("when", "always"),
             "state": self.state.value,

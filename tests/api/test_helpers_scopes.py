@@ -14,6 +14,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("PUT", "/projects/p", "write"),
     ("DELETE", "/projects/p", "write"),
     ("POST", "/projects/p/+trigger", "trigger"),
+    ("GET", "/projects/p/feed.atom", "read"),
     ("GET", "/projects/p/+secrets", "read"),
     ("PUT", "/projects/p/+secrets/TOKEN", "write"),
     ("DELETE", "/projects/p/+secrets/TOKEN", "write"),

@@ -13,5 +13,9 @@ def test_doctor_says_which_channels_this_host_can_send_by() -> None:
         {"check": "notify by email", "state": "ok",
          "detail": "through the smtp: settings of ick.yaml"},
         {"check": "notify by webhook", "state": "ok", "detail": ""},
+        {"check": "notify by matrix", "state": "ok",
+         "detail": "through the matrix: settings of ick.yaml"},
+        {"check": "notify by irc", "state": "ok",
+         "detail": "through the irc: settings of ick.yaml"},
     ]
     assert all(c in checks() for c in found)

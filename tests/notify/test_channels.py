@@ -13,18 +13,20 @@ from ick.notify.outbox import describe
 
 
 def test_the_channels_and_their_keys() -> None:
-    assert [c.key for c in CHANNELS] == ["email", "webhook"]
+    assert [c.key for c in CHANNELS] == ["email", "webhook", "matrix", "irc"]
     assert [c.key for c in CHANNELS if c.takes_secret] == ["webhook"]
-    assert {c.key: c.settings for c in CHANNELS} == {"email": "smtp", "webhook": None}
+    assert {c.key: c.settings for c in CHANNELS} == {
+        "email": "smtp", "webhook": None, "matrix": "matrix", "irc": "irc"}
 
 
 def test_an_entry_becomes_a_frozen_target_with_the_defaults_filled_in() -> None:
     target = target_of({"webhook": "https://h.test/x", "secret": "KEY"})
-    assert target == Target("webhook", "https://h.test/x", "always", ("end",), "KEY")
+    assert target == Target("webhook", "https://h.test/x", "always", ("ended",), "KEY")
     with pytest.raises(dataclasses.FrozenInstanceError):
         target.when = "failure"  # type: ignore[misc]
+    # what projects stored before the points had their names reads as the new names
     assert target_of({"email": "a@b.c", "when": "change", "on": ["start", "end"]}) == Target(
-        "email", "a@b.c", "change", ("start", "end"))
+        "email", "a@b.c", "change", ("started", "ended"))
 
 
 def test_an_entry_of_no_known_channel_has_no_target() -> None:
@@ -42,6 +44,11 @@ def test_a_target_as_the_log_shows_it_hides_a_webhooks_credentials() -> None:
 @pytest.mark.parametrize(("key", "good", "bad"), [
     ("email", "dev@example.org", "dev"),
     ("webhook", "http://h.test/x", "ftp://h.test/x"),
+    ("matrix", "!abcdef:example.org", "abcdef:example.org"),
+    ("matrix", "#ick:example.org", "#ick"),
+    ("matrix", "!OpaqueRoomVersion12Id", "! spaced:example.org"),
+    ("irc", "#hello", "hello"),
+    ("irc", "&local", "#a,#b"),
 ])
 def test_each_channel_checks_its_address(key: str, good: str, bad: str) -> None:
     assert BY_KEY[key].address_ok(good)

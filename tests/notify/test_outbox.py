@@ -104,7 +104,7 @@ def mail() -> Iterator[MailSink]:
 
 
 def project(*targets: dict[str, Any]) -> Project:
-    return Project("hello", {}, [], [{"when": "always", "on": ["end"], **t} for t in targets])
+    return Project("hello", {}, [], [{"when": "always", "on": ["ended"], **t} for t in targets])
 
 
 async def test_a_build_that_ended_while_the_daemon_died_is_told_about_on_start(

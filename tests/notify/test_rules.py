@@ -12,7 +12,7 @@ OK, FAIL = BuildState.SUCCEEDED, BuildState.FAILED
 CANCELLED, INTERRUPTED = BuildState.CANCELLED, BuildState.INTERRUPTED
 
 
-def target(when: str = "always", on: tuple[str, ...] = ("end",)) -> Target:
+def target(when: str = "always", on: tuple[str, ...] = ("ended",)) -> Target:
     return Target("email", "dev@example.org", when, on)
 
 
@@ -42,12 +42,16 @@ def test_when_rules_at_the_end(when: str, state: BuildState, previous: BuildStat
 
 
 @pytest.mark.parametrize(("on", "event", "expected"), [
-    (("end",), "end", True),
-    (("end",), "start", False),
-    (("start",), "start", True),
-    (("start",), "end", False),
-    (("start", "end"), "start", True),
-    (("start", "end"), "end", True),
+    (("ended",), "end", True),
+    (("ended",), "start", False),
+    (("started",), "start", True),
+    (("started",), "end", False),
+    (("started", "ended"), "start", True),
+    (("started", "ended"), "end", True),
+    (("ended",), "action_failed", False),
+    (("action_failed",), "action_failed", True),
+    (("action_failed",), "end", False),
+    (("deployment", "approval", "gate"), "end", False),
 ])
 def test_on_picks_the_events(on: tuple[str, ...], event: str, expected: bool) -> None:
     assert fires(target("always", on), event, BuildState.RUNNING if event == "start" else OK,
@@ -56,7 +60,12 @@ def test_on_picks_the_events(on: tuple[str, ...], event: str, expected: bool) ->
 
 @pytest.mark.parametrize("when", ["always", "failure", "change"])
 def test_a_start_fires_whatever_the_when_rule(when: str) -> None:
-    assert fires(target(when, ("start", "end")), "start", BuildState.RUNNING, OK)
+    assert fires(target(when, ("started", "ended")), "start", BuildState.RUNNING, OK)
+
+
+@pytest.mark.parametrize("when", ["always", "failure", "change"])
+def test_a_failed_action_fires_whatever_the_when_rule(when: str) -> None:
+    assert fires(target(when, ("action_failed",)), "action_failed", FAIL, FAIL)
 
 
 def test_defaults_are_always_and_end() -> None:

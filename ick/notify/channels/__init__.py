@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ick.notify.channel import Channel, Target
+from ick.notify.channel import Channel, Target, points_of
 from ick.notify.channels.email import EMAIL
+from ick.notify.channels.irc import IRC
+from ick.notify.channels.matrix import MATRIX
 from ick.notify.channels.webhook import WEBHOOK
 
 CHANNELS: tuple[Channel, ...] = (
     EMAIL,
     WEBHOOK,
+    MATRIX,
+    IRC,
 )
 
 BY_KEY: dict[str, Channel] = {c.key: c for c in CHANNELS}
@@ -25,8 +29,6 @@ def target_of(entry: Mapping[str, object]) -> Target | None:
     address = None if channel is None else entry[channel.key]
     if channel is None or not isinstance(address, str):
         return None
-    on = entry.get("on", ["end"])
     secret = entry.get("secret")
     return Target(channel.key, address, str(entry.get("when", "always")),
-                  tuple(str(o) for o in on) if isinstance(on, list) else ("end",),
-                  secret if isinstance(secret, str) else None)
+                  points_of(entry.get("on")), secret if isinstance(secret, str) else None)

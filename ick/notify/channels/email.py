@@ -6,9 +6,12 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ick.notify.channel import Channel, Senders, Target
+
+if TYPE_CHECKING:
+    from ick.config import Settings
 
 ADDRESS_RE = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -31,7 +34,22 @@ def _usable() -> str | None:
     return None
 
 
+async def _probe(settings: Settings) -> tuple[bool, str]:
+    """Connect to the smtp server, read its greeting, and say goodbye."""
+    from ick.notify.mail import greeting
+
+    smtp = settings.smtp
+    security = "tls" if smtp.tls else "starttls" if smtp.starttls else "plain"
+    shown = (f"smtp {smtp.host}:{smtp.port} ({security}), from {smtp.sender}"
+             + (f", user {smtp.user}" if smtp.user else ""))
+    problem = await greeting(smtp)
+    if problem is not None:
+        return False, f"{shown}: {problem}"
+    return True, f"{shown}: answers"
+
+
 EMAIL = Channel(
     "email", _address_ok, "an address like dev@example.org", _send,
     shown=lambda target: f"email to {target.address}", settings="smtp", usable=_usable,
+    probe=_probe,
 )
