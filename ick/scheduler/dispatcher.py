@@ -135,7 +135,8 @@ class Dispatcher:
         project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
-        pipelines = {name: await self._resources.pipeline(name) for name in project.pipelines}
+        pipelines = {name: await self._resources.pipeline(name)
+                     for name in project.pipeline_names()}
         plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check)
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
