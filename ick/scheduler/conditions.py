@@ -81,8 +81,8 @@ def _parameters_problems(value: object) -> list[Problem]:
 def when_problems(value: object) -> list[Problem]:
     """Every problem with one `when:` value as written, each with where inside it."""
     if not isinstance(value, dict):
-        return [((), f"'when' must be a mapping with {', '.join(WHEN_KEYS)}, "
-                     f"not {_show(value)}")]
+        return [((), f"'when' must be a mapping with keys {', '.join(WHEN_KEYS[:-1])} or "
+                     f"{WHEN_KEYS[-1]}, not {_show(value)}")]
     problems: list[Problem] = []
     for key in value:
         if key not in WHEN_KEYS:
