@@ -142,6 +142,7 @@ class Dispatcher:
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
                                           plan.actions, now, plan.jobs, plan.fail_fast)
         self._log.open(build)
+        self._log.skipped(build)  # what `when:` skipped at plan time
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
@@ -318,6 +319,7 @@ class Dispatcher:
         for decision in decisions:
             if isinstance(decision, Save):
                 await self._persist(decision)
+                self._log.skipped(decision.build, decision.seqs)
             elif isinstance(decision, Dispatch):
                 if self._machine.running_action(decision.build.id, decision.seq) is None:
                     continue  # it ended while its Save was written (the worker went away)
