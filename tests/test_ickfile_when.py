@@ -173,3 +173,22 @@ def test_a_pipeline_document_with_a_bad_condition_is_refused() -> None:
         "PUT /pipelines/p: pipeline 'p': 'when': unknown status 'always' (expected one of: "
         "success, failure)",
     ]
+
+
+def test_a_condition_must_be_json_data_at_every_level() -> None:
+    assert problems_of("""\
+        projects:
+          - project: p
+            pipelines: [{pipeline: a, when: {parameters: {x: .inf}}}]
+        pipelines:
+          - pipeline: a
+            when: {parameters: {x: .inf}}
+            actions:
+              - shell: x
+                where: host
+                when: {parameters: {x: .nan}}
+        """) == [
+        "hello.ick:3: pipelines entry 1 of project 'p': 'when': inf is not a JSON number",
+        "hello.ick:6: pipeline 'a': 'when': inf is not a JSON number",
+        "hello.ick:10: action 1 of pipeline 'a': 'when': nan is not a JSON number",
+    ]

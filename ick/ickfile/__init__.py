@@ -163,6 +163,9 @@ def _when(doc: dict[Any, Any], path: Path, context: str, out: list[Problem]) -> 
         return {}
     found = when_problems(doc["when"])
     out.extend(((*path, "when", *where), _say(context, message)) for where, message in found)
+    if not found and (problem := _json_problem(doc["when"])) is not None:
+        out.append(((*path, "when"), _say(context, f"'when': {problem}")))
+        return {}
     return {} if found else dict(doc["when"])
 
 
