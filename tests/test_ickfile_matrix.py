@@ -98,7 +98,8 @@ def test_the_jobs_a_matrix_makes(matrix: Any, jobs: list[dict[str, Any]]) -> Non
     assert plan.jobs == jobs and plan.fail_fast
     assert [(a.job, a.index) for a in plan.actions] == [
         (n, i) for n in range(len(jobs)) for i in (0, 1)]
-    assert plan.parameters == {"a": 0, "ick_trigger": "api"}  # the build's own; jobs add theirs
+    # the build's own; jobs add theirs
+    assert plan.parameters == {"a": 0, "ick_trigger": "api", "ick_event": "manual"}
 
 
 def test_a_trigger_checks_required_parameters_in_every_job() -> None:

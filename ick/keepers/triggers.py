@@ -47,7 +47,7 @@ def check_rebuild(record: TokenRecord, project: Project, parameters: Mapping[str
     if allowed is None:
         return
     for name, value in sorted(parameters.items()):
-        if name == "ick_trigger" or name in allowed:
+        if name in ("ick_trigger", "ick_event") or name in allowed:
             continue
         if name not in project.parameters or project.parameters[name] != value:
             _refuse(record, project, name, allowed)

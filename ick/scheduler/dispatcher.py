@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ick.errors import ConflictError, NotFoundError
-from ick.model import Build, BuildState
+from ick.model import Build, BuildState, GitFacts
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.machine import (
     Decision,
@@ -22,7 +22,7 @@ from ick.scheduler.machine import (
     Save,
     Scheduler,
 )
-from ick.scheduler.plan import plan_build
+from ick.scheduler.plan import event_of, plan_build
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
@@ -129,18 +129,30 @@ class Dispatcher:
     # users' requests ------------------------------------------------------
 
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
-                      ick_trigger: str = "api", check: bool = True) -> Build:
+                      ick_trigger: str = "api", check: bool = True, event: str | None = None,
+                      git: GitFacts | None = None, triggered_by: str = "ick") -> Build:
         """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
-        `check`, a parameter the project does not know is refused (see plan_build)."""
+        `check`, a parameter the project does not know is refused (see plan_build). `event`
+        (None: what `ick_trigger` and the ref mean), `git` (None: the overrides' git_ref and
+        git_commit) and `triggered_by` (a token's name, or ick) are kept with the build."""
         project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
+        ref = overrides.get("git_ref")
+        if event is None:
+            event = event_of(ick_trigger, ref)
+        if git is None:
+            commit = overrides.get("git_commit")
+            git = GitFacts.of_ref(ref if isinstance(ref, str) else None,
+                                  commit if isinstance(commit, str) else None)
         pipelines = {name: await self._resources.pipeline(name)
                      for name in project.pipeline_names()}
-        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check)
+        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check,
+                          event=event, git=git)
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
-                                          plan.actions, now, plan.jobs, plan.fail_fast)
+                                          plan.actions, now, plan.jobs, plan.fail_fast,
+                                          event, triggered_by, git)
         self._log.open(build)
         self._log.skipped(build)  # what `when:` skipped at plan time
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
@@ -176,7 +188,8 @@ class Dispatcher:
         if await self._resources.project(old.project) is None:
             raise ConflictError(f"build {old.id} cannot be rebuilt: its project "
                                 f"{old.project!r} was deleted")
-        overrides = {k: v for k, v in old.parameters.items() if k != "ick_trigger"}
+        overrides = {k: v for k, v in old.parameters.items()
+                     if k not in ("ick_trigger", "ick_event")}
         # Unchecked: the project may have dropped a parameter since; it ran with it then.
         return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
 

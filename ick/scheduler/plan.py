@@ -41,6 +41,22 @@ class Plan:
 # Parameters any project takes at trigger time: the hook and polls set them on every project.
 ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
 
+# The triggers that report a pushed ref: their builds are pushes (or tags).
+REF_TRIGGERS = ("hook", "poll", "forge")
+
+
+def event_of(ick_trigger: str, ref: object) -> str:
+    """The event (ick.model.EVENTS) of a build that `ick_trigger` asked for, of ref `ref`."""
+    if ick_trigger in REF_TRIGGERS:
+        return "tag" if isinstance(ref, str) and ref.startswith("refs/tags/") else "push"
+    if ick_trigger == "schedule":
+        return "schedule"
+    if ick_trigger == "gate":
+        return "change"
+    if "#" in ick_trigger:  # PROJECT#N: another project's triggers:
+        return "downstream"
+    return "manual"
+
 
 def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
                               jobs: list[dict[str, Any]],
@@ -95,7 +111,8 @@ def plan_build(
         if check else None
     if problem is not None:
         raise InputError(problem)
-    parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger}
+    parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger,
+                  "ick_event": event}
     actions: list[ActionRecord] = []
     conditions: list[Conditions] = []
     for entry, pipeline in found:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
+from ick.model import NO_GIT, ActionRecord, ActionState, Build, BuildState, GitFacts, JobRecord
 from ick.storage.db import Dialect, Row
 
 BUILD_COLUMNS = (
     "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, "
-    "worker, fail_fast"
+    "worker, fail_fast, event, triggered_by, git"
 )
 JOB_COLUMNS = "build_id, job, parameters, state, worker, started_at, finished_at"
 ACTION_COLUMNS = (
@@ -33,7 +33,7 @@ def build_from_row(row: Row, actions: Sequence[ActionRecord] = (),
                    jobs: Sequence[JobRecord] = ()) -> Build:
     """A build from BUILD_COLUMNS (and perhaps `resolved_commit` after them)."""
     (build_id, project, number, state, parameters, concurrent, queued_at, started_at,
-     finished_at, worker, fail_fast) = row[:11]
+     finished_at, worker, fail_fast, event, triggered_by, git) = row[:14]
     return Build(
         id=build_id,
         project=project,
@@ -48,8 +48,24 @@ def build_from_row(row: Row, actions: Sequence[ActionRecord] = (),
         actions=tuple(actions),
         jobs=tuple(jobs),
         fail_fast=bool(fail_fast),
-        resolved_commit=row[11] if len(row) > 11 else None,
+        event=event,
+        triggered_by=triggered_by,
+        git=git_from_json(git),
+        resolved_commit=row[14] if len(row) > 14 else None,
     )
+
+
+def git_to_json(git: GitFacts) -> str | None:
+    """A build's git facts as its `git` column holds them (NULL when none is known)."""
+    return None if git == NO_GIT else json.dumps(git.to_json())
+
+
+def git_from_json(text: str | None) -> GitFacts:
+    if not text:
+        return NO_GIT
+    doc = json.loads(text)
+    return GitFacts(**{k: v for k, v in doc.items()
+                       if k in GitFacts.__dataclass_fields__ and isinstance(v, str)})
 
 
 def action_from_row(row: Row) -> ActionRecord:

@@ -7,13 +7,14 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ick.model import ActionRecord, ActionTraits, Build, BuildState, JobRecord
+from ick.model import NO_GIT, ActionRecord, ActionTraits, Build, BuildState, GitFacts, JobRecord
 from ick.storage.build_rows import (
     ACTION_COLUMNS,
     BUILD_COLUMNS,
     JOB_COLUMNS,
     action_from_row,
     build_from_row,
+    git_to_json,
     job_from_row,
     resolved_commit,
 )
@@ -39,10 +40,14 @@ class BuildStore:
         queued_at: str,
         jobs: Sequence[dict[str, Any]] = ({},),
         fail_fast: bool = False,
+        event: str = "manual",
+        triggered_by: str = "ick",
+        git: GitFacts = NO_GIT,
     ) -> Build:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
         actions (job after job: pending, or skipped with a message where a `when:` condition
-        did not hold) in one transaction."""
+        did not hold) in one transaction; `event`, `triggered_by` and `git` say what caused it
+        and what it builds."""
         # One trip for every statement: the build's row takes its number from the counter
         # just bumped, and its jobs and actions take its id from the highest id handed out
         # (this transaction's, as every write goes through the one writer).
@@ -59,10 +64,12 @@ class BuildStore:
                 ),
                 tx.fetchone(
                     "INSERT INTO builds (project, number, state, parameters, concurrent, "
-                    "queued_at, fail_fast) VALUES (?, (SELECT last FROM build_numbers WHERE "
-                    "project = ?), ?, ?, ?, ?, ?) RETURNING id, number",
+                    "queued_at, fail_fast, event, triggered_by, git) VALUES (?, (SELECT last "
+                    "FROM build_numbers WHERE project = ?), ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING id, number",
                     (project, project, BuildState.QUEUED.value, json.dumps(parameters),
-                     int(concurrent), queued_at, int(fail_fast)),
+                     int(concurrent), queued_at, int(fail_fast), event, triggered_by,
+                     git_to_json(git)),
                 ),
                 tx.executemany(
                     "INSERT INTO build_jobs (build_id, job, parameters, state) "
@@ -91,7 +98,7 @@ class BuildStore:
             parameters=parameters, queued_at=queued_at, concurrent=concurrent,
             actions=tuple(actions),
             jobs=tuple(JobRecord(job=j, parameters=dict(p)) for j, p in enumerate(jobs)),
-            fail_fast=fail_fast,
+            fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git,
         )
 
     async def _jobs(self, build_ids: Iterable[int]) -> dict[int, builtins.list[JobRecord]]:

@@ -174,6 +174,21 @@ MIGRATIONS: list[str] = [
         '[', '[[]'), '*', '[*]'), '?', '[?]'))
         WHERE reusable = 1 AND scopes = 'trigger' AND substr(name, 1, 9) = 'hook for ';
     """,
+    # 9: what caused a build and what it was built from (ick.model: EVENTS, GitFacts): its
+    # event, the name of the token that asked (ick for its own), and its git facts as JSON
+    # (NULL: none known). Builds from before get the event their ick_trigger meant.
+    """
+    ALTER TABLE builds ADD COLUMN event TEXT NOT NULL DEFAULT 'manual';
+    ALTER TABLE builds ADD COLUMN triggered_by TEXT NOT NULL DEFAULT 'ick';
+    ALTER TABLE builds ADD COLUMN git TEXT;
+    UPDATE builds SET event = CASE
+        WHEN json_extract(parameters, '$.ick_trigger') IN ('hook', 'poll') THEN
+            CASE WHEN json_extract(parameters, '$.git_ref') LIKE 'refs/tags/%'
+                 THEN 'tag' ELSE 'push' END
+        WHEN json_extract(parameters, '$.ick_trigger') = 'schedule' THEN 'schedule'
+        WHEN json_extract(parameters, '$.ick_trigger') LIKE '%#%' THEN 'downstream'
+        ELSE 'manual' END;
+    """,
 ]
 
 

@@ -11,7 +11,8 @@ async def test_rebuild_and_prune_over_the_api(api: Api) -> None:
                          json={"parameters": {"greeting": "yo", "ick_trigger": "hook"}})
     assert first["parameters"]["ick_trigger"] == "hook"
     again = await api.ok("POST", f"/builds/{first['id']}/+rebuild", 201)
-    assert again["parameters"] == {"greeting": "yo", "keep": 1, "ick_trigger": "rebuild"}
+    assert again["parameters"] == {"greeting": "yo", "keep": 1,
+                                   "ick_trigger": "rebuild", "ick_event": "manual"}
     assert again["number"] == first["number"] + 1
     report = await api.ok("POST", "/prune", json={"dry_run": True})
     assert report["dry_run"] is True and report["bytes_freed"] == 0

@@ -12,7 +12,8 @@ async def test_trigger_answers_201_with_the_new_build(api: Api) -> None:
     assert {"id", "project", "number", "state", "parameters", "queued_at", "started_at",
             "finished_at", "actions"} <= set(build)
     assert (build["project"], build["number"], build["state"]) == ("hello", 1, "queued")
-    assert build["parameters"] == {"greeting": "hi", "keep": 1, "ick_trigger": "api"}
+    assert build["parameters"] == {"greeting": "hi", "keep": 1,
+                                   "ick_trigger": "api", "ick_event": "manual"}
     assert isinstance(build["id"], int)
     assert isinstance(build["queued_at"], str) and build["queued_at"].endswith("Z")
     assert (build["started_at"], build["finished_at"]) == (None, None)
@@ -38,7 +39,8 @@ async def test_trigger_parameters_override_the_projects(api: Api) -> None:
     await api.setup_hello()
     body = {"parameters": {"greeting": "bye", "git_commit": "9f1c"}}
     build = await api.ok("POST", "/projects/hello/+trigger", 201, json=body)
-    expected = {"greeting": "bye", "keep": 1, "git_commit": "9f1c", "ick_trigger": "api"}
+    expected = {"greeting": "bye", "keep": 1, "git_commit": "9f1c",
+                "ick_trigger": "api", "ick_event": "manual"}
     assert build["parameters"] == expected
     assert (await api.ok("GET", f"/builds/{build['id']}"))["parameters"] == expected
     assert (await api.ok("GET", "/projects/hello"))["parameters"] == {"greeting": "hi", "keep": 1}

@@ -35,7 +35,7 @@ async def test_a_trigger_token_sets_only_what_the_project_lets_it(api: Api) -> N
         "parameters": {"flavour": "spicy", "git_ref": "refs/heads/x", "git_commit": "ab"}})
     assert build["parameters"] == {"git_url": "/srv/site.git", "flavour": "spicy",
                                    "git_ref": "refs/heads/x", "git_commit": "ab",
-                                   "ick_trigger": "api"}
+                                   "ick_trigger": "api", "ick_event": "manual"}
     # write: any parameter the project knows, as before
     writer = await api.token("trigger", "write", name="w")
     await api.ok("POST", "/projects/site/+trigger", 201, token=writer,

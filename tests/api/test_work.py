@@ -22,7 +22,8 @@ async def test_a_build_runs_over_the_work_protocol(api: Api) -> None:
     assert (item["build_id"], item["seq"], item["total"]) == (bid, 0, 2)
     assert (item["project"], item["number"]) == ("hello", 1)
     assert item["action"] == PIPELINE["actions"][0]
-    assert item["parameters"] == {"greeting": "hi", "keep": 1, "ick_trigger": "api"}
+    assert item["parameters"] == {"greeting": "hi", "keep": 1,
+                                  "ick_trigger": "api", "ick_event": "manual"}
     assert (await api.ok("GET", f"/builds/{bid}"))["state"] == "running"
     await api.ok("POST", f"/work/{bid}/0/output?worker={worker}", data=b"hello from 0\n")
     done = {"exit_code": 0, "duration": 0.25}

@@ -209,7 +209,7 @@ def test_a_container_action_runs_in_the_systree_with_the_workspace(ctr: Daemon) 
     assert build["state"] == "succeeded", log
     number = build["number"]
     assert ('params: {"systree_name": "bookworm_systree", "greeting": "hi", '
-            '"ick_trigger": "api"}') in log
+            '"ick_trigger": "api", "ick_event": "manual"}') in log
     assert "pwd: /workspace\n" in log
     assert f"ids: {build['id']} hello {number} /workspace /run/ick/params.json\n" in log
     assert "os: bookworm\n" in log
@@ -284,7 +284,7 @@ def test_a_chroot_has_proc_sys_dev_and_dies_whole(ctr: Daemon) -> None:
                                  lambda b: ctr.ick("cancel", str(b)))
     log = ctr.wait_log(int(str(build["id"])), "chroot:")
     params = ('{"workspace_artifact": "bookworm_systree", "marker": "ick-test-chroot", '
-              '"ick_trigger": "api"}')
+              '"ick_trigger": "api", "ick_event": "manual"}')
     assert f"chroot: {params} / /\n" in log
     assert build["state"] == "cancelled"
     assert mounts_under(ctr.state_dir / "workspaces") == []

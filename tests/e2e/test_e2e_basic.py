@@ -24,4 +24,5 @@ def test_apply_trigger_wait_succeeds(daemon: Daemon) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "1"
-    assert 'greeting={"greeting": "hi", "ick_trigger": "api"}' in result.stdout
+    assert ('greeting={"greeting": "hi", "ick_trigger": "api", "ick_event": "manual"}'
+            in result.stdout)

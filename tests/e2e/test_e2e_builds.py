@@ -76,7 +76,7 @@ def test_parameters_stay_data_and_environment_is_set(daemon: Daemon, tmp_path: P
     ws = daemon.state_dir / "workspaces" / "1"
     assert f"id=1 project=params number=1 ws={ws} pwd={ws}" in result.stdout
     doc = daemon.build(1)
-    assert doc["parameters"] == {"evil": evil, "ick_trigger": "api"}
+    assert doc["parameters"] == {"evil": evil, "ick_trigger": "api", "ick_event": "manual"}
 
 
 def test_trigger_parameters_override_project_ones(daemon: Daemon) -> None:

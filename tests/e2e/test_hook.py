@@ -55,7 +55,7 @@ pipelines:
     assert doc["state"] == "succeeded"
     assert doc["project"] == "liw/site"
     assert doc["parameters"] == {"git_ref": "refs/heads/main", "git_commit": sha,
-                                 "ick_trigger": "hook"}
+                                 "ick_trigger": "hook", "ick_event": "push"}
     assert f"ref refs/heads/main commit {sha}" in daemon.ick("log", "1").stdout
 
     # A tag and a branch deletion trigger nothing; a second branch does.

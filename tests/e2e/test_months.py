@@ -56,7 +56,7 @@ def test_rebuild_prints_the_new_id_and_keeps_the_parameters(daemon: Daemon) -> N
     assert again == first + 1
     assert "greeting bye rebuild" in result.stdout
     doc = daemon.build(again)
-    assert doc["parameters"] == {"greeting": "bye", "ick_trigger": "rebuild"}
+    assert doc["parameters"] == {"greeting": "bye", "ick_trigger": "rebuild", "ick_event": "manual"}
     assert doc["number"] == 2
     missing = daemon.ick("rebuild", "999")
     assert (missing.returncode, missing.stderr) == (2, "ick: error: no build 999\n")

@@ -126,7 +126,7 @@ def test_push_builds_exactly_the_pushed_commit(ick: Daemon, gitd: Server, repos:
     build = ick.wait_build(build_id)
     assert build["state"] == "succeeded", build
     assert build["parameters"] == {"git_url": url, "git_ref": "refs/heads/main",
-                                   "git_commit": first, "ick_trigger": "hook"}
+                                   "git_commit": first, "ick_trigger": "hook", "ick_event": "push"}
     assert build["commit"] == first
     assert build["actions"][0]["git"] == [
         {"url": url, "ref": "refs/heads/main", "commit": first, "dir": "pushed"}]

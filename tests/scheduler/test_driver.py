@@ -66,7 +66,7 @@ async def test_a_build_through_the_driver(world: World) -> None:
     assert (await world.builds.get(build.id)).state == BuildState.QUEUED  # type: ignore[union-attr]
     first = await ctl.next_work(worker, timeout=5)
     assert first is not None and (first.seq, first.total) == (0, 2)
-    assert first.parameters == {"x": 2, "ick_trigger": "api"}
+    assert first.parameters == {"x": 2, "ick_trigger": "api", "ick_event": "manual"}
     assert world.heard.events == [("started", build.id, "running")]
     view = ctl.running_action(build.id)
     assert view is not None and (view.worker, view.seq, view.spec) == (

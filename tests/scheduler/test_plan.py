@@ -11,7 +11,7 @@ from ick.model import Project
 from ick.scheduler.plan import plan_build
 from tests.pipelines import checked
 
-API = {"ick_trigger": "api"}
+API = {"ick_trigger": "api", "ick_event": "manual"}
 BUILD = checked("build", ["compiler"], [{"shell": "make", "where": "host"},
                                         {"action": "git", "where": "host"}])
 TEST = checked("test", [], [{"python": "pass", "where": "container"}])
@@ -72,4 +72,5 @@ def test_an_unknown_parameter_is_refused_unless_unchecked() -> None:
         "ick_trigger, x; a project with extra_parameters: true takes any)")
     plan = plan_build(project, {"build": BUILD}, {"compiler": "cc", "nosuch": 1},
                       ick_trigger="rebuild", check=False)
-    assert plan.parameters == {"x": 1, "compiler": "cc", "nosuch": 1, "ick_trigger": "rebuild"}
+    assert plan.parameters == {"x": 1, "compiler": "cc", "nosuch": 1,
+                               "ick_trigger": "rebuild", "ick_event": "manual"}

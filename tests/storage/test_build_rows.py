@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 
-from ick.model import ActionState, BuildState, JobRecord
-from ick.storage.build_rows import action_from_row, build_from_row, job_from_row
+from ick.model import NO_GIT, ActionState, BuildState, GitFacts, JobRecord
+from ick.storage.build_rows import action_from_row, build_from_row, git_to_json, job_from_row
 
-BUILD_ROW = (7, "p", 3, "running", json.dumps({"x": "1"}), 1, "T0", "T1", None, "w", 0)
+BUILD_ROW = (7, "p", 3, "running", json.dumps({"x": "1"}), 1, "T0", "T1", None, "w", 0,
+             "push", "hook for p", None)
 
 
 def test_a_build_row_with_and_without_the_resolved_commit() -> None:
@@ -18,6 +19,7 @@ def test_a_build_row_with_and_without_the_resolved_commit() -> None:
     assert (build.concurrent, build.queued_at, build.started_at, build.finished_at) == (
         True, "T0", "T1", None)
     assert (build.worker, build.fail_fast, build.resolved_commit) == ("w", False, None)
+    assert (build.event, build.triggered_by, build.git) == ("push", "hook for p", NO_GIT)
     assert build_from_row((*BUILD_ROW, "abc")).resolved_commit == "abc"
 
 
@@ -25,6 +27,14 @@ def test_a_build_without_job_rows_has_its_job_0_and_one_with_them_has_those() ->
     assert [j.job for j in build_from_row(BUILD_ROW).jobs] == [0]
     jobs = [JobRecord(job=0), JobRecord(job=1)]
     assert build_from_row(BUILD_ROW, jobs=jobs).jobs == tuple(jobs)
+
+
+def test_git_facts_go_to_their_column_and_come_back() -> None:
+    git = GitFacts.of_ref("refs/tags/v1", "abc", "Release 1", "Ann <a@example.org>")
+    assert (git.branch, git.tag) == (None, "v1")
+    row = (*BUILD_ROW[:13], git_to_json(git))
+    assert build_from_row(row).git == git
+    assert git_to_json(NO_GIT) is None
 
 
 def test_job_and_action_rows() -> None:

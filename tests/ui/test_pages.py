@@ -197,7 +197,8 @@ async def test_a_bad_build_now_value_is_a_clear_400(
         assert (reply.status, reply.headers["Location"]) == (303, "/ui/builds/2")
     stored = await daemon.builds.get(2)
     assert stored is not None
-    assert stored.parameters == {"greeting": "x", "n": [3], "ick_trigger": "api"}
+    assert stored.parameters == {"greeting": "x", "n": [3],
+                                 "ick_trigger": "api", "ick_event": "manual"}
 
 
 async def test_a_token_without_the_scope_cannot_build_or_cancel(

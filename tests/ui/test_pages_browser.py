@@ -129,8 +129,8 @@ def test_build_now_with_a_parameter(ui: Ui) -> None:
     build_id = int(ui.path().rsplit("/", 1)[1])
     expect(ui.page.locator("#state")).to_have_text("succeeded")
     expect(ui.page.locator("#log")).to_contain_text("greeting is howdy 3")
-    assert ui.daemon.build(build_id)["parameters"] == {"greeting": "howdy", "count": 2,
-                                                          "ick_trigger": "api"}
+    assert ui.daemon.build(build_id)["parameters"] == {
+        "greeting": "howdy", "count": 2, "ick_trigger": "api", "ick_event": "manual"}
 
 
 def test_a_live_log_is_followed_to_the_end_without_a_reload(ui: Ui) -> None:
@@ -210,7 +210,8 @@ def test_rebuild_queues_the_same_parameters(ui: Ui) -> None:
     second = int(ui.path().rsplit("/", 1)[1])
     expect(ui.page.locator("#state")).to_have_text("succeeded")
     doc = ui.daemon.build(second)
-    assert doc["parameters"] == {"greeting": "again", "count": 2, "ick_trigger": "rebuild"}
+    assert doc["parameters"] == {"greeting": "again", "count": 2,
+                                 "ick_trigger": "rebuild", "ick_event": "manual"}
 
 
 def test_markup_in_parameters_and_log_lines_shows_as_text(ui: Ui) -> None:

@@ -167,7 +167,8 @@ async def test_rebuild_queues_the_same_parameters(svc: Daemon) -> None:
     # the project drops parameter a since; a rebuild still runs with what the build had
     await svc.resources.put_project(Project("r", {}, ["p"]))
     again = await svc.controller.rebuild(first.id)
-    assert again.parameters == {"a": "2", "git_commit": "abc", "ick_trigger": "rebuild"}
+    assert again.parameters == {"a": "2", "git_commit": "abc",
+                                "ick_trigger": "rebuild", "ick_event": "manual"}
     assert (again.project, again.number) == ("r", first.number + 1)
     with pytest.raises(NotFoundError, match="no build 999"):
         await svc.controller.rebuild(999)

@@ -53,7 +53,7 @@ def test_remote_worker_runs_a_build(remote: tuple[Daemon, Path]) -> None:
     assert doc["worker"].startswith("w1-")
     log = daemon.ick("log", str(build_id)).stdout
     assert f"in {state / 'workspaces' / str(build_id)}" in log
-    assert 'param {"x": "1", "ick_trigger": "api"}' in log
+    assert 'param {"x": "1", "ick_trigger": "api", "ick_event": "manual"}' in log
     assert "python too\n" in log
 
 
