@@ -108,3 +108,32 @@ async def test_a_build_that_runs_nothing_succeeds_without_a_worker(tmp_path: Pat
             ("skipped", "when: tag is none, not 'v*'"),
             ("skipped", "when: tag is none, not 'v*'"),
         ]
+
+
+async def test_the_controller_plans_with_the_trigger_s_event_ref_and_parameters(
+        tmp_path: Path) -> None:
+    async with in_process(tmp_path / "state", workers=0) as daemon:
+        await daemon.resources.put_pipeline(checked("all", [], [
+            write("push", {"event": "push"}),
+            write("main", {"branch": "main"}),
+            write("release", {"event": "tag", "tag": "v*"}),
+            write("fast", {"parameters": {"mode": ["fast", "quick"]}}),
+        ]))
+        await daemon.resources.put_project(Project(
+            "p", {"out": str(tmp_path), "mode": "slow"}, ["all"], trigger_parameters=["mode"]))
+
+        async def skipped(overrides: dict[str, Any], trigger: str) -> list[str | None]:
+            build = await daemon.controller.trigger("p", overrides, ick_trigger=trigger)
+            return [a.message for a in build.actions]
+
+        commit = "a" * 40
+        assert await skipped({"git_ref": "refs/tags/v1.0", "git_commit": commit}, "hook") == [
+            "when: event is 'tag', not 'push'", "when: branch is none, not 'main'", None,
+            "when: parameter 'mode' is 'slow', not one of 'fast', 'quick'"]
+        assert await skipped({"git_ref": "refs/heads/main", "git_commit": commit,
+                              "mode": "quick"}, "hook") == [
+            None, None, "when: event is 'push', not 'tag'", None]
+        assert await skipped({}, "api") == [
+            "when: event is 'manual', not 'push'", "when: branch is none, not 'main'",
+            "when: event is 'manual', not 'tag'",
+            "when: parameter 'mode' is 'slow', not one of 'fast', 'quick'"]
