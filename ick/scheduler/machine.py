@@ -587,9 +587,12 @@ class Scheduler:
         """A queued job none of whose actions runs (none, or each skipped by `when:`): it
         succeeds at once, without a worker."""
         skipped = self._skip(build, self._next(build, job, None, failed=False)[1])
-        if build.state is BuildState.QUEUED:
+        build.set_job(job, BuildState.RUNNING, now)  # it starts and ends now
+        # The build starts with the first job that runs (its listeners are told then), or
+        # here when none of its jobs does.
+        if build.state is BuildState.QUEUED and all(
+                j.state.finished for j in build.jobs if j.job != job):
             build.set_state(BuildState.RUNNING, now)
-        build.set_job(job, BuildState.RUNNING, now)
         return self._job_over(build, job, BuildState.SUCCEEDED, now, tuple(skipped))
 
     def _drop_queued(self, build: _Record, state: BuildState, now: str) -> tuple[int, ...]:

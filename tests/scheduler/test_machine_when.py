@@ -239,3 +239,18 @@ def test_without_fail_fast_the_other_jobs_go_on() -> None:
                                                      ("dispatch", "w1", 1, 1)]
     assert shape(s.action_exited(1, 2, OK, T1)) == [("save", 1, (2, 3)), ("job ended", 1)]
     assert seen(s, b)[3] == ("skipped", NOTHING_FAILED)
+
+
+def test_a_job_with_nothing_to_run_ends_at_once_and_the_build_starts_with_the_next() -> None:
+    b = build_of(act(job=0, skipped=PLANNED), act(job=1), jobs=2)
+    s = Traced()
+    assert shape(s.enqueue(b, T0)) == [("save", 1, ()), ("job ended", 0)]
+    assert (s.now(b).state, [j.state for j in s.now(b).jobs]) == (
+        BuildState.QUEUED, [BuildState.SUCCEEDED, BuildState.QUEUED])
+    out = s.worker_ready("w1", T1)
+    assert shape(out) == [("save", 1, (1,)), ("dispatch", "w1", 1, 1)]
+    assert out[1].starts_build  # type: ignore[union-attr]
+    assert (s.now(b).state, s.now(b).started_at, s.now(b).worker) == (
+        BuildState.RUNNING, T1, "w1")
+    assert shape(s.action_exited(1, 1, OK, T2)) == [("save", 1, (1,)), ("finished", 1)]
+    assert s.now(b).state is BuildState.SUCCEEDED
