@@ -185,7 +185,8 @@ def _pipeline_entries(doc: dict[Any, Any], path: Path, context: str,
                 out.append(((*where, "pipeline"), f"{label}: {problem}"))
             when = _when(entry, where, label, out)
             if len(out) == before:
-                entries.append({"pipeline": entry["pipeline"], **({"when": when} if when else {})})
+                entries.append({"pipeline": entry["pipeline"],
+                                **({"when": when} if "when" in entry else {})})
         elif (problem := name_problem(entry)) is not None:
             also = "" if isinstance(entry, str) else " (or a mapping {pipeline: NAME, when: ...})"
             out.append((where, _say(context, f"in 'pipelines': {problem}{also}")))

@@ -97,7 +97,8 @@ def plan_build(
     pipeline, or to None where there is none of that name. `ick_trigger` (what asked for the
     build) becomes a parameter; with `check`, unknown parameters are refused. `event` and
     `git` are what caused the build and what it builds: an action whose `when:` conditions
-    (see _conditions) do not hold for them, or for its job's parameters, is planned skipped."""
+    (its project entry's, its pipeline's, its own) do not hold for them, or for its job's
+    parameters, is planned skipped, saying which key did not hold."""
     jobs = expand(project.matrix)
     found: list[tuple[PipelineEntry, Pipeline]] = []
     for entry in project.pipeline_entries():
