@@ -1,6 +1,7 @@
 """End to end: `when:` on real pushes through the real post-receive hook. A feature branch's
 push builds without the action that says `when: {branch: main}`; main's push runs it (issue
-23: a pushed `feature/typo` replaced main's package in the APT repository)."""
+23: a pushed `feature/typo` replaced main's package in the APT repository). `ick apply`
+refuses a bad condition with FILE:LINE."""
 
 from __future__ import annotations
 
@@ -33,6 +34,20 @@ pipelines:
 def test_a_feature_branch_push_skips_what_only_main_runs(daemon: Daemon, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
+    # `ick apply` refuses a bad condition, saying where, and changes nothing
+    bad = tmp_path / "bad.ick"
+    bad.write_text(FILE.format(out=out).replace("{branch: main}", "{branch: main, on: push}")
+                   .replace("{event: manual}", "{event: manually}"))
+    refused = daemon.ick("apply", str(bad))
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"ick: error: {bad}:5: pipelines entry 2 of project 'hello': 'when': unknown key 'on' "
+        "(expected one of: branch, event, parameters, status, tag)",
+        f"ick: error: {bad}:13: action 2 of pipeline 'build': 'when': unknown event "
+        "'manually' (expected one of: push, tag, change, manual, schedule, downstream, "
+        "deploy)",
+    ]
+    assert daemon.api("GET", "/projects") == (200, [])
     applied = daemon.apply(FILE.format(out=out))
     assert applied.returncode == 0, applied.stderr
     bare = tmp_path / "hello.git"
