@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shlex
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,10 @@ from tests.polling import apoll
 from tests.services import in_process
 
 
-def write(name: str, when: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A host action that writes file NAME into the folder parameter `out` names."""
-    action: dict[str, Any] = {"python": f"open(params['out'] + '/{name}', 'w').write('{name}')",
+def write(name: str, when: dict[str, Any] | None = None,
+          out: Path = Path("/nonexistent")) -> dict[str, Any]:
+    """A host shell action that writes file NAME into folder `out`."""
+    action: dict[str, Any] = {"shell": f"echo {name} > {shlex.quote(str(out / name))}",
                               "where": "host"}
     return {**action, "when": when} if when is not None else action
 
@@ -56,14 +58,14 @@ async def test_a_failure_runs_the_cleanup_skips_the_rest_and_the_build_stays_fai
     out = tmp_path / "out"
     out.mkdir()
     await daemon.resources.put_pipeline(checked("build", [], [
-        write("first"),
+        write("first", out=out),
         {"shell": "exit 3", "where": "host"},
-        write("after", None),
-        write("cleanup", {"status": "failure"}),
-        write("always", {"status": ["success", "failure"], "event": "manual"}),
-        write("main only", {"status": "failure", "branch": "main"}),
+        write("after", None, out),
+        write("cleanup", {"status": "failure"}, out),
+        write("always", {"status": ["success", "failure"], "event": "manual"}, out),
+        write("main-only", {"status": "failure", "branch": "main"}, out),
     ]))
-    await daemon.resources.put_project(Project("p", {"out": str(out)}, ["build"]))
+    await daemon.resources.put_project(Project("p", {}, ["build"]))
     build = await daemon.controller.trigger("p", {})
     done = await finished(daemon, build.id)
     assert done.state.value == "failed"
@@ -76,19 +78,20 @@ async def test_a_failure_runs_the_cleanup_skips_the_rest_and_the_build_stays_fai
         ("skipped", "when: branch is none, not 'main'"),
     ]
     assert sorted(p.name for p in out.iterdir()) == ["always", "cleanup", "first"]
+    assert (out / "cleanup").read_text() == "cleanup\n"
     log = b"".join([chunk async for chunk in daemon.logs.whole(done, 0)]).decode()
     # each footer without its duration
     assert [re.sub(r", [0-9.]+ s$", "", line) for line in log.splitlines()] == [
         "ick: pipeline build, action 6 skipped: when: branch is none, not 'main'",
-        "==== [1/6] pipeline build, action 1: python (where: host)",
+        "==== [1/6] pipeline build, action 1: shell (where: host)",
         "---- exit code 0",
         "==== [2/6] pipeline build, action 2: shell (where: host)",
         "ick: exit status 3",
         "---- exit code 3",
         "ick: pipeline build, action 3 skipped: when: status is failure, not success",
-        "==== [4/6] pipeline build, action 4: python (where: host)",
+        "==== [4/6] pipeline build, action 4: shell (where: host)",
         "---- exit code 0",
-        "==== [5/6] pipeline build, action 5: python (where: host)",
+        "==== [5/6] pipeline build, action 5: shell (where: host)",
         "---- exit code 0",
         "ick: build 1 failed",
     ]
@@ -99,7 +102,7 @@ async def test_a_build_that_runs_nothing_succeeds_without_a_worker(tmp_path: Pat
         await daemon.resources.put_pipeline(checked("publish", [], [
             write("x", {"event": "push"}), write("y", {"status": "failure"})]))
         await daemon.resources.put_project(Project(
-            "p", {"out": str(tmp_path)}, [{"pipeline": "publish", "when": {"tag": "v*"}}]))
+            "p", {}, [{"pipeline": "publish", "when": {"tag": "v*"}}]))
         build = await daemon.controller.trigger("p", {})
         done = await daemon.builds.get(build.id)
         assert done is not None
@@ -120,7 +123,7 @@ async def test_the_controller_plans_with_the_trigger_s_event_ref_and_parameters(
             write("fast", {"parameters": {"mode": ["fast", "quick"]}}),
         ]))
         await daemon.resources.put_project(Project(
-            "p", {"out": str(tmp_path), "mode": "slow"}, ["all"], trigger_parameters=["mode"]))
+            "p", {"mode": "slow"}, ["all"], trigger_parameters=["mode"]))
 
         async def skipped(overrides: dict[str, Any], trigger: str) -> list[str | None]:
             build = await daemon.controller.trigger("p", overrides, ick_trigger=trigger)
