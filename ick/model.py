@@ -224,8 +224,28 @@ class GitFacts:
         return {"ref": self.ref, "branch": self.branch, "tag": self.tag, "commit": self.commit,
                 "subject": self.subject, "author": self.author}
 
+    def checked_out(self, source: SourceRevision) -> GitFacts:
+        """These facts with what a checkout found (commit, subject, author) where they are
+        unknown; unchanged when the known commit is another (a second repository's)."""
+        if self.commit is not None and not source.commit.startswith(self.commit):
+            return self
+        return GitFacts(self.ref, self.branch, self.tag, source.commit,
+                        self.subject or source.subject, self.author or source.author)
+
 
 NO_GIT = GitFacts()
+
+# A commit's subject and author as ick keeps and shows them: one line, at most this long.
+MAX_GIT_LINE = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str, cap: int = MAX_GIT_LINE) -> str:
+    """`text` as one line of at most `cap` characters: control characters and runs of white
+    space become one space; a longer text is cut, ending in '…'."""
+    line = " ".join(_CONTROL.sub(" ", text).split())
+    return line if len(line) <= cap else line[:cap - 1] + "…"
+
 
 # Build, JobRecord and ActionRecord are frozen snapshots: storage returns them and the state
 # machine emits fresh ones, so no listener or HTTP handler can change what the machine holds.
@@ -358,6 +378,22 @@ class Build:
                 return sources[0].commit
         return self.resolved_commit
 
+    @property
+    def git_facts(self) -> GitFacts:
+        """What the build was built from: its stored facts, with the commit, subject and
+        author of the first source a git action checked out where the trigger gave none."""
+        facts = self.git
+        for action in self.actions:
+            sources = action.sources()
+            if sources:
+                facts = facts.checked_out(sources[0])
+                break
+        commit = self.commit
+        if facts.commit is None and commit:
+            facts = GitFacts(facts.ref, facts.branch, facts.tag, commit, facts.subject,
+                             facts.author)
+        return facts
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -372,7 +408,7 @@ class Build:
             "worker": self.worker,
             "event": self.event,
             "triggered_by": self.triggered_by,
-            "git": {**self.git.to_json(), "commit": self.git.commit or self.commit},
+            "git": self.git_facts.to_json(),
             "fail_fast": self.fail_fast,
             "jobs": [j.to_json() for j in self.jobs],
             "actions": [a.to_json() for a in self.actions],
@@ -394,9 +430,15 @@ class SourceRevision:
     commit: str
     dir: str
     name: str | None = None
+    subject: str | None = None  # the commit's subject line and author (one_line), if known
+    author: str | None = None
 
     def to_json(self) -> dict[str, str]:
         doc = {"url": self.url, "ref": self.ref, "commit": self.commit, "dir": self.dir}
+        if self.subject is not None:
+            doc["subject"] = self.subject
+        if self.author is not None:
+            doc["author"] = self.author
         return {"name": self.name, **doc} if self.name is not None else doc
 
     @classmethod
@@ -405,9 +447,11 @@ class SourceRevision:
         if not isinstance(doc, dict) or not isinstance(doc.get("commit"), str) \
                 or not doc["commit"]:
             return None
-        name = doc.get("name")
+        name, subject, author = doc.get("name"), doc.get("subject"), doc.get("author")
         return cls(str(doc.get("url", "")), str(doc.get("ref", "")), doc["commit"],
-                   str(doc.get("dir", "")), name if isinstance(name, str) else None)
+                   str(doc.get("dir", "")), name if isinstance(name, str) else None,
+                   one_line(subject) if isinstance(subject, str) else None,
+                   one_line(author) if isinstance(author, str) else None)
 
 
 # An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.

@@ -58,13 +58,59 @@ def builds(ctx: Context, project: str | None, limit: int, as_json: bool) -> None
     rows = [BUILD_COLUMNS] + [[
         str(b["id"]), b["project"], str(b["number"]), b["state"],
         str(b["parameters"].get("ick_trigger") or ""), b["queued_at"],
-        str(b.get("commit") or b["parameters"].get("git_commit") or "")[:10],
+        _cut(_branch(_git(b)), MAX_BRANCH),
+        str(_git(b).get("commit") or b.get("commit") or b["parameters"].get("git_commit")
+            or "")[:10],
         _jobs_summary(b["jobs"]) if len(b.get("jobs") or []) > 1 else "",
+        _line(_git(b).get("subject")),
     ] for b in docs]
+    _fit_last(rows)
     echo_table(rows, right=(0, 2))
 
 
-BUILD_COLUMNS = ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED", "COMMIT", "JOBS"]
+BUILD_COLUMNS = ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED", "BRANCH", "COMMIT",
+                 "JOBS", "SUBJECT"]
+MAX_BRANCH = 40  # a longer branch or tag is cut, ending in '…'
+MAX_SUBJECT = 72  # the subject's width when the output is not a terminal
+MIN_SUBJECT = 20  # ...and at the least when it is one
+
+
+def _git(doc: dict[str, Any]) -> dict[str, Any]:
+    """A build's git facts (a daemon from before them has none)."""
+    git = doc.get("git")
+    return git if isinstance(git, dict) else {}
+
+
+def _branch(git: dict[str, Any]) -> str:
+    """The branch, or the tag as `tag:v1`, or nothing."""
+    if git.get("branch"):
+        return _line(git["branch"])
+    return f"tag:{_line(git['tag'])}" if git.get("tag") else ""
+
+
+def _line(text: object) -> str:
+    """A value as one line of a table: control characters and line breaks become spaces."""
+    from ick.model import one_line
+
+    return one_line(text, cap=10_000) if isinstance(text, str) else ""
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def _fit_last(rows: list[list[str]]) -> None:
+    """Cut the last column (the subject) so a row fits the terminal, or to MAX_SUBJECT when
+    the output goes elsewhere (a pipe, a file)."""
+    import shutil
+    import sys
+
+    width = MAX_SUBJECT
+    if sys.stdout.isatty():
+        others = sum(max(len(row[i]) for row in rows) + 2 for i in range(len(rows[0]) - 1))
+        width = max(shutil.get_terminal_size().columns - others, MIN_SUBJECT)
+    for row in rows[1:]:
+        row[-1] = _cut(row[-1], width)
 
 
 def _jobs_summary(jobs: list[dict[str, Any]]) -> str:
@@ -96,7 +142,16 @@ def build(ctx: Context, build_id: int, as_json: bool) -> None:
         print_json(doc)
         return
     click.echo(f"build {doc['id']}: {doc['project']} #{doc['number']}, {doc['state']}")
-    for key in ("commit", "queued_at", "started_at", "finished_at", "worker", "waiting"):
+    git = _git(doc)
+    facts = {"event": doc.get("event"), "triggered_by": doc.get("triggered_by"),
+             "branch": git.get("branch"), "tag": git.get("tag"),
+             "ref": None if git.get("branch") or git.get("tag") else git.get("ref"),
+             "commit": git.get("commit") or doc.get("commit"), "subject": git.get("subject"),
+             "author": git.get("author")}
+    for key, value in facts.items():
+        if value:
+            click.echo(f"  {key.replace('_', ' ')}: {_line(value)}")
+    for key in ("queued_at", "started_at", "finished_at", "worker", "waiting"):
         if doc.get(key):
             click.echo(f"  {key.replace('_', ' ')}: {doc[key]}")
     click.echo("  parameters:")

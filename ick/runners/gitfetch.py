@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ick.errors import ActionError
-from ick.model import SourceRevision
+from ick.model import SourceRevision, one_line
 from ick.runners.base import ActionContext, Tool
 from ick.runners.confine import confine
 from ick.runners.gitcache import Git, Mirror, MirrorLocks
@@ -159,7 +159,20 @@ async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
     what = f"commit {sha}" if ref == sha else f"{ref} is {sha}"
     ctx.say(f"git: {shown} {what}, checked out in {source.dir} (fetch and clone "
             f"{fetched - started:.2f} s, checkout {time.monotonic() - fetched:.2f} s)")
-    return SourceRevision(shown, ref, sha, source.dir, source.name)
+    subject, author = await commit_line(git, dest, sha)
+    return SourceRevision(shown, ref, sha, source.dir, source.name, subject, author)
+
+
+async def commit_line(git: Git, repo: Path, sha: str) -> tuple[str | None, str | None]:
+    """The subject and author (`Name <email>`) of commit `sha` in `repo`, each one line (see
+    ick.model.one_line); None, None if git cannot say. `repo` is one ick's git may run in (a
+    fresh clone, or sanitized); no mailmap, signature check or pager is asked for."""
+    code, out = await git.query(["log", "-1", "--no-show-signature", "--no-mailmap",
+                                 "--no-color", "--format=%s%x00%an <%ae>", sha, "--"], cwd=repo)
+    subject, sep, author = out.rstrip("\n").partition("\0")
+    if code != 0 or not sep:
+        return None, None
+    return one_line(subject) or None, one_line(author) or None
 
 
 async def _resolve(git: Git, mirror: Mirror, source: Source,

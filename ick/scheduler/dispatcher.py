@@ -371,7 +371,7 @@ class Dispatcher:
         transitions of other builds meanwhile share its group commit rather than queueing
         behind its fsync. What follows the Save in its list acts only once it is stored.
         """
-        saving = asyncio.ensure_future(self._builds.save(save.build, save.seqs))
+        saving = asyncio.ensure_future(self._builds.save(save.build, save.seqs, git=save.git))
         self._lock.release()
         try:
             await asyncio.shield(saving)

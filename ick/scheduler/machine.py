@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ick.model import ActionRecord, ActionState, Build, BuildState, JobRecord
+from ick.model import (
+    SOURCES_KEY,
+    ActionRecord,
+    ActionState,
+    Build,
+    BuildState,
+    GitFacts,
+    JobRecord,
+    SourceRevision,
+)
 from ick.scheduler.conditions import status_miss
 from ick.scheduler.routing import Needs, WorkerInfo, can_take, needs_of, waiting_reason
 from ick.timefmt import parse_iso
@@ -22,6 +31,7 @@ class Save:
 
     build: Build
     seqs: tuple[int, ...]
+    git: bool = False  # the build's git facts changed (a checkout found them): store them too
 
 
 @dataclass(frozen=True)
@@ -100,13 +110,14 @@ class _Record:
     worker: str | None
     jobs: list[JobRecord]
     actions: list[ActionRecord]
+    git: GitFacts
     _seqs: dict[int, list[int]] = field(default_factory=dict)
     _snap: Build | None = None  # the last snapshot, while nothing changed since
 
     @classmethod
     def of(cls, build: Build) -> _Record:
         return cls(build, build.state, build.started_at, build.finished_at, build.worker,
-                   list(build.jobs), list(build.actions), _snap=build)
+                   list(build.jobs), list(build.actions), build.git, _snap=build)
 
     @property
     def id(self) -> int:
@@ -123,7 +134,8 @@ class _Record:
                 finished_at=self.finished_at, concurrent=b.concurrent,
                 actions=tuple(self.actions), worker=self.worker,
                 resolved_commit=b.resolved_commit, jobs=tuple(self.jobs),
-                fail_fast=b.fail_fast)
+                fail_fast=b.fail_fast, event=b.event, triggered_by=b.triggered_by,
+                git=self.git)
         return self._snap
 
     def set_state(self, state: BuildState, now: str | None = None,
@@ -163,6 +175,19 @@ class _Record:
                                          job=old.job, local=old.local, arch_key=old.arch_key,
                                          **fields)
         self._snap = None
+
+    def checked_out(self, details: dict[str, object]) -> bool:
+        """Add to the build's git facts what an action reports it checked out first (see
+        GitFacts.checked_out); whether they changed."""
+        entries = details.get(SOURCES_KEY)
+        source = SourceRevision.from_json(entries[0]) \
+            if isinstance(entries, list) and entries else None
+        facts = self.git if source is None else self.git.checked_out(source)
+        if facts == self.git:
+            return False
+        self.git = facts
+        self._snap = None
+        return True
 
     def job_seqs(self, job: int) -> list[int]:
         seqs = self._seqs.get(job)
@@ -365,6 +390,14 @@ class Scheduler:
         run = self._find(build_id, seq)
         if run is None:
             return []  # already ended (cancelled, interrupted): nothing to record
+        if not run.build.checked_out(outcome.details):
+            return self._exited(run, seq, outcome, now)
+        # Once a build: the first checkout tells what the trigger did not (commit, subject,
+        # author), stored with the build so listings without actions show it.
+        return [replace(d, git=True) if isinstance(d, Save) else d
+                for d in self._exited(run, seq, outcome, now)]
+
+    def _exited(self, run: _Running, seq: int, outcome: Outcome, now: str) -> list[Decision]:
         if run.log_failure is not None and outcome.exit_code == 0:
             outcome = replace(outcome, exit_code=None,
                               message=f"cannot write the build's log: {run.log_failure}")

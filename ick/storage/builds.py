@@ -194,8 +194,9 @@ class BuildStore:
         )
         return BuildState(rows[0][0]) if rows else None
 
-    async def save(self, build: Build, seqs: Iterable[int] = ()) -> None:
-        """Persist the build's row and the given actions' rows in one transaction."""
+    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False) -> None:
+        """Persist the build's row and the given actions' rows in one transaction; with
+        `git`, the build's git facts too (they change once, when a checkout finds them)."""
         actions = [
             (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
              build.id, seq)
@@ -205,6 +206,11 @@ class BuildStore:
         async def update(tx: Tx) -> None:
             await tx.each(
                 tx.execute(
+                    "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ?, "
+                    "git = ? WHERE id = ?",
+                    (build.state.value, build.worker, build.started_at, build.finished_at,
+                     git_to_json(build.git), build.id),
+                ) if git else tx.execute(
                     "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
                     "WHERE id = ?",
                     (build.state.value, build.worker, build.started_at, build.finished_at,

@@ -264,7 +264,7 @@ def test_listings_and_json(daemon: Daemon) -> None:
     assert [(b["id"], b["project"], b["state"]) for b in builds] == [(1, "list", "succeeded")]
     listed = daemon.ick("builds", "list").stdout.splitlines()
     assert listed[0].split() == ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED",
-                                 "COMMIT", "JOBS"]
+                                 "BRANCH", "COMMIT", "JOBS", "SUBJECT"]
     assert listed[1].split()[:5] == ["1", "list", "1", "succeeded", "api"]
     assert "project: list\n" in daemon.ick("projects", "show", "list").stdout
     triggered = daemon.ick("trigger", "list", "--json")

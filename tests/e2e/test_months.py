@@ -71,7 +71,7 @@ def test_a_succeeded_build_triggers_downstream_builds(daemon: Daemon) -> None:
     assert daemon.wait_build(down["id"])["state"] == "succeeded"
     listing = daemon.ick("builds").stdout.splitlines()
     assert listing[0].split() == ["ID", "PROJECT", "NUMBER", "STATE", "TRIGGER", "QUEUED",
-                                  "COMMIT", "JOBS"]
+                                  "BRANCH", "COMMIT", "JOBS", "SUBJECT"]
     rows = [line.split() for line in listing[1:]]
     assert [(r[1], r[4]) for r in rows] == [("hello", "systree#1"), ("systree", "api")]
     # aligned: every row's state starts where the header's STATE does

@@ -20,6 +20,8 @@ from tests.daemon import Daemon
 from tests.gitrepos import Repo, Server, free_port, git, git_daemon, http_server
 from tests.sshd import Sshd, keygen, sshd  # noqa: F401  (the fixture)
 
+AUTHOR = "Tess Ter <tess@example.org>"  # tests.gitrepos commits as her
+
 
 @pytest.mark.parametrize(("url", "folder"), [
     ("https://example.org/liw/hello.git", "hello"),
@@ -129,7 +131,8 @@ def test_push_builds_exactly_the_pushed_commit(ick: Daemon, gitd: Server, repos:
                                    "git_commit": first, "ick_trigger": "hook", "ick_event": "push"}
     assert build["commit"] == first
     assert build["actions"][0]["git"] == [
-        {"url": url, "ref": "refs/heads/main", "commit": first, "dir": "pushed"}]
+        {"url": url, "ref": "refs/heads/main", "commit": first, "dir": "pushed",
+         "subject": "second", "author": AUTHOR}]
     log = ick.wait_log(build_id, f"build {build_id} succeeded")
     assert f"ick: git: cloning a new mirror of {url}\n" in log
     assert f"\n{first}\nmain\n{url}\n" in log
@@ -181,12 +184,14 @@ def test_ref_tag_branch_and_sha_and_the_listing_shows_the_resolved_commit(
     define(ick, "refs", [{"action": "git", "where": "host", "git_dir": "co"},
                          {"shell": "git -C co rev-parse HEAD", "where": "host"}],
            {"git_url": url})
-    cases = [(None, "refs/heads/main", head), ("v1.0", "refs/tags/v1.0", tagged),
-             ("topic", "refs/heads/topic", tagged), (tagged[:12], tagged[:12], tagged)]
-    for ref, full, sha in cases:
+    cases = [(None, "refs/heads/main", head, "head"), ("v1.0", "refs/tags/v1.0", tagged, "tagged"),
+             ("topic", "refs/heads/topic", tagged, "tagged"),
+             (tagged[:12], tagged[:12], tagged, "tagged")]
+    for ref, full, sha, subject in cases:
         build, log = run(ick, "refs", *([f"git_ref={ref}"] if ref else []))
         assert build["state"] == "succeeded", log
-        assert build["actions"][0]["git"] == [{"url": url, "ref": full, "commit": sha, "dir": "co"}]
+        assert build["actions"][0]["git"] == [{"url": url, "ref": full, "commit": sha, "dir": "co",
+                                               "subject": subject, "author": AUTHOR}]
         assert f"\n{sha}\n" in log
     status, listed = ick.api("GET", "/builds?project=refs&limit=1")
     assert status == 200 and listed[0]["commit"] == tagged
@@ -262,7 +267,8 @@ def test_passwords_in_urls_are_never_logged(ick: Daemon, httpd: Server, repos: P
     build, log = run(ick, "private")
     assert build["state"] == "failed"
     assert build["actions"][0]["git"] == [
-        {"url": shown, "ref": "refs/heads/main", "commit": sha, "dir": "private"}]
+        {"url": shown, "ref": "refs/heads/main", "commit": sha, "dir": "private",
+         "subject": "change", "author": AUTHOR}]
     assert f"ick: git: cloning a new mirror of {shown}\n" in log
     assert f"\nhttp://robot@127.0.0.1:{httpd.port}/private.git\n" in log  # origin: no password
     assert build["actions"][2]["message"].startswith(f"cannot fetch {shown[:-11]}nothing.git: ")
@@ -317,9 +323,9 @@ def test_git_mirror_fetches_several_sources(ick: Daemon, gitd: Server, repos: Pa
     assert build["state"] == "succeeded", log
     assert build["actions"][0]["git"] == [
         {"name": "app", "url": app_url, "ref": "refs/heads/main", "commit": app_sha,
-         "dir": "app"},
+         "dir": "app", "subject": "app", "author": AUTHOR},
         {"name": "lib", "url": str(lib.bare), "ref": "refs/tags/v1", "commit": lib_old,
-         "dir": "deps/lib"},
+         "dir": "deps/lib", "subject": "lib one", "author": AUTHOR},
     ]
     assert f"\n{app_sha}\n{lib_old}\n" in log
     assert build["commit"] == app_sha

@@ -31,11 +31,11 @@ class GatedBuilds(BuildStore):
         self.hold = False
         self.held = False  # this store holds the writer
 
-    async def save(self, build: Build, seqs: Iterable[int] = ()) -> None:
+    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False) -> None:
         if self.hold and not self.held:
             await self.sqlite.lock.acquire()
             self.held = True
-        await super().save(build, seqs)
+        await super().save(build, seqs, git)
 
     def let_go(self) -> None:
         self.hold = self.held = False

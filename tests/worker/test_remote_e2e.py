@@ -387,6 +387,9 @@ pipelines:
         assert doc["state"] == "succeeded", log + remote.log()[-2000:]
         assert doc["worker"].startswith("twoslots-")
         assert "met 2\n" in log and f"\n{commit}\n" in log
+        # What the remote worker's checkout found reaches the build's git facts.
+        assert (doc["git"]["commit"], doc["git"]["subject"], doc["git"]["author"]) == (
+            commit, "first", "Tess Ter <tess@example.org>")
     # The git mirror is the worker's own.
     assert list((remote.state / "git").glob("*.git"))
     assert not list((daemon.state_dir / "git").glob("*.git"))
