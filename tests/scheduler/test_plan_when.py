@@ -170,3 +170,27 @@ def test_the_levels_statuses_go_into_the_action_s_spec() -> None:
     ]
     # what was stored stays as written
     assert cleanup.actions[1]["when"] == {"status": ["success", "failure"]}
+
+
+
+@pytest.mark.parametrize("level", ["action", "pipeline", "entry"])
+@pytest.mark.parametrize(("when", "event", "git", "miss"), [
+    ({"event": "tag"}, "push", MAIN, "when: event is 'push', not 'tag'"),
+    ({"event": ["push"]}, "push", MAIN, None),
+    ({"branch": "release/*"}, "push", MAIN, "when: branch is 'main', not 'release/*'"),
+    ({"branch": "ma*"}, "push", MAIN, None),
+    ({"tag": ["v*"]}, "push", MAIN, "when: tag is none, not one of 'v*'"),
+    ({"tag": ["v*"]}, "tag", TAG, None),
+    ({"parameters": {"arch": "arm64"}}, "push", MAIN,
+     "when: parameter 'arch' is 'amd64', not 'arm64'"),
+    ({"parameters": {"arch": ["arm64", "amd64"]}}, "push", MAIN, None),
+])
+def test_every_key_at_every_level(level: str, when: dict[str, Any], event: str,
+                                  git: GitFacts, miss: str | None) -> None:
+    publish = checked("publish", [], [shell("publish", when if level == "action" else None)])
+    if level == "pipeline":
+        publish.when = when
+    entry: str | dict[str, Any] = {"pipeline": "publish", "when": when} \
+        if level == "entry" else "publish"
+    project = Project("p", {"arch": "amd64"}, [entry])
+    assert outcome(project, [publish], event, git) == [(0, "publish", miss)]
