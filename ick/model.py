@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,20 +91,40 @@ class Pipeline:
     # One per action, decided when the pipeline was checked; None for one not checked yet.
     # Kept beside the document, never in it: users see what they wrote.
     traits: tuple[ActionTraits, ...] | None = None
+    when: dict[str, Any] = field(default_factory=dict)  # `when:` as written ({}: always)
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"pipeline": self.name, "parameters": self.parameters,
                                "actions": self.actions}
         if self.worker:
             doc["worker"] = self.worker
+        if self.when:
+            doc["when"] = self.when
         return doc
+
+
+@dataclass(frozen=True)
+class PipelineEntry:
+    """One entry of a project's `pipelines:`: the pipeline's name and the entry's `when:`
+    ({}: always), however it was written (a plain name, or {pipeline: NAME, when: {...}})."""
+
+    name: str
+    when: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, entry: str | Mapping[str, Any]) -> PipelineEntry:
+        if isinstance(entry, str):
+            return cls(entry)
+        return cls(str(entry["pipeline"]), entry.get("when") or {})
 
 
 @dataclass
 class Project:
     name: str
     parameters: dict[str, Any] = field(default_factory=dict)
-    pipelines: list[str] = field(default_factory=list)
+    # As written: pipeline names, or {pipeline: NAME, when: {...}}; read them with
+    # pipeline_names() and pipeline_entries().
+    pipelines: list[str | dict[str, Any]] = field(default_factory=list)
     notify: list[dict[str, Any]] = field(default_factory=list)
     concurrent: bool = False
     worker: dict[str, str] = field(default_factory=dict)  # labels its workers must have
@@ -118,6 +139,14 @@ class Project:
     extra_parameters: bool = False
     # What a token with `trigger` and not `write` may set beside git_ref and git_commit.
     trigger_parameters: list[str] = field(default_factory=list)
+
+    def pipeline_entries(self) -> list[PipelineEntry]:
+        """The entries of `pipelines:` in order, each with its name and condition."""
+        return [PipelineEntry.of(entry) for entry in self.pipelines]
+
+    def pipeline_names(self) -> list[str]:
+        """The names of the pipelines the project runs, in order, each once."""
+        return list(dict.fromkeys(entry.name for entry in self.pipeline_entries()))
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

@@ -125,7 +125,8 @@ def test_empty_file_has_nothing() -> None:
                 "hello.ick:4: action 1 of pipeline 'build': missing 'where'"
                 " (one of host, chroot, container)",
                 "hello.ick:5: action 1 of pipeline 'build': unknown key 'wher'"
-                " (expected one of: env, name, network, outputs, secrets, shell, timeout, where,"
+                " (expected one of: env, name, network, outputs, secrets, shell, timeout, when,"
+                " where,"
                 " worker)",
             ],
         ),

@@ -18,6 +18,7 @@ from ick.notify.channels import CHANNELS
 from ick.runners.catalog import traits_of
 from ick.runners.rules import show_value
 from ick.runners.validate import action_problems
+from ick.scheduler.conditions import when_problems
 from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
 
 Path = tuple[object, ...]
@@ -30,7 +31,8 @@ PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "k
                 "matrix", "notify", "parameters", "pipelines", "poll", "project", "schedule",
                 "trigger_parameters", "triggers", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
-PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
+PIPELINE_KEYS = ("actions", "parameters", "pipeline", "when", "worker")
+ENTRY_KEYS = ("pipeline", "when")  # an entry of a project's pipelines: written as a mapping
 NOTIFY_KEYS = tuple(sorted({"on", "when", "secret", *(c.key for c in CHANNELS)}))
 
 # Aliases can make a few lines of YAML into a value too big to store or send.
@@ -155,6 +157,44 @@ def _names(
     return names
 
 
+def _when(doc: dict[Any, Any], path: Path, context: str, out: list[Problem]) -> dict[str, Any]:
+    """doc's `when:` (a condition, DESIGN.md "Conditions"), checked; {} when absent."""
+    if "when" not in doc:
+        return {}
+    found = when_problems(doc["when"])
+    out.extend(((*path, "when", *where), _say(context, message)) for where, message in found)
+    if not found and (problem := _json_problem(doc["when"])) is not None:
+        out.append(((*path, "when"), _say(context, f"'when': {problem}")))
+        return {}
+    return {} if found else dict(doc["when"])
+
+
+def _pipeline_entries(doc: dict[Any, Any], path: Path, context: str,
+                      out: list[Problem]) -> list[str | dict[str, Any]]:
+    """A project's `pipelines:` as written: names, or mappings {pipeline: NAME, when: {...}}."""
+    entries: list[str | dict[str, Any]] = []
+    for index, entry in enumerate(_list(doc, "pipelines", path, context, "names", out)):
+        where = (*path, "pipelines", index)
+        if isinstance(entry, dict):
+            label = f"pipelines entry {index + 1} of {context}"
+            before = len(out)
+            _unknown_keys(entry, ENTRY_KEYS, where, label, out)
+            if "pipeline" not in entry:
+                out.append((where, f"{label}: missing 'pipeline' (the pipeline's name)"))
+            elif (problem := name_problem(entry["pipeline"])) is not None:
+                out.append(((*where, "pipeline"), f"{label}: {problem}"))
+            when = _when(entry, where, label, out)
+            if len(out) == before:
+                entries.append({"pipeline": entry["pipeline"],
+                                **({"when": when} if "when" in entry else {})})
+        elif (problem := name_problem(entry)) is not None:
+            also = "" if isinstance(entry, str) else " (or a mapping {pipeline: NAME, when: ...})"
+            out.append((where, _say(context, f"in 'pipelines': {problem}{also}")))
+        else:
+            entries.append(str(entry))
+    return entries
+
+
 def _parameters(value: object, path: Path, context: str, out: list[Problem]) -> dict[str, Any]:
     """A project's 'parameters': names to any JSON values."""
     if value is None:
@@ -234,7 +274,7 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     elif (problem := name_problem(name)) is not None:
         out.append(((*path, "project"), f"{context}: {problem}"))
     parameters = _parameters(doc.get("parameters"), (*path, "parameters"), context, out)
-    pipelines = _names(doc, "pipelines", name_problem, path, context, out)
+    pipelines = _pipeline_entries(doc, path, context, out)
     notify = []
     for index, item in enumerate(_list(doc, "notify", path, context, "mappings", out)):
         where = f"notify {index + 1} of {context}"
@@ -334,7 +374,7 @@ def _action(doc: object, path: Path, context: str, out: list[Problem]) -> None:
     found = action_problems(doc)
     out.extend(((*path, *where), f"{context}: {message}") for where, message in found)
     if isinstance(doc, dict):
-        seen = {where for where, _ in found}
+        seen = {where[:1] for where, _ in found}
         for key, value in doc.items():
             if (key,) not in seen and (problem := _json_problem(value)) is not None:
                 out.append(((*path, key), f"{context}: '{key}': {problem}"))
@@ -359,12 +399,13 @@ def _pipeline(doc: object, path: Path, label: str, out: list[Problem]) -> Pipeli
     for index, action in enumerate(actions):
         _action(action, (*path, "actions", index), f"action {index + 1} of {context}", out)
     worker = _worker(doc, path, context, out)
+    when = _when(doc, path, context, out)
     if len(out) > before:
         return None
     checked = [dict(a) for a in actions if isinstance(a, dict)]
     # The kinds are decided here, once, and stored with the pipeline (see ActionTraits).
     return Pipeline(str(name), parameters, checked, worker,
-                    traits=tuple(traits_of(a) for a in checked))
+                    traits=tuple(traits_of(a) for a in checked), when=when)
 
 
 def _line(lines: dict[Path, int], path: Path) -> int:
@@ -495,7 +536,7 @@ def check_references(
     problems: list[str] = []
     for project in projects:
         prefix = where(project.name) if where is not None else ""
-        for name in dict.fromkeys(project.pipelines):
+        for name in project.pipeline_names():
             if name in unchecked:
                 continue
             pipeline = pipelines.get(name)

@@ -18,6 +18,7 @@ from ick.runners.rules import (
     is_str,
     show_value,
 )
+from ick.scheduler.conditions import when_problems
 from ick.scheduler.routing import REQUIREMENT_RULE, is_requirement
 
 # The keys every action may have, whatever its type.
@@ -31,7 +32,8 @@ COMMON: dict[str, Rule] = {
     # workspace files kept with the build when the action ends (ick.worker.outputs)
     "outputs": Rule(is_output_globs, OUTPUT_GLOBS_RULE),
 }
-COMMON_KEYS = frozenset({"where", *COMMON})
+# `when:` (a condition) has its own checks, which say where inside it a problem is.
+COMMON_KEYS = frozenset({"where", "when", *COMMON})
 OWN_KEY_TYPES = tuple(t.kind for t in ACTION_TYPES if t.value is not None)
 TYPE_KEYS = (*OWN_KEY_TYPES, "action")
 _ACTION_NAMES = tuple(t.kind for t in ACTION_TYPES if t.value is None)
@@ -113,8 +115,11 @@ def action_problems(doc: object) -> list[tuple[RelPath, str]]:
     where = _where_problem(doc, spec)
     if where is not None:
         problems.append(where)
+    if "when" in doc:
+        problems += [(("when", *inside), message) for inside, message
+                     in when_problems(doc["when"])]
     for key, value in doc.items():
-        if key == "action" or key == "where" or key not in known or not isinstance(key, str):
+        if key in ("action", "where", "when") or key not in known or not isinstance(key, str):
             continue
         rule = _rule(spec, key)
         if rule is not None and not rule.test(value):

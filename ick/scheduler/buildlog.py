@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from ick.model import ActionRecord, Build, BuildState
+from ick.model import ActionRecord, ActionState, Build, BuildState
 from ick.scheduler.machine import Outcome
 from ick.storage.logs import LogStore, job_key, log_keys
 
@@ -22,6 +22,7 @@ class BuildLog:
     def __init__(self, logs: LogStore) -> None:
         self._logs = logs
         self._builds: dict[int, Build] = {}  # the builds whose logs are open
+        self._told_skipped: dict[int, set[int]] = {}  # seqs whose skip a log has said
 
     def open(self, build: Build) -> None:
         """The build is queued (or found after a restart): its logs are live from now on."""
@@ -70,6 +71,20 @@ class BuildLog:
         self._logs.append(build.id, _header(action, seqs.index(seq), len(seqs)),
                           job=self._key(build.id, action.job))
 
+    def skipped(self, build: Build, seqs: tuple[int, ...] | None = None) -> None:
+        """A line in its job's log for each of these actions (None: all) that a `when:`
+        condition skipped (they have a message; those skipped as a build stops have none),
+        once each."""
+        told = self._told_skipped.setdefault(build.id, set())
+        for seq in range(len(build.actions)) if seqs is None else seqs:
+            action = build.actions[seq]
+            if action.state is not ActionState.SKIPPED:
+                told.discard(seq)  # its job was queued again: it may be skipped again
+            elif action.message and seq not in told:
+                told.add(seq)
+                self.say(build.id, action.job, f"pipeline {action.pipeline}, action "
+                                               f"{action.index + 1} skipped: {action.message}")
+
     def action_ended(self, build_id: int, job: int, outcome: Outcome) -> None:
         """The footer of the job's action that ended with `outcome`."""
         self._logs.append(build_id, _footer(outcome), job=self._key(build_id, job))
@@ -98,6 +113,7 @@ class BuildLog:
         for key in log_keys(build):
             self._logs.close(build.id, key)
         self._builds.pop(build.id, None)
+        self._told_skipped.pop(build.id, None)
 
 
 def _header(action: ActionRecord, position: int, total: int) -> bytes:

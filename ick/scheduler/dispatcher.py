@@ -145,7 +145,8 @@ class Dispatcher:
             commit = overrides.get("git_commit")
             git = GitFacts.of_ref(ref if isinstance(ref, str) else None,
                                   commit if isinstance(commit, str) else None)
-        pipelines = {name: await self._resources.pipeline(name) for name in project.pipelines}
+        pipelines = {name: await self._resources.pipeline(name)
+                     for name in project.pipeline_names()}
         plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check,
                           event=event, git=git)
         now = now_iso()
@@ -153,6 +154,7 @@ class Dispatcher:
                                           plan.actions, now, plan.jobs, plan.fail_fast,
                                           event, triggered_by, git)
         self._log.open(build)
+        self._log.skipped(build)  # what `when:` skipped at plan time
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
@@ -330,6 +332,7 @@ class Dispatcher:
         for decision in decisions:
             if isinstance(decision, Save):
                 await self._persist(decision)
+                self._log.skipped(decision.build, decision.seqs)
             elif isinstance(decision, Dispatch):
                 if self._machine.running_action(decision.build.id, decision.seq) is None:
                     continue  # it ended while its Save was written (the worker went away)

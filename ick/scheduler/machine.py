@@ -20,6 +20,7 @@ from ick.model import (
     JobRecord,
     SourceRevision,
 )
+from ick.scheduler.conditions import status_miss
 from ick.scheduler.routing import Needs, WorkerInfo, can_take, needs_of, waiting_reason
 from ick.timefmt import parse_iso
 
@@ -207,6 +208,8 @@ class _Running:
     cancel_requested: bool = False
     log_failure: str | None = None  # why the job's log could not be written, if it could not
     since: str | None = None  # when its current action was handed to its worker
+    failed: bool = False  # an action of the job failed: only `status: failure` ones run on
+    planned: frozenset[int] = frozenset()  # seqs skipped when the build was planned (`when:`)
 
     def ran(self, now: str) -> float | None:
         """Seconds the current action has run by `now` (None: not known)."""
@@ -340,7 +343,8 @@ class Scheduler:
         self._idle = [w for w in self._idle if w != run.worker]
         build = run.build
         build.set_job(run.job, BuildState.QUEUED)
-        seqs = build.job_seqs(run.job)
+        # What `when:` skipped at plan time stays skipped; the rest runs again.
+        seqs = [s for s in build.job_seqs(run.job) if s not in run.planned]
         for seq_ in seqs:
             build.set_action(seq_, state=ActionState.PENDING, exit_code=None, duration=None,
                              message=None, details={})
@@ -353,9 +357,15 @@ class Scheduler:
     def enqueue(self, build: Build, now: str) -> list[Decision]:
         record = _Record.of(build)
         units = [(record, j.job) for j in build.jobs if j.state is BuildState.QUEUED]
+        out: list[Decision] = []
+        for unit in list(units):
+            first, _ = self._next(record, unit[1], None, failed=False)
+            if first is None:
+                units.remove(unit)
+                out += self._nothing_to_run(record, unit[1], now)
         self._queue += units
         self._route(units)
-        return self._assign(now)
+        return out + self._assign(now)
 
     def worker_ready(self, worker: str, now: str) -> list[Decision]:
         """A worker with a free slot asks for work."""
@@ -399,19 +409,37 @@ class Scheduler:
             build.set_action(seq, **ended)
             return self._end(run, BuildState.CANCELLED, ActionState.CANCELLED, outcome, now,
                              "cancelled")
+        first_failure = False
         if outcome.exit_code == 0 and not outcome.timed_out:
             build.set_action(seq, state=ActionState.SUCCEEDED, message=outcome.message, **ended)
-            later = [s for s in build.job_seqs(run.job) if s > seq]
-            if later:
-                run.seq = later[0]
-                run.since = now
-                build.set_action(run.seq, state=ActionState.RUNNING)
-                snap = build.snapshot()
-                return [Save(snap, (seq, run.seq)), Dispatch(run.worker, snap, run.seq)]
-            return self._end(run, BuildState.SUCCEEDED, None, outcome, now, None)
-        build.set_action(seq, **ended)
-        message = outcome.message or f"exit status {outcome.exit_code}"
-        return self._end(run, BuildState.FAILED, ActionState.FAILED, outcome, now, message)
+        elif outcome.timed_out:
+            # A timeout stops the job, as cancelling does: nothing runs after it.
+            build.set_action(seq, **ended)
+            message = outcome.message or f"exit status {outcome.exit_code}"
+            return self._end(run, BuildState.FAILED, ActionState.FAILED, outcome, now, message)
+        else:
+            message = outcome.message or f"exit status {outcome.exit_code}"
+            build.set_action(seq, state=ActionState.FAILED, message=message, **ended)
+            first_failure, run.failed = not run.failed, True
+        # The job goes on with the next action its `when: status` lets run: after a failure,
+        # those that say `failure` (cleaning up, collecting reports); the job stays failed.
+        nxt, misses = self._next(build, run.job, seq, run.failed)
+        skipped = self._skip(build, misses)
+        state = BuildState.FAILED if run.failed else BuildState.SUCCEEDED
+        if nxt is None:
+            return self._end(run, state, None, outcome, now, None, (seq, *skipped))
+        run.seq = nxt
+        run.since = now
+        build.set_action(nxt, state=ActionState.RUNNING)
+        dropped: tuple[int, ...] = ()
+        kills: list[Decision] = []
+        if run.failed and first_failure and build.base.fail_fast:
+            # The first failure cancels the other jobs now, not when this one's cleanup ends.
+            dropped = self._drop_queued(build, BuildState.CANCELLED, now)
+            kills = self._kill_running(build, spare=run)
+        snap = build.snapshot()
+        seqs = tuple(sorted({seq, *skipped, nxt, *dropped}))
+        return [Save(snap, seqs), Dispatch(run.worker, snap, nxt), *kills]
 
     def overdue(self, now: str, grace: float) -> tuple[RunningAction, ...]:
         """The running actions that have run past their `timeout:` plus `grace` seconds by
@@ -509,7 +537,8 @@ class Scheduler:
         needs = self._needs.get((build.id, job))
         if needs is None:
             needs = self._needs[(build.id, job)] = needs_of(
-                ((a.traits, a.spec) for a in build.actions if a.job == job),
+                ((a.traits, a.spec) for a in build.actions
+                 if a.job == job and a.state is not ActionState.SKIPPED),
                 build.job_parameters(job))
         return needs
 
@@ -550,16 +579,54 @@ class Scheduler:
             if starts:
                 build.set_state(BuildState.RUNNING, now, worker)
             build.set_job(job, BuildState.RUNNING, now, worker)
-            seqs = build.job_seqs(job)
-            if not seqs:
-                self._idle.append(worker)  # still warm: it takes the next
-                out += self._job_over(build, job, BuildState.SUCCEEDED, now, ())
-                continue
-            build.set_action(seqs[0], state=ActionState.RUNNING)
-            self._running[(build.id, job)] = _Running(build, job, worker, seqs[0], since=now)
+            planned = frozenset(s for s in build.job_seqs(job)
+                                if build.actions[s].state is ActionState.SKIPPED)
+            # A queued job always has an action to run (enqueue ended those without one).
+            first, misses = self._next(build, job, None, failed=False)
+            assert first is not None
+            skipped = self._skip(build, misses)
+            build.set_action(first, state=ActionState.RUNNING)
+            self._running[(build.id, job)] = _Running(build, job, worker, first, since=now,
+                                                      planned=planned)
             snap = build.snapshot()
-            out += [Save(snap, (seqs[0],)), Dispatch(worker, snap, seqs[0], starts)]
+            out += [Save(snap, (*skipped, first)), Dispatch(worker, snap, first, starts)]
         return out
+
+    @staticmethod
+    def _next(build: _Record, job: int, after: int | None,
+              failed: bool) -> tuple[int | None, list[tuple[int, str]]]:
+        """The job's next action to run after seq `after` (None: its first), now that the job
+        has `failed` or not; and the pending actions before it (or, with none to run, all
+        after `after`) that their `when: status` skips, each with why (see _skip)."""
+        misses: list[tuple[int, str]] = []
+        for seq in build.job_seqs(job):
+            action = build.actions[seq]
+            if (after is not None and seq <= after) or action.state is not ActionState.PENDING:
+                continue
+            miss = status_miss(action.spec.get("when"), failed)
+            if miss is None:
+                return seq, misses
+            misses.append((seq, miss))
+        return None, misses
+
+    @staticmethod
+    def _skip(build: _Record, misses: list[tuple[int, str]]) -> list[int]:
+        """Mark these actions skipped, each saying why; their seqs."""
+        for seq, miss in misses:
+            build.set_action(seq, state=ActionState.SKIPPED, message=miss)
+        return [seq for seq, _ in misses]
+
+    def _nothing_to_run(self, build: _Record, job: int, now: str) -> list[Decision]:
+        """A queued job none of whose actions runs (none, or each skipped by `when:`): it
+        succeeds at once, without a worker."""
+        skipped = self._skip(build, self._next(build, job, None, failed=False)[1])
+        build.set_job(job, BuildState.RUNNING, now)  # it starts and ends now
+        # The build starts with the first job that runs (its listeners are told then), or
+        # here when none of its jobs does.
+        if build.state is BuildState.QUEUED and all(
+                j.state.finished for j in build.jobs if j.job != job):
+            build.set_state(BuildState.RUNNING, now)
+        return self._job_over(build, job, BuildState.SUCCEEDED, now, tuple(skipped))
 
     def _drop_queued(self, build: _Record, state: BuildState, now: str) -> tuple[int, ...]:
         """Take the build's queued jobs off the queue, ended in `state`: their actions'
@@ -575,11 +642,12 @@ class Scheduler:
                 seqs.append(seq)
         return tuple(seqs)
 
-    def _kill_running(self, build: _Record) -> list[Decision]:
-        """Ask the workers of the build's running jobs to stop them; each job ends when its
-        worker reports."""
+    def _kill_running(self, build: _Record, spare: _Running | None = None) -> list[Decision]:
+        """Ask the workers of the build's running jobs (but `spare`) to stop them; each job
+        ends when its worker reports."""
         kills: list[Decision] = []
-        for run in [r for r in self._running.values() if r.build.id == build.id]:
+        for run in [r for r in self._running.values()
+                    if r.build.id == build.id and r is not spare]:
             if not run.cancel_requested:
                 run.cancel_requested = True
                 kills.append(Kill(run.worker, build.snapshot(), run.job))

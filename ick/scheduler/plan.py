@@ -10,8 +10,24 @@ from typing import Any
 
 from ick.errors import ConflictError, IckError, InputError
 from ick.matrix import expand
-from ick.model import NO_GIT, ActionRecord, ActionTraits, GitFacts, Pipeline, Project
+from ick.model import (
+    NO_GIT,
+    ActionRecord,
+    ActionState,
+    ActionTraits,
+    GitFacts,
+    Pipeline,
+    PipelineEntry,
+    Project,
+)
+from ick.scheduler.conditions import DEFAULT_STATUS, STATUSES, joint_statuses, plan_miss
 from ick.scheduler.routing import merge_requirements
+
+# The conditions an action is planned under: its project's entry's, its pipeline's, its own.
+Conditions = tuple[Mapping[str, Any], ...]
+
+NO_STATUS = "when: status: no status meets the conditions of the project's entry, the " \
+    "pipeline and the action together"
 
 
 @dataclass(frozen=True)
@@ -80,23 +96,27 @@ def plan_build(
     """The build a trigger of `project` makes; `pipelines` maps each name it uses to the
     pipeline, or to None where there is none of that name. `ick_trigger` (what asked for the
     build) becomes a parameter; with `check`, unknown parameters are refused. `event` and
-    `git` are what caused the build and what it builds (for `when:` conditions)."""
+    `git` are what caused the build and what it builds: an action whose `when:` conditions
+    (its project entry's, its pipeline's, its own) do not hold for them, or for its job's
+    parameters, is planned skipped, saying which key did not hold."""
     jobs = expand(project.matrix)
-    found: list[Pipeline] = []
-    for pipeline_name in project.pipelines:
-        pipeline = pipelines.get(pipeline_name)
+    found: list[tuple[PipelineEntry, Pipeline]] = []
+    for entry in project.pipeline_entries():
+        pipeline = pipelines.get(entry.name)
         if pipeline is None:
             raise ConflictError(
-                f"project {project.name!r} names pipeline {pipeline_name!r}, which does not exist"
+                f"project {project.name!r} names pipeline {entry.name!r}, which does not exist"
             )
-        found.append(pipeline)
-    problem = unknown_parameter_problem(project, found, jobs, overrides) if check else None
+        found.append((entry, pipeline))
+    problem = unknown_parameter_problem(project, [p for _, p in found], jobs, overrides) \
+        if check else None
     if problem is not None:
         raise InputError(problem)
     parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger,
                   "ick_event": event}
     actions: list[ActionRecord] = []
-    for pipeline in found:
+    conditions: list[Conditions] = []
+    for entry, pipeline in found:
         pipeline_name = pipeline.name
         missing = [p for p in pipeline.parameters
                    if any(p not in parameters and p not in job for job in jobs)]
@@ -116,6 +136,9 @@ def plan_build(
             )
             if needs:
                 spec = {**spec, "worker": needs}
+            whens = (entry.when, pipeline.when, spec.get("when") or {})
+            spec = _with_status(spec, whens)
+            conditions.append(whens)
             actions.append(ActionRecord(
                 pipeline=pipeline_name, index=index, kind=traits.kind,
                 where=str(spec.get("where", "host")), spec=spec,
@@ -124,5 +147,29 @@ def plan_build(
     # One worker runs the whole build: its actions must agree on what it is.
     merge_requirements(*((f"action {a.index + 1} of pipeline {a.pipeline!r}",
                           a.spec.get("worker")) for a in actions))
-    every = [replace(a, job=job, spec=dict(a.spec)) for job in range(len(jobs)) for a in actions]
+    every = [_planned(a, whens, job, event, git, {**parameters, **values})
+             for job, values in enumerate(jobs) for a, whens in zip(actions, conditions,
+                                                                      strict=True)]
     return Plan(parameters, every, jobs, project.fail_fast)
+
+
+def _with_status(spec: dict[str, Any], whens: Conditions) -> dict[str, Any]:
+    """The action's spec, its `when:` saying the statuses it runs after when its levels'
+    conditions together say other than the default: the machine reads only the action's."""
+    status = joint_statuses(whens)
+    if status == DEFAULT_STATUS:
+        return spec
+    own = spec.get("when") or {}
+    return {**spec, "when": {**own, "status": [s for s in STATUSES if s in status]}}
+
+
+def _planned(action: ActionRecord, whens: Conditions, job: int, event: str, git: GitFacts,
+             parameters: Mapping[str, Any]) -> ActionRecord:
+    """Job `job`'s copy of `action`: skipped, saying why, where a condition does not hold."""
+    miss = next((m for w in whens if (m := plan_miss(w, event, git, parameters))), None)
+    if miss is None and not joint_statuses(whens):
+        miss = NO_STATUS
+    if miss is None:
+        return replace(action, job=job, spec=dict(action.spec))
+    return replace(action, job=job, spec=dict(action.spec), state=ActionState.SKIPPED,
+                   message=miss)

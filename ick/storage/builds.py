@@ -45,8 +45,9 @@ class BuildStore:
         git: GitFacts = NO_GIT,
     ) -> Build:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
-        pending actions (job after job) in one transaction; `event`, `triggered_by` and `git`
-        say what caused it and what it builds."""
+        actions (job after job: pending, or skipped with a message where a `when:` condition
+        did not hold) in one transaction; `event`, `triggered_by` and `git` say what caused it
+        and what it builds."""
         # One trip for every statement: the build's row takes its number from the counter
         # just bumped, and its jobs and actions take its id from the highest id handed out
         # (this transaction's, as every write goes through the one writer).
@@ -81,7 +82,8 @@ class BuildStore:
                     f"VALUES ({build_id_sql},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
-                         a.state.value, None, None, None, "{}", a.job, int(a.local), a.arch_key)
+                         a.state.value, None, None, a.message, "{}", a.job, int(a.local),
+                         a.arch_key)
                         for seq, a in enumerate(actions)
                     ],
                 ),

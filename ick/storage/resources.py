@@ -39,6 +39,7 @@ def pipeline_from_json(text: str, traits: str | None = None) -> Pipeline:
         parameters=doc.get("parameters") or [],
         actions=doc.get("actions") or [],
         worker=doc.get("worker") or {},
+        when=doc.get("when") or {},
         traits=None if traits is None else tuple(
             ActionTraits(t["kind"], bool(t.get("local")), t.get("arch_key"))
             for t in json.loads(traits)),

@@ -103,7 +103,8 @@ async def build_now(request: web.Request) -> web.StreamResponse:
     project = await resources.project(name)
     if project is None:
         raise NotFoundError(f"no project {name!r}")
-    required = [key for p in project.pipelines if (pipeline := await resources.pipeline(p))
+    required = [key for p in project.pipeline_names()
+                if (pipeline := await resources.pipeline(p))
                 for key in pipeline.parameters]
     values = overrides(project, required, form)
     # Every value comes from the form: one the page did not show this token (a trigger

@@ -75,7 +75,8 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     project = await resources.project(name)
     if project is None:
         raise NotFoundError(f"no project {name!r}")
-    pipelines = [(p, await resources.pipeline(p)) for p in project.pipelines]
+    pipelines = [(p.name, await resources.pipeline(p.name))
+                 for p in project.pipeline_entries()]
     required = [key for _, pipeline in pipelines if pipeline for key in pipeline.parameters]
     before = whole_number(request, "before", 0) or None
     overview = wiring.overview(request)
