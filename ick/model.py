@@ -118,6 +118,10 @@ class Project:
     extra_parameters: bool = False
     # What a token with `trigger` and not `write` may set beside git_ref and git_commit.
     trigger_parameters: list[str] = field(default_factory=list)
+    # Forges (DESIGN.md, "Forges and pipelines in the repository"): `forge:` as checked
+    # (ick.forges.config), and whether its pull requests' builds are trusted.
+    forge: dict[str, str] | None = None
+    trust_changes: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -142,7 +146,7 @@ class Project:
 
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
-                         "extra_parameters", "trigger_parameters")
+                         "extra_parameters", "trigger_parameters", "forge", "trust_changes")
 
 
 def job_name(build_id: int, job: int | None) -> str:

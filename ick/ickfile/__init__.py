@@ -26,9 +26,9 @@ Path = tuple[object, ...]
 Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
-PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "keep_days",
-                "matrix", "notify", "parameters", "pipelines", "poll", "project", "schedule",
-                "trigger_parameters", "triggers", "worker")
+PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "forge", "keep_builds",
+                "keep_days", "matrix", "notify", "parameters", "pipelines", "poll", "project",
+                "schedule", "trigger_parameters", "triggers", "trust_changes", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "worker")
 NOTIFY_KEYS = tuple(sorted({"on", "when", "secret", *(c.key for c in CHANNELS)}))
@@ -258,10 +258,30 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     months = _months_keys(doc, path, context, out)
     # Names only: a name no pipeline knows yet is refused at trigger time like any other.
     allowed = _names(doc, "trigger_parameters", _parameter_name_problem, path, context, out)
+    forge = _forge(doc, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
-                   fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)))
+                   fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)),
+                   forge=forge, trust_changes=doc.get("trust_changes") is True)
+
+
+def _forge(doc: dict[Any, Any], path: Path, context: str,
+           out: list[Problem]) -> dict[str, str] | None:
+    """`forge:` and `trust_changes:` checked (ick.forges.config); the forge as stored."""
+    trust = doc.get("trust_changes", False)
+    if not isinstance(trust, bool):
+        message = f"'trust_changes' must be true or false, not {show_value(trust)}"
+        out.append(((*path, "trust_changes"), _say(context, message)))
+    if doc.get("forge") is None:
+        return None
+    from ick.forges.config import checked, forge_problems
+
+    problems = forge_problems(doc["forge"])
+    for key, message in problems:
+        inside = (*path, "forge") if key is None else (*path, "forge", key)
+        out.append((inside, _say(context, message)))
+    return None if problems else checked(doc["forge"])
 
 
 def _number(value: object) -> bool:

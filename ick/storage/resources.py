@@ -28,6 +28,8 @@ def project_from_json(text: str) -> Project:
         triggers=doc.get("triggers") or [],
         extra_parameters=bool(doc.get("extra_parameters", False)),
         trigger_parameters=doc.get("trigger_parameters") or [],
+        forge=doc.get("forge") or None,
+        trust_changes=bool(doc.get("trust_changes", False)),
     )
 
 
