@@ -13,6 +13,7 @@ from ick.keepers.tokens import TokenKeeper
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
+from ick.storage.deliveries import DeliveryStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.overview import BuildOverview
@@ -25,6 +26,7 @@ RESOURCES = web.AppKey("resources", ResourceStore)
 BUILDS = web.AppKey("builds", BuildStore)
 LOGS = web.AppKey("logs", LogStore)
 NOTIFICATIONS = web.AppKey("notifications", NotificationStore)
+DELIVERIES = web.AppKey("deliveries", DeliveryStore)  # forges' webhook deliveries seen
 ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
 SECRETS = web.AppKey("secrets", SecretKeeper)
 CONTROLLER = web.AppKey("controller", Controller)

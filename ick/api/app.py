@@ -48,7 +48,18 @@ def add_apt_routes(app: web.Application, www: Path) -> None:
 
 def make_app(daemon: Daemon) -> web.Application:
     """The API over the daemon's services; each handler reads the ones it needs by key."""
-    from ick.api import apply, artifacts, builds, logins, prune, resources, secrets, tokens, work
+    from ick.api import (
+        apply,
+        artifacts,
+        builds,
+        logins,
+        prune,
+        resources,
+        secrets,
+        tokens,
+        webhooks,
+        work,
+    )
     from ick.ui.routes import add_routes as add_ui_routes
 
     app = web.Application(middlewares=[errors_middleware])
@@ -59,6 +70,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.BUILDS] = daemon.builds
     app[keys.LOGS] = daemon.logs
     app[keys.NOTIFICATIONS] = daemon.notifications
+    app[keys.DELIVERIES] = daemon.deliveries
     app[keys.ARTIFACTS] = daemon.artifacts
     app[keys.SECRETS] = daemon.secrets
     app[keys.CONTROLLER] = daemon.controller
@@ -77,6 +89,7 @@ def make_app(daemon: Daemon) -> web.Application:
     work.add_routes(app)
     apply.add_routes(app)
     prune.add_routes(app)
+    webhooks.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
     logins.add_routes(app)
     add_ui_routes(app)

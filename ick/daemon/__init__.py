@@ -24,10 +24,12 @@ from ick.keepers.tokens import TokenKeeper
 from ick.notify.outbox import Outbox
 from ick.runners.base import HostSettings
 from ick.runners.registry import Runners
+from ick.runners.untrusted import refusal
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
+from ick.storage.deliveries import DeliveryStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.overview import BuildOverview
@@ -67,6 +69,7 @@ class Daemon:
     builds: BuildStore
     logs: LogStore
     notifications: NotificationStore
+    deliveries: DeliveryStore  # the forges' webhook deliveries seen
     artifacts: ArtifactStore
     overview: BuildOverview  # the queries the web pages make
     systrees: SystreeCache
@@ -206,7 +209,8 @@ async def open_daemon(
         downstream = Downstream(resources, builds)
         controller = Controller(builds, resources, logs,
                                 listeners=(secrets, outbox, downstream),
-                                lease=settings.worker_lease)
+                                lease=settings.worker_lease,
+                                on_queued=(outbox.build_queued,), untrusted=refusal)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(
@@ -226,7 +230,8 @@ async def open_daemon(
         yield Daemon(
             settings=settings, url=url, db=db, tokens=tokens,
             sessions=SessionKeeper(SessionStore(db), tokens), resources=resources,
-            builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
+            builds=builds, logs=logs, notifications=notifications,
+            deliveries=DeliveryStore(db), artifacts=artifacts,
             overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
             controller=controller, workspaces=workspaces, host=host_settings,
             worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,

@@ -4,7 +4,7 @@ parameters and actions out. Pure: the driver looks the resources up and stores t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -109,3 +109,29 @@ def plan_build(
                           a.spec.get("worker")) for a in actions))
     every = [replace(a, job=job, spec=dict(a.spec)) for job in range(len(jobs)) for a in actions]
     return Plan(parameters, every, jobs, project.fail_fast)
+
+
+# Untrusted changes (DESIGN.md, "Forges"): a pull request's build runs code anyone who can
+# open one wrote. An action that breaks the rules carries, under REFUSED in its spec, the
+# rule it breaks; the dispatcher fails it with that, before any worker sees it.
+REFUSED = "ick_refused"
+
+# The rule an action breaks in an untrusted build, or None: (its kind, its spec, the build's
+# parameters for its job). The runners' records know (ick.runners.untrusted).
+Refusal = Callable[[str, Mapping[str, Any], Mapping[str, Any]], "str | None"]
+
+
+def untrusted(project: Project, event: str | None, ick_trigger: str) -> bool:
+    """Is a build a forge's change the project does not trust (`trust_changes: true`)?"""
+    return event == "change" and ick_trigger == "forge" and not project.trust_changes
+
+
+def refuse_untrusted(plan: Plan, refusal: Refusal) -> Plan:
+    """The plan with each action that breaks an untrusted change's rules marked REFUSED."""
+    actions = []
+    for action in plan.actions:
+        parameters = {**plan.parameters, **plan.jobs[action.job]}
+        rule = refusal(action.kind, action.spec, parameters)
+        actions.append(action if rule is None else replace(
+            action, spec={**action.spec, REFUSED: f"untrusted change: {rule}"}))
+    return replace(plan, actions=actions)

@@ -174,6 +174,12 @@ MIGRATIONS: list[str] = [
         '[', '[[]'), '*', '[*]'), '?', '[?]'))
         WHERE reusable = 1 AND scopes = 'trigger' AND substr(name, 1, 9) = 'hook for ';
     """,
+    # forges (issue 26): the forges' webhook deliveries seen, so a replay builds nothing
+    """
+    CREATE TABLE forge_deliveries (project TEXT NOT NULL, delivery TEXT NOT NULL,
+                                   received_at TEXT NOT NULL, PRIMARY KEY (project, delivery));
+    CREATE INDEX forge_deliveries_received ON forge_deliveries (received_at);
+    """,
 ]
 
 
