@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ick.config import SmtpSettings
 from ick.errors import SendError
 from ick.httpclient import HttpClient
-from ick.model import Build, BuildState
+from ick.model import Build, BuildState, Project
+from ick.notify import forgestatus
 from ick.notify.channel import Senders, Target
 from ick.notify.channels import BY_KEY, target_of
 from ick.notify.message import TAIL_BYTES, facts, log_tail
@@ -59,12 +61,18 @@ class _Event:
     project: str
     state: BuildState
     event: str
+    commit: str | None = None  # the build's commit as far as known (for a forge's status)
 
 
 def describe(target: Target | None) -> str:
     """A target as the daemon's log may show it (a webhook URL may hold credentials)."""
     return "a target of no known channel" if target is None else BY_KEY[target.channel].shown(
         target)
+
+
+def described(entry: dict[str, Any]) -> str:
+    """A stored target (a notify entry or a commit status) as the daemon's log may show it."""
+    return forgestatus.shown(entry) if forgestatus.KEY in entry else describe(target_of(entry))
 
 
 @dataclass
@@ -89,12 +97,16 @@ class Outbox:
 
     # the controller's listeners: enqueue and return at once ---------------
 
+    def build_queued(self, build: Build) -> None:
+        self._events.append(_Event(build.id, build.project, build.state, "queued", build.commit))
+        self.wake()
+
     def build_started(self, build: Build) -> None:
         self._events.append(_Event(build.id, build.project, build.state, "start"))
         self.wake()
 
     def build_finished(self, build: Build) -> None:
-        self._events.append(_Event(build.id, build.project, build.state, "end"))
+        self._events.append(_Event(build.id, build.project, build.state, "end", build.commit))
         self.wake()
 
     def wake(self) -> None:
@@ -162,12 +174,21 @@ class Outbox:
             if build is not None:
                 log.warning("build %d: deciding its notifications late (the daemon stopped)",
                             build_id)
-                self._events.append(_Event(build.id, build.project, build.state, "end"))
+                self._events.append(_Event(build.id, build.project, build.state, "end",
+                                           build.commit))
         await self.drain()
 
     async def _decide(self, event: _Event) -> Decision:
         project = await self.resources.project(event.project)
-        if project is None or not project.notify:  # deleted meanwhile, or tells no one
+        if project is None:  # deleted meanwhile
+            return Decision(event.build_id, event.event, [])
+        status = forgestatus.status_target(project, event.event, event.state, event.commit)
+        decision = await self._decide_notify(event, project)
+        return decision if status is None else Decision(
+            decision.build_id, decision.event, [status, *decision.targets])
+
+    async def _decide_notify(self, event: _Event, project: Project) -> Decision:
+        if not project.notify:  # tells no one
             return Decision(event.build_id, event.event, [])
         # The stored entries are kept as they are: the notification rows hold them verbatim.
         entries = [(entry, target_of(entry)) for entry in project.notify]
@@ -201,7 +222,7 @@ class Outbox:
             n.next_attempt_at = None
             n.history.append({"at": iso(self.clock()), "ok": True, "result": result})
             log.info("build %d: %s notification sent (%s)", n.build_id, n.event,
-                     describe(target_of(n.target)))
+                     described(n.target))
         try:
             await self.store.record(n)
         except Exception:  # the row stays as it was: pending, so it is tried again
@@ -222,16 +243,24 @@ class Outbox:
             n.state = NotifyState.FAILED
             n.next_attempt_at = None
             log.warning("build %d: giving up on %s after %d attempts: %s", n.build_id,
-                        describe(target_of(n.target)), n.attempts, error)
+                        described(n.target), n.attempts, error)
         else:
             n.next_attempt_at = iso(now + timedelta(seconds=delay))
             log.info("build %d: %s failed (attempt %d, next in %.0f s): %s", n.build_id,
-                     describe(target_of(n.target)), n.attempts, delay, error)
+                     described(n.target), n.attempts, delay, error)
 
     async def _send(self, n: Notification) -> str:
         build = await self.builds.get(n.build_id)
         if build is None:
             raise SendError(f"build {n.build_id} no longer exists")
+        if forgestatus.KEY in n.target:
+            token_secret = n.target["forge"].get("token_secret")
+            token = self._secret(build.project, str(token_secret)).decode("utf-8", "replace")
+            what = "queued" if n.event == "queued" else build.state.value
+            return await forgestatus.send_status(
+                self.http.session(), n.target,
+                f"{self.base_url().rstrip('/')}/ui/builds/{build.id}",
+                f"{build.project} #{build.number} {what}", token)
         previous = await self.builds.previous_outcome(build.project, build.id)
         # With several jobs, the tail of the first failed job's log says the most.
         job = next((j.job for j in build.jobs if j.state is BuildState.FAILED), None) \

@@ -47,11 +47,25 @@ class Notification:
     last_error: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def to(self) -> str:
+        """Whom it tells, as the pages list it: an address, or a forge's status context."""
+        if "forge_status" in self.target:
+            return f"{self.target.get('state')} status {self.target['forge_status']}"
+        return str(self.target.get("email") or self.target.get("webhook") or "")
+
     def to_json(self) -> dict[str, Any]:
-        kind = "email" if "email" in self.target else "webhook"
+        if "forge_status" in self.target:  # a commit status (ick.notify.forgestatus)
+            forge = self.target.get("forge") or {}
+            address: dict[str, Any] = {
+                "forge_status": self.target["forge_status"], "forge": forge.get("type"),
+                "sha": self.target.get("sha"), "status": self.target.get("state")}
+        else:
+            kind = "email" if "email" in self.target else "webhook"
+            address = {kind: self.target[kind]}
         return {
             "id": self.id,
-            kind: self.target[kind],
+            **address,
             "event": self.event,
             "when": self.target.get("when", "always"),
             "state": self.state.value,
