@@ -63,6 +63,12 @@ def _hook() -> Commands:
     return {"hook": hook.hook}
 
 
+def _webhook() -> Commands:
+    from ick.cli import webhook
+
+    return {"webhook": webhook.webhook}
+
+
 def _serve() -> Commands:
     from ick.cli import serve
 
@@ -98,6 +104,7 @@ COMMANDS: dict[str, Callable[[], Commands]] = {
     "token": _tokens,
     "login-link": _login,
     "hook": _hook,
+    "webhook": _webhook,
     "serve": _serve,
     "worker": _worker,
     "workers": _worker,
