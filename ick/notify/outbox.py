@@ -92,6 +92,7 @@ class Outbox:
         self._events: list[_Event] = []
         self._wake = asyncio.Event()
         self._sending: set[int] = set()
+        self._statuses: set[int] = set()  # builds with a commit status being sent
         self._look = True  # the due rows may have changed: ask the database
         self._next_due: datetime | None = None
 
@@ -141,10 +142,19 @@ class Outbox:
                 if self._look and len(self._sending) < IN_FLIGHT:
                     self._look = False
                     room = IN_FLIGHT - len(self._sending)
+                    held: set[int] = set()
                     for n in await self.store.due(iso(now), self._sending, room):
+                        if forgestatus.KEY in n.target:
+                            # A build's statuses go one at a time, in order: a pending one
+                            # arriving after its build's success would undo it.
+                            if n.build_id in self._statuses:
+                                held.add(n.id)
+                                continue
+                            self._statuses.add(n.build_id)
                         self._sending.add(n.id)
                         group.create_task(self._attempt(n))
-                    due = await self.store.next_due(self._sending)
+                    # What is held waits for the send before it (which wakes the loop).
+                    due = await self.store.next_due(self._sending | held)
                     self._next_due = None if due is None else parse_iso(due)
                 await self._sleep(now)
 
@@ -230,6 +240,8 @@ class Outbox:
                           n.id)
         finally:
             self._sending.discard(n.id)
+            if forgestatus.KEY in n.target:
+                self._statuses.discard(n.build_id)
             self._look = True
             self.wake()
 
@@ -254,6 +266,10 @@ class Outbox:
         if build is None:
             raise SendError(f"build {n.build_id} no longer exists")
         if forgestatus.KEY in n.target:
+            later = [m.id for m in await self.store.for_build(build.id)
+                     if forgestatus.KEY in m.target and m.id > n.id]
+            if later:  # the build's next status says more; this one would undo it
+                return f"not sent: notification {later[-1]} is a later status of the build"
             token_secret = n.target["forge"].get("token_secret")
             token = self._secret(build.project, str(token_secret)).decode("utf-8", "replace")
             what = "queued" if n.event == "queued" else build.state.value

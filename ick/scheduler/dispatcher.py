@@ -153,10 +153,10 @@ class Dispatcher:
                                           plan.actions, now, plan.jobs, plan.fail_fast)
         self._log.open(build)
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
+        for queued in self._on_queued:  # before the machine can start, or even end, it
+            queued(build)
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
-        for queued in self._on_queued:
-            queued(build)
         return build
 
     async def trigger_commit(self, project_name: str, overrides: dict[str, Any], *,
