@@ -122,6 +122,10 @@ class Project:
     # (ick.forges.config), and whether its pull requests' builds are trusted.
     forge: dict[str, str] | None = None
     trust_changes: bool = False
+    # A file of pipelines in the repository, read at each build's commit, and whether its
+    # pipelines are trusted as the server's are.
+    repository_pipelines: str | None = None
+    trust_repository: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -146,7 +150,8 @@ class Project:
 
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
-                         "extra_parameters", "trigger_parameters", "forge", "trust_changes")
+                         "extra_parameters", "trigger_parameters", "forge", "trust_changes",
+                         "repository_pipelines", "trust_repository")
 
 
 def job_name(build_id: int, job: int | None) -> str:

@@ -16,6 +16,7 @@ from secrets import token_bytes
 
 from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
+from ick.daemon.repository import RepositoryReader
 from ick.daemon.traits import decide_traits
 from ick.httpclient import HttpClient, open_http
 from ick.keepers.secrets import SecretKeeper
@@ -210,7 +211,8 @@ async def open_daemon(
         controller = Controller(builds, resources, logs,
                                 listeners=(secrets, outbox, downstream),
                                 lease=settings.worker_lease,
-                                on_queued=(outbox.build_queued,), untrusted=refusal)
+                                on_queued=(outbox.build_queued,), untrusted=refusal,
+                                repository=RepositoryReader(state / "git").read)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(

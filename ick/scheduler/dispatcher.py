@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ick.errors import ConflictError, NotFoundError
-from ick.model import NO_GIT, Build, BuildState, GitFacts
+from ick.model import NO_GIT, Build, BuildState, GitFacts, Pipeline, Project
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.machine import (
     Decision,
@@ -22,7 +22,17 @@ from ick.scheduler.machine import (
     Save,
     Scheduler,
 )
-from ick.scheduler.plan import REFUSED, Refusal, plan_build, refuse_untrusted, untrusted
+from ick.scheduler.plan import (
+    REFUSED,
+    Plan,
+    Refusal,
+    RepositoryPipelines,
+    RepositoryRead,
+    failing_plan,
+    plan_build,
+    refuse_untrusted,
+    untrusted,
+)
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
@@ -59,8 +69,10 @@ class Dispatcher:
     def __init__(self, builds: BuildStore, resources: ResourceStore, registry: WorkerRegistry,
                  buildlog: BuildLog, listeners: Sequence[BuildListener] = (),
                  on_queued: Sequence[Callable[[Build], None]] = (),
-                 untrusted: Refusal | None = None) -> None:
+                 untrusted: Refusal | None = None,
+                 repository: RepositoryRead | None = None) -> None:
         self._builds = builds
+        self._repository = repository  # reads a build's repository pipelines
         # Told of each new build once it is queued (a forge's pending status); only take note.
         self._on_queued = tuple(on_queued)
         self._untrusted = untrusted  # what an untrusted change's action may not do
@@ -144,10 +156,19 @@ class Dispatcher:
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
         pipelines = {name: await self._resources.pipeline(name) for name in project.pipelines}
-        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check,
-                          event=event or "manual", git=git or NO_GIT)
+        repository = None
+        if project.repository_pipelines is not None and self._repository is not None:
+            repository = await self._repository(project, overrides)
+            pipelines.update((name, p) for name, p in repository.pipelines.items()
+                             if name in pipelines)
+        plan = await self._plan(project, pipelines, overrides, ick_trigger, check, event, git,
+                                repository)
         if self._untrusted is not None and untrusted(project, event, ick_trigger):
             plan = refuse_untrusted(plan, self._untrusted)
+        if self._untrusted is not None and repository is not None \
+                and not project.trust_repository:
+            plan = refuse_untrusted(plan, self._untrusted, set(repository.pipelines),
+                                    f"untrusted pipeline of {project.repository_pipelines}")
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
                                           plan.actions, now, plan.jobs, plan.fail_fast)
@@ -158,6 +179,24 @@ class Dispatcher:
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
         return build
+
+    async def _plan(self, project: Project, pipelines: dict[str, Pipeline | None],
+                    overrides: dict[str, Any], ick_trigger: str, check: bool,
+                    event: str | None, git: GitFacts | None,
+                    repository: RepositoryPipelines | None) -> Plan:
+        """plan_build, unless the repository's pipelines are broken or lack one the project
+        names: then a build that fails at once, saying so (`PATH:LINE: what`)."""
+        path = project.repository_pipelines or ""
+        if repository is not None and repository.problem is not None:
+            return failing_plan(project, overrides, ick_trigger, path, repository.problem)
+        missing = next((name for name, p in pipelines.items() if p is None), None)
+        if repository is not None and missing is not None:
+            at = f" at commit {repository.commit[:12]}" if repository.commit else ""
+            return failing_plan(project, overrides, ick_trigger, path,
+                                f"{path}: project {project.name!r} names pipeline {missing!r}, "
+                                f"which neither {path}{at} nor the server has")
+        return plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check,
+                          event=event or "manual", git=git or NO_GIT)
 
     async def trigger_commit(self, project_name: str, overrides: dict[str, Any], *,
                              ick_trigger: str, check: bool = True, event: str | None = None,

@@ -12,7 +12,7 @@ from ick.model import Build, GitFacts
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import BuildListener, Dispatcher
 from ick.scheduler.machine import Outcome, RunningAction
-from ick.scheduler.plan import Refusal
+from ick.scheduler.plan import Refusal, RepositoryRead
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.roster import LEASE, WorkerView
 from ick.scheduler.routing import Labels
@@ -35,13 +35,14 @@ class Controller:
                  listeners: Sequence[BuildListener] = (), lease: float = LEASE,
                  timeout_grace: float = TIMEOUT_GRACE,
                  on_queued: Sequence[Callable[[Build], None]] = (),
-                 untrusted: Refusal | None = None) -> None:
+                 untrusted: Refusal | None = None,
+                 repository: RepositoryRead | None = None) -> None:
         self.registry = WorkerRegistry(lease)
         # Seconds past an action's `timeout:` before the controller ends it itself.
         self.timeout_grace = timeout_grace
         self.buildlog = BuildLog(logs)
         self.dispatcher = Dispatcher(builds, resources, self.registry, self.buildlog,
-                                     listeners, on_queued, untrusted)
+                                     listeners, on_queued, untrusted, repository)
 
     @property
     def lease(self) -> float:

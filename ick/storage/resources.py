@@ -30,6 +30,8 @@ def project_from_json(text: str) -> Project:
         trigger_parameters=doc.get("trigger_parameters") or [],
         forge=doc.get("forge") or None,
         trust_changes=bool(doc.get("trust_changes", False)),
+        repository_pipelines=doc.get("repository_pipelines"),
+        trust_repository=bool(doc.get("trust_repository", False)),
     )
 
 
