@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ick.errors import AuthError, IckError, InputError, NotFoundError, TooLargeError
 from ick.forges.catalog import BY_TYPE
-from ick.forges.forge import ForgeConfig, Ignored
+from ick.forges.forge import ForgeConfig, Ignored, sane
 from ick.keys import CONTROLLER, DELIVERIES, RESOURCES, SECRETS
 from ick.model import GitFacts, name_problem
 
@@ -67,10 +67,13 @@ async def receive(request: web.Request) -> web.StreamResponse:
         raise InputError(f"request body is not valid JSON: {str(e)[:100]}") from None
     if not isinstance(doc, dict):
         raise InputError("request body is not a JSON object")
-    pushed = forge.read(event, doc)
-    if isinstance(pushed, Ignored):
-        log.info("webhook for project %s: %s", name, pushed.why)
+    read = forge.read(event, doc)
+    if isinstance(read, Ignored):
+        log.info("webhook for project %s: %s", name, read.why)
         return web.Response(status=204)
+    pushed = sane(read)
+    if isinstance(pushed, str):
+        raise InputError(pushed)
     delivery = forge.delivery(request.headers)
     delivery = delivery[:MAX_DELIVERY] if delivery else None
     deliveries = request.app[DELIVERIES]

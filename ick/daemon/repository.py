@@ -5,7 +5,7 @@ cat-file`, so no code of the repository runs), checked as an .ick file holding o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,14 @@ class RepositoryReader:
             sha, text = await self._file(url, hide, path, overrides, project)
         except IckError as e:
             return RepositoryPipelines(f"{path}: {hide(e.message)}")
+        except OSError as e:  # git could not run at all
+            return RepositoryPipelines(f"{path}: cannot run git: {e.strerror or e}")
         if text is None:
             return RepositoryPipelines(f"{path}: no such file at commit {sha[:12]}", commit=sha)
         return self._checked(path, text, sha)
 
-    async def _file(self, url: str, hide: Any, path: str, overrides: Mapping[str, Any],
+    async def _file(self, url: str, hide: Callable[[str], str], path: str,
+                    overrides: Mapping[str, Any],
                     project: Project) -> tuple[str, str | None]:
         git = Git(_env(), None, hide)
         mirror = Mirror(self.git_root, url, hide(url))

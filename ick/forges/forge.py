@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 # The states a build's commit status goes through, in GitHub's and Forgejo's words; each
@@ -148,3 +149,29 @@ def subject_of(message: object) -> str | None:
 def number(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
         else None
+
+
+COMMIT_RE = re.compile(r"[0-9a-f]{7,64}")
+# What git takes as a ref name (git check-ref-format), and nothing that could reach a command
+# line or a log line as more than one word.
+REF_RE = re.compile(r"refs/[^\x00-\x20\x7f~^:?*\[\\]+")
+MAX_TEXT = 200  # characters of a subject or an author kept
+
+
+def _clean(value: str | None) -> str | None:
+    """A payload's subject or author as one line: control characters gone, cut short."""
+    if value is None:
+        return None
+    kept = "".join(c if c.isprintable() else " " for c in value).strip()
+    return kept[:MAX_TEXT] or None
+
+
+def sane(pushed: Pushed) -> Pushed | str:
+    """The push as ick keeps it, or what is wrong with it: a ref git would not take, a
+    commit that is not a hex sha. The forge signed it, but its pushers chose the names."""
+    if COMMIT_RE.fullmatch(pushed.commit) is None:
+        return f"the webhook's commit {pushed.commit[:80]!r} is not a hex sha"
+    if REF_RE.fullmatch(pushed.ref) is None or ".." in pushed.ref or "@{" in pushed.ref \
+            or pushed.ref.endswith(("/", ".lock", ".")):
+        return f"the webhook's ref {pushed.ref[:80]!r} is not a ref name git takes"
+    return replace(pushed, subject=_clean(pushed.subject), author=_clean(pushed.author))
