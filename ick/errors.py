@@ -7,6 +7,7 @@
     ├── ForbiddenError    403    a token without the scope a route needs
     ├── NotFoundError     404    no such project, pipeline, build, artifact
     ├── ConflictError     409    the request contradicts the current state
+    ├── TooLargeError     413    a request body past its cap (a forge's webhook)
     ├── TooManyError      429    past a cap on what one may hold open (live log streams)
     ├── StorageFullError  507    the disk is full: an upload was not stored
     ├── ActionError              an action could not run (fails the build, no HTTP)
@@ -53,6 +54,10 @@ class NotFoundError(IckError):
 
 class ConflictError(IckError):
     status = 409
+
+
+class TooLargeError(IckError):
+    status = 413
 
 
 class TooManyError(IckError):

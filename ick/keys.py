@@ -13,6 +13,7 @@ from ick.keepers.tokens import TokenKeeper
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
+from ick.storage.deliveries import DeliveryStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.outputs import OutputStore
@@ -26,6 +27,7 @@ RESOURCES = web.AppKey("resources", ResourceStore)
 BUILDS = web.AppKey("builds", BuildStore)
 LOGS = web.AppKey("logs", LogStore)
 NOTIFICATIONS = web.AppKey("notifications", NotificationStore)
+DELIVERIES = web.AppKey("deliveries", DeliveryStore)  # forges' webhook deliveries seen
 ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
 OUTPUTS = web.AppKey("outputs", OutputStore)  # builds' outputs
 SECRETS = web.AppKey("secrets", SecretKeeper)

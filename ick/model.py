@@ -139,6 +139,14 @@ class Project:
     extra_parameters: bool = False
     # What a token with `trigger` and not `write` may set beside git_ref and git_commit.
     trigger_parameters: list[str] = field(default_factory=list)
+    # Forges (DESIGN.md, "Forges and pipelines in the repository"): `forge:` as checked
+    # (ick.forges.config), and whether its pull requests' builds are trusted.
+    forge: dict[str, str] | None = None
+    trust_changes: bool = False
+    # A file of pipelines in the repository, read at each build's commit, and whether its
+    # pipelines are trusted as the server's are.
+    repository_pipelines: str | None = None
+    trust_repository: bool = False
 
     def pipeline_entries(self) -> list[PipelineEntry]:
         """The entries of `pipelines:` in order, each with its name and condition."""
@@ -171,7 +179,8 @@ class Project:
 
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
-                         "extra_parameters", "trigger_parameters")
+                         "extra_parameters", "trigger_parameters", "forge", "trust_changes",
+                         "repository_pipelines", "trust_repository")
 
 
 def job_name(build_id: int, job: int | None) -> str:

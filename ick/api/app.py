@@ -59,6 +59,7 @@ def make_app(daemon: Daemon) -> web.Application:
         resources,
         secrets,
         tokens,
+        webhooks,
         work,
     )
     from ick.ui.routes import add_routes as add_ui_routes
@@ -71,6 +72,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.BUILDS] = daemon.builds
     app[keys.LOGS] = daemon.logs
     app[keys.NOTIFICATIONS] = daemon.notifications
+    app[keys.DELIVERIES] = daemon.deliveries
     app[keys.ARTIFACTS] = daemon.artifacts
     app[keys.OUTPUTS] = daemon.outputs
     app[keys.SECRETS] = daemon.secrets
@@ -92,6 +94,7 @@ def make_app(daemon: Daemon) -> web.Application:
     work.add_routes(app)
     apply.add_routes(app)
     prune.add_routes(app)
+    webhooks.add_routes(app)
     add_apt_routes(app, daemon.settings.state_dir / "apt" / "www")
     logins.add_routes(app)
     add_ui_routes(app)

@@ -69,6 +69,12 @@ def _hook() -> Commands:
     return {"hook": hook.hook}
 
 
+def _webhook() -> Commands:
+    from ick.cli import webhook
+
+    return {"webhook": webhook.webhook}
+
+
 def _serve() -> Commands:
     from ick.cli import serve
 
@@ -105,6 +111,7 @@ COMMANDS: dict[str, Callable[[], Commands]] = {
     "token": _tokens,
     "login-link": _login,
     "hook": _hook,
+    "webhook": _webhook,
     "serve": _serve,
     "worker": _worker,
     "workers": _worker,

@@ -16,6 +16,7 @@ from secrets import token_bytes
 
 from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
+from ick.daemon.repository import RepositoryReader
 from ick.daemon.traits import decide_traits
 from ick.httpclient import HttpClient, open_http
 from ick.keepers.secrets import SecretKeeper
@@ -24,10 +25,12 @@ from ick.keepers.tokens import TokenKeeper
 from ick.notify.outbox import Outbox
 from ick.runners.base import HostSettings
 from ick.runners.registry import Runners
+from ick.runners.untrusted import refusal
 from ick.scheduler.driver import Controller
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
+from ick.storage.deliveries import DeliveryStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.outputs import OutputStore
@@ -68,6 +71,7 @@ class Daemon:
     builds: BuildStore
     logs: LogStore
     notifications: NotificationStore
+    deliveries: DeliveryStore  # the forges' webhook deliveries seen
     artifacts: ArtifactStore
     outputs: OutputStore  # builds' outputs, their blobs the artifact store's
     overview: BuildOverview  # the queries the web pages make
@@ -209,7 +213,9 @@ async def open_daemon(
         downstream = Downstream(resources, builds)
         controller = Controller(builds, resources, logs,
                                 listeners=(secrets, outbox, downstream),
-                                lease=settings.worker_lease)
+                                lease=settings.worker_lease,
+                                on_queued=(outbox.build_queued,), untrusted=refusal,
+                                repository=RepositoryReader(state / "git").read)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(
@@ -230,8 +236,8 @@ async def open_daemon(
         yield Daemon(
             settings=settings, url=url, db=db, tokens=tokens,
             sessions=SessionKeeper(SessionStore(db), tokens), resources=resources,
-            builds=builds, logs=logs, notifications=notifications, artifacts=artifacts,
-            outputs=outputs,
+            builds=builds, logs=logs, notifications=notifications,
+            deliveries=DeliveryStore(db), artifacts=artifacts, outputs=outputs,
             overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
             controller=controller, workspaces=workspaces, host=host_settings,
             worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,

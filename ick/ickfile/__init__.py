@@ -27,9 +27,10 @@ Path = tuple[object, ...]
 Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
-PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "keep_builds", "keep_days",
-                "matrix", "notify", "parameters", "pipelines", "poll", "project", "schedule",
-                "trigger_parameters", "triggers", "worker")
+PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "forge", "keep_builds",
+                "keep_days", "matrix", "notify", "parameters", "pipelines", "poll", "project",
+                "repository_pipelines", "schedule", "trigger_parameters", "triggers",
+                "trust_changes", "trust_repository", "worker")
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "when", "worker")
 ENTRY_KEYS = ("pipeline", "when")  # an entry of a project's pipelines: written as a mapping
@@ -299,10 +300,62 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     months = _months_keys(doc, path, context, out)
     # Names only: a name no pipeline knows yet is refused at trigger time like any other.
     allowed = _names(doc, "trigger_parameters", _parameter_name_problem, path, context, out)
+    forge = _forge(doc, path, context, out)
+    repository = _repository(doc, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
-                   fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)))
+                   fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)),
+                   forge=forge, trust_changes=doc.get("trust_changes") is True,
+                   repository_pipelines=repository,
+                   trust_repository=doc.get("trust_repository") is True)
+
+
+def repository_path_problem(value: object) -> str | None:
+    """What keeps `value` from being a file's path inside a repository, or None."""
+    if not isinstance(value, str) or not value or len(value) > 255:
+        return "a path of at most 255 characters in the repository"
+    parts = value.split("/")
+    if value.startswith("/") or any(p in ("", ".", "..") for p in parts) \
+            or any(ord(c) < 32 or c == "\\" for c in value):
+        return "a relative path in the repository, without '.', '..' or control characters"
+    return None
+
+
+def _repository(doc: dict[Any, Any], path: Path, context: str,
+                out: list[Problem]) -> str | None:
+    """`repository_pipelines:` and `trust_repository:` checked; the path."""
+    trust = doc.get("trust_repository", False)
+    if not isinstance(trust, bool):
+        message = f"'trust_repository' must be true or false, not {show_value(trust)}"
+        out.append(((*path, "trust_repository"), _say(context, message)))
+    value = doc.get("repository_pipelines")
+    if value is None:
+        return None
+    problem = repository_path_problem(value)
+    if problem is not None:
+        message = f"'repository_pipelines' must be {problem}, not {show_value(value)}"
+        out.append(((*path, "repository_pipelines"), _say(context, message)))
+        return None
+    return str(value)
+
+
+def _forge(doc: dict[Any, Any], path: Path, context: str,
+           out: list[Problem]) -> dict[str, str] | None:
+    """`forge:` and `trust_changes:` checked (ick.forges.config); the forge as stored."""
+    trust = doc.get("trust_changes", False)
+    if not isinstance(trust, bool):
+        message = f"'trust_changes' must be true or false, not {show_value(trust)}"
+        out.append(((*path, "trust_changes"), _say(context, message)))
+    if doc.get("forge") is None:
+        return None
+    from ick.forges.config import checked, forge_problems
+
+    problems = forge_problems(doc["forge"])
+    for key, message in problems:
+        inside = (*path, "forge") if key is None else (*path, "forge", key)
+        out.append((inside, _say(context, message)))
+    return None if problems else checked(doc["forge"])
 
 
 def _number(value: object) -> bool:
@@ -540,6 +593,8 @@ def check_references(
             if name in unchecked:
                 continue
             pipeline = pipelines.get(name)
+            if pipeline is None and project.repository_pipelines is not None:
+                continue  # its repository may define it: each build looks there first
             if pipeline is None:
                 message = f"project '{project.name}' names pipeline '{name}', which does not exist"
                 problems.append(_say(prefix, message))

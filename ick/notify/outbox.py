@@ -12,11 +12,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ick.config import IrcSettings, MatrixSettings, SmtpSettings
 from ick.errors import SendError
 from ick.httpclient import HttpClient
-from ick.model import ActionState, Build, BuildState
+from ick.model import ActionState, Build, BuildState, Project
+from ick.notify import forgestatus
 from ick.notify.channel import Senders, Target
 from ick.notify.channels import BY_KEY, target_of
 from ick.notify.irc import IrcLink
@@ -63,11 +65,12 @@ class _Event:
     project: str
     state: BuildState
     event: str
+    commit: str | None = None  # the build's commit as far as known (for a forge's status)
 
 
 def _ended(build: Build) -> list[_Event]:
     """A build's end, and its failed actions' point (one event, however many failed)."""
-    events = [_Event(build.id, build.project, build.state, "end")]
+    events = [_Event(build.id, build.project, build.state, "end", build.commit)]
     if any(a.state is ActionState.FAILED for a in build.actions):
         events.append(_Event(build.id, build.project, build.state, "action_failed"))
     return events
@@ -77,6 +80,11 @@ def describe(target: Target | None) -> str:
     """A target as the daemon's log may show it (a webhook URL may hold credentials)."""
     return "a target of no known channel" if target is None else BY_KEY[target.channel].shown(
         target)
+
+
+def described(entry: dict[str, Any]) -> str:
+    """A stored target (a notify entry or a commit status) as the daemon's log may show it."""
+    return forgestatus.shown(entry) if forgestatus.KEY in entry else describe(target_of(entry))
 
 
 @dataclass
@@ -100,10 +108,15 @@ class Outbox:
         self._events: list[_Event] = []
         self._wake = asyncio.Event()
         self._sending: set[int] = set()
+        self._statuses: set[int] = set()  # builds with a commit status being sent
         self._look = True  # the due rows may have changed: ask the database
         self._next_due: datetime | None = None
 
     # the controller's listeners: enqueue and return at once ---------------
+
+    def build_queued(self, build: Build) -> None:
+        self._events.append(_Event(build.id, build.project, build.state, "queued", build.commit))
+        self.wake()
 
     def build_started(self, build: Build) -> None:
         self._events.append(_Event(build.id, build.project, build.state, "start"))
@@ -145,10 +158,19 @@ class Outbox:
                 if self._look and len(self._sending) < IN_FLIGHT:
                     self._look = False
                     room = IN_FLIGHT - len(self._sending)
+                    held: set[int] = set()
                     for n in await self.store.due(iso(now), self._sending, room):
+                        if forgestatus.KEY in n.target:
+                            # A build's statuses go one at a time, in order: a pending one
+                            # arriving after its build's success would undo it.
+                            if n.build_id in self._statuses:
+                                held.add(n.id)
+                                continue
+                            self._statuses.add(n.build_id)
                         self._sending.add(n.id)
                         group.create_task(self._attempt(n))
-                    due = await self.store.next_due(self._sending)
+                    # What is held waits for the send before it (which wakes the loop).
+                    due = await self.store.next_due(self._sending | held)
                     self._next_due = None if due is None else parse_iso(due)
                 await self._sleep(now)
 
@@ -183,7 +205,15 @@ class Outbox:
 
     async def _decide(self, event: _Event) -> Decision:
         project = await self.resources.project(event.project)
-        if project is None or not project.notify:  # deleted meanwhile, or tells no one
+        if project is None:  # deleted meanwhile
+            return Decision(event.build_id, event.event, [])
+        status = forgestatus.status_target(project, event.event, event.state, event.commit)
+        decision = await self._decide_notify(event, project)
+        return decision if status is None else Decision(
+            decision.build_id, decision.event, [status, *decision.targets])
+
+    async def _decide_notify(self, event: _Event, project: Project) -> Decision:
+        if not project.notify:  # tells no one
             return Decision(event.build_id, event.event, [])
         # The stored entries are kept as they are: the notification rows hold them verbatim.
         entries = [(entry, target_of(entry)) for entry in project.notify]
@@ -217,7 +247,7 @@ class Outbox:
             n.next_attempt_at = None
             n.history.append({"at": iso(self.clock()), "ok": True, "result": result})
             log.info("build %d: %s notification sent (%s)", n.build_id, n.event,
-                     describe(target_of(n.target)))
+                     described(n.target))
         try:
             await self.store.record(n)
         except Exception:  # the row stays as it was: pending, so it is tried again
@@ -225,6 +255,8 @@ class Outbox:
                           n.id)
         finally:
             self._sending.discard(n.id)
+            if forgestatus.KEY in n.target:
+                self._statuses.discard(n.build_id)
             self._look = True
             self.wake()
 
@@ -238,16 +270,28 @@ class Outbox:
             n.state = NotifyState.FAILED
             n.next_attempt_at = None
             log.warning("build %d: giving up on %s after %d attempts: %s", n.build_id,
-                        describe(target_of(n.target)), n.attempts, error)
+                        described(n.target), n.attempts, error)
         else:
             n.next_attempt_at = iso(now + timedelta(seconds=delay))
             log.info("build %d: %s failed (attempt %d, next in %.0f s): %s", n.build_id,
-                     describe(target_of(n.target)), n.attempts, delay, error)
+                     described(n.target), n.attempts, delay, error)
 
     async def _send(self, n: Notification) -> str:
         build = await self.builds.get(n.build_id)
         if build is None:
             raise SendError(f"build {n.build_id} no longer exists")
+        if forgestatus.KEY in n.target:
+            later = [m.id for m in await self.store.for_build(build.id)
+                     if forgestatus.KEY in m.target and m.id > n.id]
+            if later:  # the build's next status says more; this one would undo it
+                return f"not sent: notification {later[-1]} is a later status of the build"
+            token_secret = n.target["forge"].get("token_secret")
+            token = self._secret(build.project, str(token_secret)).decode("utf-8", "replace")
+            what = "queued" if n.event == "queued" else build.state.value
+            return await forgestatus.send_status(
+                self.http.session(), n.target,
+                f"{self.base_url().rstrip('/')}/ui/builds/{build.id}",
+                f"{build.project} #{build.number} {what}", token)
         previous = await self.builds.previous_outcome(build.project, build.id)
         # With several jobs, the tail of the first failed job's log says the most.
         job = next((j.job for j in build.jobs if j.state is BuildState.FAILED), None) \

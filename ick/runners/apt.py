@@ -52,5 +52,6 @@ APT_PUBLISH = ActionType(
               "distribution": STRING},
     tools=(Tool("reprepro", "reprepro", "the apt_publish action"),
            Tool("gpg", "gnupg", "signing ick's APT repository")),
-    local=True,  # ick's APT repository is on the controller's disk
+    local=True,  # ick's APT repository is on the controller's disk,
+    untrusted="delivery",
 )

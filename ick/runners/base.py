@@ -240,7 +240,8 @@ class ActionType:
     `reads` and `writes` are the settings that name the artifacts it reads and stores (a
     remote worker may fetch or upload those only); `arch_key` is the setting whose value is
     the architecture its worker must have (label `arch`); `local` says it needs the
-    controller's own disk, so only a local worker may run it.
+    controller's own disk, so only a local worker may run it; `untrusted` what an untrusted
+    change may not do with it (ick.runners.untrusted).
     """
 
     kind: str
@@ -253,6 +254,9 @@ class ActionType:
     writes: tuple[str, ...] = ()
     arch_key: str | None = None
     local: bool = False
+    # What an untrusted change (DESIGN.md, "Forges") may not do with it: "code" (it runs the
+    # repository's code: only where: container, without network), "delivery" (never).
+    untrusted: str | None = None
 
     @property
     def type_key(self) -> str:

@@ -43,4 +43,5 @@ class DputRunner:
 DPUT = ActionType(
     "dput", ("host",), DputRunner, settings={"changes": STRING, "dput_target": STRING},
     tools=(Tool("dput", "dput-ng", "the dput action"),),
+    untrusted="delivery",
 )

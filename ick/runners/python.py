@@ -40,4 +40,5 @@ class PythonRunner:
 PYTHON = ActionType(
     "python", WHERES, PythonRunner, value=Rule(is_str, "a string (a python snippet)"),
     tools=(Tool("python3", "python3", "python actions"),),
+    untrusted="code",
 )

@@ -103,4 +103,5 @@ RSYNC = ActionType(
               "ssh_key_secret": SECRET_NAME, "known_hosts_secret": SECRET_NAME},
     tools=(Tool("rsync", "rsync", "the rsync action"),
            Tool("ssh", "openssh-client", "the rsync action")),
+    untrusted="delivery",
 )

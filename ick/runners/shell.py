@@ -29,4 +29,5 @@ class ShellRunner:
 SHELL = ActionType(
     "shell", WHERES, ShellRunner, value=Rule(is_str, "a string (a bash snippet)"),
     tools=(Tool("bash", "bash", "shell actions"),),
+    untrusted="code",
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ick.errors import ConflictError, NotFoundError
-from ick.model import Build, BuildState, GitFacts
+from ick.model import Build, BuildState, GitFacts, Pipeline, Project
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.machine import (
     Decision,
@@ -22,7 +22,18 @@ from ick.scheduler.machine import (
     Save,
     Scheduler,
 )
-from ick.scheduler.plan import event_of, plan_build
+from ick.scheduler.plan import (
+    REFUSED,
+    Plan,
+    Refusal,
+    RepositoryPipelines,
+    RepositoryRead,
+    event_of,
+    failing_plan,
+    plan_build,
+    refuse_untrusted,
+    untrusted,
+)
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
@@ -57,8 +68,15 @@ class Dispatcher:
     """Owns the state machine: every event goes through it, under one lock."""
 
     def __init__(self, builds: BuildStore, resources: ResourceStore, registry: WorkerRegistry,
-                 buildlog: BuildLog, listeners: Sequence[BuildListener] = ()) -> None:
+                 buildlog: BuildLog, listeners: Sequence[BuildListener] = (),
+                 on_queued: Sequence[Callable[[Build], None]] = (),
+                 untrusted: Refusal | None = None,
+                 repository: RepositoryRead | None = None) -> None:
         self._builds = builds
+        self._repository = repository  # reads a build's repository pipelines
+        # Told of each new build once it is queued (a forge's pending status); only take note.
+        self._on_queued = tuple(on_queued)
+        self._untrusted = untrusted  # what an untrusted change's action may not do
         self._resources = resources
         self._registry = registry
         self._log = buildlog
@@ -134,7 +152,9 @@ class Dispatcher:
         """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
         `check`, a parameter the project does not know is refused (see plan_build). `event`
         (None: what `ick_trigger` and the ref mean), `git` (None: the overrides' git_ref and
-        git_commit) and `triggered_by` (a token's name, or ick) are kept with the build."""
+        git_commit) and `triggered_by` (a token's name, or ick) are kept with the build; an
+        untrusted change's actions that break its rules are marked to fail before they start
+        (see plan.refuse_untrusted)."""
         project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
@@ -147,8 +167,19 @@ class Dispatcher:
                                   commit if isinstance(commit, str) else None)
         pipelines = {name: await self._resources.pipeline(name)
                      for name in project.pipeline_names()}
-        plan = plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check,
-                          event=event, git=git)
+        repository = None
+        if project.repository_pipelines is not None and self._repository is not None:
+            repository = await self._repository(project, overrides)
+            pipelines.update((name, p) for name, p in repository.pipelines.items()
+                             if name in pipelines)
+        plan = await self._plan(project, pipelines, overrides, ick_trigger, check, event, git,
+                                repository)
+        if self._untrusted is not None and untrusted(project, event, ick_trigger):
+            plan = refuse_untrusted(plan, self._untrusted)
+        if self._untrusted is not None and repository is not None \
+                and not project.trust_repository:
+            plan = refuse_untrusted(plan, self._untrusted, set(repository.pipelines),
+                                    f"untrusted pipeline of {project.repository_pipelines}")
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
                                           plan.actions, now, plan.jobs, plan.fail_fast,
@@ -156,19 +187,42 @@ class Dispatcher:
         self._log.open(build)
         self._log.skipped(build)  # what `when:` skipped at plan time
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
+        for queued in self._on_queued:  # before the machine can start, or even end, it
+            queued(build)
         async with self._lock:
             await self._apply(self._machine.enqueue(build, now))
         return build
 
+    async def _plan(self, project: Project, pipelines: dict[str, Pipeline | None],
+                    overrides: dict[str, Any], ick_trigger: str, check: bool,
+                    event: str, git: GitFacts,
+                    repository: RepositoryPipelines | None) -> Plan:
+        """plan_build, unless the repository's pipelines are broken or lack one the project
+        names: then a build that fails at once, saying so (`PATH:LINE: what`)."""
+        path = project.repository_pipelines or ""
+        if repository is not None and repository.problem is not None:
+            return failing_plan(project, overrides, ick_trigger, event, path, repository.problem)
+        missing = next((name for name, p in pipelines.items() if p is None), None)
+        if repository is not None and missing is not None:
+            at = f" at commit {repository.commit[:12]}" if repository.commit else ""
+            return failing_plan(project, overrides, ick_trigger, event, path,
+                                f"{path}: project {project.name!r} names pipeline {missing!r}, "
+                                f"which neither {path}{at} nor the server has")
+        return plan_build(project, pipelines, overrides, ick_trigger=ick_trigger, check=check,
+                          event=event, git=git)
+
     async def trigger_commit(self, project_name: str, overrides: dict[str, Any], *,
-                             ick_trigger: str, check: bool = True) -> tuple[Build, bool]:
+                             ick_trigger: str, check: bool = True, event: str | None = None,
+                             git: GitFacts | None = None,
+                             triggered_by: str = "ick") -> tuple[Build, bool]:
         """A trigger for a pushed commit (`git_commit` in `overrides`): the build the project
         already has of that ref and commit, queued, running or succeeded, else a new one; and
         whether it is new. One at a time, so a hook and a poll of one push make one build."""
         commit = overrides.get("git_commit")
         if not isinstance(commit, str) or not commit:
             return await self.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                      check=check), True
+                                      check=check, event=event, git=git,
+                                      triggered_by=triggered_by), True
         async with self._pushes:
             ref = overrides.get("git_ref")
             found = next((b for b in await self._builds.of_commit(project_name, commit)
@@ -178,7 +232,8 @@ class Dispatcher:
                          found.id, commit[:12], project_name, ick_trigger)
                 return found, False
             return await self.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                      check=check), True
+                                      check=check, event=event, git=git,
+                                      triggered_by=triggered_by), True
 
     async def rebuild(self, build_id: int) -> Build:
         """Queue a new build of the same project with the same parameters."""
@@ -401,6 +456,13 @@ class Dispatcher:
                 self._log.say(build.id, job, message)
                 return Outcome(None, 0.0, message)
         self._log.action_starts(build, seq)
+        refused = build.actions[seq].spec.get(REFUSED)
+        if isinstance(refused, str):  # an untrusted change's: it never reaches a worker
+            log.warning("build %d: action %d refused: %s", build.id, seq, refused)
+            outcome = Outcome(None, 0.0, refused)
+            self._log.say(build.id, job, refused)
+            self._log.action_ended(build.id, job, outcome)
+            return outcome
         item = WorkItem(
             build_id=build.id, project=build.project, number=build.number, seq=seq,
             total=len(build.actions), action=build.actions[seq].spec,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ick.model import Build
+from ick.model import Build, GitFacts
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import BuildListener, Dispatcher
 from ick.scheduler.machine import Outcome, RunningAction
+from ick.scheduler.plan import Refusal, RepositoryRead
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.roster import LEASE, WorkerView
 from ick.scheduler.routing import Labels
@@ -23,7 +24,7 @@ from ick.storage.resources import ResourceStore
 log = logging.getLogger(__name__)
 
 # The sources of a build for a pushed commit: the same commit again makes no new build.
-PUSH_TRIGGERS = frozenset({"hook", "poll"})
+PUSH_TRIGGERS = frozenset({"hook", "poll", "forge"})
 
 TIMEOUT_GRACE = 30.0  # seconds past an action's timeout a worker has to end it itself
 
@@ -32,13 +33,16 @@ class Controller:
 
     def __init__(self, builds: BuildStore, resources: ResourceStore, logs: LogStore,
                  listeners: Sequence[BuildListener] = (), lease: float = LEASE,
-                 timeout_grace: float = TIMEOUT_GRACE) -> None:
+                 timeout_grace: float = TIMEOUT_GRACE,
+                 on_queued: Sequence[Callable[[Build], None]] = (),
+                 untrusted: Refusal | None = None,
+                 repository: RepositoryRead | None = None) -> None:
         self.registry = WorkerRegistry(lease)
         # Seconds past an action's `timeout:` before the controller ends it itself.
         self.timeout_grace = timeout_grace
         self.buildlog = BuildLog(logs)
         self.dispatcher = Dispatcher(builds, resources, self.registry, self.buildlog,
-                                     listeners)
+                                     listeners, on_queued, untrusted, repository)
 
     @property
     def lease(self) -> float:
@@ -87,25 +91,30 @@ class Controller:
     # users' requests ------------------------------------------------------
 
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
-                      ick_trigger: str = "api", check: bool = True) -> Build:
+                      ick_trigger: str = "api", check: bool = True, event: str | None = None,
+                      git: GitFacts | None = None, triggered_by: str = "ick") -> Build:
         """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
         `check`, a parameter the project does not know is refused (see plan_build). A push
         trigger (hook, poll) of a commit the project has built, or is building, gives that
         build (see trigger_commit)."""
         return (await self.trigger_commit(project_name, overrides, ick_trigger=ick_trigger,
-                                          check=check))[0]
+                                          check=check, event=event, git=git,
+                                          triggered_by=triggered_by))[0]
 
     async def trigger_commit(self, project_name: str, overrides: dict[str, Any], *,
-                             ick_trigger: str = "api",
-                             check: bool = True) -> tuple[Build, bool]:
+                             ick_trigger: str = "api", check: bool = True,
+                             event: str | None = None, git: GitFacts | None = None,
+                             triggered_by: str = "ick") -> tuple[Build, bool]:
         """Like trigger, and whether the build is new: a push trigger (PUSH_TRIGGERS) with a
         `git_commit` the project already has a queued, running or succeeded build of makes
         no new build. Manual triggers always make one."""
         if ick_trigger in PUSH_TRIGGERS:
             return await self.dispatcher.trigger_commit(
-                project_name, overrides, ick_trigger=ick_trigger, check=check)
+                project_name, overrides, ick_trigger=ick_trigger, check=check, event=event,
+                git=git, triggered_by=triggered_by)
         return await self.dispatcher.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                             check=check), True
+                                             check=check, event=event, git=git,
+                                             triggered_by=triggered_by), True
 
     async def rebuild(self, build_id: int) -> Build:
         """Queue a new build of the same project with the same parameters."""

@@ -4,7 +4,7 @@ parameters and actions out. Pure: the driver looks the resources up and stores t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -173,3 +173,55 @@ def _planned(action: ActionRecord, whens: Conditions, job: int, event: str, git:
         return replace(action, job=job, spec=dict(action.spec))
     return replace(action, job=job, spec=dict(action.spec), state=ActionState.SKIPPED,
                    message=miss)
+
+
+# Untrusted changes (DESIGN.md, "Forges"): a pull request's build runs code anyone who can
+# open one wrote. An action that breaks the rules carries, under REFUSED in its spec, the
+# rule it breaks; the dispatcher fails it with that, before any worker sees it.
+REFUSED = "ick_refused"
+
+# The rule an action breaks in an untrusted build, or None: (its kind, its spec, the build's
+# parameters for its job). The runners' records know (ick.runners.untrusted).
+Refusal = Callable[[str, Mapping[str, Any], Mapping[str, Any]], "str | None"]
+
+
+@dataclass(frozen=True)
+class RepositoryPipelines:
+    """What a build's repository holds (`repository_pipelines:`): its pipelines by name, or
+    the problem (`PATH:LINE: what`) that fails the build; the commit it was read at."""
+
+    problem: str | None
+    pipelines: Mapping[str, Pipeline] = field(default_factory=dict)
+    commit: str | None = None
+
+
+# Reads a project's repository pipelines for a trigger's overrides (ick.ickfile.repository).
+RepositoryRead = Callable[[Project, Mapping[str, Any]], Awaitable[RepositoryPipelines]]
+
+
+def failing_plan(project: Project, overrides: Mapping[str, Any], ick_trigger: str,
+                 event: str, where: str, problem: str) -> Plan:
+    """A build that fails at once, saying why (its one action, at `where`, is refused)."""
+    parameters = {**project.parameters, **overrides, "ick_trigger": ick_trigger,
+                  "ick_event": event}
+    return Plan(parameters, [ActionRecord(pipeline=where, index=0, kind="repository_pipelines",
+                                          where="host", spec={REFUSED: problem})])
+
+
+def untrusted(project: Project, event: str | None, ick_trigger: str) -> bool:
+    """Is a build a forge's change the project does not trust (`trust_changes: true`)?"""
+    return event == "change" and ick_trigger == "forge" and not project.trust_changes
+
+
+def refuse_untrusted(plan: Plan, refusal: Refusal, only: Collection[str] | None = None,
+                     why: str = "untrusted change") -> Plan:
+    """The plan with each action that breaks an untrusted change's rules marked REFUSED
+    (with `only`, the actions of those pipelines), each message starting with `why`."""
+    actions = []
+    for action in plan.actions:
+        parameters = {**plan.parameters, **plan.jobs[action.job]}
+        rule = None if only is not None and action.pipeline not in only or REFUSED in \
+            action.spec else refusal(action.kind, action.spec, parameters)
+        actions.append(action if rule is None else replace(
+            action, spec={**action.spec, REFUSED: f"{why}: {rule}"}))
+    return replace(plan, actions=actions)

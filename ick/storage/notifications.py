@@ -53,19 +53,35 @@ class Notification:
 
     @property
     def channel(self) -> str:
-        """The channel the target goes by: its one key that is not a rule's option."""
+        """The channel the target goes by: its one key that is not a rule's option (a
+        commit status: forge_status)."""
+        if "forge_status" in self.target:
+            return "forge_status"
         return next((k for k in self.target if k not in RULE_OPTIONS), "")
 
     @property
     def address(self) -> str:
         return str(self.target.get(self.channel, ""))
 
+    @property
+    def to(self) -> str:
+        """Whom it tells, as the pages list it: the channel and address, or a forge's status
+        and context."""
+        if "forge_status" in self.target:
+            return f"{self.target.get('state')} status {self.target['forge_status']}"
+        return f"{self.channel} {self.address}"
+
     def to_json(self) -> dict[str, Any]:
         kind = self.channel
+        address: dict[str, Any] = {kind: self.address}
+        if "forge_status" in self.target:  # a commit status (ick.notify.forgestatus)
+            forge = self.target.get("forge") or {}
+            address.update({"forge": forge.get("type"), "sha": self.target.get("sha"),
+                            "status": self.target.get("state")})
         return {
             "id": self.id,
             "channel": kind,
-            kind: self.address,
+            **address,
             "event": self.event,
             "when": self.target.get("when", "always"),
             "state": self.state.value,

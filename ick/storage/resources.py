@@ -28,6 +28,10 @@ def project_from_json(text: str) -> Project:
         triggers=doc.get("triggers") or [],
         extra_parameters=bool(doc.get("extra_parameters", False)),
         trigger_parameters=doc.get("trigger_parameters") or [],
+        forge=doc.get("forge") or None,
+        trust_changes=bool(doc.get("trust_changes", False)),
+        repository_pipelines=doc.get("repository_pipelines"),
+        trust_repository=bool(doc.get("trust_repository", False)),
     )
 
 

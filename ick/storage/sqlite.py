@@ -203,6 +203,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX build_outputs_digest ON build_outputs (digest);
     """,
+    # 11: the forges' webhook deliveries seen (ick/storage/deliveries.py), so a replay
+    # builds nothing
+    """
+    CREATE TABLE forge_deliveries (project TEXT NOT NULL, delivery TEXT NOT NULL,
+                                   received_at TEXT NOT NULL, PRIMARY KEY (project, delivery));
+    CREATE INDEX forge_deliveries_received ON forge_deliveries (received_at);
+    """,
 ]
 
 
