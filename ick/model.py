@@ -118,6 +118,11 @@ class Project:
     extra_parameters: bool = False
     # What a token with `trigger` and not `write` may set beside git_ref and git_commit.
     trigger_parameters: list[str] = field(default_factory=list)
+    # What was pushed (DESIGN.md): the branches and tags whose pushes build, and whether a
+    # new push build of a branch cancels that branch's older ones.
+    branches: list[str] = field(default_factory=lambda: ["*"])
+    tags: list[str] = field(default_factory=list)
+    cancel_superseded: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -138,11 +143,13 @@ class Project:
             value = getattr(self, key)
             if value not in (None, [], False):
                 doc[key] = value
+        if self.branches != ["*"]:
+            doc["branches"] = self.branches
         return doc
 
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
-                         "extra_parameters", "trigger_parameters")
+                         "extra_parameters", "trigger_parameters", "tags", "cancel_superseded")
 
 
 def job_name(build_id: int, job: int | None) -> str:

@@ -122,7 +122,7 @@ class _Record:
                 finished_at=self.finished_at, concurrent=b.concurrent,
                 actions=tuple(self.actions), worker=self.worker,
                 resolved_commit=b.resolved_commit, jobs=tuple(self.jobs),
-                fail_fast=b.fail_fast)
+                fail_fast=b.fail_fast, event=b.event, triggered_by=b.triggered_by, git=b.git)
         return self._snap
 
     def set_state(self, state: BuildState, now: str | None = None,

@@ -28,6 +28,9 @@ def project_from_json(text: str) -> Project:
         triggers=doc.get("triggers") or [],
         extra_parameters=bool(doc.get("extra_parameters", False)),
         trigger_parameters=doc.get("trigger_parameters") or [],
+        branches=doc.get("branches", ["*"]),
+        tags=doc.get("tags") or [],
+        cancel_superseded=bool(doc.get("cancel_superseded", False)),
     )
 
 
