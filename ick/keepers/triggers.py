@@ -1,6 +1,7 @@
 """What a trigger may choose (DESIGN.md, "Trust boundaries"): a token with `trigger` and not
-`write` sets only `git_ref`, `git_commit` and the project's `trigger_parameters`, so it never
-redirects where the code comes from or where things go; `write` sets any parameter."""
+`write` sets only `git_ref` (to a ref the project builds), `git_commit` and the project's
+`trigger_parameters`, so it never redirects where the code comes from or where things go;
+`write` sets any parameter."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from ick.errors import ForbiddenError
 from ick.keepers.tokens import has_scope
-from ick.model import Project
+from ick.model import GitFacts, Project
+from ick.scheduler.refs import ref_problem
 from ick.storage.tokens import TokenRecord
 
 ALWAYS = ("git_commit", "git_ref")  # what the hook and polls set (a ref the project builds)
@@ -37,6 +39,18 @@ def check_parameters(record: TokenRecord, project: Project, names: Iterable[str]
     refused = sorted(set(names) - allowed)
     if refused:
         _refuse(record, project, refused[0], allowed)
+
+
+def check_ref(record: TokenRecord, project: Project, parameters: Mapping[str, Any]) -> None:
+    """403 when a token without `write` sets git_ref to a ref the project does not build
+    (`branches:`, `tags:`): it may build only what a push of that ref would."""
+    ref = parameters.get("git_ref")
+    if not isinstance(ref, str) or not ref or has_scope(record, "write"):
+        return
+    problem = ref_problem(project, GitFacts.of_ref(ref))
+    if problem is not None:
+        raise ForbiddenError(f"token {record.name!r} may set git_ref only to a ref the project "
+                             f"builds: {problem}")
 
 
 def check_rebuild(record: TokenRecord, project: Project, parameters: Mapping[str, Any]) -> None:
