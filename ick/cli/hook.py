@@ -1,7 +1,9 @@
-"""`ick hook PROJECT`: a git post-receive hook that triggers PROJECT on every pushed branch.
+"""`ick hook PROJECT`: a git post-receive hook that triggers PROJECT on every pushed branch
+and tag, with the pushed commit's subject and author.
 
-The hook starts with every push, so it imports next to nothing: a socket, HTTP/1.0 by hand
-and JSON by hand (git refs hold no quotes, backslashes or control characters).
+The hook starts with every push, so it imports next to nothing: a socket, HTTP/1.0 by hand,
+JSON by hand (git refs hold no quotes, backslashes or control characters; subjects are
+escaped), and one `git cat-file --batch` for every pushed commit's subject and author.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from ick.cli.context import Context, pass_ctx
 
 HOOK = '''#!{python}
 # git post-receive hook written by `ick hook`: triggers an ick build of {project}
-# for each pushed branch. A push never fails because of it.
+# for each pushed branch and tag. A push never fails because of it.
+import os
 import sys
 
 URL = {url}
@@ -78,15 +81,79 @@ def field(answer, name):
     return value.split(",", 1)[0].split("}}", 1)[0].strip()
 
 
+def describe(revs):
+    """The commit each of `revs` names (a tag peeled): (sha, subject, author), or None; from
+    one `git cat-file --batch` in the repository the hook runs in (GIT_DIR is git's)."""
+    found = [None] * len(revs)
+    try:
+        r, w = os.pipe()
+        rin, win = os.pipe()
+        pid = os.posix_spawnp("git", ["git", "cat-file", "--batch"], os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, rin, 0), (os.POSIX_SPAWN_DUP2, w, 1),
+            (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)])
+    except OSError:
+        return found
+    os.close(rin)
+    os.close(w)
+    # A few dozen bytes a ref: it fits the pipe, so git cannot block on an unread answer.
+    os.write(win, "".join(rev + "^{{commit}}\\n" for rev in revs).encode())
+    os.close(win)
+    chunks = []
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(r)
+    os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    at = 0
+    for i in range(len(revs)):
+        end = data.find(b"\\n", at)
+        if end < 0:
+            break
+        head = data[at:end].split()
+        at = end + 1
+        if len(head) != 3 or head[1] != b"commit":
+            continue  # "REV missing": nothing to say about it
+        body = data[at:at + int(head[2])].decode("utf-8", "replace")
+        at += int(head[2]) + 1
+        headers, _, message = body.partition("\\n\\n")
+        author = next((h[7:] for h in headers.split("\\n") if h.startswith("author ")), "")
+        author = author.rsplit(" ", 2)[0] if author.count(" ") >= 2 else author
+        subject = next((m for m in message.split("\\n") if m.strip()), "")
+        found[i] = (head[0].decode(), subject, author)
+    return found
+
+
+def text(value):
+    """A JSON string of one line: control characters are spaces; at most 200 characters."""
+    value = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value[:200])
+    return '"%s"' % value.replace("\\\\", "\\\\\\\\").replace('"', '\\\\"')
+
+
+pushes = []
 for line in sys.stdin:
     parts = line.split()
     if len(parts) != 3:
         continue
     old, new, ref = parts
-    if not ref.startswith("refs/heads/") or set(new) == {{"0"}} or '"' in ref or "\\\\" in ref:
+    # Branches and tags; a deleted one (new is all zeros) builds nothing.
+    if not ref.startswith(("refs/heads/", "refs/tags/")) or set(new) == {{"0"}} \\
+            or '"' in ref or "\\\\" in ref:
         continue
-    body = ('{{"parameters": {{"git_ref": "%s", "git_commit": "%s", "ick_trigger": "hook"}}}}'
-            % (ref, new)).encode()
+    pushes.append((new, ref))
+try:  # what the push is about is description only: without it, the builds still start
+    facts = describe([new for new, _ in pushes[:100]]) if pushes else []
+except Exception:
+    facts = []
+for i, (new, ref) in enumerate(pushes):
+    fact = facts[i] if i < len(facts) else None
+    commit = fact[0] if fact else new  # an annotated tag's commit, not the tag object
+    git = ', "git": {{"subject": %s, "author": %s}}' % (text(fact[1]), text(fact[2])) \\
+        if fact else ""
+    body = ('{{"parameters": {{"git_ref": "%s", "git_commit": "%s", "ick_trigger": "hook"}}%s}}'
+            % (ref, commit, git)).encode()
     try:
         status, answer = post(body)
     except Exception as e:
@@ -97,7 +164,9 @@ for line in sys.stdin:
               % (PROJECT, field(answer, "number"), field(answer, "id"), ref))
     elif status == 200:  # the project has built (or is building) this commit already
         print("ick: %s #%s (build %s) has %s already: no new build for %s"
-              % (PROJECT, field(answer, "number"), field(answer, "id"), new[:12], ref))
+              % (PROJECT, field(answer, "number"), field(answer, "id"), commit[:12], ref))
+    elif status == 409:  # a ref the project does not build (branches:, tags:)
+        print("ick: no build for %s: %s" % (ref, field(answer, "error")))
     else:
         message = field(answer, "error") or "HTTP status %d" % status
         print("ick: warning: could not trigger %s: %s" % (PROJECT, message))
