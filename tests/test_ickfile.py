@@ -188,9 +188,9 @@ def test_empty_file_has_nothing() -> None:
             """,
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
-                " (expected one of: concurrent, extra_parameters, fail_fast, keep_builds,"
-                " keep_days, matrix, notify, parameters, pipelines, poll, project, schedule,"
-                " trigger_parameters, triggers, worker)",
+                " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
+                " fail_fast, keep_builds, keep_days, matrix, notify, parameters, pipelines,"
+                " poll, project, schedule, tags, trigger_parameters, triggers, worker)",
             ],
         ),
         (
@@ -444,9 +444,9 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
         project_from_doc({"project": "x", "pipelines": "build", "colour": "red"}, "body")
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
-        " (expected one of: concurrent, extra_parameters, fail_fast, keep_builds,"
-        " keep_days, matrix, notify, parameters, pipelines, poll, project, schedule,"
-        " trigger_parameters, triggers, worker)",
+        " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
+        " fail_fast, keep_builds, keep_days, matrix, notify, parameters, pipelines,"
+        " poll, project, schedule, tags, trigger_parameters, triggers, worker)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",
     ]
     with pytest.raises(IckFileError) as info:
