@@ -144,8 +144,7 @@ async def trigger(request: web.Request) -> web.Response:
     if body is None:
         body = {}
     if not isinstance(body, dict) or set(body) - {"parameters", "git"}:
-        raise InputError("expected a JSON object with an optional 'parameters' object (and "
-                         "'git', the commit's subject and author)")
+        raise InputError("expected a JSON object with an optional 'parameters' object")
     parameters = body.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InputError("parameters: expected a JSON object")
