@@ -3,7 +3,8 @@ and tag, with the pushed commit's subject and author.
 
 The hook starts with every push, so it imports next to nothing: a socket, HTTP/1.0 by hand,
 JSON by hand (git refs hold no quotes, backslashes or control characters; subjects are
-escaped), and one `git cat-file --batch` for every pushed commit's subject and author.
+escaped), and each pushed commit's subject and author read from its loose object (zlib),
+or for those packed from one `git cat-file --batch`.
 """
 
 from __future__ import annotations
@@ -81,10 +82,58 @@ def field(answer, name):
     return value.split(",", 1)[0].split("}}", 1)[0].strip()
 
 
+def loose(sha):
+    """A loose object's type and body, or None (packed, or not there). A push of a few
+    commits arrives as loose objects (git's transfer.unpackLimit): those need no git."""
+    import zlib
+
+    if len(sha) not in (40, 64) or sha.strip("0123456789abcdef"):
+        return None
+    objects = os.environ.get("GIT_OBJECT_DIRECTORY") or \\
+        os.environ.get("GIT_DIR", ".") + "/objects"
+    try:
+        with open("%s/%s/%s" % (objects, sha[:2], sha[2:]), "rb") as f:
+            head, _, body = zlib.decompress(f.read()).partition(b"\\0")
+    except (OSError, ValueError, zlib.error):
+        return None
+    return head.split(b" ")[0], body
+
+
+def peeled(sha):
+    """The commit `sha` names (through annotated tags) and its body, from loose objects."""
+    for _ in range(8):
+        found = loose(sha)
+        if found is None:
+            return None
+        kind, body = found
+        if kind == b"commit":
+            return sha, body
+        if kind != b"tag" or not body.startswith(b"object "):
+            return None
+        sha = body[7:].split(b"\\n", 1)[0].decode()
+    return None
+
+
+def facts(sha, body):
+    """(sha, subject, author) of a commit from its body."""
+    headers, _, message = body.decode("utf-8", "replace").partition("\\n\\n")
+    author = next((h[7:] for h in headers.split("\\n") if h.startswith("author ")), "")
+    author = author.rsplit(" ", 2)[0] if author.count(" ") >= 2 else author
+    subject = next((m for m in message.split("\\n") if m.strip()), "")
+    return sha, subject, author
+
+
 def describe(revs):
-    """The commit each of `revs` names (a tag peeled): (sha, subject, author), or None; from
-    one `git cat-file --batch` in the repository the hook runs in (GIT_DIR is git's)."""
-    found = [None] * len(revs)
+    """The commit each of `revs` names (a tag peeled): (sha, subject, author), or None. Read
+    from loose objects where it can, else from one `git cat-file --batch` in the repository
+    the hook runs in (GIT_DIR is git's)."""
+    found = []
+    for rev in revs:
+        commit = peeled(rev)
+        found.append(facts(*commit) if commit else None)
+    asked = [i for i, fact in enumerate(found) if fact is None]
+    if not asked:
+        return found
     try:
         r, w = os.pipe()
         rin, win = os.pipe()
@@ -96,7 +145,7 @@ def describe(revs):
     os.close(rin)
     os.close(w)
     # A few dozen bytes a ref: it fits the pipe, so git cannot block on an unread answer.
-    os.write(win, "".join(rev + "^{{commit}}\\n" for rev in revs).encode())
+    os.write(win, "".join(revs[i] + "^{{commit}}\\n" for i in asked).encode())
     os.close(win)
     chunks = []
     while True:
@@ -108,7 +157,7 @@ def describe(revs):
     os.waitpid(pid, 0)
     data = b"".join(chunks)
     at = 0
-    for i in range(len(revs)):
+    for i in asked:
         end = data.find(b"\\n", at)
         if end < 0:
             break
@@ -116,13 +165,8 @@ def describe(revs):
         at = end + 1
         if len(head) != 3 or head[1] != b"commit":
             continue  # "REV missing": nothing to say about it
-        body = data[at:at + int(head[2])].decode("utf-8", "replace")
+        found[i] = facts(head[0].decode(), data[at:at + int(head[2])])
         at += int(head[2]) + 1
-        headers, _, message = body.partition("\\n\\n")
-        author = next((h[7:] for h in headers.split("\\n") if h.startswith("author ")), "")
-        author = author.rsplit(" ", 2)[0] if author.count(" ") >= 2 else author
-        subject = next((m for m in message.split("\\n") if m.strip()), "")
-        found[i] = (head[0].decode(), subject, author)
     return found
 
 

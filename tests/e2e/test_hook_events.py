@@ -137,6 +137,14 @@ def test_a_pushed_tag_builds_and_refs_not_built_say_so(pushes: tuple[Daemon, Pat
     log = daemon.ick("log", str(tag_build)).stdout
     assert "event=[tag] tag=[v1.0] branch=[]" in log  # run by the remote worker
     assert daemon.wait_build(branch_build)["event"] == "push"
+    # a tag of a commit the repository holds packed: the hook asks git for its subject
+    git("gc", "-q", cwd=base / "rel.git")
+    assert not (base / "rel.git" / "objects" / sha[:2] / sha[2:]).exists()
+    git("tag", "v1.1", cwd=work)
+    (line,) = ick_lines(git("push", "-q", bare, "v1.1", cwd=work))
+    assert line.endswith(") queued for refs/tags/v1.1")
+    packed = builds(daemon, "rel")[0]
+    assert packed["git"] == {**doc["git"], "ref": "refs/tags/v1.1", "tag": "v1.1"}
 
     # a tag and a branch the project does not build: one line each, no build
     git("tag", "nightly", cwd=work)
@@ -146,7 +154,7 @@ def test_a_pushed_tag_builds_and_refs_not_built_say_so(pushes: tuple[Daemon, Pat
         "'feature/x' (branches: main)",
         "remote: ick: no build for refs/tags/nightly: project 'rel' does not build tag "
         "'nightly' (tags: v*)"]
-    assert [b["id"] for b in builds(daemon, "rel")] == [tag_build, branch_build]
+    assert [b["id"] for b in builds(daemon, "rel")] == [packed["id"], tag_build, branch_build]
 
 
 def test_a_poll_and_the_hook_of_one_push_make_one_build(pushes: tuple[Daemon, Path]) -> None:
