@@ -163,8 +163,8 @@ async def trigger(request: web.Request) -> web.Response:
         raise NotFoundError(f"no project {name!r}")
     # Before the controller plans anything: a refused trigger queues nothing.
     check_parameters(record, project, parameters)
-    if ick_trigger not in REF_TRIGGERS:  # a push of a ref not built is the controller's 409
-        check_ref(record, project, parameters)
+    # A push of a ref the project does not build is the controller's 409, for any token.
+    check_ref(record, project, parameters, pushed=ick_trigger in REF_TRIGGERS)
     git = None
     if described is not None:
         ref, commit = parameters.get("git_ref"), parameters.get("git_commit")

@@ -188,11 +188,11 @@ for line in sys.stdin:
         continue
     pushes.append((new, ref))
 try:  # what the push is about is description only: without it, the builds still start
-    facts = describe([new for new, _ in pushes[:100]]) if pushes else []
+    described = describe([new for new, _ in pushes[:100]]) if pushes else []
 except Exception:
-    facts = []
+    described = []
 for i, (new, ref) in enumerate(pushes):
-    fact = facts[i] if i < len(facts) else None
+    fact = described[i] if i < len(described) else None
     commit = fact[0] if fact else new  # an annotated tag's commit, not the tag object
     git = ', "git": {{"subject": %s, "author": %s}}' % (text(fact[1]), text(fact[2])) \\
         if fact else ""

@@ -41,13 +41,20 @@ def check_parameters(record: TokenRecord, project: Project, names: Iterable[str]
         _refuse(record, project, refused[0], allowed)
 
 
-def check_ref(record: TokenRecord, project: Project, parameters: Mapping[str, Any]) -> None:
+def check_ref(record: TokenRecord, project: Project, parameters: Mapping[str, Any],
+              pushed: bool = False) -> None:
     """403 when a token without `write` sets git_ref to a ref the project does not build
-    (`branches:`, `tags:`): it may build only what a push of that ref would."""
+    (neither a branch nor a tag, or not one of `branches:`, `tags:`): it may build only what
+    a push of a branch or tag would. `pushed`: the trigger says it reports a push, which the
+    controller filters itself (409), so only the kind of ref is checked here."""
     ref = parameters.get("git_ref")
     if not isinstance(ref, str) or not ref or has_scope(record, "write"):
         return
-    problem = ref_problem(project, GitFacts.of_ref(ref))
+    git = GitFacts.of_ref(ref)
+    if git.branch is None and git.tag is None:
+        raise ForbiddenError(f"token {record.name!r} may set git_ref only to a branch or tag "
+                             f"the project builds, not {ref[:60]!r}")
+    problem = None if pushed else ref_problem(project, git)
     if problem is not None:
         raise ForbiddenError(f"token {record.name!r} may set git_ref only to a ref the project "
                              f"builds: {problem}")

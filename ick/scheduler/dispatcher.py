@@ -187,7 +187,9 @@ class Dispatcher:
         problem = ref_problem(project, git)
         if problem is not None:
             raise ConflictError(problem)
-        async with self._pushes:  # one at a time, so a hook and a poll of one push make one
+        # One at a time: a hook and a poll of one push make one build, and of two pushes of
+        # a branch the later supersedes the earlier, never both each other.
+        async with self._pushes:
             found = await self._same_push(project.name, git) if event in PUSHED else None
             if found is not None:
                 log.info("build %d: already has commit %s of project %s (%s trigger)",
@@ -195,8 +197,8 @@ class Dispatcher:
                 return found, False
             build = await self._queue(project, overrides, ick_trigger, check, event, git,
                                       triggered_by)
-        if event == "push" and project.cancel_superseded:
-            await self._supersede(build)
+            if event == "push" and project.cancel_superseded:
+                await self._supersede(build)
         return build, True
 
     async def _same_push(self, project: str, git: GitFacts) -> Build | None:
@@ -219,7 +221,7 @@ class Dispatcher:
         if branch is None or commit is None:
             return
         for old in await self._builds.unfinished(build.project):
-            if (old.id == build.id or old.event != "push" or old.git.branch != branch
+            if (old.id >= build.id or old.event != "push" or old.git.branch != branch
                     or old.git.commit == commit):
                 continue
             self._log.say_to_build(old.id, f"superseded by build {build.id}")

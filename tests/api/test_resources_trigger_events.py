@@ -83,6 +83,12 @@ async def test_a_push_of_a_ref_the_project_does_not_build_is_409(api: Api) -> No
     assert (reply.status, reply.error) == (
         403, "token 'hook' may set git_ref only to a ref the project builds: project 'hello' "
              "does not build branch 'feature/x' (branches: main, release/*)")
+    for body in ({"parameters": {"git_ref": "refs/pull/7/head"}}, pushed("refs/notes/x")):
+        reply = await api.call("POST", "/projects/hello/+trigger", token=hook, json=body)
+        ref = body["parameters"]["git_ref"]
+        assert (reply.status, reply.error) == (
+            403, f"token 'hook' may set git_ref only to a branch or tag the project builds, "
+                 f"not {ref!r}")
     ok = await api.ok("POST", "/projects/hello/+trigger", 201, token=hook,
                       json={"parameters": {"git_ref": "release/2"}})
     assert (ok["event"], ok["git"]["branch"]) == ("manual", "release/2")
