@@ -79,6 +79,7 @@ CASES = (
 )
 
 _commits = itertools.count(1)
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree, in every repository
 
 
 def _cpu() -> float:
@@ -86,13 +87,28 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(argv: list[str], env: dict[str, str], case: Case) -> tuple[float, float]:
+def new_commit(repo: Path) -> str:
+    """A new commit in the bare repository the hook runs in, made before the clock starts."""
+    env = {**os.environ, "GIT_DIR": str(repo), "GIT_AUTHOR_NAME": "Bench",
+           "GIT_AUTHOR_EMAIL": "bench@example.org", "GIT_COMMITTER_NAME": "Bench",
+           "GIT_COMMITTER_EMAIL": "bench@example.org"}
+    return subprocess.run(["git", "commit-tree", EMPTY_TREE, "-m", f"commit {next(_commits)}"],
+                          env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def run_once(argv: list[str], env: dict[str, str], case: Case,
+             repo: Path) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one run of the process, in seconds."""
     # A new commit each push: the daemon makes no second build of a ref and commit it has.
-    stdin = f"{'0' * 40} {next(_commits):040x} refs/heads/main\n".encode() if case.push else b""
+    # The hook runs as git runs it: in the bare repository, which has the commit (the hook
+    # reads its subject and author).
+    stdin = f"{'0' * 40} {new_commit(repo)} refs/heads/main\n".encode() if case.push else b""
+    if case.push:
+        env = {**env, "GIT_DIR": str(repo)}
     before = _cpu()
     started = time.perf_counter()
-    result = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+    result = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False,
+                            cwd=repo if case.push else None)
     wall = time.perf_counter() - started
     if result.returncode != 0 or (case.check is not None and case.check not in result.stdout):
         raise SystemExit(f"{argv}: exit {result.returncode}: {result.stdout!r} "
@@ -137,6 +153,8 @@ def main() -> None:
                                                capture_output=True, text=True).stdout)
                 hook.chmod(0o755)
                 hooks.append(hook)
+            repo = Path(tmp) / "pushed.git"
+            subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
             results: dict[str, list[list[tuple[float, float]]]] = {}
             for case in CASES:
                 settle(daemon)
@@ -145,7 +163,7 @@ def main() -> None:
                     for i, (ick, hook) in enumerate(zip(icks, hooks, strict=True)):
                         argv = [a.format(python=args.python, ick=ick, hook=hook)
                                 for a in case.argv]
-                        results[case.name][i].append(run_once(argv, env, case))
+                        results[case.name][i].append(run_once(argv, env, case, repo))
         finally:
             daemon.stop()
     load = os.getloadavg()[0]

@@ -155,6 +155,11 @@ class Project:
     def pipeline_names(self) -> list[str]:
         """The names of the pipelines the project runs, in order, each once."""
         return list(dict.fromkeys(entry.name for entry in self.pipeline_entries()))
+    # What was pushed (DESIGN.md): the branches and tags whose pushes build, and whether a
+    # new push build of a branch cancels that branch's older ones.
+    branches: list[str] = field(default_factory=lambda: ["*"])
+    tags: list[str] = field(default_factory=list)
+    cancel_superseded: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -175,12 +180,15 @@ class Project:
             value = getattr(self, key)
             if value not in (None, [], False):
                 doc[key] = value
+        if self.branches != ["*"]:
+            doc["branches"] = self.branches
         return doc
 
 
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
                          "extra_parameters", "trigger_parameters", "forge", "trust_changes",
-                         "repository_pipelines", "trust_repository")
+                         "repository_pipelines", "trust_repository", "tags",
+                         "cancel_superseded")
 
 
 def job_name(build_id: int, job: int | None) -> str:

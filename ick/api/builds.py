@@ -168,7 +168,7 @@ async def rebuild_build(request: web.Request) -> web.Response:
     project = await request.app[RESOURCES].project(old.project)
     if project is not None:  # else the controller refuses: the project was deleted
         check_rebuild(record, project, old.parameters)
-    build = await request.app[CONTROLLER].rebuild(old.id)
+    build = await request.app[CONTROLLER].rebuild(old.id, record.name)
     return web.json_response(build.to_json(), status=201)
 
 

@@ -9,11 +9,14 @@ from aiohttp import web
 from ick.api.helpers import json_body, require
 from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
 from ick.keepers.tokens import check_project
-from ick.keepers.triggers import check_parameters
+from ick.keepers.triggers import check_parameters, check_ref
 from ick.keys import CONTROLLER, RESOURCES, SECRETS
-from ick.model import name_problem
+from ick.model import GitFacts, name_problem
+from ick.scheduler.plan import REF_TRIGGERS
 
+# What a caller may say asked for a build: `ui` is the pages' own, the rest the daemon's.
 CALLER_TRIGGERS = ("api", "hook")
+MAX_GIT_TEXT = 300  # characters of a commit's subject or author the hook may send
 
 
 def _name(request: web.Request) -> str:
@@ -119,30 +122,57 @@ async def delete_pipeline(request: web.Request) -> web.Response:
     return web.json_response({"deleted": name})
 
 
+def _git_description(doc: object) -> dict[str, str]:
+    """The body's `git`: the pushed commit's subject and author, as the hook sends them.
+    Description only (shown, never run), so a trigger token may send it; one line each."""
+    if not isinstance(doc, dict) or set(doc) - {"subject", "author"}:
+        raise InputError("git: expected a JSON object with an optional 'subject' and 'author'")
+    out: dict[str, str] = {}
+    for key, value in doc.items():
+        if not isinstance(value, str) or len(value) > MAX_GIT_TEXT:
+            raise InputError(f"git: {key} must be a string of at most {MAX_GIT_TEXT} characters")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise InputError(f"git: {key} must be one line without control characters")
+        out[key] = value
+    return out
+
+
 async def trigger(request: web.Request) -> web.Response:
     record = require(request, "trigger", request.match_info["name"])
     name = _name(request)
     body = await json_body(request)
     if body is None:
         body = {}
-    if not isinstance(body, dict) or set(body) - {"parameters"}:
+    if not isinstance(body, dict) or set(body) - {"parameters", "git"}:
         raise InputError("expected a JSON object with an optional 'parameters' object")
     parameters = body.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InputError("parameters: expected a JSON object")
     parameters = dict(parameters)
+    described = _git_description(body["git"]) if body.get("git") is not None else None
     # Who asks may say it is the git hook; the daemon's own triggers are not theirs to claim.
     ick_trigger = parameters.pop("ick_trigger", "api")
     if ick_trigger not in CALLER_TRIGGERS:
         raise InputError(f"parameters: ick_trigger must be one of {', '.join(CALLER_TRIGGERS)}, "
                          f"not {str(ick_trigger)[:40]!r}")
+    if "ick_event" in parameters:
+        raise InputError("parameters: ick_event is ick's own: it follows from ick_trigger "
+                         "and git_ref")
     project = await request.app[RESOURCES].project(name)
     if project is None:
         raise NotFoundError(f"no project {name!r}")
     # Before the controller plans anything: a refused trigger queues nothing.
     check_parameters(record, project, parameters)
-    build, new = await request.app[CONTROLLER].trigger_commit(name, parameters,
-                                                              ick_trigger=ick_trigger)
+    # A push of a ref the project does not build is the controller's 409, for any token.
+    check_ref(record, project, parameters, pushed=ick_trigger in REF_TRIGGERS)
+    git = None
+    if described is not None:
+        ref, commit = parameters.get("git_ref"), parameters.get("git_commit")
+        git = GitFacts.of_ref(ref if isinstance(ref, str) else None,
+                              commit if isinstance(commit, str) else None,
+                              described.get("subject"), described.get("author"))
+    build, new = await request.app[CONTROLLER].trigger_commit(
+        name, parameters, ick_trigger=ick_trigger, git=git, triggered_by=record.name)
     # 200: a push of a commit the project has already built (or is building) made no build.
     return web.json_response(build.to_json(), status=201 if new else 200)
 

@@ -1,7 +1,10 @@
-"""`ick hook PROJECT`: a git post-receive hook that triggers PROJECT on every pushed branch.
+"""`ick hook PROJECT`: a git post-receive hook that triggers PROJECT on every pushed branch
+and tag, with the pushed commit's subject and author.
 
-The hook starts with every push, so it imports next to nothing: a socket, HTTP/1.0 by hand
-and JSON by hand (git refs hold no quotes, backslashes or control characters).
+The hook starts with every push, so it imports next to nothing: a socket, HTTP/1.0 by hand,
+JSON by hand (git refs hold no quotes, backslashes or control characters; subjects are
+escaped), and each pushed commit's subject and author read from its loose object (zlib),
+or for those packed from one `git cat-file --batch`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from ick.cli.context import Context, pass_ctx
 
 HOOK = '''#!{python}
 # git post-receive hook written by `ick hook`: triggers an ick build of {project}
-# for each pushed branch. A push never fails because of it.
+# for each pushed branch and tag. A push never fails because of it.
+import os
 import sys
 
 URL = {url}
@@ -78,15 +82,122 @@ def field(answer, name):
     return value.split(",", 1)[0].split("}}", 1)[0].strip()
 
 
+def loose(sha):
+    """A loose object's type and body, or None (packed, or not there). A push of a few
+    commits arrives as loose objects (git's transfer.unpackLimit): those need no git."""
+    import zlib
+
+    if len(sha) not in (40, 64) or sha.strip("0123456789abcdef"):
+        return None
+    objects = os.environ.get("GIT_OBJECT_DIRECTORY") or \\
+        os.environ.get("GIT_DIR", ".") + "/objects"
+    try:
+        with open("%s/%s/%s" % (objects, sha[:2], sha[2:]), "rb") as f:
+            head, _, body = zlib.decompress(f.read()).partition(b"\\0")
+    except (OSError, ValueError, zlib.error):
+        return None
+    return head.split(b" ")[0], body
+
+
+def peeled(sha):
+    """The commit `sha` names (through annotated tags) and its body, from loose objects."""
+    for _ in range(8):
+        found = loose(sha)
+        if found is None:
+            return None
+        kind, body = found
+        if kind == b"commit":
+            return sha, body
+        if kind != b"tag" or not body.startswith(b"object "):
+            return None
+        sha = body[7:].split(b"\\n", 1)[0].decode()
+    return None
+
+
+def facts(sha, body):
+    """(sha, subject, author) of a commit from its body."""
+    headers, _, message = body.decode("utf-8", "replace").partition("\\n\\n")
+    author = next((h[7:] for h in headers.split("\\n") if h.startswith("author ")), "")
+    author = author.rsplit(" ", 2)[0] if author.count(" ") >= 2 else author
+    subject = next((m for m in message.split("\\n") if m.strip()), "")
+    return sha, subject, author
+
+
+def describe(revs):
+    """The commit each of `revs` names (a tag peeled): (sha, subject, author), or None. Read
+    from loose objects where it can, else from one `git cat-file --batch` in the repository
+    the hook runs in (GIT_DIR is git's)."""
+    found = []
+    for rev in revs:
+        commit = peeled(rev)
+        found.append(facts(*commit) if commit else None)
+    asked = [i for i, fact in enumerate(found) if fact is None]
+    if not asked:
+        return found
+    try:
+        r, w = os.pipe()
+        rin, win = os.pipe()
+        pid = os.posix_spawnp("git", ["git", "cat-file", "--batch"], os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, rin, 0), (os.POSIX_SPAWN_DUP2, w, 1),
+            (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)])
+    except OSError:
+        return found
+    os.close(rin)
+    os.close(w)
+    # A few dozen bytes a ref: it fits the pipe, so git cannot block on an unread answer.
+    os.write(win, "".join(revs[i] + "^{{commit}}\\n" for i in asked).encode())
+    os.close(win)
+    chunks = []
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(r)
+    os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    at = 0
+    for i in asked:
+        end = data.find(b"\\n", at)
+        if end < 0:
+            break
+        head = data[at:end].split()
+        at = end + 1
+        if len(head) != 3 or head[1] != b"commit":
+            continue  # "REV missing": nothing to say about it
+        found[i] = facts(head[0].decode(), data[at:at + int(head[2])])
+        at += int(head[2]) + 1
+    return found
+
+
+def text(value):
+    """A JSON string of one line: control characters are spaces; at most 200 characters."""
+    value = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value[:200])
+    return '"%s"' % value.replace("\\\\", "\\\\\\\\").replace('"', '\\\\"')
+
+
+pushes = []
 for line in sys.stdin:
     parts = line.split()
     if len(parts) != 3:
         continue
     old, new, ref = parts
-    if not ref.startswith("refs/heads/") or set(new) == {{"0"}} or '"' in ref or "\\\\" in ref:
+    # Branches and tags; a deleted one (new is all zeros) builds nothing.
+    if not ref.startswith(("refs/heads/", "refs/tags/")) or set(new) == {{"0"}} \\
+            or '"' in ref or "\\\\" in ref:
         continue
-    body = ('{{"parameters": {{"git_ref": "%s", "git_commit": "%s", "ick_trigger": "hook"}}}}'
-            % (ref, new)).encode()
+    pushes.append((new, ref))
+try:  # what the push is about is description only: without it, the builds still start
+    described = describe([new for new, _ in pushes[:100]]) if pushes else []
+except Exception:
+    described = []
+for i, (new, ref) in enumerate(pushes):
+    fact = described[i] if i < len(described) else None
+    commit = fact[0] if fact else new  # an annotated tag's commit, not the tag object
+    git = ', "git": {{"subject": %s, "author": %s}}' % (text(fact[1]), text(fact[2])) \\
+        if fact else ""
+    body = ('{{"parameters": {{"git_ref": "%s", "git_commit": "%s", "ick_trigger": "hook"}}%s}}'
+            % (ref, commit, git)).encode()
     try:
         status, answer = post(body)
     except Exception as e:
@@ -97,7 +208,9 @@ for line in sys.stdin:
               % (PROJECT, field(answer, "number"), field(answer, "id"), ref))
     elif status == 200:  # the project has built (or is building) this commit already
         print("ick: %s #%s (build %s) has %s already: no new build for %s"
-              % (PROJECT, field(answer, "number"), field(answer, "id"), new[:12], ref))
+              % (PROJECT, field(answer, "number"), field(answer, "id"), commit[:12], ref))
+    elif status == 409:  # a ref the project does not build (branches:, tags:)
+        print("ick: no build for %s: %s" % (ref, field(answer, "error")))
     else:
         message = field(answer, "error") or "HTTP status %d" % status
         print("ick: warning: could not trigger %s: %s" % (PROJECT, message))

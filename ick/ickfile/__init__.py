@@ -27,10 +27,12 @@ Path = tuple[object, ...]
 Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
-PROJECT_KEYS = ("concurrent", "extra_parameters", "fail_fast", "forge", "keep_builds",
-                "keep_days", "matrix", "notify", "parameters", "pipelines", "poll", "project",
-                "repository_pipelines", "schedule", "trigger_parameters", "triggers",
-                "trust_changes", "trust_repository", "worker")
+PROJECT_KEYS = ("branches", "cancel_superseded", "concurrent", "extra_parameters", "fail_fast",
+                "forge", "keep_builds", "keep_days", "matrix", "notify", "parameters",
+                "pipelines", "poll", "project", "repository_pipelines", "schedule", "tags",
+                "trigger_parameters", "triggers", "trust_changes", "trust_repository",
+                "worker")
+MAX_GLOB = 200  # characters of a `branches:` or `tags:` glob (git refs are rarely longer)
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "when", "worker")
 ENTRY_KEYS = ("pipeline", "when")  # an entry of a project's pipelines: written as a mapping
@@ -302,13 +304,14 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     allowed = _names(doc, "trigger_parameters", _parameter_name_problem, path, context, out)
     forge = _forge(doc, path, context, out)
     repository = _repository(doc, path, context, out)
+    pushes = _push_keys(doc, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
                    fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)),
                    forge=forge, trust_changes=doc.get("trust_changes") is True,
                    repository_pipelines=repository,
-                   trust_repository=doc.get("trust_repository") is True)
+                   trust_repository=doc.get("trust_repository") is True, **pushes)
 
 
 def repository_path_problem(value: object) -> str | None:
@@ -356,6 +359,40 @@ def _forge(doc: dict[Any, Any], path: Path, context: str,
         inside = (*path, "forge") if key is None else (*path, "forge", key)
         out.append((inside, _say(context, message)))
     return None if problems else checked(doc["forge"])
+
+
+def _glob_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not value:
+        return f"a glob must be a non-empty string, not {show_value(value)}"
+    if len(value) > MAX_GLOB or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return (f"bad glob {show_value(value[:40])}: at most {MAX_GLOB} characters, no "
+                "control characters")
+    return None
+
+
+def _push_keys(doc: dict[Any, Any], path: Path, context: str,
+               out: list[Problem]) -> dict[str, Any]:
+    """branches, tags and cancel_superseded (DESIGN.md, "What was pushed"), each checked;
+    the valid ones as Project's keyword arguments."""
+    found: dict[str, Any] = {}
+    for key in ("branches", "tags"):
+        if key not in doc:
+            continue
+        globs: list[str] = []
+        for index, glob in enumerate(_list(doc, key, path, context, "globs", out)):
+            problem = _glob_problem(glob)
+            if problem is not None:
+                out.append(((*path, key, index), _say(context, f"in '{key}': {problem}")))
+            else:
+                globs.append(str(glob))
+        found[key] = list(dict.fromkeys(globs))
+    value = doc.get("cancel_superseded", False)
+    if isinstance(value, bool):
+        found["cancel_superseded"] = value
+    else:
+        message = f"'cancel_superseded' must be true or false, not {show_value(value)}"
+        out.append(((*path, "cancel_superseded"), _say(context, message)))
+    return found
 
 
 def _number(value: object) -> bool:

@@ -1,6 +1,7 @@
 """What a trigger may choose (DESIGN.md, "Trust boundaries"): a token with `trigger` and not
-`write` sets only `git_ref`, `git_commit` and the project's `trigger_parameters`, so it never
-redirects where the code comes from or where things go; `write` sets any parameter."""
+`write` sets only `git_ref` (to a ref the project builds), `git_commit` and the project's
+`trigger_parameters`, so it never redirects where the code comes from or where things go;
+`write` sets any parameter."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from ick.errors import ForbiddenError
 from ick.keepers.tokens import has_scope
-from ick.model import Project
+from ick.model import GitFacts, Project
+from ick.scheduler.refs import ref_problem
 from ick.storage.tokens import TokenRecord
 
 ALWAYS = ("git_commit", "git_ref")  # what the hook and polls set (a ref the project builds)
@@ -37,6 +39,25 @@ def check_parameters(record: TokenRecord, project: Project, names: Iterable[str]
     refused = sorted(set(names) - allowed)
     if refused:
         _refuse(record, project, refused[0], allowed)
+
+
+def check_ref(record: TokenRecord, project: Project, parameters: Mapping[str, Any],
+              pushed: bool = False) -> None:
+    """403 when a token without `write` sets git_ref to a ref the project does not build
+    (neither a branch nor a tag, or not one of `branches:`, `tags:`): it may build only what
+    a push of a branch or tag would. `pushed`: the trigger says it reports a push, which the
+    controller filters itself (409), so only the kind of ref is checked here."""
+    ref = parameters.get("git_ref")
+    if not isinstance(ref, str) or not ref or has_scope(record, "write"):
+        return
+    git = GitFacts.of_ref(ref)
+    if git.branch is None and git.tag is None:
+        raise ForbiddenError(f"token {record.name!r} may set git_ref only to a branch or tag "
+                             f"the project builds, not {ref[:60]!r}")
+    problem = None if pushed else ref_problem(project, git)
+    if problem is not None:
+        raise ForbiddenError(f"token {record.name!r} may set git_ref only to a ref the project "
+                             f"builds: {problem}")
 
 
 def check_rebuild(record: TokenRecord, project: Project, parameters: Mapping[str, Any]) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ick.config import passed_env
 from ick.errors import ActionError
-from ick.model import ActionTraits
+from ick.model import NO_GIT, ActionTraits, GitFacts
 from ick.runners.result import ActionResult
 from ick.runners.rules import Rule
 
@@ -140,6 +140,8 @@ class ActionContext:
     kind: str = ""  # the action's type, as its WorkItem says (its runner is that type's)
     started: Callable[[int], None] | None = None  # told each pid the action starts (tracking)
     job: int = 0  # which job of the build (a build with a matrix has several)
+    event: str = "manual"  # what caused the build (ick.model.EVENTS)
+    git: GitFacts = NO_GIT  # what the build builds, as far as ick knows
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A built-in action's setting: the action's own key, else the build parameter.
@@ -191,6 +193,12 @@ class ActionContext:
             "ICK_JOB": str(self.job),
             "ICK_WORKSPACE": str(self.workspace),
             "ICK_PARAMS": str(self.params_file()),
+            "ICK_EVENT": self.event,
+            # Empty when unknown, so a script can test them without `set -u` failing.
+            "ICK_GIT_REF": self.git.ref or "",
+            "ICK_GIT_BRANCH": self.git.branch or "",
+            "ICK_GIT_TAG": self.git.tag or "",
+            "ICK_GIT_COMMIT": self.git.commit or "",
         })
         if self.secrets_dir is not None:
             env["ICK_SECRETS"] = str(self.secrets_dir)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ick.errors import ConflictError, NotFoundError
-from ick.model import Build, BuildState, GitFacts, Pipeline, Project
+from ick.model import NO_GIT, Build, BuildState, GitFacts, Pipeline, Project
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.machine import (
     Decision,
@@ -23,6 +23,7 @@ from ick.scheduler.machine import (
     Scheduler,
 )
 from ick.scheduler.plan import (
+    REF_TRIGGERS,
     REFUSED,
     Plan,
     Refusal,
@@ -34,6 +35,7 @@ from ick.scheduler.plan import (
     refuse_untrusted,
     untrusted,
 )
+from ick.scheduler.refs import ref_problem, same_ref
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
@@ -56,12 +58,22 @@ class BuildListener(Protocol):
     def build_finished(self, build: Build) -> None: ...
 
 
-def same_ref(built: object, pushed: object) -> bool:
-    """Do two builds' `git_ref`s name the same ref? `main` and `refs/heads/main` do; a build
-    without one (a poll of the remote's HEAD) matches any, as it built whatever HEAD was."""
-    if not isinstance(built, str) or not built or not isinstance(pushed, str) or not pushed:
-        return True
-    return built.removeprefix("refs/heads/") == pushed.removeprefix("refs/heads/")
+# The events whose trigger, for a ref and commit the project has built, makes no new build.
+PUSHED = ("push", "tag", "change")
+
+
+def facts_of(ick_trigger: str, overrides: dict[str, Any], event: str | None,
+             git: GitFacts | None) -> tuple[str, GitFacts]:
+    """A trigger's event and git facts: those given, else what `ick_trigger` and the
+    overrides' git_ref and git_commit say."""
+    ref = overrides.get("git_ref")
+    if event is None:
+        event = event_of(ick_trigger, ref)
+    if git is None:
+        commit = overrides.get("git_commit")
+        git = GitFacts.of_ref(ref if isinstance(ref, str) else None,
+                              commit if isinstance(commit, str) else None)
+    return event, git
 
 
 class Dispatcher:
@@ -83,7 +95,7 @@ class Dispatcher:
         self._listeners = tuple(listeners)
         self._machine = Scheduler()
         self._lock = asyncio.Lock()
-        self._pushes = asyncio.Lock()  # one pushed-commit trigger at a time (duplicates)
+        self._pushes = asyncio.Lock()  # one pushed-ref trigger at a time (duplicates)
         self._stopping = False
         self._finished_count = 0
         # Per build, set (and dropped) after a transition that touched the build: who waits
@@ -158,13 +170,12 @@ class Dispatcher:
         project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
-        ref = overrides.get("git_ref")
-        if event is None:
-            event = event_of(ick_trigger, ref)
-        if git is None:
-            commit = overrides.get("git_commit")
-            git = GitFacts.of_ref(ref if isinstance(ref, str) else None,
-                                  commit if isinstance(commit, str) else None)
+        event, git = facts_of(ick_trigger, overrides, event, git)
+        return await self._queue(project, overrides, ick_trigger, check, event, git,
+                                 triggered_by)
+
+    async def _queue(self, project: Project, overrides: dict[str, Any], ick_trigger: str,
+                     check: bool, event: str, git: GitFacts, triggered_by: str) -> Build:
         pipelines = {name: await self._resources.pipeline(name)
                      for name in project.pipeline_names()}
         repository = None
@@ -215,28 +226,66 @@ class Dispatcher:
                              ick_trigger: str, check: bool = True, event: str | None = None,
                              git: GitFacts | None = None,
                              triggered_by: str = "ick") -> tuple[Build, bool]:
-        """A trigger for a pushed commit (`git_commit` in `overrides`): the build the project
-        already has of that ref and commit, queued, running or succeeded, else a new one; and
-        whether it is new. One at a time, so a hook and a poll of one push make one build."""
-        commit = overrides.get("git_commit")
-        if not isinstance(commit, str) or not commit:
-            return await self.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                      check=check, event=event, git=git,
-                                      triggered_by=triggered_by), True
+        """Like trigger, and whether the build is new. A trigger that reports a pushed ref
+        (REF_TRIGGERS: hook, poll, forge) of a ref the project does not build (`branches:`,
+        `tags:`) is a conflict; one of a ref and commit the project already has a queued,
+        running or succeeded build of gives that build. A new push build of a branch cancels
+        that branch's older push builds when the project says `cancel_superseded`."""
+        project = await self._resources.project(project_name)
+        if project is None:
+            raise NotFoundError(f"no project {project_name!r}")
+        event, git = facts_of(ick_trigger, overrides, event, git)
+        if ick_trigger not in REF_TRIGGERS:  # manual and the daemon's own: never filtered
+            return await self._queue(project, overrides, ick_trigger, check, event, git,
+                                     triggered_by), True
+        problem = ref_problem(project, git)
+        if problem is not None:
+            raise ConflictError(problem)
+        # One at a time: a hook and a poll of one push make one build, and of two pushes of
+        # a branch the later supersedes the earlier, never both each other.
         async with self._pushes:
-            ref = overrides.get("git_ref")
-            found = next((b for b in await self._builds.of_commit(project_name, commit)
-                          if same_ref(b.parameters.get("git_ref"), ref)), None)
+            found = await self._same_push(project.name, git) if event in PUSHED else None
             if found is not None:
                 log.info("build %d: already has commit %s of project %s (%s trigger)",
-                         found.id, commit[:12], project_name, ick_trigger)
+                         found.id, (git.commit or "")[:12], project.name, ick_trigger)
                 return found, False
-            return await self.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                      check=check, event=event, git=git,
-                                      triggered_by=triggered_by), True
+            build = await self._queue(project, overrides, ick_trigger, check, event, git,
+                                      triggered_by)
+            if event == "push" and project.cancel_superseded:
+                await self._supersede(build)
+        return build, True
 
-    async def rebuild(self, build_id: int) -> Build:
-        """Queue a new build of the same project with the same parameters."""
+    async def _same_push(self, project: str, git: GitFacts) -> Build | None:
+        """The project's queued, running or succeeded build of this ref and commit, if any."""
+        if git.commit is None:
+            return None
+        for built in await self._builds.of_commit(project, git.commit):
+            facts = built.git
+            if facts.ref is None:  # a build from before builds kept their git facts
+                ref = built.parameters.get("git_ref")
+                facts = GitFacts.of_ref(ref if isinstance(ref, str) else None)
+            if same_ref(facts, git):
+                return built
+        return None
+
+    async def _supersede(self, build: Build) -> None:
+        """Cancel the project's queued and running push builds of the new build's branch
+        that build other commits: the new one makes them moot."""
+        branch, commit = build.git.branch, build.git.commit
+        if branch is None or commit is None:
+            return
+        for old in await self._builds.unfinished(build.project):
+            if (old.id >= build.id or old.event != "push" or old.git.branch != branch
+                    or old.git.commit == commit):
+                continue
+            self._log.say_to_build(old.id, f"superseded by build {build.id}")
+            log.info("build %d: superseded by build %d", old.id, build.id)
+            async with self._lock:
+                await self._apply(self._machine.cancel(old.id, now_iso()))
+
+    async def rebuild(self, build_id: int, triggered_by: str = "ick") -> Build:
+        """Queue a new build of the same project with the same parameters and git facts
+        (event manual, ick_trigger rebuild)."""
         old = await self._builds.get(build_id)
         if old is None:
             raise NotFoundError(f"no build {build_id}")
@@ -246,7 +295,11 @@ class Dispatcher:
         overrides = {k: v for k, v in old.parameters.items()
                      if k not in ("ick_trigger", "ick_event")}
         # Unchecked: the project may have dropped a parameter since; it ran with it then.
-        return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False)
+        # A change stays a change: the code proposed is no more trusted for being rebuilt.
+        return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False,
+                                  event="change" if old.event == "change" else "manual",
+                                  git=None if old.git == NO_GIT else old.git,
+                                  triggered_by=triggered_by)
 
     async def cancel(self, build_id: int) -> Build:
         build = await self._builds.get(build_id)
@@ -467,6 +520,7 @@ class Dispatcher:
             build_id=build.id, project=build.project, number=build.number, seq=seq,
             total=len(build.actions), action=build.actions[seq].spec,
             parameters=build.job_parameters(job), job=job, kind=build.actions[seq].kind,
+            event=build.event, git=build.git,
         )
         self._registry.hand_out(decision.worker, item)
         return None

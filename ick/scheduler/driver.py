@@ -23,9 +23,6 @@ from ick.storage.resources import ResourceStore
 
 log = logging.getLogger(__name__)
 
-# The sources of a build for a pushed commit: the same commit again makes no new build.
-PUSH_TRIGGERS = frozenset({"hook", "poll", "forge"})
-
 TIMEOUT_GRACE = 30.0  # seconds past an action's timeout a worker has to end it itself
 
 class Controller:
@@ -93,10 +90,12 @@ class Controller:
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
                       ick_trigger: str = "api", check: bool = True, event: str | None = None,
                       git: GitFacts | None = None, triggered_by: str = "ick") -> Build:
-        """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
-        `check`, a parameter the project does not know is refused (see plan_build). A push
-        trigger (hook, poll) of a commit the project has built, or is building, gives that
-        build (see trigger_commit)."""
+        """Queue a build; `ick_trigger` (a build parameter) says what asked for it, `event`
+        what caused it (None: what `ick_trigger` and the ref mean), `git` what it builds
+        (None: from the overrides' git_ref and git_commit), `triggered_by` who asked (a
+        token's name, or ick). With `check`, a parameter the project does not know is
+        refused (see plan_build). A trigger of a pushed ref may give a build the project
+        has already (see trigger_commit)."""
         return (await self.trigger_commit(project_name, overrides, ick_trigger=ick_trigger,
                                           check=check, event=event, git=git,
                                           triggered_by=triggered_by))[0]
@@ -105,20 +104,18 @@ class Controller:
                              ick_trigger: str = "api", check: bool = True,
                              event: str | None = None, git: GitFacts | None = None,
                              triggered_by: str = "ick") -> tuple[Build, bool]:
-        """Like trigger, and whether the build is new: a push trigger (PUSH_TRIGGERS) with a
-        `git_commit` the project already has a queued, running or succeeded build of makes
-        no new build. Manual triggers always make one."""
-        if ick_trigger in PUSH_TRIGGERS:
-            return await self.dispatcher.trigger_commit(
-                project_name, overrides, ick_trigger=ick_trigger, check=check, event=event,
-                git=git, triggered_by=triggered_by)
-        return await self.dispatcher.trigger(project_name, overrides, ick_trigger=ick_trigger,
-                                             check=check, event=event, git=git,
-                                             triggered_by=triggered_by), True
+        """Like trigger, and whether the build is new: a trigger that reports a pushed ref
+        (hook, poll, forge) of a ref the project does not build (`branches:`, `tags:`) is a
+        conflict, and one of a ref and commit the project already has a queued, running or
+        succeeded build of makes no new build. Manual triggers always make one."""
+        return await self.dispatcher.trigger_commit(
+            project_name, overrides, ick_trigger=ick_trigger, check=check, event=event,
+            git=git, triggered_by=triggered_by)
 
-    async def rebuild(self, build_id: int) -> Build:
-        """Queue a new build of the same project with the same parameters."""
-        return await self.dispatcher.rebuild(build_id)
+    async def rebuild(self, build_id: int, triggered_by: str = "ick") -> Build:
+        """Queue a new build of the same project with the same parameters and git facts:
+        event manual, ick_trigger rebuild, asked for by `triggered_by`."""
+        return await self.dispatcher.rebuild(build_id, triggered_by)
 
     async def cancel(self, build_id: int) -> Build:
         return await self.dispatcher.cancel(build_id)

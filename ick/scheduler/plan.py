@@ -210,7 +210,9 @@ def failing_plan(project: Project, overrides: Mapping[str, Any], ick_trigger: st
 
 def untrusted(project: Project, event: str | None, ick_trigger: str) -> bool:
     """Is a build a forge's change the project does not trust (`trust_changes: true`)?"""
-    return event == "change" and ick_trigger == "forge" and not project.trust_changes
+    # A rebuild of a change is one too (ick.scheduler.dispatcher keeps its event).
+    return event == "change" and ick_trigger in ("forge", "rebuild") \
+        and not project.trust_changes
 
 
 def refuse_untrusted(plan: Plan, refusal: Refusal, only: Collection[str] | None = None,

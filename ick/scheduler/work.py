@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ick.errors import ClientError
+from ick.model import NO_GIT, GitFacts
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 
@@ -25,12 +26,16 @@ class WorkItem:
     # The action's type, as decided when its file was checked (ActionRecord.kind): the worker
     # runs the runner of this type, and never works it out from `action`.
     kind: str = ""
+    # What caused the build and what it builds: actions see them as ICK_EVENT and ICK_GIT_*.
+    event: str = "manual"
+    git: GitFacts = NO_GIT
 
     def to_json(self) -> dict[str, Any]:
         doc = {
             "build_id": self.build_id, "project": self.project, "number": self.number,
             "seq": self.seq, "total": self.total, "action": self.action,
-            "parameters": self.parameters, "job": self.job,
+            "parameters": self.parameters, "job": self.job, "event": self.event,
+            "git": self.git.to_json(),
         }
         if self.kind:
             doc["kind"] = self.kind
@@ -43,7 +48,17 @@ class WorkItem:
             number=int(doc["number"]), seq=int(doc["seq"]), total=int(doc["total"]),
             action=dict(doc["action"]), parameters=dict(doc["parameters"]),
             job=int(doc.get("job", 0)), kind=str(doc.get("kind") or ""),
+            event=str(doc.get("event") or "manual"), git=git_of(doc.get("git")),
         )
+
+
+def git_of(doc: object) -> GitFacts:
+    """A work item's git facts from its JSON: the string fields only (a controller from
+    before work items carried them sends none)."""
+    if not isinstance(doc, dict):
+        return NO_GIT
+    return GitFacts(**{k: v for k, v in doc.items()
+                       if k in GitFacts.__dataclass_fields__ and isinstance(v, str)})
 
 
 def outcome_to_json(outcome: Outcome) -> dict[str, Any]:

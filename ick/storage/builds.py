@@ -173,14 +173,24 @@ class BuildStore:
         return await self._builds(rows, with_actions=True)
 
     async def of_commit(self, project: str, commit: str, limit: int = 20) -> builtins.list[Build]:
-        """The project's newest builds of this pushed commit (its `git_commit` parameter) that
-        are queued, running or succeeded, newest first, without their actions."""
+        """The project's newest builds of this pushed commit (its `git_commit` parameter, or
+        the commit of its git facts) that are queued, running or succeeded, newest first,
+        without their actions."""
         commit_of = self.db.dialect.json_value("parameters", ["git_commit"])
+        git_commit_of = self.db.dialect.json_value("git", ["commit"])
         rows = await self.db.fetchall(
-            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND {commit_of} = ? "
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? "
+            f"AND ({commit_of} = ? OR {git_commit_of} = ?) "
             "AND state IN (?, ?, ?) ORDER BY id DESC LIMIT ?",
-            (project, commit, BuildState.QUEUED.value, BuildState.RUNNING.value,
+            (project, commit, commit, BuildState.QUEUED.value, BuildState.RUNNING.value,
              BuildState.SUCCEEDED.value, limit))
+        return await self._builds(rows, with_actions=False)
+
+    async def unfinished(self, project: str) -> builtins.list[Build]:
+        """The project's queued and running builds, oldest first, without their actions."""
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND state IN (?, ?) "
+            "ORDER BY id", (project, BuildState.QUEUED.value, BuildState.RUNNING.value))
         return await self._builds(rows, with_actions=False)
 
     async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:

@@ -32,6 +32,9 @@ def project_from_json(text: str) -> Project:
         trust_changes=bool(doc.get("trust_changes", False)),
         repository_pipelines=doc.get("repository_pipelines"),
         trust_repository=bool(doc.get("trust_repository", False)),
+        branches=doc.get("branches", ["*"]),
+        tags=doc.get("tags") or [],
+        cancel_superseded=bool(doc.get("cancel_superseded", False)),
     )
 
 

@@ -12,7 +12,7 @@ from multidict import MultiDictProxy
 
 from ick.errors import AuthError, IckError, InputError, NotFoundError
 from ick.keepers.sessions import Session
-from ick.keepers.triggers import check_parameters, check_rebuild
+from ick.keepers.triggers import check_parameters, check_rebuild, check_ref
 from ick.model import Build, Project
 from ick.ui import access, wiring
 from ick.ui.numbers import build_id
@@ -110,7 +110,9 @@ async def build_now(request: web.Request) -> web.StreamResponse:
     # Every value comes from the form: one the page did not show this token (a trigger
     # token's) is refused as the API refuses it, and nothing is queued.
     check_parameters(session.token, project, values)
-    build = await wiring.controller(request).trigger(name, values)
+    check_ref(session.token, project, values)
+    build = await wiring.controller(request).trigger(name, values, ick_trigger="ui",
+                                                     triggered_by=session.token.name)
     raise web.HTTPSeeOther(f"/ui/builds/{build.id}")
 
 
@@ -136,5 +138,5 @@ async def rebuild(request: web.Request) -> web.StreamResponse:
     project = await wiring.resources(request).project(old.project)
     if project is not None:  # else the controller refuses: the project was deleted
         check_rebuild(session.token, project, old.parameters)
-    build = await wiring.controller(request).rebuild(old.id)
+    build = await wiring.controller(request).rebuild(old.id, session.token.name)
     raise web.HTTPSeeOther(f"/ui/builds/{build.id}")

@@ -85,7 +85,7 @@ class Downstream:
             try:
                 queued.append(await trigger(
                     name, {"ick_chain": root}, ick_trigger=f"{build.project}#{build.number}",
-                    check=False))
+                    check=False, event="downstream", triggered_by="ick"))
             except IckError as e:
                 log.warning("build %d: cannot trigger %s: %s", build.id, name, e.message)
         for new in queued:

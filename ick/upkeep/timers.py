@@ -14,7 +14,7 @@ from typing import Protocol
 
 from ick.config import passed_env
 from ick.errors import IckError
-from ick.model import Build, Project
+from ick.model import Build, GitFacts, Project
 from ick.runners.gitcache import Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor
 from ick.scheduler.timetable import due, next_slot
@@ -88,7 +88,8 @@ class Schedules:
 
     async def _trigger(self, project: Project) -> Build | None:
         try:
-            build = await self.trigger(project.name, {}, ick_trigger="schedule", check=False)
+            build = await self.trigger(project.name, {}, ick_trigger="schedule", check=False,
+                                       event="schedule", triggered_by="ick")
         except IckError as e:
             log.warning("schedule of project %s: cannot queue a build: %s", project.name,
                         e.message)
@@ -139,8 +140,9 @@ class Polls:
         self.locks = locks or MirrorLocks()
         self._last: dict[str, float] = {}  # project -> monotonic time of its last poll
 
-    async def commit(self, url: str, ref: str | None) -> str:
-        """The commit at `ref` (default: the remote's HEAD) after updating the mirror."""
+    async def commit(self, url: str, ref: str | None) -> tuple[str, str]:
+        """The full name of `ref` (default: the branch the remote's HEAD names) and its
+        commit, after updating the mirror."""
         hide = redactor([url])
         git = Git(git_env(), None, hide)
         mirror = Mirror(self.git_root, url, hide(url))
@@ -148,12 +150,12 @@ class Polls:
             head = await mirror.remote_head(git) if ref is None else None
             await mirror.update(git)
             if head is not None:
-                return head[1]
+                return head
             assert ref is not None
             found = await mirror.resolve(git, ref)
             if found is None:
                 raise IckError(f"{hide(url)} has no branch or tag {ref!r}")
-            return found[1]
+            return found
 
     async def check(self, project: Project) -> Build | None:
         """Poll one project now; the build queued, if its commit changed."""
@@ -164,7 +166,7 @@ class Polls:
         ref = ref if isinstance(ref, str) and ref else None
         key = f"{url} {ref or 'HEAD'}"
         try:
-            sha = await self.commit(url, ref)
+            full_ref, sha = await self.commit(url, ref)
         except IckError as e:
             log.warning("poll of project %s: %s", project.name, e.message)
             return None
@@ -172,8 +174,11 @@ class Polls:
         if state is not None and state.key == key and state.value == sha:
             return None
         try:
+            # The ref polled is the build's (as the hook would say it), so a hook's build of
+            # the same push is its duplicate, and `branches:`/`tags:` apply to it.
+            facts = GitFacts.of_ref(full_ref if full_ref.startswith("refs/") else None, sha)
             build = await self.trigger(project.name, {"git_commit": sha}, ick_trigger="poll",
-                                       check=False)
+                                       check=False, git=facts, triggered_by="ick")
         except IckError as e:
             log.warning("poll of project %s: cannot queue a build: %s", project.name, e.message)
             return None

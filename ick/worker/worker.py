@@ -227,7 +227,7 @@ class Worker:
             run_dir=self.run_dir(item.build_id, item.job),
             output=lambda data: self.source.output(worker_id, item.build_id, item.seq, data),
             host=self.host, scratch=self._builds[(item.build_id, item.job)].scratch,
-            job=item.job, kind=item.kind,
+            job=item.job, kind=item.kind, event=item.event, git=item.git,
             services=self.services, shared=self.runners.shared,
         )
         loop = asyncio.get_running_loop()

@@ -61,13 +61,19 @@ projects:
 pipelines:
   - pipeline: envs
     actions:
-      - shell: 'echo "host: $GREETING|$PATH"'
+      - shell: |
+          echo "host: $GREETING|$PATH|$ICK_EVENT $ICK_GIT_REF" \\
+              "[$ICK_GIT_BRANCH] $ICK_GIT_TAG $ICK_GIT_COMMIT"
         where: host
         env: {GREETING: '$HOME `id` "q"', PATH: /usr/bin:/bin}
-      - shell: 'echo "chroot: $GREETING|$PATH"'
+      - shell: |
+          echo "chroot: $GREETING|$PATH|$ICK_EVENT $ICK_GIT_REF" \\
+              "[$ICK_GIT_BRANCH] $ICK_GIT_TAG $ICK_GIT_COMMIT"
         where: chroot
         env: {GREETING: '$HOME `id` "q"', PATH: /usr/bin:/bin}
-      - shell: 'echo "container: $GREETING|$PATH"'
+      - shell: |
+          echo "container: $GREETING|$PATH|$ICK_EVENT $ICK_GIT_REF" \\
+              "[$ICK_GIT_BRANCH] $ICK_GIT_TAG $ICK_GIT_COMMIT"
         where: container
         env: {GREETING: '$HOME `id` "q"', PATH: /usr/bin:/bin}
   - pipeline: prepare_container
@@ -226,11 +232,13 @@ def test_a_container_action_runs_in_the_systree_with_the_workspace(ctr: Daemon) 
 
 
 def test_env_reaches_host_chroot_and_container_actions_as_written(ctr: Daemon) -> None:
-    build = ctr.wait_build(ctr.trigger("envs"))
+    # ... and so do the build's event and git facts (ICK_EVENT, ICK_GIT_*)
+    commit = "f" * 40
+    build = ctr.wait_build(ctr.trigger("envs", "git_ref=refs/tags/v9", f"git_commit={commit}"))
     log = ctr.wait_log(build["id"], "container:")
     assert build["state"] == "succeeded", log
     for where in ("host", "chroot", "container"):
-        assert f'{where}: $HOME `id` "q"|/usr/bin:/bin\n' in log
+        assert f'{where}: $HOME `id` "q"|/usr/bin:/bin|manual refs/tags/v9 [] v9 {commit}\n' in log
 
 
 def test_the_network_is_private_unless_the_action_asks(ctr: Daemon) -> None:

@@ -60,7 +60,7 @@ async def test_build_now_shows_and_takes_only_what_a_trigger_token_may_set(
     stored = await daemon.builds.get(1)
     assert stored is not None
     assert stored.parameters == {"greeting": "yo", "git_url": "/srv/site.git",
-                                 "ick_trigger": "api", "ick_event": "manual"}
+                                 "ick_trigger": "ui", "ick_event": "manual"}
 
 
 async def test_a_write_session_sees_every_field(client: Client, daemon: Daemon) -> None:

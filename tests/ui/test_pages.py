@@ -198,7 +198,7 @@ async def test_a_bad_build_now_value_is_a_clear_400(
     stored = await daemon.builds.get(2)
     assert stored is not None
     assert stored.parameters == {"greeting": "x", "n": [3],
-                                 "ick_trigger": "api", "ick_event": "manual"}
+                                 "ick_trigger": "ui", "ick_event": "manual"}
 
 
 async def test_a_token_without_the_scope_cannot_build_or_cancel(

@@ -130,7 +130,7 @@ def test_build_now_with_a_parameter(ui: Ui) -> None:
     expect(ui.page.locator("#state")).to_have_text("succeeded")
     expect(ui.page.locator("#log")).to_contain_text("greeting is howdy 3")
     assert ui.daemon.build(build_id)["parameters"] == {
-        "greeting": "howdy", "count": 2, "ick_trigger": "api", "ick_event": "manual"}
+        "greeting": "howdy", "count": 2, "ick_trigger": "ui", "ick_event": "manual"}
 
 
 def test_a_live_log_is_followed_to_the_end_without_a_reload(ui: Ui) -> None:
