@@ -59,5 +59,8 @@ class SecretKeeper:
         for key in log_keys(build):  # each log its own: jobs' output interleaves
             self.logs.set_masker(build.id, Masker(values), job=key)
 
+    def action_failed(self, build: Build) -> None:
+        pass
+
     def build_finished(self, build: Build) -> None:
         self._live.pop(build.id, None)

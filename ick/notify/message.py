@@ -72,8 +72,8 @@ def _git(build: Build) -> list[Any]:
 def facts(build: Build, event: str, tail: str, base_url: str,
           previous: BuildState | None) -> dict[str, Any]:
     """The JSON document a webhook receives; the mail says the same. `event` is start, end
-    or action_failed (decided when the build has ended)."""
-    ended = event != "start"
+    or action_failed (as the action failed, or with the build's end)."""
+    ended = event != "start" and build.state.finished
     return {
         "event": event,
         "project": build.project,
@@ -90,7 +90,7 @@ def facts(build: Build, event: str, tail: str, base_url: str,
         "parameters": build.parameters,
         "git_commit": build.commit,
         "git": _git(build),
-        "failed_action": _failed_action(build) if ended else None,
+        "failed_action": _failed_action(build) if event != "start" else None,
         "jobs": len(build.jobs),
         "failed_jobs": failed_jobs(build) if ended else [],
         "log_tail": tail if ended else "",

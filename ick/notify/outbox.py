@@ -122,6 +122,12 @@ class Outbox:
         self._events.append(_Event(build.id, build.project, build.state, "start"))
         self.wake()
 
+    def action_failed(self, build: Build) -> None:
+        """An action failed and the build goes on: point action_failed is told now, not when
+        the build ends (its end decides it again, which changes nothing)."""
+        self._events.append(_Event(build.id, build.project, build.state, "action_failed"))
+        self.wake()
+
     def build_finished(self, build: Build) -> None:
         self._events += _ended(build)
         self.wake()

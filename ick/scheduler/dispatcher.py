@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ick.errors import ConflictError, NotFoundError
-from ick.model import NO_GIT, Build, BuildState, GitFacts, Pipeline, Project
+from ick.model import NO_GIT, ActionState, Build, BuildState, GitFacts, Pipeline, Project
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.machine import (
     Decision,
@@ -47,13 +47,16 @@ log = logging.getLogger(__name__)
 
 
 class BuildListener(Protocol):
-    """Told when a build starts (its first action is handed out) and when it ends, with a
-    frozen snapshot of it.
+    """Told when a build starts (its first action is handed out), when an action of it fails
+    while it goes on (a `status: failure` action or another job runs next), and when it
+    ends, with a frozen snapshot of it.
 
     Called inside the controller's transition: a listener only takes note and returns.
     """
 
     def build_started(self, build: Build) -> None: ...
+
+    def action_failed(self, build: Build) -> None: ...
 
     def build_finished(self, build: Build) -> None: ...
 
@@ -441,6 +444,7 @@ class Dispatcher:
             if isinstance(decision, Save):
                 await self._persist(decision)
                 self._log.skipped(decision.build, decision.seqs)
+                self._failed(decision)
             elif isinstance(decision, Dispatch):
                 if self._machine.running_action(decision.build.id, decision.seq) is None:
                     continue  # it ended while its Save was written (the worker went away)
@@ -524,6 +528,16 @@ class Dispatcher:
         )
         self._registry.hand_out(decision.worker, item)
         return None
+
+    def _failed(self, save: Save) -> None:
+        """Tell the listeners of an action failed in a build that goes on; one failed in a
+        build that ends with it, they learn of with its end."""
+        build = save.build
+        if build.state.finished or all(build.actions[seq].state is not ActionState.FAILED
+                                       for seq in save.seqs):
+            return
+        for listener in self._listeners:
+            listener.action_failed(build)
 
     def _finished(self, build: Build) -> None:
         log.info("build %d: %s", build.id, build.state.value)

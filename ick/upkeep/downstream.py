@@ -52,6 +52,9 @@ class Downstream:
     def build_started(self, build: Build) -> None:
         pass
 
+    def action_failed(self, build: Build) -> None:
+        pass
+
     def build_finished(self, build: Build) -> None:
         if build.state == BuildState.SUCCEEDED:
             self._succeeded.put_nowait(build)

@@ -45,6 +45,7 @@ projects:
              webhook_secret: forge_hook}}
   - project: gl
     pipelines: [check]
+    tags: ["*"]
     forge: {{type: gitlab, url: "{url}", repository: demoaccount2-commits-group/test_ci_tmp,
              token_secret: forge_token, webhook_secret: forge_hook}}
   - project: plain

@@ -43,6 +43,9 @@ class Meddler:
     def build_started(self, build: Build) -> None:
         self._meddle(build)
 
+    def action_failed(self, build: Build) -> None:
+        pass
+
     def build_finished(self, build: Build) -> None:
         self._meddle(build)
 

@@ -49,6 +49,9 @@ class Started:
     def build_started(self, build: Build) -> None:
         self.builds.append(build.id)
 
+    def action_failed(self, build: Build) -> None:
+        pass
+
     def build_finished(self, build: Build) -> None:
         pass
 

@@ -29,6 +29,9 @@ class Recorder:
     def build_started(self, build: Build) -> None:
         self.events.append(("started", build.id, build.state.value))
 
+    def action_failed(self, build: Build) -> None:
+        pass
+
     def build_finished(self, build: Build) -> None:
         self.events.append(("finished", build.id, build.state.value))
 

@@ -123,7 +123,7 @@ async def test_the_controller_plans_with_the_trigger_s_event_ref_and_parameters(
             write("fast", {"parameters": {"mode": ["fast", "quick"]}}),
         ]))
         await daemon.resources.put_project(Project(
-            "p", {"mode": "slow"}, ["all"], trigger_parameters=["mode"]))
+            "p", {"mode": "slow"}, ["all"], trigger_parameters=["mode"], tags=["v*"]))
 
         async def skipped(overrides: dict[str, Any], trigger: str) -> list[str | None]:
             build = await daemon.controller.trigger("p", overrides, ick_trigger=trigger)
