@@ -11,6 +11,7 @@ from typing import Any
 from ick.errors import ConflictError, IckError, InputError
 from ick.matrix import expand
 from ick.model import (
+    GATE_PARAMETER,
     NO_GIT,
     ActionRecord,
     ActionState,
@@ -39,7 +40,7 @@ class Plan:
 
 
 # Parameters any project takes at trigger time: the hook and polls set them on every project.
-ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
+ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger", GATE_PARAMETER)
 
 # The triggers that report a pushed ref: their builds are pushes (or tags).
 REF_TRIGGERS = ("hook", "poll", "forge")

@@ -38,3 +38,18 @@ def same_ref(built: GitFacts, pushed: GitFacts) -> bool:
     if (built.branch, built.tag) != (None, None) or (pushed.branch, pushed.tag) != (None, None):
         return (built.branch, built.tag) == (pushed.branch, pushed.tag)
     return built.ref == pushed.ref
+
+
+GATE_PREFIX = "gate/"
+
+
+def gate_ref(project: Project, git: GitFacts) -> tuple[str, str] | None:
+    """(target, name) if the pushed ref is a candidate of the project's gate: branch
+    `gate/<target>/<name>` of a gated project, <target> its gate's branch. Else None."""
+    if project.gate is None or git.branch is None or not git.branch.startswith(GATE_PREFIX):
+        return None
+    target = project.gate["branch"]
+    rest = git.branch[len(GATE_PREFIX):]
+    if not rest.startswith(target + "/") or rest == target + "/":
+        return None
+    return target, rest[len(target) + 1:]
