@@ -40,7 +40,7 @@ class Plan:
 
 
 # Parameters any project takes at trigger time: the hook and polls set them on every project.
-ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger", GATE_PARAMETER)
+ALWAYS_KNOWN = ("git_commit", "git_ref", "ick_trigger")
 
 # The triggers that report a pushed ref: their builds are pushes (or tags).
 REF_TRIGGERS = ("hook", "poll", "forge")
@@ -69,7 +69,8 @@ def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
     known = {*project.parameters, *ALWAYS_KNOWN}
     known.update(name for pipeline in pipelines for name in pipeline.parameters)
     known.update(name for job in jobs for name in job)
-    unknown = sorted(set(overrides) - known)
+    # The gate's own, which the API never takes from a caller (ick.api.resources).
+    unknown = sorted(set(overrides) - known - {GATE_PARAMETER})
     if not unknown:
         return None
     return (f"project {project.name!r} has no parameter {unknown[0]!r} "
