@@ -192,8 +192,8 @@ def test_empty_file_has_nothing() -> None:
                 "hello.ick:3: project 'x': unknown key 'pipline'"
                 " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
                 " fail_fast, forge, gate, keep_builds, keep_days, matrix, notify, parameters,"
-                " pipelines, poll, project, repository_pipelines, schedule, tags, trigger_parameters,"
-                " triggers, trust_changes, trust_repository, worker)",
+                " pipelines, poll, project, repository_pipelines, schedule, tags,"
+                " trigger_parameters, triggers, trust_changes, trust_repository, worker)",
             ],
         ),
         (
