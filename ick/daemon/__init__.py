@@ -221,7 +221,8 @@ async def open_daemon(
                                 on_queued=(outbox.build_queued,), untrusted=refusal,
                                 repository=RepositoryReader(state / "git").read)
         gate = Gatekeeper(gate_inbox, controller, builds, resources,
-                          Mover(state / "git", run_root(state), secrets.value))
+                          Mover(state / "git", run_root(state), secrets.value),
+                          told=(outbox.gate_decided,))
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(

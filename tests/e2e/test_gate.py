@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.daemon import Daemon
+from tests.notify_servers import HookSink
 from tests.polling import poll
 from tests.sshd import Sshd, sshd  # noqa: F401  (the fixture)
 
@@ -64,7 +65,8 @@ class Repo:
 
     def __init__(self, daemon: Daemon, base: Path, project: str, url: str | None = None,
                  gate: dict[str, str] | None = None,
-                 parameters: dict[str, str] | None = None) -> None:
+                 parameters: dict[str, str] | None = None,
+                 notify: list[dict[str, Any]] | None = None) -> None:
         self.daemon, self.project = daemon, project
         self.bare = base / "repo.git"
         self.work = base / "work"
@@ -77,7 +79,8 @@ class Repo:
         doc = {"projects": [{
             "project": project, "parameters": {"git_url": url or str(self.bare),
                                                **(parameters or {})},
-            "pipelines": ["gated"], "gate": gate or {"branch": "main"}}],
+            "pipelines": ["gated"], "gate": gate or {"branch": "main"},
+            "notify": notify or []}],
             "pipelines": [{"pipeline": "gated", "actions": [
                 {"action": "git", "git_dir": "repo", "where": "host"},
                 {"shell": CHECK, "where": "host"}]}]}
@@ -164,7 +167,8 @@ def test_a_good_change_is_merged_and_nothing_else_changes(
         ("refs/heads/main", "main", merge)
     assert doc["commit"] == merge
     # main's log: the merge (of the base and the candidate, by ick), the candidate, the base
-    log = git("log", "--format=%H %P|%an <%ae>|%cn|%s", "main", cwd=repo.bare).stdout
+    log = git("log", "--topo-order", "--format=%H %P|%an <%ae>|%cn|%s", "main",
+              cwd=repo.bare).stdout
     assert log.splitlines() == [
         f"{merge} {base} {change}|ick <ick@localhost>|ick|Merge gate/main/typo into main",
         f"{change} {base}|Ada Lovelace <ada@example.org>|Ada Lovelace|change typo",
@@ -184,9 +188,17 @@ def test_a_good_change_is_merged_and_nothing_else_changes(
         shown.stdout
 
 
+@pytest.fixture
+def hooks() -> Iterator[HookSink]:
+    sink = HookSink()
+    yield sink
+    sink.close()
+
+
 def test_a_failing_and_a_conflicting_change_are_rejected(
-        daemon: Daemon, tmp_path: Path) -> None:
-    repo = Repo(daemon, tmp_path, "bad")
+        daemon: Daemon, tmp_path: Path, hooks: HookSink) -> None:
+    repo = Repo(daemon, tmp_path, "bad", notify=[{"webhook": f"{hooks.url}/gate",
+                                                  "on": ["gate"]}])
     repo.candidate("broken", {"FAIL": "x\n"})
     failing = repo.propose("broken")
     repo.candidate("clash", {"a.txt": "two\n"}, onto="main")
@@ -202,6 +214,11 @@ def test_a_failing_and_a_conflicting_change_are_rejected(
     assert "merge conflict in a.txt" in daemon.ick("log", str(conflicting)).stdout
     assert repo.tip() == base
     assert repo.branches() == ["refs/heads/main"]
+    # notification point gate: one message per decided candidate, none of their ends
+    hooks.wait_count(2)
+    said = sorted((h.doc["build"], h.headers.get("X-Ick-Event"), h.doc["gate"]["result"])
+                  for h in hooks.items)
+    assert said == [(failing, "gate", "rejected"), (conflicting, "gate", "rejected")]
 
 
 def test_the_second_candidate_is_merged_onto_the_first(
