@@ -356,8 +356,10 @@ class Dispatcher:
                      if k not in ("ick_trigger", "ick_event", GATE_PARAMETER)}
         # Unchecked: the project may have dropped a parameter since; it ran with it then.
         # A change stays a change: the code proposed is no more trusted for being rebuilt.
+        # (A gate candidate's was pushed to the repository: as trusted as a push.)
         return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False,
-                                  event="change" if old.event == "change" else "manual",
+                                  event="change" if old.event == "change"
+                                  and old.gate is None else "manual",
                                   git=None if old.git == NO_GIT else old.git,
                                   triggered_by=triggered_by)
 

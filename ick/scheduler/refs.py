@@ -3,6 +3,7 @@ the same ref (DESIGN.md, "What was pushed")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
@@ -41,6 +42,8 @@ def same_ref(built: GitFacts, pushed: GitFacts) -> bool:
 
 
 GATE_PREFIX = "gate/"
+# A candidate's name reaches a merge's message, log lines and git's command lines: plain.
+_GATE_NAME = re.compile(r"^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$")
 
 
 def gate_ref(project: Project, git: GitFacts) -> tuple[str, str] | None:
@@ -50,6 +53,8 @@ def gate_ref(project: Project, git: GitFacts) -> tuple[str, str] | None:
         return None
     target = project.gate["branch"]
     rest = git.branch[len(GATE_PREFIX):]
-    if not rest.startswith(target + "/") or rest == target + "/":
+    name = rest[len(target) + 1:]
+    if not rest.startswith(target + "/") or not _GATE_NAME.fullmatch(name) or ".." in name \
+            or len(name) > 200:
         return None
-    return target, rest[len(target) + 1:]
+    return target, name

@@ -274,6 +274,14 @@ def test_only_ick_moves_the_target(daemon: Daemon, tmp_path: Path) -> None:
     assert "ick: only ick moves main: push your change to gate/main/NAME instead" in \
         pushed.stderr
     assert repo.tip() == base
+    # other branches pass
+    git("push", "-q", str(repo.bare), "HEAD:feature", cwd=repo.work)
+    # a project without a gate has no such hook
+    daemon.apply("projects:\n  - project: ungated\n    pipelines: [gated]\n",
+                 name="ungated.ick")
+    refused = daemon.ick("hook", "ungated", "--gate")
+    assert refused.returncode != 0
+    assert "project ungated has no gate" in refused.stderr
 
 
 def test_a_daemon_killed_mid_test_tests_the_candidate_again(

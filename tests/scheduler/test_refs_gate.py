@@ -18,6 +18,8 @@ def test_a_push_to_gate_target_name_is_a_candidate_of_a_gated_project() -> None:
 
 def test_other_refs_and_projects_without_a_gate_have_none() -> None:
     for ref in ("refs/heads/main", "refs/heads/gate/main", "refs/heads/gate/main/",
-                "refs/heads/gate/dev/x", "refs/tags/gate/main/x", "refs/heads/gate/mainx/y"):
+                "refs/heads/gate/dev/x", "refs/tags/gate/main/x", "refs/heads/gate/mainx/y",
+                "refs/heads/gate/main/a\nb", "refs/heads/gate/main/a b",
+                "refs/heads/gate/main/a/../b"):
         assert gate_ref(GATED, GitFacts.of_ref(ref)) is None, ref
     assert gate_ref(Project("p"), GitFacts.of_ref("refs/heads/gate/main/x")) is None
