@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.config import Settings
+from ick.gate.keeper import Gatekeeper
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
 from ick.keepers.streams import StreamSlots
@@ -32,6 +33,7 @@ ARTIFACTS = web.AppKey("artifacts", ArtifactStore)
 OUTPUTS = web.AppKey("outputs", OutputStore)  # builds' outputs
 SECRETS = web.AppKey("secrets", SecretKeeper)
 CONTROLLER = web.AppKey("controller", Controller)
+GATE = web.AppKey("gate", Gatekeeper)  # gate candidates decided, targets moved
 SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login links
 OVERVIEW = web.AppKey("overview", BuildOverview)  # the queries the web pages make
 BASE_URL = web.AppKey("base_url", str)  # public_url, else where the daemon listens

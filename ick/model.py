@@ -6,7 +6,7 @@ import enum
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -160,6 +160,9 @@ class Project:
     branches: list[str] = field(default_factory=lambda: ["*"])
     tags: list[str] = field(default_factory=list)
     cancel_superseded: bool = False
+    # The gate (DESIGN.md, "Ick does the merging"): {branch, push_key_secret?,
+    # known_hosts_secret?} as checked at apply; None: the project has none.
+    gate: dict[str, str] | None = None
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -188,7 +191,7 @@ class Project:
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
                          "extra_parameters", "trigger_parameters", "forge", "trust_changes",
                          "repository_pipelines", "trust_repository", "tags",
-                         "cancel_superseded")
+                         "cancel_superseded", "gate")
 
 
 def job_name(build_id: int, job: int | None) -> str:
@@ -243,7 +246,12 @@ class GitFacts:
 
     def checked_out(self, source: SourceRevision) -> GitFacts:
         """These facts with what a checkout found (commit, subject, author) where they are
-        unknown; unchanged when the known commit is another (a second repository's)."""
+        unknown; unchanged when the known commit is another (a second repository's). A gate
+        candidate's merge (a source with a base) is what the build builds: its commit,
+        subject and author replace the candidate's."""
+        if source.base is not None:
+            return GitFacts(self.ref, self.branch, self.tag, source.commit, source.subject,
+                            source.author)
         if self.commit is not None and not source.commit.startswith(self.commit):
             return self
         return GitFacts(self.ref, self.branch, self.tag, source.commit,
@@ -251,6 +259,50 @@ class GitFacts:
 
 
 NO_GIT = GitFacts()
+
+# A gate candidate build's parameter: its target branch, onto which the git action merges
+# the candidate's commit.
+GATE_PARAMETER = "ick_gate"
+
+# What became of a gate candidate (None while it waits or is tested).
+GATE_RESULTS = ("merged", "rejected")
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """A gate candidate's build: the target branch, the candidate's name (gate/TARGET/NAME)
+    and commit, the target's tip it was merged onto (once the git action has), what became
+    of it, which attempt this build is (1 to 3) and its place in the target's queue (the id
+    of the candidate's first build: a new attempt keeps it, so it is tested next)."""
+
+    target: str
+    name: str
+    candidate: str
+    base: str | None = None
+    result: str | None = None
+    attempt: int = 1
+    order: int | None = None  # None: this build is the candidate's first
+
+    def key(self, build_id: int) -> int:
+        return build_id if self.order is None else self.order
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "base": self.base, "candidate": self.candidate,
+                "result": self.result, "name": self.name, "attempt": self.attempt,
+                "order": self.order}
+
+    @classmethod
+    def from_json(cls, doc: object) -> GateFacts | None:
+        if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str)
+                                                for k in ("target", "name", "candidate")):
+            return None
+        def text(key: str) -> str | None:
+            value = doc.get(key)
+            return value if isinstance(value, str) else None
+        attempt, order = doc.get("attempt"), doc.get("order")
+        return cls(doc["target"], doc["name"], doc["candidate"], text("base"), text("result"),
+                   attempt if isinstance(attempt, int) else 1,
+                   order if isinstance(order, int) else None)
 
 # A commit's subject and author as ick keeps and shows them: one line, at most this long.
 MAX_GIT_LINE = 200
@@ -363,6 +415,7 @@ class Build:
     event: str = "manual"  # one of EVENTS
     triggered_by: str = "ick"  # the name of the token that asked, or ick for its own
     git: GitFacts = NO_GIT
+    gate: GateFacts | None = None  # a gate candidate's build (DESIGN.md, "the gate")
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples: a snapshot shares nothing mutable of its own.
@@ -385,7 +438,10 @@ class Build:
 
     @property
     def commit(self) -> str | None:
-        """The commit built: the pushed one (git_commit), else the first a git action resolved."""
+        """The commit built: the pushed one (git_commit), else the first a git action resolved
+        (a gate candidate's build builds its merge, which its git facts hold once made)."""
+        if self.gate is not None and self.git.commit not in (None, self.gate.candidate):
+            return self.git.commit
         pushed = self.parameters.get("git_commit")
         if isinstance(pushed, str) and pushed:
             return pushed
@@ -411,6 +467,18 @@ class Build:
                              facts.author)
         return facts
 
+    @property
+    def gate_facts(self) -> GateFacts:
+        """A gate build's facts, with the base its git action merged onto where they lack it."""
+        assert self.gate is not None
+        if self.gate.base is not None:
+            return self.gate
+        for action in self.actions:
+            sources = action.sources()
+            if sources and sources[0].base is not None:
+                return replace(self.gate, base=sources[0].base)
+        return self.gate
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -426,6 +494,7 @@ class Build:
             "event": self.event,
             "triggered_by": self.triggered_by,
             "git": self.git_facts.to_json(),
+            "gate": None if self.gate is None else self.gate_facts.to_json(),
             "fail_fast": self.fail_fast,
             "jobs": [j.to_json() for j in self.jobs],
             "actions": [a.to_json() for a in self.actions],
@@ -449,9 +518,12 @@ class SourceRevision:
     name: str | None = None
     subject: str | None = None  # the commit's subject line and author (one_line), if known
     author: str | None = None
+    base: str | None = None  # a gate candidate's merge: the target's tip it was merged onto
 
     def to_json(self) -> dict[str, str]:
         doc = {"url": self.url, "ref": self.ref, "commit": self.commit, "dir": self.dir}
+        if self.base is not None:
+            doc["base"] = self.base
         if self.subject is not None:
             doc["subject"] = self.subject
         if self.author is not None:
@@ -465,10 +537,12 @@ class SourceRevision:
                 or not doc["commit"]:
             return None
         name, subject, author = doc.get("name"), doc.get("subject"), doc.get("author")
+        base = doc.get("base")
         return cls(str(doc.get("url", "")), str(doc.get("ref", "")), doc["commit"],
                    str(doc.get("dir", "")), name if isinstance(name, str) else None,
                    one_line(subject) if isinstance(subject, str) else None,
-                   one_line(author) if isinstance(author, str) else None)
+                   one_line(author) if isinstance(author, str) else None,
+                   base if isinstance(base, str) else None)
 
 
 # An action's own fields in its JSON: what its worker reports (`details`) never overwrites them.

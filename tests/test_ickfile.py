@@ -191,9 +191,9 @@ def test_empty_file_has_nothing() -> None:
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
                 " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
-                " fail_fast, forge, keep_builds, keep_days, matrix, notify, parameters, pipelines,"
-                " poll, project, repository_pipelines, schedule, tags, trigger_parameters,"
-                " triggers, trust_changes, trust_repository, worker)",
+                " fail_fast, forge, gate, keep_builds, keep_days, matrix, notify, parameters,"
+                " pipelines, poll, project, repository_pipelines, schedule, tags,"
+                " trigger_parameters, triggers, trust_changes, trust_repository, worker)",
             ],
         ),
         (
@@ -449,7 +449,7 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
         " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
-        " fail_fast, forge, keep_builds, keep_days, matrix, notify, parameters, pipelines,"
+        " fail_fast, forge, gate, keep_builds, keep_days, matrix, notify, parameters, pipelines,"
         " poll, project, repository_pipelines, schedule, tags, trigger_parameters, triggers,"
         " trust_changes, trust_repository, worker)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",

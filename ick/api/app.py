@@ -53,6 +53,7 @@ def make_app(daemon: Daemon) -> web.Application:
         artifacts,
         builds,
         feeds,
+        gate,
         logins,
         outputs,
         prune,
@@ -77,6 +78,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.OUTPUTS] = daemon.outputs
     app[keys.SECRETS] = daemon.secrets
     app[keys.CONTROLLER] = daemon.controller
+    app[keys.GATE] = daemon.gate
     app[keys.BASE_URL] = daemon.base_url
     app[keys.SESSIONS] = daemon.sessions
     app[keys.OVERVIEW] = daemon.overview
@@ -86,6 +88,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     feeds.add_routes(app)  # before resources, for the same reason
+    gate.add_routes(app)  # before resources, for the same reason
     resources.add_routes(app)
     builds.add_routes(app)
     outputs.add_routes(app)

@@ -11,7 +11,7 @@ from ick.errors import ConflictError, IckFileError, InputError, NotFoundError
 from ick.keepers.tokens import check_project
 from ick.keepers.triggers import check_parameters, check_ref
 from ick.keys import CONTROLLER, RESOURCES, SECRETS
-from ick.model import GitFacts, name_problem
+from ick.model import GATE_PARAMETER, GitFacts, name_problem
 from ick.scheduler.plan import REF_TRIGGERS
 
 # What a caller may say asked for a build: `ui` is the pages' own, the rest the daemon's.
@@ -158,6 +158,9 @@ async def trigger(request: web.Request) -> web.Response:
     if "ick_event" in parameters:
         raise InputError("parameters: ick_event is ick's own: it follows from ick_trigger "
                          "and git_ref")
+    if GATE_PARAMETER in parameters:
+        raise InputError(f"parameters: {GATE_PARAMETER} is ick's own: a push to "
+                         "gate/TARGET/NAME sets it")
     project = await request.app[RESOURCES].project(name)
     if project is None:
         raise NotFoundError(f"no project {name!r}")

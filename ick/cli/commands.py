@@ -69,6 +69,12 @@ def _hook() -> Commands:
     return {"hook": hook.hook}
 
 
+def _gate() -> Commands:
+    from ick.cli import gate
+
+    return {"gate": gate.gate}
+
+
 def _webhook() -> Commands:
     from ick.cli import webhook
 
@@ -111,6 +117,7 @@ COMMANDS: dict[str, Callable[[], Commands]] = {
     "token": _tokens,
     "login-link": _login,
     "hook": _hook,
+    "gate": _gate,
     "webhook": _webhook,
     "serve": _serve,
     "worker": _worker,

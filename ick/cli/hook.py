@@ -240,13 +240,21 @@ def hook_script(url: str, project: str, token: str) -> str:
               help="The address the git server reaches the daemon at [--url].")
 @click.option("--new-token", is_flag=True,
               help="Revoke the project's hook token and mint another (old hooks stop working).")
+@click.option("--gate", "gate", is_flag=True,
+              help="Print the pre-receive hook that refuses every push to the gated branch "
+                   "but ick's own move of it.")
 @pass_ctx
-def hook(ctx: Context, project: str, hook_url: str | None, new_token: bool) -> None:
+def hook(ctx: Context, project: str, hook_url: str | None, new_token: bool,
+         gate: bool) -> None:
     """Print a post-receive hook that triggers PROJECT (with the project's one trigger token,
-    bound to PROJECT, minted the first time)."""
+    bound to PROJECT, minted the first time); with --gate, the pre-receive hook that lets
+    only ick move the project's gated branch (with a read token bound to PROJECT)."""
     from ick.cli.client import quote_name
 
-    ctx.client.call("GET", f"/projects/{quote_name(project)}")
+    doc = ctx.client.call("GET", f"/projects/{quote_name(project)}")
+    if gate:
+        _gate_hook(ctx, project, doc, hook_url, new_token)
+        return
     name = f"hook for {project}"
     if new_token:
         for token in ctx.client.call("GET", "/tokens"):
@@ -257,3 +265,23 @@ def hook(ctx: Context, project: str, hook_url: str | None, new_token: bool) -> N
     doc = ctx.client.call("POST", "/tokens", {"name": name, "scopes": ["trigger"],
                                               "reuse": True, "projects": [glob.escape(project)]})
     click.echo(hook_script(hook_url or ctx.url, project, doc["token"]), nl=False)
+
+
+def _gate_hook(ctx: Context, project: str, doc: dict[str, object], hook_url: str | None,
+               new_token: bool) -> None:
+    from ick.cli.gatehook import gate_hook_script
+    from ick.errors import ClientError
+
+    gate = doc.get("gate")
+    if not isinstance(gate, dict):
+        raise ClientError(f"project {project} has no gate: give it `gate: {{branch: ...}}`")
+    name = f"gate hook for {project}"
+    if new_token:
+        for token in ctx.client.call("GET", "/tokens"):
+            if token.get("reusable") and token["name"] == name:
+                ctx.client.call("DELETE", f"/tokens/{token['id']}")
+    # Read only, bound to this project: the hook asks which move of the target ick pushes.
+    made = ctx.client.call("POST", "/tokens", {"name": name, "scopes": ["read"],
+                                               "reuse": True, "projects": [glob.escape(project)]})
+    click.echo(gate_hook_script(hook_python(), hook_url or ctx.url, project,
+                                made["token"], str(gate["branch"])), nl=False)

@@ -18,6 +18,8 @@ from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
 from ick.daemon.repository import RepositoryReader
 from ick.daemon.traits import decide_traits
+from ick.gate.keeper import GateInbox, Gatekeeper
+from ick.gate.move import Mover
 from ick.httpclient import HttpClient, open_http
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
@@ -79,6 +81,7 @@ class Daemon:
     secrets: SecretKeeper
     outbox: Outbox
     controller: Controller
+    gate: Gatekeeper  # decides gate candidates' builds and moves their targets
     workspaces: Workspaces
     host: HostSettings
     worker_services: LocalServices
@@ -211,11 +214,15 @@ async def open_daemon(
             default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,
             systrees=systrees)
         downstream = Downstream(resources, builds)
+        gate_inbox = GateInbox()
         controller = Controller(builds, resources, logs,
-                                listeners=(secrets, outbox, downstream),
+                                listeners=(secrets, outbox, downstream, gate_inbox),
                                 lease=settings.worker_lease,
                                 on_queued=(outbox.build_queued,), untrusted=refusal,
                                 repository=RepositoryReader(state / "git").read)
+        gate = Gatekeeper(gate_inbox, controller, builds, resources,
+                          Mover(state / "git", run_root(state), secrets.value),
+                          told=(outbox.gate_decided,))
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(
@@ -239,6 +246,6 @@ async def open_daemon(
             builds=builds, logs=logs, notifications=notifications,
             deliveries=DeliveryStore(db), artifacts=artifacts, outputs=outputs,
             overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
-            controller=controller, workspaces=workspaces, host=host_settings,
+            controller=controller, gate=gate, workspaces=workspaces, host=host_settings,
             worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,
         )

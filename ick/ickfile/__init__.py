@@ -28,7 +28,7 @@ Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
 PROJECT_KEYS = ("branches", "cancel_superseded", "concurrent", "extra_parameters", "fail_fast",
-                "forge", "keep_builds", "keep_days", "matrix", "notify", "parameters",
+                "forge", "gate", "keep_builds", "keep_days", "matrix", "notify", "parameters",
                 "pipelines", "poll", "project", "repository_pipelines", "schedule", "tags",
                 "trigger_parameters", "triggers", "trust_changes", "trust_repository",
                 "worker")
@@ -305,13 +305,15 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     forge = _forge(doc, path, context, out)
     repository = _repository(doc, path, context, out)
     pushes = _push_keys(doc, path, context, out)
+    gate = _gate(doc, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
                    fail_fast, **months, trigger_parameters=list(dict.fromkeys(allowed)),
                    forge=forge, trust_changes=doc.get("trust_changes") is True,
                    repository_pipelines=repository,
-                   trust_repository=doc.get("trust_repository") is True, **pushes)
+                   trust_repository=doc.get("trust_repository") is True, **pushes,
+                   gate=gate)
 
 
 def repository_path_problem(value: object) -> str | None:
@@ -359,6 +361,22 @@ def _forge(doc: dict[Any, Any], path: Path, context: str,
         inside = (*path, "forge") if key is None else (*path, "forge", key)
         out.append((inside, _say(context, message)))
     return None if problems else checked(doc["forge"])
+
+
+def _gate(doc: dict[Any, Any], path: Path, context: str,
+          out: list[Problem]) -> dict[str, str] | None:
+    """`gate:` checked (ick.gate.config); the gate as stored."""
+    if doc.get("gate") is None:
+        return None
+    from ick.gate.config import gate_problems
+
+    parameters = doc.get("parameters")
+    url = parameters.get("git_url") if isinstance(parameters, dict) else None
+    problems = gate_problems(doc["gate"], url)
+    for key, message in problems:
+        inside = (*path, "gate") if key is None else (*path, "gate", key)
+        out.append((inside, _say(context, message)))
+    return None if problems else {str(k): str(v) for k, v in doc["gate"].items()}
 
 
 def _glob_problem(value: object) -> str | None:

@@ -24,7 +24,8 @@ DEFAULT_POINTS = ("ended",)
 OLD_POINTS = {"start": "started", "end": "ended"}
 # The build events the outbox records (the `event` of a notification, the webhook's
 # X-Ick-Event), and the point each one is.
-POINT_OF_EVENT = {"start": "started", "end": "ended", "action_failed": "action_failed"}
+POINT_OF_EVENT = {"start": "started", "end": "ended", "action_failed": "action_failed",
+                  "gate": "gate"}
 
 
 def points_of(on: object) -> tuple[str, ...]:

@@ -94,6 +94,8 @@ def facts(build: Build, event: str, tail: str, base_url: str,
         "jobs": len(build.jobs),
         "failed_jobs": failed_jobs(build) if ended else [],
         "log_tail": tail if ended else "",
+        # A gate candidate's build: what the gate made of it (the point `gate` tells it).
+        "gate": None if build.gate is None else build.gate.to_json(),
     }
 
 
@@ -120,8 +122,12 @@ def masked(doc: Any, values: Iterable[bytes]) -> Any:
 
 def subject(doc: dict[str, Any]) -> str:
     """`[ick] hello #3 failed` (or `started`, or `succeeded (fixed)`, or `action failed`)."""
+    gate = doc.get("gate")
     if doc["event"] == "start":
         what = "started"
+    elif doc["event"] == "gate" and isinstance(gate, dict):
+        what = (f"gate/{gate['target']}/{gate['name']} {gate['result']}"
+                + (f" into {gate['target']}" if gate["result"] == "merged" else ""))
     elif doc["event"] == "action_failed":
         what = "action failed"
     else:
@@ -169,6 +175,10 @@ def body(doc: dict[str, Any]) -> str:
         if doc["duration"] is not None:
             lines.append(f"Duration: {doc['duration']:.1f} s")
     lines.append(f"Link: {doc['url']}")
+    gate = doc.get("gate")
+    if isinstance(gate, dict):
+        lines.append(f"Gate: gate/{gate['target']}/{gate['name']} ({gate['candidate']}) onto "
+                     f"{gate['target']} ({gate['base']}): {gate['result'] or 'undecided'}")
     if doc.get("git_commit"):
         lines.append(f"Git commit: {doc['git_commit']}")
     for git in doc.get("git") or []:

@@ -132,6 +132,11 @@ class Outbox:
         self._events += _ended(build)
         self.wake()
 
+    def gate_decided(self, build: Build) -> None:
+        """The gate merged or rejected a candidate (point `gate`); its build has ended."""
+        self._events.append(_Event(build.id, build.project, build.state, "gate", build.commit))
+        self.wake()
+
     def wake(self) -> None:
         """Look for due work now (the clock may have moved, or something was queued)."""
         self._wake.set()

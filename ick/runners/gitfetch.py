@@ -18,6 +18,7 @@ from ick.runners.base import ActionContext, Tool
 from ick.runners.confine import confine
 from ick.runners.gitcache import Git, Mirror, MirrorLocks
 from ick.runners.gitcred import redactor, ssh_env, strip_password
+from ick.runners.gitmerge import merge
 from ick.runners.gitsafe import sanitize_repository
 from ick.runners.result import ActionResult
 from ick.runners.rules import SECRET_NAME, Rule
@@ -39,6 +40,8 @@ class Source:
     dir: str
     dir_key: str
     name: str | None = None
+    # A gate candidate's build: (target, name): `commit` is merged onto the target's tip.
+    gate: tuple[str, str] | None = None
 
 
 def default_dir(url: str) -> str:
@@ -143,12 +146,21 @@ async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
         ctx.say(f"git: {verb} {shown}")
         await mirror.update(git)
         ref, sha = await _resolve(git, mirror, source, head)
+        base = None
+        if source.gate is not None:
+            found = await mirror.resolve(git, f"refs/heads/{source.gate[0]}")
+            if found is None:
+                raise ActionError(f"the gate's target {source.gate[0]!r} is not a branch of "
+                                  f"{shown}")
+            base = found[1]
         # The workspace's copy is made inside the lock: a fetch's gc could repack under it.
         if update:
             await sanitize_repository(dest, git.env, f"{source.dir_key} {source.dir!r}")
             await _fetch_into(git, mirror, dest, sha, source)
         else:
             await _clone_into(git, mirror, dest, source)
+    if source.gate is not None and base is not None:
+        ref, sha = await _merge_candidate(ctx, git, dest, base, sha, source.gate)
     fetched = time.monotonic()
     branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
     args = ["-B", branch, sha, "--"] if branch else ["--detach", sha, "--"]
@@ -160,7 +172,27 @@ async def fetch_source(ctx: ActionContext, locks: MirrorLocks, git: Git,
     ctx.say(f"git: {shown} {what}, checked out in {source.dir} (fetch and clone "
             f"{fetched - started:.2f} s, checkout {time.monotonic() - fetched:.2f} s)")
     subject, author = await commit_line(git, dest, sha)
-    return SourceRevision(shown, ref, sha, source.dir, source.name, subject, author)
+    return SourceRevision(shown, ref, sha, source.dir, source.name, subject, author, base)
+
+
+async def _merge_candidate(ctx: ActionContext, git: Git, dest: Path, base: str, candidate: str,
+                           gate: tuple[str, str]) -> tuple[str, str]:
+    """Merge a gate candidate onto the target's tip in the workspace's clone; the target's
+    ref and the merge (a conflict fails the action, naming the files)."""
+    target, name = gate
+    if await merge_base_is(git, dest, candidate, base):
+        ctx.say(f"git: gate/{target}/{name} ({candidate[:12]}) has nothing {target} lacks")
+    done = await merge(git, dest, base, candidate, target, name)
+    if done.commit is None:
+        raise ActionError(f"merge conflict in {', '.join(done.conflicts) or 'the tree'}")
+    ctx.say(f"git: merged gate/{target}/{name} ({candidate[:12]}) onto {target} "
+            f"({base[:12]}): {done.commit}")
+    return f"refs/heads/{target}", done.commit
+
+
+async def merge_base_is(git: Git, repo: Path, ancestor: str, descendant: str) -> bool:
+    code, _ = await git.query(["merge-base", "--is-ancestor", ancestor, descendant], cwd=repo)
+    return code == 0
 
 
 async def commit_line(git: Git, repo: Path, sha: str) -> tuple[str | None, str | None]:

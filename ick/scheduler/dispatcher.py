@@ -6,10 +6,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from ick.errors import ConflictError, NotFoundError
-from ick.model import NO_GIT, ActionState, Build, BuildState, GitFacts, Pipeline, Project
+from ick.model import (
+    GATE_PARAMETER,
+    NO_GIT,
+    ActionState,
+    Build,
+    BuildState,
+    GateFacts,
+    GitFacts,
+    Pipeline,
+    Project,
+)
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.machine import (
     Decision,
@@ -35,7 +46,7 @@ from ick.scheduler.plan import (
     refuse_untrusted,
     untrusted,
 )
-from ick.scheduler.refs import ref_problem, same_ref
+from ick.scheduler.refs import GATE_PREFIX, gate_ref, ref_problem, same_ref
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
@@ -178,7 +189,8 @@ class Dispatcher:
                                  triggered_by)
 
     async def _queue(self, project: Project, overrides: dict[str, Any], ick_trigger: str,
-                     check: bool, event: str, git: GitFacts, triggered_by: str) -> Build:
+                     check: bool, event: str, git: GitFacts, triggered_by: str,
+                     gate: GateFacts | None = None) -> Build:
         pipelines = {name: await self._resources.pipeline(name)
                      for name in project.pipeline_names()}
         repository = None
@@ -197,7 +209,7 @@ class Dispatcher:
         now = now_iso()
         build = await self._builds.create(project.name, plan.parameters, project.concurrent,
                                           plan.actions, now, plan.jobs, plan.fail_fast,
-                                          event, triggered_by, git)
+                                          event, triggered_by, git, gate)
         self._log.open(build)
         self._log.skipped(build)  # what `when:` skipped at plan time
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
@@ -241,6 +253,12 @@ class Dispatcher:
         if ick_trigger not in REF_TRIGGERS:  # manual and the daemon's own: never filtered
             return await self._queue(project, overrides, ick_trigger, check, event, git,
                                      triggered_by), True
+        candidate = gate_ref(project, git)
+        if candidate is not None:
+            return await self._candidate(project, overrides, git, candidate, triggered_by)
+        if project.gate is not None and (git.branch or "").startswith(GATE_PREFIX):
+            raise ConflictError(f"{git.branch!r} is no candidate of project {project.name!r}'s "
+                                f"gate: push to gate/{project.gate['branch']}/NAME")
         problem = ref_problem(project, git)
         if problem is not None:
             raise ConflictError(problem)
@@ -257,6 +275,47 @@ class Dispatcher:
             if event == "push" and project.cancel_superseded:
                 await self._supersede(build)
         return build, True
+
+    async def _candidate(self, project: Project, overrides: dict[str, Any], git: GitFacts,
+                         candidate: tuple[str, str], triggered_by: str) -> tuple[Build, bool]:
+        """A push to gate/TARGET/NAME: a candidate's build (event change, ick_trigger gate),
+        queued behind the target's earlier candidates; one the project has already (the same
+        ref and commit, queued, running or succeeded) is given instead."""
+        if git.commit is None:
+            raise ConflictError(f"a gate candidate needs its commit ({git.ref} has none)")
+        target, name = candidate
+        async with self._pushes:
+            found = await self._same_push(project.name, git)
+            if found is not None:
+                return found, False
+            build = await self._queue(project, {**overrides, GATE_PARAMETER: target}, "gate",
+                                      True, "change", git, triggered_by,
+                                      GateFacts(target, name, git.commit))
+        return build, True
+
+    async def retry_candidate(self, build: Build) -> Build:
+        """The candidate of gate build `build` tested again, as its next attempt: merged onto
+        the target's tip as it is now, ahead of the target's later candidates."""
+        assert build.gate is not None
+        gate = replace(build.gate, base=None, result=None, attempt=build.gate.attempt + 1,
+                       order=build.gate.key(build.id))
+        project = await self._resources.project(build.project)
+        if project is None:
+            raise NotFoundError(f"no project {build.project!r}")
+        overrides = {k: v for k, v in build.parameters.items()
+                     if k in ("git_ref", "git_commit", GATE_PARAMETER)}
+        git = GitFacts.of_ref(build.git.ref, gate.candidate)
+        return await self._queue(project, overrides, "gate", False, "change", git,
+                                 build.triggered_by, gate)
+
+    async def gate_released(self, project: str, target: str) -> None:
+        """The gate has decided its last candidate: the next one may start."""
+        async with self._lock:
+            await self._apply(self._machine.gate_released(project, target, now_iso()))
+
+    def gate_hold(self, project: str, target: str) -> None:
+        """Hold the gate's candidates until gate_released (after a restart)."""
+        self._machine.gate_hold(project, target)
 
     async def _same_push(self, project: str, git: GitFacts) -> Build | None:
         """The project's queued, running or succeeded build of this ref and commit, if any."""
@@ -295,12 +354,16 @@ class Dispatcher:
         if await self._resources.project(old.project) is None:
             raise ConflictError(f"build {old.id} cannot be rebuilt: its project "
                                 f"{old.project!r} was deleted")
+        # A rebuild of a gate candidate tests it again without merging: only the gate moves
+        # its target.
         overrides = {k: v for k, v in old.parameters.items()
-                     if k not in ("ick_trigger", "ick_event")}
+                     if k not in ("ick_trigger", "ick_event", GATE_PARAMETER)}
         # Unchecked: the project may have dropped a parameter since; it ran with it then.
         # A change stays a change: the code proposed is no more trusted for being rebuilt.
+        # (A gate candidate's was pushed to the repository: as trusted as a push.)
         return await self.trigger(old.project, overrides, ick_trigger="rebuild", check=False,
-                                  event="change" if old.event == "change" else "manual",
+                                  event="change" if old.event == "change"
+                                  and old.gate is None else "manual",
                                   git=None if old.git == NO_GIT else old.git,
                                   triggered_by=triggered_by)
 

@@ -117,6 +117,21 @@ class Controller:
         event manual, ick_trigger rebuild, asked for by `triggered_by`."""
         return await self.dispatcher.rebuild(build_id, triggered_by)
 
+    # the gate -------------------------------------------------------------
+
+    async def retry_candidate(self, build: Build) -> Build:
+        """Queue gate build `build`'s candidate again, as its next attempt, ahead of the
+        target's later candidates."""
+        return await self.dispatcher.retry_candidate(build)
+
+    async def gate_released(self, project: str, target: str) -> None:
+        """The gate has decided its last candidate: the target's next one may start."""
+        await self.dispatcher.gate_released(project, target)
+
+    def gate_hold(self, project: str, target: str) -> None:
+        """Hold the target's candidates until gate_released (a restart's undecided one)."""
+        self.dispatcher.gate_hold(project, target)
+
     async def cancel(self, build_id: int) -> Build:
         return await self.dispatcher.cancel(build_id)
 

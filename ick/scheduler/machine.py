@@ -16,6 +16,7 @@ from ick.model import (
     ActionState,
     Build,
     BuildState,
+    GateFacts,
     GitFacts,
     JobRecord,
     SourceRevision,
@@ -135,7 +136,7 @@ class _Record:
                 actions=tuple(self.actions), worker=self.worker,
                 resolved_commit=b.resolved_commit, jobs=tuple(self.jobs),
                 fail_fast=b.fail_fast, event=b.event, triggered_by=b.triggered_by,
-                git=self.git)
+                git=self.git, gate=b.gate)
         return self._snap
 
     def set_state(self, state: BuildState, now: str | None = None,
@@ -251,6 +252,9 @@ class Scheduler:
         self._workers: dict[str, WorkerInfo] = {}
         self._needs: dict[tuple[int, int], Needs] = {}
         self._waiting: dict[tuple[int, int], str] = {}
+        # The gates (project, target) whose candidate's build has ended and whose merge the
+        # gate has not yet decided: the next candidate waits, so it merges onto the result.
+        self._gate_held: set[tuple[str, str]] = set()
 
     # views --------------------------------------------------------------
 
@@ -503,9 +507,19 @@ class Scheduler:
             seqs = []
         if not ran:
             build.set_state(BuildState.INTERRUPTED, now)
+            self._hold_gate(build)
             snap = build.snapshot()
             out += [Save(snap, tuple(seqs)), Finished(snap)]
         return out
+
+    def gate_hold(self, project: str, target: str) -> None:
+        """No candidate of this gate starts until gate_released (a restart's undecided one)."""
+        self._gate_held.add((project, target))
+
+    def gate_released(self, project: str, target: str, now: str) -> list[Decision]:
+        """The gate has decided its last candidate: the next one may start."""
+        self._gate_held.discard((project, target))
+        return self._assign(now)
 
     def shutdown(self, now: str) -> list[Decision]:
         """The daemon stops: every running job is interrupted, and the queued jobs of its
@@ -528,10 +542,32 @@ class Scheduler:
                      if bid == build_id and (seq is None or r.seq == seq)), None)
 
     def _runnable(self, build: _Record) -> bool:
+        gate = build.base.gate
+        if gate is not None and not self._gate_turn(build, gate):
+            return False
         if build.base.concurrent:
             return True
         return not any(r.build.base.project == build.base.project and r.build.id != build.id
                        for r in self._running.values())
+
+    def _gate_turn(self, build: _Record, gate: GateFacts) -> bool:
+        """Is it this candidate's turn: its gate is not held, none of its other candidates
+        runs, and none queued was pushed before it?"""
+        project = build.base.project
+        if (project, gate.target) in self._gate_held:
+            return False
+        order = gate.key(build.id)
+
+        def same(other: _Record) -> GateFacts | None:
+            g = other.base.gate
+            ok = other.id != build.id and g is not None and other.base.project == project \
+                and g.target == gate.target
+            return g if ok else None
+
+        if any(same(r.build) is not None for r in self._running.values()):
+            return False
+        return not any((g := same(q)) is not None and g.key(q.id) < order
+                       for q, _ in self._queue)
 
     def _needs_of(self, build: _Record, job: int) -> Needs:
         needs = self._needs.get((build.id, job))
@@ -662,8 +698,14 @@ class Scheduler:
             return self._finish(build, now, seqs)
         return ([Save(build.snapshot(), seqs)] if seqs else []) + kills
 
+    def _hold_gate(self, build: _Record) -> None:
+        gate = build.base.gate
+        if gate is not None:
+            self._gate_held.add((build.base.project, gate.target))
+
     def _finish(self, build: _Record, now: str, seqs: tuple[int, ...]) -> list[Decision]:
         build.set_state(build_outcome(build.jobs), now)
+        self._hold_gate(build)
         snap = build.snapshot()
         return [Save(snap, seqs), Finished(snap)]
 

@@ -11,6 +11,7 @@ from typing import Any
 from ick.errors import ConflictError, IckError, InputError
 from ick.matrix import expand
 from ick.model import (
+    GATE_PARAMETER,
     NO_GIT,
     ActionRecord,
     ActionState,
@@ -68,7 +69,8 @@ def unknown_parameter_problem(project: Project, pipelines: list[Pipeline],
     known = {*project.parameters, *ALWAYS_KNOWN}
     known.update(name for pipeline in pipelines for name in pipeline.parameters)
     known.update(name for job in jobs for name in job)
-    unknown = sorted(set(overrides) - known)
+    # The gate's own, which the API never takes from a caller (ick.api.resources).
+    unknown = sorted(set(overrides) - known - {GATE_PARAMETER})
     if not unknown:
         return None
     return (f"project {project.name!r} has no parameter {unknown[0]!r} "

@@ -3,6 +3,7 @@ the same ref (DESIGN.md, "What was pushed")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
@@ -38,3 +39,22 @@ def same_ref(built: GitFacts, pushed: GitFacts) -> bool:
     if (built.branch, built.tag) != (None, None) or (pushed.branch, pushed.tag) != (None, None):
         return (built.branch, built.tag) == (pushed.branch, pushed.tag)
     return built.ref == pushed.ref
+
+
+GATE_PREFIX = "gate/"
+# A candidate's name reaches a merge's message, log lines and git's command lines: plain.
+_GATE_NAME = re.compile(r"^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$")
+
+
+def gate_ref(project: Project, git: GitFacts) -> tuple[str, str] | None:
+    """(target, name) if the pushed ref is a candidate of the project's gate: branch
+    `gate/<target>/<name>` of a gated project, <target> its gate's branch. Else None."""
+    if project.gate is None or git.branch is None or not git.branch.startswith(GATE_PREFIX):
+        return None
+    target = project.gate["branch"]
+    rest = git.branch[len(GATE_PREFIX):]
+    name = rest[len(target) + 1:]
+    if not rest.startswith(target + "/") or not _GATE_NAME.fullmatch(name) or ".." in name \
+            or len(name) > 200:
+        return None
+    return target, name

@@ -7,12 +7,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from ick.model import NO_GIT, ActionRecord, ActionState, Build, BuildState, GitFacts, JobRecord
+from ick.model import (
+    NO_GIT,
+    ActionRecord,
+    ActionState,
+    Build,
+    BuildState,
+    GateFacts,
+    GitFacts,
+    JobRecord,
+)
 from ick.storage.db import Dialect, Row
 
 BUILD_COLUMNS = (
     "id, project, number, state, parameters, concurrent, queued_at, started_at, finished_at, "
-    "worker, fail_fast, event, triggered_by, git"
+    "worker, fail_fast, event, triggered_by, git, gate"
 )
 JOB_COLUMNS = "build_id, job, parameters, state, worker, started_at, finished_at"
 ACTION_COLUMNS = (
@@ -33,7 +42,7 @@ def build_from_row(row: Row, actions: Sequence[ActionRecord] = (),
                    jobs: Sequence[JobRecord] = ()) -> Build:
     """A build from BUILD_COLUMNS (and perhaps `resolved_commit` after them)."""
     (build_id, project, number, state, parameters, concurrent, queued_at, started_at,
-     finished_at, worker, fail_fast, event, triggered_by, git) = row[:14]
+     finished_at, worker, fail_fast, event, triggered_by, git, gate) = row[:15]
     return Build(
         id=build_id,
         project=project,
@@ -51,13 +60,18 @@ def build_from_row(row: Row, actions: Sequence[ActionRecord] = (),
         event=event,
         triggered_by=triggered_by,
         git=git_from_json(git),
-        resolved_commit=row[14] if len(row) > 14 else None,
+        gate=GateFacts.from_json(json.loads(gate)) if gate else None,
+        resolved_commit=row[15] if len(row) > 15 else None,
     )
 
 
 def git_to_json(git: GitFacts) -> str | None:
     """A build's git facts as its `git` column holds them (NULL when none is known)."""
     return None if git == NO_GIT else json.dumps(git.to_json())
+
+
+def gate_to_json(gate: GateFacts | None) -> str | None:
+    return None if gate is None else json.dumps(gate.to_json())
 
 
 def git_from_json(text: str | None) -> GitFacts:

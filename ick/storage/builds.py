@@ -7,13 +7,23 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ick.model import NO_GIT, ActionRecord, ActionTraits, Build, BuildState, GitFacts, JobRecord
+from ick.model import (
+    NO_GIT,
+    ActionRecord,
+    ActionTraits,
+    Build,
+    BuildState,
+    GateFacts,
+    GitFacts,
+    JobRecord,
+)
 from ick.storage.build_rows import (
     ACTION_COLUMNS,
     BUILD_COLUMNS,
     JOB_COLUMNS,
     action_from_row,
     build_from_row,
+    gate_to_json,
     git_to_json,
     job_from_row,
     resolved_commit,
@@ -43,6 +53,7 @@ class BuildStore:
         event: str = "manual",
         triggered_by: str = "ick",
         git: GitFacts = NO_GIT,
+        gate: GateFacts | None = None,
     ) -> Build:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
         actions (job after job: pending, or skipped with a message where a `when:` condition
@@ -64,12 +75,12 @@ class BuildStore:
                 ),
                 tx.fetchone(
                     "INSERT INTO builds (project, number, state, parameters, concurrent, "
-                    "queued_at, fail_fast, event, triggered_by, git) VALUES (?, (SELECT last "
-                    "FROM build_numbers WHERE project = ?), ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "queued_at, fail_fast, event, triggered_by, git, gate) VALUES (?, (SELECT "
+                    "last FROM build_numbers WHERE project = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "RETURNING id, number",
                     (project, project, BuildState.QUEUED.value, json.dumps(parameters),
                      int(concurrent), queued_at, int(fail_fast), event, triggered_by,
-                     git_to_json(git)),
+                     git_to_json(git), gate_to_json(gate)),
                 ),
                 tx.executemany(
                     "INSERT INTO build_jobs (build_id, job, parameters, state) "
@@ -98,7 +109,7 @@ class BuildStore:
             parameters=parameters, queued_at=queued_at, concurrent=concurrent,
             actions=tuple(actions),
             jobs=tuple(JobRecord(job=j, parameters=dict(p)) for j, p in enumerate(jobs)),
-            fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git,
+            fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git, gate=gate,
         )
 
     async def _jobs(self, build_ids: Iterable[int]) -> dict[int, builtins.list[JobRecord]]:
@@ -240,6 +251,31 @@ class BuildStore:
             )
 
         await self.db.write(update)
+
+    async def set_gate(self, build_id: int, gate: GateFacts, git: GitFacts | None = None) -> None:
+        """A gate build's facts as the gate decided them (and its git facts, if given)."""
+        if git is None:
+            await self.db.transaction([("UPDATE builds SET gate = ? WHERE id = ?",
+                                        (gate_to_json(gate), build_id))])
+        else:
+            await self.db.transaction([("UPDATE builds SET gate = ?, git = ? WHERE id = ?",
+                                        (gate_to_json(gate), git_to_json(git), build_id))])
+
+    async def gate_builds(self, project: str | None = None, limit: int = 100,
+                          undecided: bool = False) -> builtins.list[Build]:
+        """Gate candidates' builds, newest first, with their actions: the project's (None:
+        every project's), or only those without a result yet (`undecided`)."""
+        where = ["gate IS NOT NULL"]
+        args: builtins.list[Any] = []
+        if project is not None:
+            where.append("project = ?")
+            args.append(project)
+        if undecided:
+            where.append(f"{self.db.dialect.json_value('gate', ['result'])} IS NULL")
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE {' AND '.join(where)} "
+            "ORDER BY id DESC LIMIT ?", (*args, limit))
+        return await self._builds(rows, with_actions=True)
 
     async def by_number(self, project: str, number: int) -> Build | None:
         """A project's build by its number, without its actions."""

@@ -35,6 +35,7 @@ def project_from_json(text: str) -> Project:
         branches=doc.get("branches", ["*"]),
         tags=doc.get("tags") or [],
         cancel_superseded=bool(doc.get("cancel_superseded", False)),
+        gate=doc.get("gate") or None,
     )
 
 

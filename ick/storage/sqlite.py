@@ -210,6 +210,12 @@ MIGRATIONS: list[str] = [
                                    received_at TEXT NOT NULL, PRIMARY KEY (project, delivery));
     CREATE INDEX forge_deliveries_received ON forge_deliveries (received_at);
     """,
+    # gate (issue 25): a gate candidate's build keeps its gate facts (ick.model.GateFacts);
+    # the builds that have them are the gate's queue and its history.
+    """
+    ALTER TABLE builds ADD COLUMN gate TEXT;
+    CREATE INDEX builds_gate ON builds (project, id) WHERE gate IS NOT NULL;
+    """,
 ]
 
 

@@ -68,6 +68,9 @@ def parameter_fields(project: Project, required: list[str],
     return [f for f in fields if allowed is None or f["name"] in allowed]
 
 
+GATE_SHOWN = 20  # gate candidates the project's page lists
+
+
 async def project_page(request: web.Request) -> web.StreamResponse:
     session = await access.page_session(request, project=request.match_info["name"])
     name = project_name(request)
@@ -82,7 +85,11 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     overview = wiring.overview(request)
     builds = await overview.page(name, before, PAGE + 1)
     older = builds[PAGE - 1].number if len(builds) > PAGE else None
+    # The gate's queue: candidates waiting, being tested or being decided, and the last few.
+    gate = [] if project.gate is None else \
+        await wiring.builds(request).gate_builds(name, limit=GATE_SHOWN)
     return render(request, "project.html", {
+        "gate": gate,
         "project": project, "pipelines": pipelines, "builds": builds[:PAGE], "older": older,
         "paged": before is not None, "count": await overview.count(name),
         "fields": parameter_fields(project, required, session.token),

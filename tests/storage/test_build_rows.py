@@ -9,7 +9,7 @@ from ick.model import NO_GIT, ActionState, BuildState, GitFacts, JobRecord
 from ick.storage.build_rows import action_from_row, build_from_row, git_to_json, job_from_row
 
 BUILD_ROW = (7, "p", 3, "running", json.dumps({"x": "1"}), 1, "T0", "T1", None, "w", 0,
-             "push", "hook for p", None)
+             "push", "hook for p", None, None)
 
 
 def test_a_build_row_with_and_without_the_resolved_commit() -> None:
@@ -20,6 +20,7 @@ def test_a_build_row_with_and_without_the_resolved_commit() -> None:
         True, "T0", "T1", None)
     assert (build.worker, build.fail_fast, build.resolved_commit) == ("w", False, None)
     assert (build.event, build.triggered_by, build.git) == ("push", "hook for p", NO_GIT)
+    assert build.gate is None
     assert build_from_row((*BUILD_ROW, "abc")).resolved_commit == "abc"
 
 
@@ -32,7 +33,7 @@ def test_a_build_without_job_rows_has_its_job_0_and_one_with_them_has_those() ->
 def test_git_facts_go_to_their_column_and_come_back() -> None:
     git = GitFacts.of_ref("refs/tags/v1", "abc", "Release 1", "Ann <a@example.org>")
     assert (git.branch, git.tag) == (None, "v1")
-    row = (*BUILD_ROW[:13], git_to_json(git))
+    row = (*BUILD_ROW[:13], git_to_json(git), None)
     assert build_from_row(row).git == git
     assert git_to_json(NO_GIT) is None
 
