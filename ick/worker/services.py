@@ -5,7 +5,9 @@ the controller's disk, behind the runners' `WorkerServices` protocol (ick.runner
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from ick.errors import ActionError
 from ick.runners.base import ActionContext, ArtifactRef
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.outputs import OutputStore
+from ick.worker.deployed import place
 from ick.worker.systrees import SystreeCache
 
 
@@ -75,3 +78,11 @@ class LocalServices:
     async def store_output(self, ctx: ActionContext, path: str, file: Path) -> tuple[int, str]:
         output = await self.outputs.put_file(ctx.build_id, ctx.job, path, file)
         return output.size, output.digest
+
+    async def deployed_outputs(self, ctx: ActionContext, build_id: int) -> int:
+        """Copied from the store (never linked: an action may change its workspace's files)."""
+        found = await self.outputs.list(build_id)
+        for output in found:
+            target = place(ctx.workspace, output.path)
+            await asyncio.to_thread(shutil.copyfile, self.outputs.blob_path(output), target)
+        return len(found)
