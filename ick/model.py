@@ -163,6 +163,7 @@ class Project:
     # Continuous delivery (DESIGN.md): `environments:` as checked (ick.ickfile), each a
     # mapping with `environment`; read them with environment_list().
     environments: list[dict[str, Any]] = field(default_factory=list)
+    keep_deployments: int | None = None  # per environment; an environment's own comes first
 
     def environment_list(self) -> list[Environment]:
         """The project's environments, in the order written."""
@@ -198,7 +199,7 @@ class Project:
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
                          "extra_parameters", "trigger_parameters", "forge", "trust_changes",
                          "repository_pipelines", "trust_repository", "tags",
-                         "cancel_superseded", "environments")
+                         "cancel_superseded", "environments", "keep_deployments")
 
 
 @dataclass(frozen=True)

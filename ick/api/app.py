@@ -81,6 +81,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.SESSIONS] = daemon.sessions
     app[keys.OVERVIEW] = daemon.overview
     app[keys.PRUNER] = daemon.upkeep.pruner
+    app[keys.DEPLOYMENTS] = daemon.deployments
     app[keys.STREAM_SLOTS] = StreamSlots(daemon.settings.max_streams,
                                          daemon.settings.max_streams_per_session)
     app.router.add_get("/version", version)

@@ -18,6 +18,7 @@ from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
 from ick.daemon.repository import RepositoryReader
 from ick.daemon.traits import decide_traits
+from ick.delivery.coordinator import Deliveries
 from ick.httpclient import HttpClient, open_http
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
@@ -31,6 +32,7 @@ from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.deliveries import DeliveryStore
+from ick.storage.deployments import DeploymentStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.outputs import OutputStore
@@ -83,6 +85,7 @@ class Daemon:
     host: HostSettings
     worker_services: LocalServices
     upkeep: Upkeep
+    deployments: Deliveries  # environments' deployments (DESIGN.md, "Continuous delivery")
     http: HttpClient  # the one HTTP client session, with ick's TLS context
     workers: tuple[Worker, ...]  # the local workers (`serve` runs them); they share runners
 
@@ -205,17 +208,21 @@ async def open_daemon(
         outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
                         lambda: settings.public_url or url, secrets.value,
                         retry_scale=retry_scale(), matrix=settings.matrix, irc=settings.irc,
-                        secret_values=secrets.store.values)
+                        secret_values=secrets.store.values,
+                        deployments=DeploymentStore(db))
+        deployments = Deliveries(DeploymentStore(db), builds, resources, listeners=(outbox,),
+                                 keep_deployments=settings.keep_deployments)
         pruner = Pruner(
             retention=RetentionStore(db), resources=resources, logs=logs, state_dir=state,
             default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,
-            systrees=systrees)
+            systrees=systrees, needed=deployments.needed)
         downstream = Downstream(resources, builds)
         controller = Controller(builds, resources, logs,
-                                listeners=(secrets, outbox, downstream),
+                                listeners=(secrets, outbox, downstream, deployments),
                                 lease=settings.worker_lease,
                                 on_queued=(outbox.build_queued,), untrusted=refusal,
                                 repository=RepositoryReader(state / "git").read)
+        deployments.bind(controller.trigger)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(
@@ -241,4 +248,5 @@ async def open_daemon(
             overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
             controller=controller, workspaces=workspaces, host=host_settings,
             worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,
+            deployments=deployments,
         )

@@ -102,6 +102,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
               ready: Callable[[str], None] | None) -> None:
     controller = daemon.controller
     interrupted = await controller.recover()
+    await daemon.deployments.recover()  # after the runs it knew of were recovered
     if interrupted:
         killed = kill_leftovers(interrupted, daemon.settings.state_dir)
         log.warning("killed %d leftover processes of interrupted builds", killed)
@@ -130,6 +131,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
                 group.create_task(supervised("memory trim", lambda: trim_when_idle(
                     controller.busy, controller.activity))),
                 group.create_task(supervised("upkeep", daemon.upkeep.run)),
+                group.create_task(supervised("deployments", daemon.deployments.run)),
             ]
             workers = [group.create_task(worker.run()) for worker in daemon.workers]
             trim()  # start-up's garbage: imports, migrations

@@ -52,7 +52,9 @@ class Deliveries:
 
     def __init__(self, deployments: DeploymentStore, builds: BuildStore,
                  resources: ResourceStore,
-                 listeners: Sequence[DeploymentListener] = ()) -> None:
+                 listeners: Sequence[DeploymentListener] = (),
+                 keep_deployments: int = 10) -> None:
+        self.keep_deployments = keep_deployments  # the daemon's setting
         self.store = deployments
         self.builds = builds
         self.resources = resources
@@ -113,6 +115,20 @@ class Deliveries:
                           "live": live[0].to_json() if live else None,
                           "waiting": [d.to_json() for d in waiting]})
         return found
+
+    async def needed(self) -> set[int]:
+        """The builds retention must keep, with their outputs: those live somewhere, those
+        of each environment's last `keep_deployments` succeeded deployments, and those
+        a deployment waits to ship."""
+        keep: dict[tuple[str, str], int] = {}
+        for project in await self.resources.projects():
+            for environment in project.environment_list():
+                count = environment.keep_deployments or project.keep_deployments
+                if count is not None:
+                    keep[(project.name, environment.name)] = count
+        builds = await self.store.kept_builds(keep, self.keep_deployments)
+        builds.update(d.build for d in await self.store.unfinished())
+        return builds
 
     async def live(self, project: str, environment: str) -> Deployment | None:
         """The environment's newest succeeded deployment: its build is what is live there."""

@@ -28,7 +28,7 @@ Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
 PROJECT_KEYS = ("branches", "cancel_superseded", "concurrent", "environments",
-                "extra_parameters", "fail_fast",
+                "extra_parameters", "fail_fast", "keep_deployments",
                 "forge", "keep_builds", "keep_days", "matrix", "notify", "parameters",
                 "pipelines", "poll", "project", "repository_pipelines", "schedule", "tags",
                 "trigger_parameters", "triggers", "trust_changes", "trust_repository",
@@ -524,6 +524,12 @@ def _months_keys(doc: dict[Any, Any], path: Path, context: str,
             found["keep_builds"] = value
         else:
             bad("keep_builds", "a whole number of at least 1")
+    value = doc.get("keep_deployments")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            found["keep_deployments"] = value
+        else:
+            bad("keep_deployments", "a whole number of at least 1")
     value = doc.get("keep_days")
     if value is not None:
         if _number(value) and value > 0:
