@@ -52,6 +52,7 @@ def make_app(daemon: Daemon) -> web.Application:
         apply,
         artifacts,
         builds,
+        deployments,
         feeds,
         logins,
         outputs,
@@ -87,6 +88,7 @@ def make_app(daemon: Daemon) -> web.Application:
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     feeds.add_routes(app)  # before resources, for the same reason
+    deployments.add_routes(app)  # before resources, for the same reason
     resources.add_routes(app)
     builds.add_routes(app)
     outputs.add_routes(app)

@@ -33,6 +33,7 @@ from aiohttp import web
 from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
+from ick.keepers.secrets import environment_of
 from ick.keys import ARTIFACTS, BUILDS, CONTROLLER, OUTPUTS, SECRETS
 from ick.model import ACTION_FIELDS
 from ick.runners.registry import action_type
@@ -261,7 +262,9 @@ async def worker_secret(request: web.Request) -> web.Response:
     if name not in named:
         raise ForbiddenError(
             f"action {run.seq} of build {run.build_id} does not name secret {name!r}")
-    value = request.app[SECRETS].value(run.project, name)
+    build = await request.app[BUILDS].get(run.build_id)
+    value = request.app[SECRETS].value_for(run.project, name,
+                                           None if build is None else environment_of(build))
     if value is None:
         raise NotFoundError(f"project {run.project!r} has no secret {name!r}")
     return web.Response(body=value, content_type="application/octet-stream")

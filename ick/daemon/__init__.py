@@ -233,7 +233,7 @@ async def open_daemon(
         host_settings = HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                                      run_root=run_root(state))
         outputs = OutputStore(db, artifacts, settings.max_outputs_mb * 2**20)
-        worker_services = LocalServices(artifacts, systrees, secrets.value, outputs)
+        worker_services = LocalServices(artifacts, systrees, secrets.value_for, outputs)
         runners = Runners()  # one for all local workers: they share the git mirrors
         labels = own_labels(settings.worker_labels) if settings.workers else {}
         workers = tuple(

@@ -42,7 +42,8 @@ class LocalServices:
     with `StoreBlobs` of that store), secrets and builds' outputs."""
 
     def __init__(self, artifacts: ArtifactStore, systrees: SystreeCache,
-                 secret: Callable[[str, str], bytes | None], outputs: OutputStore) -> None:
+                 secret: Callable[[str, str, str | None], bytes | None],
+                 outputs: OutputStore) -> None:
         self.artifacts = artifacts
         self.outputs = outputs
         self._blobs = StoreBlobs(artifacts)
@@ -73,7 +74,9 @@ class LocalServices:
         return ArtifactRef(stored.name, stored.digest, stored.size)
 
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
-        return self._secret(ctx.project, name)
+        environment = ctx.parameters.get("ick_environment") if ctx.event == "deploy" else None
+        return self._secret(ctx.project, name,
+                            environment if isinstance(environment, str) else None)
 
     async def store_output(self, ctx: ActionContext, path: str, file: Path) -> tuple[int, str]:
         output = await self.outputs.put_file(ctx.build_id, ctx.job, path, file)
