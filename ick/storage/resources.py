@@ -35,6 +35,8 @@ def project_from_json(text: str) -> Project:
         branches=doc.get("branches", ["*"]),
         tags=doc.get("tags") or [],
         cancel_superseded=bool(doc.get("cancel_superseded", False)),
+        environments=list(doc.get("environments") or []),
+        keep_deployments=doc.get("keep_deployments"),
     )
 
 
