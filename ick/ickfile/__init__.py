@@ -28,11 +28,10 @@ Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
 PROJECT_KEYS = ("branches", "cancel_superseded", "concurrent", "environments",
-                "extra_parameters", "fail_fast", "keep_deployments",
-                "forge", "keep_builds", "keep_days", "matrix", "notify", "parameters",
-                "pipelines", "poll", "project", "repository_pipelines", "schedule", "tags",
-                "trigger_parameters", "triggers", "trust_changes", "trust_repository",
-                "worker")
+                "extra_parameters", "fail_fast", "forge", "keep_builds", "keep_days",
+                "keep_deployments", "matrix", "notify", "parameters", "pipelines", "poll",
+                "project", "repository_pipelines", "schedule", "tags", "trigger_parameters",
+                "triggers", "trust_changes", "trust_repository", "worker")
 MAX_GLOB = 200  # characters of a `branches:` or `tags:` glob (git refs are rarely longer)
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "when", "worker")
@@ -384,8 +383,10 @@ def _environments(doc: dict[Any, Any], path: Path, context: str,
     places: dict[str, Path] = {}
     items = _list(doc, "environments", path, context, "mappings", out)
     # Every entry that names itself counts for `after:`, even one with problems of its own.
-    after = {str(i["environment"]): i.get("after") for i in items
-             if isinstance(i, dict) and isinstance(i.get("environment"), str)}
+    after: dict[str, object] = {}
+    for item in items:  # the first of a name counts: a second is refused below
+        if isinstance(item, dict) and isinstance(item.get("environment"), str):
+            after.setdefault(item["environment"], item.get("after"))
     for index, item in enumerate(items):
         where = (*path, "environments", index)
         name = item.get("environment") if isinstance(item, dict) else None
