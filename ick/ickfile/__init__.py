@@ -337,9 +337,11 @@ def _environment(doc: object, path: Path, context: str,
         out.append((path, f"{context}: missing 'pipelines' (what a deployment runs)"))
     parameters = _parameters(doc.get("parameters"), (*path, "parameters"), context, out)
     url = doc.get("url")
-    if url is not None and not (isinstance(url, str) and 0 < len(url) <= 2000
-                                and url.isprintable()):
-        out.append(((*path, "url"), f"{context}: 'url' must be a URL, not {show_value(url)}"))
+    # Pages link it: only a web address, never javascript: or the like.
+    if url is not None and not (isinstance(url, str) and len(url) <= 2000 and url.isprintable()
+                                and url.startswith(("http://", "https://")) and " " not in url):
+        out.append(((*path, "url"), f"{context}: 'url' must be an http:// or https:// "
+                                    f"address, not {show_value(url)}"))
     auto = None
     if "auto" in doc:
         if not isinstance(doc["auto"], dict):
