@@ -68,7 +68,7 @@ pipelines:
         status, _ = daemon.api("GET", f"/work/{build}/0/deployed?worker=nobody")
         assert status in (403, 404)
         # a build of another event naming the environment's secret fails before it starts
-        daemon.apply(f"""
+        daemon.apply("""
 projects:
   - project: shop
     pipelines: [steal]
