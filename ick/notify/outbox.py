@@ -78,9 +78,15 @@ class _Event:
     succeeded: bool = False  # a deployment's point: whether it succeeded
 
 
+def _status_commit(build: Build) -> str | None:
+    """The commit whose forge status the build reports: none for a deployment's run, which
+    ships that commit's build and must not overwrite the status its build reported."""
+    return None if build.event == "deploy" else build.commit
+
+
 def _ended(build: Build) -> list[_Event]:
     """A build's end, and its failed actions' point (one event, however many failed)."""
-    events = [_Event(build.id, build.project, build.state, "end", build.commit)]
+    events = [_Event(build.id, build.project, build.state, "end", _status_commit(build))]
     if any(a.state is ActionState.FAILED for a in build.actions):
         events.append(_Event(build.id, build.project, build.state, "action_failed"))
     return events
@@ -126,7 +132,8 @@ class Outbox:
     # the controller's listeners: enqueue and return at once ---------------
 
     def build_queued(self, build: Build) -> None:
-        self._events.append(_Event(build.id, build.project, build.state, "queued", build.commit))
+        self._events.append(_Event(build.id, build.project, build.state, "queued",
+                                   _status_commit(build)))
         self.wake()
 
     def build_started(self, build: Build) -> None:
