@@ -169,6 +169,11 @@ class Project:
         """The project's environments, in the order written."""
         return [Environment.of(doc) for doc in self.environments]
 
+    def used_pipeline_names(self) -> list[str]:
+        """Every pipeline the project names: its builds' and its environments'."""
+        return list(dict.fromkeys([*self.pipeline_names(),
+                                   *(n for e in self.environment_list() for n in e.pipelines)]))
+
     def environment(self, name: str) -> Environment | None:
         return next((e for e in self.environment_list() if e.name == name), None)
 

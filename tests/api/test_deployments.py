@@ -153,3 +153,8 @@ async def test_an_environment_s_secrets_over_the_api(api: Api) -> None:
     assert (await api.call("DELETE", "/projects/site/+secrets/key")).status == 404
     await api.ok("DELETE", "/projects/site/+secrets/key?environment=staging")
     assert api.svc.secrets.store.get("site", "key", "staging") is None
+
+
+async def test_a_pipeline_an_environment_runs_cannot_be_deleted(api: Api) -> None:
+    reply = await api.call("DELETE", "/pipelines/ship")
+    assert (reply.status, reply.error) == (409, "pipeline 'ship' is used by project 'site'")
