@@ -1,7 +1,8 @@
 """Continuous delivery end to end, as a user would meet it: a project whose builds make a
 static site and a .deb; main's builds deploy by themselves to staging (rsync to a real sshd
 on loopback, and ick's APT suite `staging`); production takes only what staging had, waits
-for approval, and is rolled back with `ick rollback`: the target holds the older build's
+for approval (given with `ick approve`, then in Chromium on the environment's page), and is
+rolled back with `ick rollback`: the target holds the older build's
 files again and apt, told a newer version is installed, downgrades to the older one. A
 feature branch's build deploys nowhere."""
 
@@ -12,10 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.daemon import Daemon
 from tests.polling import poll
 from tests.runners.test_apt import apt
 from tests.sshd import Sshd, sshd  # noqa: F401  (the fixture)
+from tests.ui.conftest import browser  # noqa: F401  (the fixture)
+from tests.ui.web import Ui
 
 SITE = """
 projects:
@@ -108,8 +113,24 @@ def candidate(daemon: Daemon, tmp: Path, suite: str, installed: str | None = Non
                 if line.strip().startswith("Candidate:"))
 
 
+def approve_in_the_browser(browser: Any, daemon: Daemon, deployment_id: int) -> None:  # noqa: F811
+    """Log in with the admin token and press Approve on the environment's page."""
+    context = browser.new_context()
+    context.set_default_timeout(20_000)
+    try:
+        ui = Ui(daemon, context, context.new_page(), daemon.url)
+        ui.login(path="/ui/projects/site/environments/production")
+        row = ui.page.locator(f"#deployment-{deployment_id}")
+        expect(row).to_contain_text("waiting")
+        row.get_by_role("button", name="Approve").click()
+        ui.page.wait_for_url(f"{daemon.url}/ui/projects/site/environments/production")
+    finally:
+        context.close()
+
+
 def test_staging_production_approval_and_roll_back(
-        start_daemon: Callable[..., Daemon], sshd: Sshd, tmp_path: Path) -> None:  # noqa: F811
+        start_daemon: Callable[..., Daemon], sshd: Sshd, tmp_path: Path,  # noqa: F811
+        browser: Any) -> None:  # noqa: F811
     daemon = start_daemon(workers=2)
     www = tmp_path / "www"
     www.mkdir()
@@ -136,8 +157,8 @@ def test_staging_production_approval_and_roll_back(
     deployment(daemon, "staging", second)
     asked = json.loads(ok(daemon, "deploy", "site", "production", "--json"))
     assert asked["build"] == second
-    ok(daemon, "approve", str(asked["id"]))
-    deployment(daemon, "production", second)
+    approve_in_the_browser(browser, daemon, asked["id"])
+    assert deployment(daemon, "production", second)["approved_by"] == "admin"
     assert sorted(p.name for p in (www / "production").iterdir()) == [
         "index.html", "only-2.0.html"]
     assert candidate(daemon, tmp_path / "apt2", "production") == "2.0"
