@@ -75,6 +75,7 @@ class Settings:
     public_badges: bool = False  # /badges/{project}.svg without a session
     keep_builds: int | None = 200  # per project; null keeps every build
     keep_days: float | None = None
+    keep_deployments: int = 10  # per environment: their builds are never pruned
     max_connections: int = 512  # open HTTP connections; past it the longest waiting goes
     header_timeout: float = 10.0  # seconds a request's headers may take to arrive
     max_streams: int = 256  # live log streams open at once, in all
@@ -94,7 +95,7 @@ class Settings:
 
 KEYS = {"listen", "state_dir", "workers", "public_url", "debian_mirror", "smtp", "matrix", "irc",
         "worker_labels", "max_log_mb", "max_outputs_mb", "public_badges", "keep_builds",
-        "keep_days", "max_connections", "header_timeout", "max_streams",
+        "keep_days", "keep_deployments", "max_connections", "header_timeout", "max_streams",
         "max_streams_per_session", "systree_cache"}
 SYSTREE_CACHES = ("disk", "tmpfs")
 SMTP_KEYS = {"host", "port", "starttls", "tls", "user", "password_file", "from"}
@@ -185,6 +186,11 @@ def load_settings(
             raise InputError(f"{where}: keep_builds: expected a whole number of at least 1, "
                              "or null to keep every build")
         settings.keep_builds = keep
+    if "keep_deployments" in merged:
+        keep = merged["keep_deployments"]
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 1:
+            raise InputError(f"{where}: keep_deployments: expected a whole number of at least 1")
+        settings.keep_deployments = keep
     if "keep_days" in merged:
         days = merged["keep_days"]
         if days is not None and (not isinstance(days, int | float) or isinstance(days, bool)

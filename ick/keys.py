@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ick.config import Settings
+from ick.delivery.coordinator import Deliveries
 from ick.gate.keeper import Gatekeeper
 from ick.keepers.secrets import SecretKeeper
 from ick.keepers.sessions import SessionKeeper
@@ -38,4 +39,5 @@ SESSIONS = web.AppKey("sessions", SessionKeeper)  # web UI sessions and login li
 OVERVIEW = web.AppKey("overview", BuildOverview)  # the queries the web pages make
 BASE_URL = web.AppKey("base_url", str)  # public_url, else where the daemon listens
 PRUNER = web.AppKey("pruner", Pruner)
+DEPLOYMENTS = web.AppKey("deployments", Deliveries)  # environments' deployments
 STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)  # live log streams open, capped

@@ -163,6 +163,22 @@ class Project:
     # The gate (DESIGN.md, "Ick does the merging"): {branch, push_key_secret?,
     # known_hosts_secret?} as checked at apply; None: the project has none.
     gate: dict[str, str] | None = None
+    # Continuous delivery (DESIGN.md): `environments:` as checked (ick.ickfile), each a
+    # mapping with `environment`; read them with environment_list().
+    environments: list[dict[str, Any]] = field(default_factory=list)
+    keep_deployments: int | None = None  # per environment; an environment's own comes first
+
+    def environment_list(self) -> list[Environment]:
+        """The project's environments, in the order written."""
+        return [Environment.of(doc) for doc in self.environments]
+
+    def used_pipeline_names(self) -> list[str]:
+        """Every pipeline the project names: its builds' and its environments'."""
+        return list(dict.fromkeys([*self.pipeline_names(),
+                                   *(n for e in self.environment_list() for n in e.pipelines)]))
+
+    def environment(self, name: str) -> Environment | None:
+        return next((e for e in self.environment_list() if e.name == name), None)
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -191,7 +207,35 @@ class Project:
 OPTIONAL_PROJECT_KEYS = ("keep_builds", "keep_days", "schedule", "poll", "triggers",
                          "extra_parameters", "trigger_parameters", "forge", "trust_changes",
                          "repository_pipelines", "trust_repository", "tags",
-                         "cancel_superseded", "gate")
+                         "cancel_superseded", "gate", "environments", "keep_deployments")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where a project's builds are deployed (DESIGN.md, "Continuous delivery"): what a
+    deployment there runs, with which parameters, and what it waits for."""
+
+    name: str
+    pipelines: tuple[str, ...] = ()
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    auto: Mapping[str, Any] | None = None  # a `when:` condition on succeeded builds
+    after: str | None = None
+    approval: bool = False
+    keep_deployments: int | None = None
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> Environment:
+        """The environment a checked `environments:` entry describes."""
+        return cls(str(doc["environment"]), tuple(doc.get("pipelines") or ()),
+                   dict(doc.get("parameters") or {}), doc.get("url"), doc.get("auto"),
+                   doc.get("after"), doc.get("approval") is True, doc.get("keep_deployments"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"environment": self.name, "pipelines": list(self.pipelines),
+                "parameters": dict(self.parameters), "url": self.url,
+                "auto": None if self.auto is None else dict(self.auto), "after": self.after,
+                "approval": self.approval, "keep_deployments": self.keep_deployments}
 
 
 def job_name(build_id: int, job: int | None) -> str:

@@ -190,10 +190,11 @@ def test_empty_file_has_nothing() -> None:
             """,
             [
                 "hello.ick:3: project 'x': unknown key 'pipline'"
-                " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
-                " fail_fast, forge, gate, keep_builds, keep_days, matrix, notify, parameters,"
-                " pipelines, poll, project, repository_pipelines, schedule, tags,"
-                " trigger_parameters, triggers, trust_changes, trust_repository, worker)",
+                " (expected one of: branches, cancel_superseded, concurrent, environments,"
+                " extra_parameters, fail_fast, forge, gate, keep_builds, keep_days,"
+                " keep_deployments, matrix, notify, parameters, pipelines,"
+                " poll, project, repository_pipelines, schedule, tags, trigger_parameters,"
+                " triggers, trust_changes, trust_repository, worker)",
             ],
         ),
         (
@@ -448,8 +449,9 @@ def test_project_document_problems_are_prefixed_with_where() -> None:
         project_from_doc({"project": "x", "pipelines": "build", "colour": "red"}, "body")
     assert info.value.problems == [
         "body: project 'x': unknown key 'colour'"
-        " (expected one of: branches, cancel_superseded, concurrent, extra_parameters,"
-        " fail_fast, forge, gate, keep_builds, keep_days, matrix, notify, parameters, pipelines,"
+        " (expected one of: branches, cancel_superseded, concurrent, environments,"
+        " extra_parameters, fail_fast, forge, gate, keep_builds, keep_days, keep_deployments,"
+        " matrix, notify, parameters, pipelines,"
         " poll, project, repository_pipelines, schedule, tags, trigger_parameters, triggers,"
         " trust_changes, trust_repository, worker)",
         "body: project 'x': 'pipelines' must be a list of names, not 'build'",

@@ -52,6 +52,7 @@ def make_app(daemon: Daemon) -> web.Application:
         apply,
         artifacts,
         builds,
+        deployments,
         feeds,
         gate,
         logins,
@@ -83,12 +84,14 @@ def make_app(daemon: Daemon) -> web.Application:
     app[keys.SESSIONS] = daemon.sessions
     app[keys.OVERVIEW] = daemon.overview
     app[keys.PRUNER] = daemon.upkeep.pruner
+    app[keys.DEPLOYMENTS] = daemon.deployments
     app[keys.STREAM_SLOTS] = StreamSlots(daemon.settings.max_streams,
                                          daemon.settings.max_streams_per_session)
     app.router.add_get("/version", version)
     secrets.add_routes(app)  # before resources: /projects/{name:.+} would take its paths
     feeds.add_routes(app)  # before resources, for the same reason
     gate.add_routes(app)  # before resources, for the same reason
+    deployments.add_routes(app)  # before resources, for the same reason
     resources.add_routes(app)
     builds.add_routes(app)
     outputs.add_routes(app)

@@ -67,7 +67,7 @@ async def apply(request: web.Request) -> web.Response:
     changed = {p.name for p in pipelines}
     # A pipeline this file changes must still suit the stored projects that use it.
     affected = [p for p in await store.projects() if p.name not in mine
-                and changed & set(p.pipeline_names())]
+                and changed & set(p.used_pipeline_names())]
     # A pipeline of the request with problems of its own is not checked against.
     broken = {d["pipeline"] for d in pipeline_docs
               if isinstance(d, dict) and isinstance(d.get("pipeline"), str)} - changed

@@ -114,7 +114,7 @@ async def delete_pipeline(request: web.Request) -> web.Response:
     require(request, "write")
     name = _name(request)
     store = request.app[RESOURCES]
-    users = [p.name for p in await store.projects() if name in p.pipeline_names()]
+    users = [p.name for p in await store.projects() if name in p.used_pipeline_names()]
     if users:
         raise ConflictError(f"pipeline {name!r} is used by project {users[0]!r}")
     if not await store.delete_pipeline(name):

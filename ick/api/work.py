@@ -12,6 +12,8 @@
     GET    /work/{build}/{seq}/artifacts/{name}?worker=ID   an artifact the action reads
     PUT    /work/{build}/{seq}/artifacts/{name}?worker=ID   the artifact the action stores
     PUT    /work/{build}/{seq}/outputs/{path}?worker=ID     a file its `outputs:` names
+    GET    /work/{build}/{seq}/deployed?worker=ID   a deployment's run: the deployed build's
+                                    outputs (JSON), then each: .../deployed/{job}/{path}
     GET    /workers                              every worker (read scope)
 
 A worker id belongs to the token that registered it; local workers belong to no token.
@@ -31,7 +33,8 @@ from aiohttp import web
 from ick.api.artifacts import DIGEST_HEADER, READ_SIZE, arch_of
 from ick.api.helpers import json_body, require
 from ick.errors import ActionError, ForbiddenError, InputError, NotFoundError
-from ick.keys import ARTIFACTS, CONTROLLER, OUTPUTS, SECRETS
+from ick.keepers.secrets import environment_of
+from ick.keys import ARTIFACTS, BUILDS, CONTROLLER, OUTPUTS, SECRETS
 from ick.model import ACTION_FIELDS
 from ick.runners.registry import action_type
 from ick.scheduler.machine import Outcome, RunningAction
@@ -40,6 +43,7 @@ from ick.scheduler.work import WorkItem, outcome_from_json
 from ick.storage.artifacts import check_name
 from ick.storage.outputs import check_output_path
 from ick.storage.secrets import check_secret_name
+from ick.worker.deployed import DEPLOY_BUILD
 from ick.worker.outputs import named_by
 from ick.worker.secretfiles import secret_names
 
@@ -258,7 +262,9 @@ async def worker_secret(request: web.Request) -> web.Response:
     if name not in named:
         raise ForbiddenError(
             f"action {run.seq} of build {run.build_id} does not name secret {name!r}")
-    value = request.app[SECRETS].value(run.project, name)
+    build = await request.app[BUILDS].get(run.build_id)
+    value = request.app[SECRETS].value_for(run.project, name,
+                                           None if build is None else environment_of(build))
     if value is None:
         raise NotFoundError(f"project {run.project!r} has no secret {name!r}")
     return web.Response(body=value, content_type="application/octet-stream")
@@ -317,6 +323,37 @@ async def put_output(request: web.Request) -> web.Response:
                              headers={DIGEST_HEADER: output.digest})
 
 
+async def _deployed(request: web.Request) -> int:
+    """The build whose outputs the worker's action may read: the one its build, a
+    deployment's run (event deploy, made by ick alone), ships; 403 for any other build."""
+    run = _running(request)
+    build = await request.app[BUILDS].get(run.build_id)
+    shipped = None if build is None else build.parameters.get(DEPLOY_BUILD)
+    if build is None or build.event != "deploy" or not isinstance(shipped, int):
+        raise ForbiddenError(f"build {run.build_id} is not a deployment's run")
+    return shipped
+
+
+async def deployed_list(request: web.Request) -> web.Response:
+    shipped = await _deployed(request)
+    return web.json_response([o.to_json() for o in await request.app[OUTPUTS].list(shipped)])
+
+
+async def deployed_output(request: web.Request) -> web.StreamResponse:
+    shipped = await _deployed(request)
+    path = check_output_path(request.match_info["path"])
+    try:
+        job = int(request.match_info["job"])
+    except ValueError:
+        raise InputError("bad job: expected a number") from None
+    store = request.app[OUTPUTS]
+    output = await store.get(shipped, path, job)
+    if output is None:
+        raise NotFoundError(f"build {shipped} has no output {path!r} of job {job}")
+    return web.FileResponse(store.blob_path(output), chunk_size=READ_SIZE, headers={
+        DIGEST_HEADER: output.digest, "Content-Type": "application/octet-stream"})
+
+
 async def list_workers(request: web.Request) -> web.Response:
     require(request, "read")
     return web.json_response([view.to_json() for view in request.app[CONTROLLER].workers()])
@@ -337,3 +374,5 @@ def add_routes(app: web.Application) -> None:
     r.add_get(f"{action}/artifacts/{{name:.+}}", get_artifact)
     r.add_put(f"{action}/artifacts/{{name:.+}}", put_artifact)
     r.add_put(f"{action}/outputs/{{path:.+}}", put_output)
+    r.add_get(f"{action}/deployed", deployed_list)
+    r.add_get(f"{action}/deployed/{{job}}/{{path:.+}}", deployed_output)

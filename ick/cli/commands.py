@@ -45,6 +45,14 @@ def _outputs() -> Commands:
     return {"outputs": outputs.outputs}
 
 
+def _deployments() -> Commands:
+    from ick.cli import deployments
+
+    return {"environments": deployments.environments, "deployments": deployments.deployments,
+            "deploy": deployments.deploy, "rollback": deployments.rollback,
+            "approve": deployments.approve, "reject": deployments.reject}
+
+
 def _secrets() -> Commands:
     from ick.cli import secrets
 
@@ -114,6 +122,12 @@ COMMANDS: dict[str, Callable[[], Commands]] = {
     "artifacts": _artifacts,
     "outputs": _outputs,
     "secret": _secrets,
+    "environments": _deployments,
+    "deployments": _deployments,
+    "deploy": _deployments,
+    "rollback": _deployments,
+    "approve": _deployments,
+    "reject": _deployments,
     "token": _tokens,
     "login-link": _login,
     "hook": _hook,

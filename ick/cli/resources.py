@@ -38,7 +38,8 @@ def _apply(ctx: Context, path: str) -> None:
     # A pipeline this file changes must still suit the projects on the daemon that use it.
     changed = {p.name for p in ick_file.pipelines}
     mine = {name for kind, name in ick_file.lines if kind == "project"}
-    affected = [p for p in on_daemon if p.name not in mine and changed & set(p.pipeline_names())]
+    affected = [p for p in on_daemon
+                if p.name not in mine and changed & set(p.used_pipeline_names())]
     merged = {**known, **{p.name: p for p in ick_file.pipelines}}
     problems += check_references(affected, merged, lambda name: f"{path}: on the daemon")
     if problems:

@@ -6,7 +6,7 @@ import click
 
 from ick.cli.context import Context, echo_table, json_option, pass_ctx, print_json
 
-SCOPES = ("read", "trigger", "write", "worker", "admin")
+SCOPES = ("read", "trigger", "write", "deploy", "worker", "admin")
 
 
 @click.group()

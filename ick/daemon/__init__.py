@@ -18,6 +18,7 @@ from ick.config import Settings, local_zone, retry_scale
 from ick.daemon.host import prepare_binfmt, prepare_nspawn
 from ick.daemon.repository import RepositoryReader
 from ick.daemon.traits import decide_traits
+from ick.delivery.coordinator import Deliveries
 from ick.gate.keeper import GateInbox, Gatekeeper
 from ick.gate.move import Mover
 from ick.httpclient import HttpClient, open_http
@@ -33,6 +34,7 @@ from ick.storage.artifacts import ArtifactStore
 from ick.storage.builds import BuildStore
 from ick.storage.db import Database
 from ick.storage.deliveries import DeliveryStore
+from ick.storage.deployments import DeploymentStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import NotificationStore
 from ick.storage.outputs import OutputStore
@@ -86,6 +88,7 @@ class Daemon:
     host: HostSettings
     worker_services: LocalServices
     upkeep: Upkeep
+    deployments: Deliveries  # environments' deployments (DESIGN.md, "Continuous delivery")
     http: HttpClient  # the one HTTP client session, with ick's TLS context
     workers: tuple[Worker, ...]  # the local workers (`serve` runs them); they share runners
 
@@ -208,21 +211,25 @@ async def open_daemon(
         outbox = Outbox(notifications, builds, resources, logs, settings.smtp, http,
                         lambda: settings.public_url or url, secrets.value,
                         retry_scale=retry_scale(), matrix=settings.matrix, irc=settings.irc,
-                        secret_values=secrets.store.values)
+                        secret_values=secrets.store.values,
+                        deployments=DeploymentStore(db))
+        deployments = Deliveries(DeploymentStore(db), builds, resources, listeners=(outbox,),
+                                 keep_deployments=settings.keep_deployments)
         pruner = Pruner(
             retention=RetentionStore(db), resources=resources, logs=logs, state_dir=state,
             default=Keep(settings.keep_builds, settings.keep_days), artifacts=artifacts,
-            systrees=systrees)
+            systrees=systrees, needed=deployments.needed)
         downstream = Downstream(resources, builds)
         gate_inbox = GateInbox()
         controller = Controller(builds, resources, logs,
-                                listeners=(secrets, outbox, downstream, gate_inbox),
+                                listeners=(secrets, outbox, downstream, gate_inbox, deployments),
                                 lease=settings.worker_lease,
                                 on_queued=(outbox.build_queued,), untrusted=refusal,
                                 repository=RepositoryReader(state / "git").read)
         gate = Gatekeeper(gate_inbox, controller, builds, resources,
                           Mover(state / "git", run_root(state), secrets.value),
                           told=(outbox.gate_decided,))
+        deployments.bind(controller.trigger)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())
         upkeep = Upkeep(
@@ -233,7 +240,7 @@ async def open_daemon(
         host_settings = HostSettings(state_dir=state, debian_mirror=settings.debian_mirror,
                                      run_root=run_root(state))
         outputs = OutputStore(db, artifacts, settings.max_outputs_mb * 2**20)
-        worker_services = LocalServices(artifacts, systrees, secrets.value, outputs)
+        worker_services = LocalServices(artifacts, systrees, secrets.value_for, outputs)
         runners = Runners()  # one for all local workers: they share the git mirrors
         labels = own_labels(settings.worker_labels) if settings.workers else {}
         workers = tuple(
@@ -248,4 +255,5 @@ async def open_daemon(
             overview=BuildOverview(db), systrees=systrees, secrets=secrets, outbox=outbox,
             controller=controller, gate=gate, workspaces=workspaces, host=host_settings,
             worker_services=worker_services, upkeep=upkeep, http=http, workers=workers,
+            deployments=deployments,
         )

@@ -103,6 +103,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
     controller = daemon.controller
     interrupted = await controller.recover()
     await daemon.gate.recover()  # before any worker takes a candidate
+    await daemon.deployments.recover()  # after the runs it knew of were recovered
     if interrupted:
         killed = kill_leftovers(interrupted, daemon.settings.state_dir)
         log.warning("killed %d leftover processes of interrupted builds", killed)
@@ -132,6 +133,7 @@ async def run(daemon: Daemon, listener: socket.socket, stop: asyncio.Event,
                     controller.busy, controller.activity))),
                 group.create_task(supervised("upkeep", daemon.upkeep.run)),
                 group.create_task(supervised("gate", daemon.gate.run_forever)),
+                group.create_task(supervised("deployments", daemon.deployments.run)),
             ]
             workers = [group.create_task(worker.run()) for worker in daemon.workers]
             trim()  # start-up's garbage: imports, migrations

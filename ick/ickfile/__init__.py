@@ -27,15 +27,17 @@ Path = tuple[object, ...]
 Problem = tuple[Path, str]
 
 TOP_KEYS = ("pipelines", "projects")
-PROJECT_KEYS = ("branches", "cancel_superseded", "concurrent", "extra_parameters", "fail_fast",
-                "forge", "gate", "keep_builds", "keep_days", "matrix", "notify", "parameters",
-                "pipelines", "poll", "project", "repository_pipelines", "schedule", "tags",
-                "trigger_parameters", "triggers", "trust_changes", "trust_repository",
-                "worker")
+PROJECT_KEYS = ("branches", "cancel_superseded", "concurrent", "environments",
+                "extra_parameters", "fail_fast", "forge", "gate", "keep_builds", "keep_days",
+                "keep_deployments", "matrix", "notify", "parameters", "pipelines", "poll",
+                "project", "repository_pipelines", "schedule", "tags", "trigger_parameters",
+                "triggers", "trust_changes", "trust_repository", "worker")
 MAX_GLOB = 200  # characters of a `branches:` or `tags:` glob (git refs are rarely longer)
 MAX_POLL = 366 * 86400.0  # seconds: a year between fetches is the most that means anything
 PIPELINE_KEYS = ("actions", "parameters", "pipeline", "when", "worker")
 ENTRY_KEYS = ("pipeline", "when")  # an entry of a project's pipelines: written as a mapping
+ENVIRONMENT_KEYS = ("after", "approval", "auto", "environment", "keep_deployments",
+                    "parameters", "pipelines", "url")
 NOTIFY_KEYS = tuple(sorted({"on", "when", "secret", *(c.key for c in CHANNELS)}))
 
 # Aliases can make a few lines of YAML into a value too big to store or send.
@@ -306,6 +308,7 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
     repository = _repository(doc, path, context, out)
     pushes = _push_keys(doc, path, context, out)
     gate = _gate(doc, path, context, out)
+    environments = _environments(doc, path, context, out)
     if len(out) > before:
         return None
     return Project(str(name), parameters, pipelines, notify, concurrent, worker, matrix,
@@ -313,7 +316,114 @@ def _project(doc: object, path: Path, label: str, out: list[Problem]) -> Project
                    forge=forge, trust_changes=doc.get("trust_changes") is True,
                    repository_pipelines=repository,
                    trust_repository=doc.get("trust_repository") is True, **pushes,
-                   gate=gate)
+                   gate=gate, environments=environments)
+
+
+def _environment(doc: object, path: Path, context: str,
+                 out: list[Problem]) -> dict[str, Any] | None:
+    """One entry of `environments:`, as stored, or None after adding its problems."""
+    before = len(out)
+    if not isinstance(doc, dict):
+        out.append((path, f"{context}: must be a mapping with an 'environment' key, "
+                          f"not {show_value(doc)}"))
+        return None
+    name = doc.get("environment")
+    _unknown_keys(doc, ENVIRONMENT_KEYS, path, context, out)
+    if "environment" not in doc:
+        out.append((path, f"{context}: missing 'environment' (the environment's name)"))
+    elif (problem := name_problem(name)) is not None:
+        out.append(((*path, "environment"), f"{context}: {problem}"))
+    pipelines = _names(doc, "pipelines", name_problem, path, context, out)
+    if not pipelines and "pipelines" not in doc:
+        out.append((path, f"{context}: missing 'pipelines' (what a deployment runs)"))
+    parameters = _parameters(doc.get("parameters"), (*path, "parameters"), context, out)
+    url = doc.get("url")
+    # Pages link it: only a web address, never javascript: or the like.
+    if url is not None and not (isinstance(url, str) and len(url) <= 2000 and url.isprintable()
+                                and url.startswith(("http://", "https://")) and " " not in url):
+        out.append(((*path, "url"), f"{context}: 'url' must be an http:// or https:// "
+                                    f"address, not {show_value(url)}"))
+    auto = None
+    if "auto" in doc:
+        if not isinstance(doc["auto"], dict):
+            out.append(((*path, "auto"), f"{context}: 'auto' must be a condition (as `when:` "
+                                         f"takes), not {show_value(doc['auto'])}"))
+        else:
+            found = when_problems(doc["auto"])
+            out.extend(((*path, "auto", *where), f"{context}: 'auto': {message}")
+                       for where, message in found)
+            auto = dict(doc["auto"])
+    after = doc.get("after")
+    if after is not None and (problem := name_problem(after)) is not None:
+        out.append(((*path, "after"), f"{context}: 'after': {problem}"))
+    approval = doc.get("approval", False)
+    if not isinstance(approval, bool):
+        message = f"'approval' must be true or false, not {show_value(approval)}"
+        out.append(((*path, "approval"), f"{context}: {message}"))
+    keep = doc.get("keep_deployments")
+    if keep is not None and not (isinstance(keep, int) and not isinstance(keep, bool)
+                                 and keep >= 1):
+        message = f"'keep_deployments' must be a whole number of at least 1, not {show_value(keep)}"
+        out.append(((*path, "keep_deployments"), f"{context}: {message}"))
+    if len(out) > before:
+        return None
+    entry: dict[str, Any] = {"environment": name, "pipelines": list(dict.fromkeys(pipelines))}
+    if parameters:
+        entry["parameters"] = parameters
+    for key, value in (("url", url), ("auto", auto), ("after", after), ("keep_deployments", keep)):
+        if value is not None:
+            entry[key] = value
+    if approval:
+        entry["approval"] = True
+    return entry
+
+
+def _environments(doc: dict[Any, Any], path: Path, context: str,
+                  out: list[Problem]) -> list[dict[str, Any]]:
+    """A project's `environments:`, each checked; names unique, `after:` naming one of
+    them and making no loop."""
+    entries: list[dict[str, Any]] = []
+    places: dict[str, Path] = {}
+    items = _list(doc, "environments", path, context, "mappings", out)
+    # Every entry that names itself counts for `after:`, even one with problems of its own.
+    after: dict[str, object] = {}
+    for item in items:  # the first of a name counts: a second is refused below
+        if isinstance(item, dict) and isinstance(item.get("environment"), str):
+            after.setdefault(item["environment"], item.get("after"))
+    for index, item in enumerate(items):
+        where = (*path, "environments", index)
+        name = item.get("environment") if isinstance(item, dict) else None
+        label = f"environment {show_value(name)} of {context}" if isinstance(name, str) \
+            else f"environments entry {index + 1} of {context}"
+        entry = _environment(item, where, label, out)
+        if entry is None:
+            continue
+        if entry["environment"] in places:
+            out.append((where, f"{label}: defined more than once"))
+            continue
+        places[entry["environment"]] = where
+        entries.append(entry)
+    for entry in entries:
+        name, where = entry["environment"], places[entry["environment"]]
+        label = f"environment {show_value(name)} of {context}"
+        target = entry.get("after")
+        if target is None:
+            continue
+        if target not in after:
+            known = ", ".join(sorted(after)) or "none"
+            out.append(((*where, "after"), f"{label}: 'after' names environment "
+                                           f"{show_value(target)}, which the project does not "
+                                           f"have (it has: {known})"))
+            continue
+        seen = [name]
+        step: object = target
+        while isinstance(step, str) and step not in seen:
+            seen.append(step)
+            step = after.get(step)
+        if step == name:
+            loop = " -> ".join([*seen, name])
+            out.append(((*where, "after"), f"{label}: 'after' makes a loop ({loop})"))
+    return entries
 
 
 def repository_path_problem(value: object) -> str | None:
@@ -434,6 +544,12 @@ def _months_keys(doc: dict[Any, Any], path: Path, context: str,
             found["keep_builds"] = value
         else:
             bad("keep_builds", "a whole number of at least 1")
+    value = doc.get("keep_deployments")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            found["keep_deployments"] = value
+        else:
+            bad("keep_deployments", "a whole number of at least 1")
     value = doc.get("keep_days")
     if value is not None:
         if _number(value) and value > 0:
@@ -644,6 +760,15 @@ def check_references(
     problems: list[str] = []
     for project in projects:
         prefix = where(project.name) if where is not None else ""
+        for environment in project.environment_list():
+            for name in environment.pipelines:
+                if name in unchecked or name in pipelines:
+                    continue
+                if project.repository_pipelines is not None:
+                    continue
+                message = (f"environment '{environment.name}' of project '{project.name}' "
+                           f"names pipeline '{name}', which does not exist")
+                problems.append(_say(prefix, message))
         for name in project.pipeline_names():
             if name in unchecked:
                 continue

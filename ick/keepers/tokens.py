@@ -12,7 +12,7 @@ from ick.errors import AuthError, ForbiddenError, InputError, NotFoundError
 from ick.storage.tokens import TokenRecord, TokenStore
 from ick.timefmt import now_iso
 
-SCOPES = ("read", "trigger", "write", "worker", "admin")
+SCOPES = ("read", "trigger", "write", "deploy", "worker", "admin")
 PREFIX = "ick"
 # A token bound to projects acts on their builds, logs, secrets and triggers; these scopes
 # reach past any project (admin mints tokens, a worker runs any project's actions).

@@ -99,6 +99,55 @@ def facts(build: Build, event: str, tail: str, base_url: str,
     }
 
 
+# The points of a deployment (DESIGN.md, "Continuous delivery"): a notification's stored
+# event is POINT#ID (one decision per deployment), its message's event the point.
+DEPLOYMENT_POINTS = ("deployment", "approval")
+
+
+def deployment_event(point: str, deployment_id: int) -> str:
+    return f"{point}#{deployment_id}"
+
+
+def deployment_of_event(event: str) -> tuple[str, int] | None:
+    """(point, deployment id) of a stored event made by deployment_event, else None."""
+    point, sep, number = event.partition("#")
+    if not sep or point not in DEPLOYMENT_POINTS or not number.isdigit():
+        return None
+    return point, int(number)
+
+
+def deployment_facts(point: str, deployment: dict[str, Any], build: Build,
+                     base_url: str) -> dict[str, Any]:
+    """The document of a deployment's point: `deployment` (it ended) or `approval` (it
+    waits); the keys a build's document has, and the deployment's own."""
+    base = base_url.rstrip("/")
+    project, environment = deployment["project"], deployment["environment"]
+    return {
+        "event": point,
+        "project": project,
+        "build": build.id,
+        "number": build.number,
+        # An approval's message says it waits, however late it is sent.
+        "state": "waiting" if point == "approval" else deployment["state"],
+        "change": None,
+        "previous_state": None,
+        "url": f"{base}/ui/projects/{project}/environments/{environment}",
+        "queued_at": build.queued_at,
+        "started_at": deployment["started_at"],
+        "finished_at": deployment["finished_at"],
+        "duration": None,
+        "parameters": build.parameters,
+        "git_commit": build.commit,
+        "git": [],
+        "failed_action": None,
+        "jobs": len(build.jobs),
+        "failed_jobs": [],
+        "log_tail": "",
+        "environment": environment,
+        "deployment": deployment,
+    }
+
+
 def masked(doc: Any, values: Iterable[bytes]) -> Any:
     """`doc` with every secret value in it, in any string however deep, shown as `***`: the
     stored log is masked already, but parameters, messages and git facts are not."""
@@ -122,6 +171,12 @@ def masked(doc: Any, values: Iterable[bytes]) -> Any:
 
 def subject(doc: dict[str, Any]) -> str:
     """`[ick] hello #3 failed` (or `started`, or `succeeded (fixed)`, or `action failed`)."""
+    if doc["event"] == "approval":
+        return (f"[ick] {doc['project']} #{doc['number']} waits for approval to deploy to "
+                f"{doc['environment']} (deployment {doc['deployment']['id']})")
+    if doc["event"] == "deployment":
+        return (f"[ick] {doc['project']} #{doc['number']} deployment to {doc['environment']} "
+                f"{doc['state']} (deployment {doc['deployment']['id']})")
     gate = doc.get("gate")
     if doc["event"] == "start":
         what = "started"
@@ -166,6 +221,15 @@ def _git_line(git: Any) -> str:
 def body(doc: dict[str, Any]) -> str:
     """The plain-text mail body: outcome, duration, parameters, the failing action, the log."""
     lines = [f"Build: {doc['project']} #{doc['number']} (build {doc['build']})"]
+    if doc["event"] in DEPLOYMENT_POINTS:
+        deployment = doc["deployment"]
+        lines += [f"Environment: {doc['environment']}",
+                  f"Deployment: {deployment['id']} ({deployment['reason']}, asked for by "
+                  f"{deployment['requested_by']})", f"State: {doc['state']}",
+                  f"Link: {doc['url']}"]
+        if deployment.get("run") is not None:
+            lines.append(f"Its run: build {deployment['run']}")
+        return "\n".join(lines) + "\n"
     if doc["event"] == "start":
         lines.append("Outcome: started, still running")
     else:

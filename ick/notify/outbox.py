@@ -22,9 +22,18 @@ from ick.notify import forgestatus
 from ick.notify.channel import Senders, Target
 from ick.notify.channels import BY_KEY, target_of
 from ick.notify.irc import IrcLink
-from ick.notify.message import TAIL_BYTES, facts, log_tail, masked
-from ick.notify.rules import fires, retry_delay
+from ick.notify.message import (
+    TAIL_BYTES,
+    deployment_event,
+    deployment_facts,
+    deployment_of_event,
+    facts,
+    log_tail,
+    masked,
+)
+from ick.notify.rules import fires, fires_deployment, retry_delay
 from ick.storage.builds import BuildStore
+from ick.storage.deployments import Deployment, DeploymentState, DeploymentStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import (
     Decision,
@@ -66,11 +75,18 @@ class _Event:
     state: BuildState
     event: str
     commit: str | None = None  # the build's commit as far as known (for a forge's status)
+    succeeded: bool = False  # a deployment's point: whether it succeeded
+
+
+def _status_commit(build: Build) -> str | None:
+    """The commit whose forge status the build reports: none for a deployment's run, which
+    ships that commit's build and must not overwrite the status its build reported."""
+    return None if build.event == "deploy" else build.commit
 
 
 def _ended(build: Build) -> list[_Event]:
     """A build's end, and its failed actions' point (one event, however many failed)."""
-    events = [_Event(build.id, build.project, build.state, "end", build.commit)]
+    events = [_Event(build.id, build.project, build.state, "end", _status_commit(build))]
     if any(a.state is ActionState.FAILED for a in build.actions):
         events.append(_Event(build.id, build.project, build.state, "action_failed"))
     return events
@@ -102,6 +118,7 @@ class Outbox:
     matrix: MatrixSettings | None = None
     irc: IrcSettings | None = None
     secret_values: SecretValues | None = None
+    deployments: DeploymentStore | None = None  # what a deployment's notification reads
 
     def __post_init__(self) -> None:
         self._irc = IrcLink(self.irc)
@@ -115,7 +132,8 @@ class Outbox:
     # the controller's listeners: enqueue and return at once ---------------
 
     def build_queued(self, build: Build) -> None:
-        self._events.append(_Event(build.id, build.project, build.state, "queued", build.commit))
+        self._events.append(_Event(build.id, build.project, build.state, "queued",
+                                   _status_commit(build)))
         self.wake()
 
     def build_started(self, build: Build) -> None:
@@ -135,6 +153,21 @@ class Outbox:
     def gate_decided(self, build: Build) -> None:
         """The gate merged or rejected a candidate (point `gate`); its build has ended."""
         self._events.append(_Event(build.id, build.project, build.state, "gate", build.commit))
+
+    # the deployments' listener (ick.delivery) -----------------------------------
+
+    def deployment_ended(self, deployment: Deployment) -> None:
+        self._deployment("deployment", deployment)
+
+    def approval_waiting(self, deployment: Deployment) -> None:
+        self._deployment("approval", deployment)
+
+    def _deployment(self, point: str, deployment: Deployment) -> None:
+        # Kept with its run (the deployed build while it has none): both outlive it.
+        build_id = deployment.run if deployment.run is not None else deployment.build
+        self._events.append(_Event(build_id, deployment.project, BuildState.SUCCEEDED,
+                                   deployment_event(point, deployment.id),
+                                   succeeded=deployment.state == DeploymentState.SUCCEEDED))
         self.wake()
 
     def wake(self) -> None:
@@ -218,6 +251,16 @@ class Outbox:
         project = await self.resources.project(event.project)
         if project is None:  # deleted meanwhile
             return Decision(event.build_id, event.event, [])
+        point = deployment_of_event(event.event)
+        if point is not None:  # a deployment's: no commit status, its own rule
+            targets, told = [], set()
+            for entry in project.notify:
+                t = target_of(entry)
+                if t is not None and (t.channel, t.address) not in told and \
+                        fires_deployment(t, point[0], event.succeeded):
+                    told.add((t.channel, t.address))
+                    targets.append(entry)
+            return Decision(event.build_id, event.event, targets)
         status = forgestatus.status_target(project, event.event, event.state, event.commit)
         decision = await self._decide_notify(event, project)
         return decision if status is None else Decision(
@@ -288,6 +331,9 @@ class Outbox:
                      described(n.target), n.attempts, delay, error)
 
     async def _send(self, n: Notification) -> str:
+        point = deployment_of_event(n.event)
+        if point is not None:
+            return await self._send_deployment(n, *point)
         build = await self.builds.get(n.build_id)
         if build is None:
             raise SendError(f"build {n.build_id} no longer exists")
@@ -314,6 +360,25 @@ class Outbox:
         doc = facts(build, n.event, tail, self.base_url(), previous)
         if self.secret_values is not None:
             # The log is masked as it is stored; parameters, messages and git facts are not.
+            doc = masked(doc, self.secret_values(build.project))
+        target = target_of(n.target)
+        if target is None:
+            raise SendError("the target names no channel this daemon has")
+        senders = Senders(self.smtp, self.http.session(),
+                          lambda name: self._secret(build.project, name), key=str(n.id),
+                          matrix=self.matrix, irc=self._irc)
+        return await BY_KEY[target.channel].send(senders, target, doc)
+
+    async def _send_deployment(self, n: Notification, point: str, deployment_id: int) -> str:
+        deployment = None if self.deployments is None else \
+            await self.deployments.get(deployment_id)
+        if deployment is None:
+            raise SendError(f"deployment {deployment_id} no longer exists")
+        build = await self.builds.get(deployment.build)
+        if build is None:
+            raise SendError(f"build {deployment.build} no longer exists")
+        doc = deployment_facts(point, deployment.to_json(), build, self.base_url())
+        if self.secret_values is not None:
             doc = masked(doc, self.secret_values(build.project))
         target = target_of(n.target)
         if target is None:

@@ -54,6 +54,14 @@ def fires(target: Target, event: str, state: BuildState, previous: BuildState | 
     raise ValueError(f"unknown notify rule when={when!r}")
 
 
+def fires_deployment(target: Target, point: str, succeeded: bool) -> bool:
+    """Whether `target` is told that a deployment ended (point `deployment`; with
+    `when: failure` or `change`, only one that did not succeed) or waits (`approval`)."""
+    if point not in target.on:
+        return False
+    return point == "approval" or target.when == "always" or not succeeded
+
+
 def change_word(state: BuildState, previous: BuildState | None) -> str | None:
     """'broken' or 'fixed' when the outcome changed, else None (always for a cancelled
     build)."""

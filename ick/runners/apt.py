@@ -38,7 +38,9 @@ class AptPublishRunner:
             if path.suffix != ".deb":
                 raise ActionError(f"debs: {path.relative_to(ctx.workspace)} is not a .deb file")
         repo = AptRepo(ctx.host.state_dir / "apt", ctx.base_env())
-        published = await repo.publish(dist, files, ctx.output)
+        # A deployment's run makes the suite hold what the deployed build made, even an
+        # older version (a roll-back).
+        published = await repo.publish(dist, files, ctx.output, replace=ctx.event == "deploy")
         for info in published:
             ctx.say(f"published {info} to {dist}")
         return ActionResult.ok(distribution=dist,

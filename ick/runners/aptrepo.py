@@ -62,8 +62,12 @@ class AptRepo:
     def key_path(self) -> Path:
         return self.www / "key.asc"
 
-    async def publish(self, dist: str, debs: list[Path], output: Output) -> list[DebInfo]:
-        """Add `debs` to `dist`: each must be newer than what the suite has of its package."""
+    async def publish(self, dist: str, debs: list[Path], output: Output,
+                      replace: bool = False) -> list[DebInfo]:
+        """Add `debs` to `dist`: each must be newer than what the suite has of its package.
+        With `replace` (a deployment's run: the suite is to hold exactly what the deployed
+        build made), a newer version the suite has is removed first, so apt sees the older
+        one, and the same version already there is left as it is."""
         if not DIST_RE.fullmatch(dist):
             raise ActionError(f"bad distribution {dist!r}: use letters, digits, '.', '_', '-'")
         for command, package in (("reprepro", "reprepro"), ("gpg", "gnupg"),
@@ -74,9 +78,21 @@ class AptRepo:
             try:
                 fingerprint = await self._signing_key(output)
                 self._configure(dist, fingerprint)
+                kept = []
                 for info in infos:
-                    await self._check_newer(dist, info)
-                for info in infos:
+                    if not replace:
+                        await self._check_newer(dist, info)
+                        kept.append(info)
+                        continue
+                    have = await self._versions(dist, info)
+                    if info.version in have:
+                        continue
+                    if have:
+                        await self._run(["reprepro", *self._where(), "remove", dist,
+                                         info.package], output,
+                                        f"reprepro could not remove {info.package} from {dist}")
+                    kept.append(info)
+                for info in kept:
                     await self._run(["reprepro", *self._where(), *info.defaults(),
                                      "includedeb", dist, str(info.path)], output,
                                     f"reprepro could not add {info.path.name} to {dist}")
@@ -159,11 +175,13 @@ class AptRepo:
             return []
         return re.findall(r"^Codename: (\S+)$", text, re.MULTILINE)
 
-    async def _check_newer(self, dist: str, deb: DebInfo) -> None:
+    async def _versions(self, dist: str, deb: DebInfo) -> list[str]:
+        """The versions of the deb's package the suite has, for its architecture."""
         code, out = await _capture(["reprepro", *self._where(), "list", dist, deb.package],
                                    self.env)
         if code != 0:
             raise ActionError(f"reprepro could not list {deb.package} in {dist}")
+        found = []
         for line in out.decode(errors="replace").splitlines():
             # DIST|COMPONENT|ARCH: PACKAGE VERSION
             where, _, rest = line.partition(": ")
@@ -173,7 +191,11 @@ class AptRepo:
                 continue
             if deb.architecture != "all" and arch not in (deb.architecture, "source"):
                 continue
-            have = parts[1]
+            found.append(parts[1])
+        return found
+
+    async def _check_newer(self, dist: str, deb: DebInfo) -> None:
+        for have in await self._versions(dist, deb):
             if have == deb.version:
                 raise ActionError(f"version {deb.version} of {deb.package} is already in {dist}")
             if await _version_less(deb.version, have, self.env):

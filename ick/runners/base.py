@@ -120,6 +120,10 @@ class WorkerServices(Protocol):
         """Keep `file` (read, not taken) as output `path` (relative to the workspace) of the
         action's build and job: its size and digest."""
 
+    async def deployed_outputs(self, ctx: ActionContext, build_id: int) -> int:
+        """Put every output of build `build_id` (the one a deployment's run ships) into the
+        action's workspace at its path; how many there were."""
+
 
 @dataclass
 class ActionContext:

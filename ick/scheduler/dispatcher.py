@@ -16,6 +16,7 @@ from ick.model import (
     ActionState,
     Build,
     BuildState,
+    Environment,
     GateFacts,
     GitFacts,
     Pipeline,
@@ -174,16 +175,24 @@ class Dispatcher:
 
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
                       ick_trigger: str = "api", check: bool = True, event: str | None = None,
-                      git: GitFacts | None = None, triggered_by: str = "ick") -> Build:
+                      git: GitFacts | None = None, triggered_by: str = "ick",
+                      environment: Environment | None = None) -> Build:
         """Queue a build; `ick_trigger` (a build parameter) says what asked for it. With
         `check`, a parameter the project does not know is refused (see plan_build). `event`
         (None: what `ick_trigger` and the ref mean), `git` (None: the overrides' git_ref and
         git_commit) and `triggered_by` (a token's name, or ick) are kept with the build; an
         untrusted change's actions that break its rules are marked to fail before they start
-        (see plan.refuse_untrusted)."""
+        (see plan.refuse_untrusted). With `environment`, the build is a deployment's run
+        there: its pipelines, event deploy."""
         project = await self._resources.project(project_name)
         if project is None:
             raise NotFoundError(f"no project {project_name!r}")
+        if environment is not None:
+            # A deployment's run (DESIGN.md, "Continuous delivery"): the environment's
+            # pipelines, one job (the workspace holds every job's outputs), event deploy.
+            project = replace(project, pipelines=list(environment.pipelines), matrix=None,
+                              fail_fast=False)
+            event = "deploy"
         event, git = facts_of(ick_trigger, overrides, event, git)
         return await self._queue(project, overrides, ick_trigger, check, event, git,
                                  triggered_by)

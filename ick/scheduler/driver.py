@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ick.model import Build, GitFacts
+from ick.model import Build, Environment, GitFacts
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import BuildListener, Dispatcher
 from ick.scheduler.machine import Outcome, RunningAction
@@ -89,13 +89,19 @@ class Controller:
 
     async def trigger(self, project_name: str, overrides: dict[str, Any], *,
                       ick_trigger: str = "api", check: bool = True, event: str | None = None,
-                      git: GitFacts | None = None, triggered_by: str = "ick") -> Build:
+                      git: GitFacts | None = None, triggered_by: str = "ick",
+                      environment: Environment | None = None) -> Build:
         """Queue a build; `ick_trigger` (a build parameter) says what asked for it, `event`
         what caused it (None: what `ick_trigger` and the ref mean), `git` what it builds
         (None: from the overrides' git_ref and git_commit), `triggered_by` who asked (a
         token's name, or ick). With `check`, a parameter the project does not know is
         refused (see plan_build). A trigger of a pushed ref may give a build the project
-        has already (see trigger_commit)."""
+        has already (see trigger_commit). With `environment`, the build is a deployment's
+        run there (its pipelines, event deploy; ick.delivery makes them)."""
+        if environment is not None:
+            return await self.dispatcher.trigger(
+                project_name, overrides, ick_trigger=ick_trigger, check=check, git=git,
+                triggered_by=triggered_by, environment=environment)
         return (await self.trigger_commit(project_name, overrides, ick_trigger=ick_trigger,
                                           check=check, event=event, git=git,
                                           triggered_by=triggered_by))[0]

@@ -197,6 +197,15 @@ class BuildStore:
              BuildState.SUCCEEDED.value, limit))
         return await self._builds(rows, with_actions=False)
 
+    async def newest_succeeded(self, project: str, besides_event: str) -> Build | None:
+        """The project's newest succeeded build of an event other than `besides_event`
+        (what a deployment ships by default: never another deployment's run)."""
+        rows = await self.db.fetchall(
+            f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND state = ? "
+            "AND event != ? ORDER BY id DESC LIMIT 1",
+            (project, BuildState.SUCCEEDED.value, besides_event))
+        return next(iter(await self._builds(rows, with_actions=False)), None)
+
     async def unfinished(self, project: str) -> builtins.list[Build]:
         """The project's queued and running builds, oldest first, without their actions."""
         rows = await self.db.fetchall(

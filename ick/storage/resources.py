@@ -36,6 +36,8 @@ def project_from_json(text: str) -> Project:
         tags=doc.get("tags") or [],
         cancel_superseded=bool(doc.get("cancel_superseded", False)),
         gate=doc.get("gate") or None,
+        environments=list(doc.get("environments") or []),
+        keep_deployments=doc.get("keep_deployments"),
     )
 
 

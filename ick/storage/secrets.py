@@ -1,4 +1,5 @@
-"""Project secrets at rest: one file per secret, STATE/secrets/PROJECT/NAME, mode 0600.
+"""Project secrets at rest: one file per secret, STATE/secrets/PROJECT/NAME, mode 0600; an
+environment's (given only to deployments there) in STATE/secrets/PROJECT/.env/ENV/NAME.
 
 Files rather than SQLite, so a value never sits in the database, its WAL or a backup of it,
 and its permissions are the file system's own.
@@ -17,6 +18,7 @@ from ick.errors import InputError
 from ick.model import SECRET_NAME_RE, SECRET_NAME_RULE, length_problem, shown_name
 
 MAX_SECRET = 64 * 1024
+ENVIRONMENTS = ".env"  # STATE/secrets/PROJECT/.env/ENV/NAME: an environment's secrets
 MIN_SECRET = 4  # bytes, not counting surrounding white space: shorter cannot be masked usefully
 
 
@@ -62,14 +64,21 @@ class SecretStore:
         # since names never contain '%', no two projects share one.
         return self.directory / urllib.parse.quote(project, safe="")
 
-    def _path(self, project: str, name: str) -> Path:
-        check_secret_name(name)
-        return self._project_dir(project) / name
+    def _folder(self, project: str, environment: str | None) -> Path:
+        # The environments' folder starts with '.': never a project secret's name.
+        folder = self._project_dir(project)
+        if environment is None:
+            return folder
+        return folder / ENVIRONMENTS / urllib.parse.quote(environment, safe="")
 
-    def set(self, project: str, name: str, value: bytes) -> None:
-        path = self._path(project, name)
+    def _path(self, project: str, name: str, environment: str | None = None) -> Path:
+        check_secret_name(name)
+        return self._folder(project, environment) / name
+
+    def set(self, project: str, name: str, value: bytes, environment: str | None = None) -> None:
+        path = self._path(project, name, environment)
         check_secret_value(name, value)
-        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_name(f".{name}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -81,15 +90,23 @@ class SecretStore:
             os.close(fd)
         os.rename(tmp, path)
 
-    def get(self, project: str, name: str) -> bytes | None:
+    def get(self, project: str, name: str, environment: str | None = None) -> bytes | None:
         try:
-            return self._path(project, name).read_bytes()
-        except FileNotFoundError:
+            return self._path(project, name, environment).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def remove(self, project: str, name: str) -> bool:
+    def environments_of(self, project: str, name: str) -> list[str]:
+        """The environments of the project that have a secret of this name."""
+        folder = self._project_dir(project) / ENVIRONMENTS
+        if not folder.is_dir():
+            return []
+        return sorted(urllib.parse.unquote(p.name) for p in folder.iterdir()
+                      if (p / name).is_file())
+
+    def remove(self, project: str, name: str, environment: str | None = None) -> bool:
         try:
-            self._path(project, name).unlink()
+            self._path(project, name, environment).unlink()
         except FileNotFoundError:
             return False
         return True
@@ -106,8 +123,8 @@ class SecretStore:
         shutil.rmtree(folder)
         return count
 
-    def infos(self, project: str) -> list[SecretInfo]:
-        folder = self._project_dir(project)
+    def infos(self, project: str, environment: str | None = None) -> list[SecretInfo]:
+        folder = self._folder(project, environment)
         if not folder.is_dir():
             return []
         found = []
@@ -123,4 +140,9 @@ class SecretStore:
         folder = self._project_dir(project)
         if not folder.is_dir():
             return []
-        return [p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")]
+        values = [p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")]
+        environments = folder / ENVIRONMENTS
+        if environments.is_dir():  # an environment's are masked in every build's log too
+            values += [p.read_bytes() for e in environments.iterdir() if e.is_dir()
+                       for p in e.iterdir() if not p.name.startswith(".")]
+        return values

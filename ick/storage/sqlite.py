@@ -210,11 +210,32 @@ MIGRATIONS: list[str] = [
                                    received_at TEXT NOT NULL, PRIMARY KEY (project, delivery));
     CREATE INDEX forge_deliveries_received ON forge_deliveries (received_at);
     """,
-    # gate (issue 25): a gate candidate's build keeps its gate facts (ick.model.GateFacts);
+    # 12: a gate candidate's build keeps its gate facts (ick.model.GateFacts);
     # the builds that have them are the gate's queue and its history.
     """
     ALTER TABLE builds ADD COLUMN gate TEXT;
     CREATE INDEX builds_gate ON builds (project, id) WHERE gate IS NOT NULL;
+    """,
+    # 13: deployments (ick/storage/deployments.py), one row each: which
+    # build goes to which environment of a project, its run (a build of event deploy), its
+    # state. No reference to builds: the history outlives a pruned build.
+    """
+    CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        build INTEGER NOT NULL,
+        run INTEGER,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        approved_by TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX deployments_environment ON deployments (project, environment, id);
+    CREATE INDEX deployments_run ON deployments (run);
     """,
 ]
 

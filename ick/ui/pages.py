@@ -94,6 +94,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         "paged": before is not None, "count": await overview.count(name),
         "fields": parameter_fields(project, required, session.token),
         "can_trigger": has_scope(session.token, "trigger"),
+        "environments": await wiring.deployments(request).environments(name),
     })
 
 

@@ -104,6 +104,41 @@ async def rebuild(request: web.Request) -> web.StreamResponse:
 
 
 @page
+async def environment_page(request: web.Request) -> web.StreamResponse:
+    from ick.ui import environments
+
+    return await environments.environment_page(request)
+
+
+@page
+async def deploy(request: web.Request) -> web.StreamResponse:
+    from ick.ui import environments
+
+    return await environments.deploy(request)
+
+
+@page
+async def rollback(request: web.Request) -> web.StreamResponse:
+    from ick.ui import environments
+
+    return await environments.rollback(request)
+
+
+@page
+async def approve(request: web.Request) -> web.StreamResponse:
+    from ick.ui import environments
+
+    return await environments.approve(request)
+
+
+@page
+async def reject(request: web.Request) -> web.StreamResponse:
+    from ick.ui import environments
+
+    return await environments.reject(request)
+
+
+@page
 async def events(request: web.Request) -> web.StreamResponse:
     from ick.ui import live
 
@@ -142,6 +177,13 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/ui/login", login)
     r.add_post("/ui/logout", logout)
     r.add_post(r"/ui/projects/{name:.+}/+build", build_now)
+    # An environment's name is a name: no '/' or '+', so its part is never a project's.
+    environment = r"/ui/projects/{name:.+}/environments/{env:[^/+][^/]*}"
+    r.add_get(environment, environment_page)
+    r.add_post(f"{environment}/+deploy", deploy)
+    r.add_post(f"{environment}/+rollback", rollback)
+    r.add_post("/ui/deployments/{id}/+approve", approve)
+    r.add_post("/ui/deployments/{id}/+reject", reject)
     r.add_get(r"/ui/projects/{name:.+}", project_page)
     r.add_get("/ui/builds/{id}", build_page)
     r.add_get("/ui/builds/{id}/events", events)

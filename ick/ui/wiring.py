@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ick import keys
 from ick.config import Settings
+from ick.delivery.coordinator import Deliveries
 from ick.keepers.sessions import SessionKeeper
 from ick.keepers.streams import StreamSlots
 from ick.scheduler.driver import Controller
@@ -49,6 +50,10 @@ def logs(request: web.Request) -> LogStore:
 
 def controller(request: web.Request) -> Controller:
     return request.app[keys.CONTROLLER]
+
+
+def deployments(request: web.Request) -> Deliveries:
+    return request.app[keys.DEPLOYMENTS]
 
 
 def sessions(request: web.Request) -> SessionKeeper:

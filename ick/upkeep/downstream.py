@@ -56,7 +56,8 @@ class Downstream:
         pass
 
     def build_finished(self, build: Build) -> None:
-        if build.state == BuildState.SUCCEEDED:
+        # A deployment's run ships a build; it is no new success for `triggers:`.
+        if build.state == BuildState.SUCCEEDED and build.event != "deploy":
             self._succeeded.put_nowait(build)
 
     def pending(self) -> int:

@@ -22,6 +22,7 @@ from ick.runners.base import ActionContext, ArtifactRef
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import Forgotten, Refused, Unreachable, WorkItem, outcome_to_json
+from ick.worker.deployed import place
 from ick.worker.systrees import SystreeCache
 
 log = logging.getLogger(__name__)
@@ -354,6 +355,37 @@ class RemoteServices:
         except (aiohttp.ClientError, TimeoutError) as e:
             raise ActionError(f"cannot upload output {path}: {e}") from None
         return int(doc["size"]), str(doc["digest"])
+
+    async def deployed_outputs(self, ctx: ActionContext, build_id: int) -> int:
+        """The list, then each output's bytes (digest checked), from the controller."""
+        url = f"{self.source.url}/work/{ctx.build_id}/{ctx.seq}/deployed"
+        try:
+            async with self.source.session.get(
+                url, params=self._params(), timeout=aiohttp.ClientTimeout(total=60),
+            ) as r:
+                if r.status >= 400:
+                    raise ActionError(f"the controller did not list them: {await _error(r)}")
+                listed = await r.json()
+            for item in listed:
+                path, job, want = str(item["path"]), int(item["job"]), str(item["digest"])
+                target = place(ctx.workspace, path)
+                digest = hashlib.sha256()
+                async with self.source.session.get(
+                    f"{url}/{job}/{urllib.parse.quote(path, safe='/')}", params=self._params(),
+                    timeout=aiohttp.ClientTimeout(total=None, sock_read=60),
+                ) as r:
+                    if r.status >= 400:
+                        raise ActionError(f"the controller did not give output {path}: "
+                                          f"{await _error(r)}")
+                    with open(target, "wb") as f:
+                        async for chunk in r.content.iter_chunked(CHUNK):
+                            digest.update(chunk)
+                            await asyncio.to_thread(f.write, chunk)
+                if f"sha256:{digest.hexdigest()}" != want:
+                    raise ActionError(f"output {path} came damaged (its digest differs)")
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as e:
+            raise ActionError(f"cannot fetch them from the controller: {e}") from None
+        return len(listed)
 
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
         try:

@@ -5,7 +5,9 @@ the controller's disk, behind the runners' `WorkerServices` protocol (ick.runner
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from ick.errors import ActionError
 from ick.runners.base import ActionContext, ArtifactRef
 from ick.storage.artifacts import ArtifactStore
 from ick.storage.outputs import OutputStore
+from ick.worker.deployed import place
 from ick.worker.systrees import SystreeCache
 
 
@@ -39,7 +42,8 @@ class LocalServices:
     with `StoreBlobs` of that store), secrets and builds' outputs."""
 
     def __init__(self, artifacts: ArtifactStore, systrees: SystreeCache,
-                 secret: Callable[[str, str], bytes | None], outputs: OutputStore) -> None:
+                 secret: Callable[[str, str, str | None], bytes | None],
+                 outputs: OutputStore) -> None:
         self.artifacts = artifacts
         self.outputs = outputs
         self._blobs = StoreBlobs(artifacts)
@@ -70,8 +74,18 @@ class LocalServices:
         return ArtifactRef(stored.name, stored.digest, stored.size)
 
     async def secret(self, ctx: ActionContext, name: str) -> bytes | None:
-        return self._secret(ctx.project, name)
+        environment = ctx.parameters.get("ick_environment") if ctx.event == "deploy" else None
+        return self._secret(ctx.project, name,
+                            environment if isinstance(environment, str) else None)
 
     async def store_output(self, ctx: ActionContext, path: str, file: Path) -> tuple[int, str]:
         output = await self.outputs.put_file(ctx.build_id, ctx.job, path, file)
         return output.size, output.digest
+
+    async def deployed_outputs(self, ctx: ActionContext, build_id: int) -> int:
+        """Copied from the store (never linked: an action may change its workspace's files)."""
+        found = await self.outputs.list(build_id)
+        for output in found:
+            target = place(ctx.workspace, output.path)
+            await asyncio.to_thread(shutil.copyfile, self.outputs.blob_path(output), target)
+        return len(found)

@@ -19,6 +19,7 @@ from ick.runners.result import ActionResult
 from ick.scheduler.machine import Outcome
 from ick.scheduler.routing import Labels
 from ick.scheduler.work import Refused, Unreachable, WorkItem, WorkSource
+from ick.worker.deployed import fill_workspace
 from ick.worker.outputs import with_outputs
 from ick.worker.secretfiles import secret_files
 from ick.worker.tracking import ActionTracker
@@ -43,6 +44,7 @@ class _Build:
 
     scratch: BuildScratch = field(default_factory=BuildScratch)
     seq: int = 0  # the action it runs, or ran last
+    filled: bool = False  # a deployment's run: its workspace holds the deployed outputs
 
 
 class Worker:
@@ -238,6 +240,10 @@ class Worker:
             with tracked:
                 if self.tracker is not None:
                     ctx.started = self.tracker.started(item.build_id, item.seq)
+                held = self._builds[(item.build_id, item.job)]
+                if not held.filled:  # before a deployment's first action
+                    held.filled = True
+                    await fill_workspace(ctx)
                 async with secret_files(ctx):
                     try:
                         result = await self._runner(item).run(ctx)

@@ -71,7 +71,7 @@ async def test_a_revoked_token_gets_401(api: Api) -> None:
         ({"name": "x", "scopes": "read"}, "scopes: expected a list of strings"),
         ({"name": "x", "scopes": [1]}, "scopes: expected a list of strings"),
         ({"name": "x", "scopes": ["god"]},
-         "unknown scope 'god' (expected one of: read, trigger, write, worker, admin)"),
+         "unknown scope 'god' (expected one of: read, trigger, write, deploy, worker, admin)"),
         ({"name": "x", "scopes": []}, "a token needs at least one scope"),
         ({"name": "", "scopes": ["read"]}, "a token needs a name of 1 to 200 printable characters"),
         ({"name": "\ud800", "scopes": ["read"]},

@@ -128,7 +128,7 @@ async def test_tokens_survive_a_restart_and_revoked_ones_do_not(db_path: Path) -
     ("name", "scopes", "message"),
     [
         ("ci", ["read", "root"],
-         "unknown scope 'root' (expected one of: read, trigger, write, worker, admin)"),
+         "unknown scope 'root' (expected one of: read, trigger, write, deploy, worker, admin)"),
         ("ci", [], "a token needs at least one scope"),
         ("", ["read"], "a token needs a name of 1 to 200 printable characters"),
         ("x" * 201, ["read"], "a token needs a name of 1 to 200 printable characters"),
