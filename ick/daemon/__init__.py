@@ -228,7 +228,7 @@ async def open_daemon(
                                 repository=RepositoryReader(state / "git").read)
         gate = Gatekeeper(gate_inbox, controller, builds, resources,
                           Mover(state / "git", run_root(state), secrets.value),
-                          told=(outbox.gate_decided,))
+                          told=(outbox.gate_decided, deployments.gate_decided))
         deployments.bind(controller.trigger)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())

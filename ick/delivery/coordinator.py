@@ -79,7 +79,16 @@ class Deliveries:
         pass
 
     def build_finished(self, build: Build) -> None:
-        if build.event == DEPLOY_EVENT or build.state == BuildState.SUCCEEDED:
+        # A gate candidate's build is deployed only once the gate merged it (gate_decided).
+        if build.event == DEPLOY_EVENT or (build.state == BuildState.SUCCEEDED
+                                           and build.gate is None):
+            self._ended.put_nowait(build)
+
+    def gate_decided(self, build: Build) -> None:
+        """The gate decided a candidate: one merged is its target branch's build of the
+        merge, which `auto:` deploys as it would a push of that branch."""
+        if build.state == BuildState.SUCCEEDED and build.gate is not None \
+                and build.gate.result == "merged":
             self._ended.put_nowait(build)
 
     def pending(self) -> int:
@@ -365,7 +374,10 @@ class Deliveries:
         for environment in project.environment_list():
             if environment.auto is None or environment.after != after:
                 continue
-            if plan_miss(environment.auto, build.event, build.git, build.parameters):
+            # A merged gate build is its target branch's push (DESIGN.md, "the gate").
+            event = "push" if build.gate is not None and build.gate.result == "merged" \
+                else build.event
+            if plan_miss(environment.auto, event, build.git, build.parameters):
                 continue
             try:
                 await self.deploy(project.name, environment.name, build.id, "ick", "auto")

@@ -199,10 +199,13 @@ class BuildStore:
 
     async def newest_succeeded(self, project: str, besides_event: str) -> Build | None:
         """The project's newest succeeded build of an event other than `besides_event`
-        (what a deployment ships by default: never another deployment's run)."""
+        (what a deployment ships by default: never another deployment's run, nor a gate
+        candidate the gate has not merged)."""
+        result = self.db.dialect.json_value("gate", ["result"])
         rows = await self.db.fetchall(
             f"SELECT {BUILD_COLUMNS} FROM builds WHERE project = ? AND state = ? "
-            "AND event != ? ORDER BY id DESC LIMIT 1",
+            f"AND event != ? AND (gate IS NULL OR {result} = 'merged') "
+            "ORDER BY id DESC LIMIT 1",
             (project, BuildState.SUCCEEDED.value, besides_event))
         return next(iter(await self._builds(rows, with_actions=False)), None)
 

@@ -66,7 +66,8 @@ class Repo:
     def __init__(self, daemon: Daemon, base: Path, project: str, url: str | None = None,
                  gate: dict[str, str] | None = None,
                  parameters: dict[str, str] | None = None,
-                 notify: list[dict[str, Any]] | None = None) -> None:
+                 notify: list[dict[str, Any]] | None = None,
+                 environments: list[dict[str, Any]] | None = None) -> None:
         self.daemon, self.project = daemon, project
         self.bare = base / "repo.git"
         self.work = base / "work"
@@ -80,10 +81,11 @@ class Repo:
             "project": project, "parameters": {"git_url": url or str(self.bare),
                                                **(parameters or {})},
             "pipelines": ["gated"], "gate": gate or {"branch": "main"},
-            "notify": notify or []}],
+            "notify": notify or [], **({"environments": environments} if environments else {})}],
             "pipelines": [{"pipeline": "gated", "actions": [
                 {"action": "git", "git_dir": "repo", "where": "host"},
-                {"shell": CHECK, "where": "host"}]}]}
+                {"shell": CHECK, "where": "host"}]},
+                {"pipeline": "ship", "actions": [{"shell": "true", "where": "host"}]}]}
         applied = daemon.apply(yaml.safe_dump(doc), name=f"{project}.ick")
         assert applied.returncode == 0, applied.stderr
         for name, args in (("post-receive", ()), ("pre-receive", ("--gate",))):
@@ -186,6 +188,29 @@ def test_a_good_change_is_merged_and_nothing_else_changes(
     assert shown.returncode == 0, shown.stderr
     assert re.search(rf"^ *{build_id} .* gate/main/typo .* merged$", shown.stdout, re.M), \
         shown.stdout
+
+
+def test_auto_deployments_of_the_target_branch_start_from_the_merged_gate_build(
+        daemon: Daemon, tmp_path: Path) -> None:
+    repo = Repo(daemon, tmp_path, "shipped", environments=[
+        {"environment": "staging", "pipelines": ["ship"], "auto": {"branch": "main"}}])
+    repo.candidate("broken", {"FAIL": "x\n"})
+    rejected = repo.propose("broken")
+    assert repo.decided(rejected)["gate"]["result"] == "rejected"
+    repo.candidate("fine", {"b.txt": "bee\n"})
+    merged = repo.propose("fine")
+    assert repo.decided(merged)["gate"]["result"] == "merged"
+
+    def deployments() -> list[dict[str, Any]]:
+        status, doc = daemon.api("GET", "/deployments?project=shipped")
+        assert status == 200, doc
+        return list(doc)
+    found = poll(deployments, lambda ds: any(d["state"] == "succeeded" for d in ds), 60,
+                 lambda ds: f"no succeeded deployment: {ds}")
+    # the merged candidate's build, as main's push; the rejected one (and the candidate
+    # build before the gate decided it) deployed nowhere
+    assert [(d["environment"], d["build"], d["reason"]) for d in found] == [
+        ("staging", merged, "auto")]
 
 
 @pytest.fixture
