@@ -153,6 +153,7 @@ class Outbox:
     def gate_decided(self, build: Build) -> None:
         """The gate merged or rejected a candidate (point `gate`); its build has ended."""
         self._events.append(_Event(build.id, build.project, build.state, "gate", build.commit))
+        self.wake()
 
     # the deployments' listener (ick.delivery) -----------------------------------
 

@@ -39,9 +39,10 @@ def test_bad_settings_are_refused_before_starting(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (f"ick: error: {config}: unknown setting 'workrs' (expected one of: "
                              "debian_mirror, header_timeout, irc, keep_builds, keep_days, "
-                             "listen, matrix, max_connections, max_log_mb, max_outputs_mb, "
-                             "max_streams, max_streams_per_session, public_badges, public_url, "
-                             "smtp, state_dir, systree_cache, worker_labels, workers)\n")
+                             "keep_deployments, listen, matrix, max_connections, max_log_mb, "
+                             "max_outputs_mb, max_streams, max_streams_per_session, "
+                             "public_badges, public_url, smtp, state_dir, systree_cache, "
+                             "worker_labels, workers)\n")
 
 
 def test_ctrl_c_stops_cleanly(start_daemon: Callable[..., Daemon]) -> None:
