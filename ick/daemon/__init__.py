@@ -215,6 +215,7 @@ async def open_daemon(
                                 listeners=(secrets, outbox, downstream),
                                 lease=settings.worker_lease,
                                 on_queued=(outbox.build_queued,), untrusted=refusal,
+                                on_end=(outbox.end_write,),
                                 repository=RepositoryReader(state / "git").read)
         timers = TimerStore(db)
         clock = SystemClock(local_zone())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from ick.notify.irc import IrcLink
 from ick.notify.message import TAIL_BYTES, facts, log_tail, masked
 from ick.notify.rules import fires, retry_delay
 from ick.storage.builds import BuildStore
+from ick.storage.db import Tx
 from ick.storage.logs import LogStore
 from ick.storage.notifications import (
     Decision,
@@ -106,6 +107,8 @@ class Outbox:
     def __post_init__(self) -> None:
         self._irc = IrcLink(self.irc)
         self._events: list[_Event] = []
+        # Builds whose end their Save decided (end_write), until build_finished sees them.
+        self._decided: dict[int, list[Decision]] = {}
         self._wake = asyncio.Event()
         self._sending: set[int] = set()
         self._statuses: set[int] = set()  # builds with a commit status being sent
@@ -123,8 +126,29 @@ class Outbox:
         self.wake()
 
     def build_finished(self, build: Build) -> None:
-        self._events += _ended(build)
+        decided = self._decided.pop(build.id, None)
+        if decided is None:  # its Save did not decide it (see end_write): decide it now
+            self._events += _ended(build)
+        else:
+            self._told(decided)
         self.wake()
+
+    def end_write(self, build: Build) -> Callable[[Tx], Awaitable[object]]:
+        """The write that decides who is told of the build's end, for the transaction that
+        saves the end itself: an end costs no commit of its own. Where the decision cannot
+        be made there, the build's end is decided as any event, once it is saved."""
+
+        async def write(tx: Tx) -> None:
+            try:
+                decisions = [await self._decide(e) for e in _ended(build)]
+            except Exception:  # the Save must not fail for it: build_finished decides it
+                log.exception("build %d: cannot decide its notifications with its end",
+                              build.id)
+                return
+            self._decided[build.id] = await self.store.decide_in(tx, decisions,
+                                                                  iso(self.clock()))
+
+        return write
 
     def wake(self) -> None:
         """Look for due work now (the clock may have moved, or something was queued)."""
@@ -178,12 +202,23 @@ class Outbox:
         """Write the notifications of every build event received so far, in one transaction."""
         while self._events:
             events, self._events = self._events, []
-            decisions = [await self._decide(e) for e in events]
-            for d in await self.store.decide(decisions, iso(self.clock())):
-                if d.targets:
-                    self._look = True
-                    log.info("build %d: %d notifications of its %s", d.build_id,
-                             len(d.targets), d.event)
+            # A build's queue and start that tell no one leave no row: nothing is to be sent,
+            # and a restart never looks for them (only ends are decided late). Most builds
+            # tell no one of them, and each write is a commit with its fsync on the path
+            # from trigger to finished.
+            decisions = [d for d in [await self._decide(e) for e in events]
+                         if d.targets or d.event == "end"]
+            if not decisions:
+                continue
+            self._told(await self.store.decide(decisions, iso(self.clock())))
+
+    def _told(self, decided: list[Decision]) -> None:
+        """New decisions were stored: send what they queued."""
+        for d in decided:
+            if d.targets:
+                self._look = True
+                log.info("build %d: %d notifications of its %s", d.build_id, len(d.targets),
+                         d.event)
 
     async def _sleep(self, now: datetime) -> None:
         """Until the next notification is due, an event arrives or a send ends."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from ick.model import NO_GIT, ActionRecord, ActionTraits, Build, BuildState, GitFacts, JobRecord
@@ -204,9 +204,11 @@ class BuildStore:
         )
         return BuildState(rows[0][0]) if rows else None
 
-    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False) -> None:
+    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False,
+                   also: Sequence[Callable[[Tx], Awaitable[object]]] = ()) -> None:
         """Persist the build's row and the given actions' rows in one transaction; with
-        `git`, the build's git facts too (they change once, when a checkout finds them)."""
+        `git`, the build's git facts too (they change once, when a checkout finds them);
+        `also`, more writes of the same transaction (who is told of the build's end)."""
         actions = [
             (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
              build.id, seq)
@@ -238,6 +240,8 @@ class BuildStore:
                     actions,
                 ),
             )
+            for write in also:
+                await write(tx)
 
         await self.db.write(update)
 
