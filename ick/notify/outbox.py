@@ -140,7 +140,7 @@ class Outbox:
 
         async def write(tx: Tx) -> None:
             try:
-                decisions = [await self._decide(e) for e in _ended(build)]
+                decisions = [await self._decide(e, tx) for e in _ended(build)]
             except Exception:  # the Save must not fail for it: build_finished decides it
                 log.exception("build %d: cannot decide its notifications with its end",
                               build.id)
@@ -238,23 +238,25 @@ class Outbox:
                 self._events += _ended(build)
         await self.drain()
 
-    async def _decide(self, event: _Event) -> Decision:
+    async def _decide(self, event: _Event, tx: Tx | None = None) -> Decision:
+        """Who is told of the event (`tx`: the transaction that saves a build's end)."""
         project = await self.resources.project(event.project)
         if project is None:  # deleted meanwhile
             return Decision(event.build_id, event.event, [])
         status = forgestatus.status_target(project, event.event, event.state, event.commit)
-        decision = await self._decide_notify(event, project)
+        decision = await self._decide_notify(event, project, tx)
         return decision if status is None else Decision(
             decision.build_id, decision.event, [status, *decision.targets])
 
-    async def _decide_notify(self, event: _Event, project: Project) -> Decision:
+    async def _decide_notify(self, event: _Event, project: Project,
+                             tx: Tx | None = None) -> Decision:
         if not project.notify:  # tells no one
             return Decision(event.build_id, event.event, [])
         # The stored entries are kept as they are: the notification rows hold them verbatim.
         entries = [(entry, target_of(entry)) for entry in project.notify]
         previous = None
         if event.event == "end" and any(t is not None and t.when == "change" for _, t in entries):
-            previous = await self.builds.previous_outcome(event.project, event.build_id)
+            previous = await self.builds.previous_outcome(event.project, event.build_id, tx)
         targets = []
         told: set[tuple[str, str]] = set()
         for entry, t in entries:

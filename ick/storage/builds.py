@@ -193,10 +193,12 @@ class BuildStore:
             "ORDER BY id", (project, BuildState.QUEUED.value, BuildState.RUNNING.value))
         return await self._builds(rows, with_actions=False)
 
-    async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
+    async def previous_outcome(self, project: str, before_id: int,
+                               tx: Tx | None = None) -> BuildState | None:
         """The state of the project's last finished build before this one that was not
-        cancelled (a cancelled build says nothing of how the project is doing)."""
-        rows = await self.db.fetchall(
+        cancelled (a cancelled build says nothing of how the project is doing); read in `tx`
+        when given, which sees the ends saved before this one's in the same transaction."""
+        rows = await (self.db if tx is None else tx).fetchall(
             "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?, ?) "
             "ORDER BY id DESC LIMIT 1",
             (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value,

@@ -3,11 +3,13 @@ transaction of the build's last Save, and a queue or start that tells no one wri
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
 
 from ick.model import ActionRecord, ActionState, Build, BuildState
+from ick.storage.sqlite import SqliteDatabase
 from tests.notify.test_outbox import World, project, world  # noqa: F401
 
 
@@ -70,3 +72,27 @@ async def test_a_queue_and_a_start_that_tell_no_one_write_nothing(
     await outbox.drain()
     assert await decided(world) == [(build.id, "end")]
 
+
+
+async def test_ends_saved_together_are_each_others_previous_outcome(
+        world: World) -> None:  # noqa: F811
+    await world.resources.put_project(project({"email": "dev@example.org", "when": "change"}))
+    outbox = world.outbox()
+    first = await queued(world)
+    first = replace(first, state=BuildState.SUCCEEDED, finished_at="2024-01-01T00:00:03.000Z",
+                    actions=[replace(first.actions[0], state=ActionState.SUCCEEDED)])
+    await world.builds.save(first, (0,), also=[outbox.end_write(first)])
+    broken, fixed = failed(await queued(world)), await queued(world)
+    fixed = replace(fixed, state=BuildState.SUCCEEDED, finished_at="2024-01-01T00:00:04.000Z",
+                    actions=[replace(fixed.actions[0], state=ActionState.SUCCEEDED)])
+    # Both ends wait for the writer, so they share one transaction (a group commit).
+    db = world.db
+    assert isinstance(db, SqliteDatabase)
+    async with db.lock:
+        saves = [asyncio.ensure_future(world.builds.save(b, (0,), also=[outbox.end_write(b)]))
+                 for b in (broken, fixed)]
+        await asyncio.sleep(0)
+    await asyncio.gather(*saves)
+    told = {b.id: [n.event for n in await world.store.for_build(b.id)]
+            for b in (first, broken, fixed)}
+    assert told == {first.id: [], broken.id: ["end"], fixed.id: ["end"]}
