@@ -9,7 +9,13 @@ built from `git archive REF`, cached in /tmp/ick-bench-COMMIT so a second run re
 are measured in interleaved rounds (this checkout, REF, this, REF, ...) on the same machine in
 the same minutes, and each figure is printed with the ratio this / REF: a regression shows as
 a ratio in one run.
-Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N] [--against REF]
+
+With `--features` this tree runs twice, interleaved in the same way: the plain projects, and
+the same projects with this round's features configured but unused (FEATURES: branches: and
+tags: globs, cancel_superseded, a `when:` that holds, `outputs:` that match no file, notify
+rules that never fire, a forge without a status token), with the ratio features / plain.
+Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N]
+                              [--against REF | --features]
 """
 
 from __future__ import annotations
@@ -45,6 +51,41 @@ pipelines:
     actions:
       - shell: "true"
         where: host
+"""
+
+# The same projects with the features of issues 23, 26 and 27 configured, none of them at work:
+# API triggers are not filtered by branches:/tags: and cancel nothing; the `when:` holds, so
+# the action runs; its `outputs:` match no file; the notify rules fire only on a failure; the
+# forge has no status token (and the builds no commit), so no status is sent.
+PROJECT_FEATURES = """
+    branches: [main, "release/*"]
+    tags: ["v*"]
+    cancel_superseded: false
+    notify:
+      - {email: dev@example.org, when: failure}
+      - {matrix: "!abcdef:example.org", when: failure}
+      - {irc: "#hello", when: failure}
+      - {webhook: "http://127.0.0.1:9/never", when: failure}
+    forge:
+      type: forgejo
+      url: https://forge.example.org/
+      repository: alice/hello
+      webhook_secret: forge_hook
+"""
+FEATURES = f"""
+projects:
+  - project: latency
+    pipelines: [noop]{PROJECT_FEATURES}
+  - project: throughput
+    concurrent: true
+    pipelines: [noop]{PROJECT_FEATURES}
+pipelines:
+  - pipeline: noop
+    actions:
+      - shell: "true"
+        where: host
+        when: {{event: [manual, push, tag, change], status: success}}
+        outputs: ["dist/*.deb", "reports/"]
 """
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, as the figures are quoted on
@@ -134,6 +175,7 @@ class Side:
 
     name: str
     daemon: Daemon
+    ick: str = ICK  # the projects it runs
     session: aiohttp.ClientSession | None = None
     idle: float = 0.0
     after: float = 0.0
@@ -170,7 +212,7 @@ async def run(sides: list[Side], args: argparse.Namespace) -> None:
         for side in sides:
             assert side.daemon.proc is not None
             side.idle = rss_mb(side.daemon.proc.pid)
-            side.daemon.apply(ICK)
+            side.daemon.apply(side.ick)
             side.session = aiohttp.ClientSession(
                 headers={"Authorization": f"Bearer {side.daemon.admin_token}"})
         # Interleaved: each round runs its share of the latency builds and one throughput
@@ -200,12 +242,19 @@ async def main() -> None:
     parser.add_argument("--builds", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3,
                         help="throughput rounds (this machine's figures vary run to run)")
-    parser.add_argument("--against", metavar="REF",
-                        help="also run the daemon of this git ref, interleaved, with ratios")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--against", metavar="REF",
+                       help="also run the daemon of this git ref, interleaved, with ratios")
+    which.add_argument("--features", action="store_true",
+                       help="run this tree plain and with the features configured, interleaved")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        sides = [Side("this", PythonDaemon(Path(tmp) / "this", sys.executable))]
-        if args.against:
+        sides = [Side("plain" if args.features else "this",
+                      PythonDaemon(Path(tmp) / "this", sys.executable))]
+        if args.features:
+            sides.insert(0, Side("features", PythonDaemon(Path(tmp) / "features", sys.executable),
+                                 FEATURES))
+        elif args.against:
             python = ref_python(args.against)
             # Daemons start in the temporary folder: before -I (finding 6 of issue 22), an
             # old ref's `ick serve` ran `python -m ick.daemon`, which would import this
@@ -215,9 +264,9 @@ async def main() -> None:
         await run(sides, args)
     for side in sides:
         side.report(args.builds)
-    if args.against:
+    if len(sides) == 2:
         this, ref = sides
-        print(f"ratio this / {args.against}: latency median {this.median() / ref.median():.2f}, "
+        print(f"ratio {this.name} / {ref.name}: latency median {this.median() / ref.median():.2f}, "
               f"p95 {this.p95() / ref.p95():.2f}, throughput {this.rate() / ref.rate():.2f}, "
               f"idle RSS {this.idle / ref.idle:.2f}")
 

@@ -225,6 +225,7 @@ async def open_daemon(
                                 listeners=(secrets, outbox, downstream, gate_inbox, deployments),
                                 lease=settings.worker_lease,
                                 on_queued=(outbox.build_queued,), untrusted=refusal,
+                                on_end=(outbox.end_write,),
                                 repository=RepositoryReader(state / "git").read)
         gate = Gatekeeper(gate_inbox, controller, builds, resources,
                           Mover(state / "git", run_root(state), secrets.value),

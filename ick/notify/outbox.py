@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from ick.notify.message import (
 )
 from ick.notify.rules import fires, fires_deployment, retry_delay
 from ick.storage.builds import BuildStore
+from ick.storage.db import Tx
 from ick.storage.deployments import Deployment, DeploymentState, DeploymentStore
 from ick.storage.logs import LogStore
 from ick.storage.notifications import (
@@ -123,6 +124,8 @@ class Outbox:
     def __post_init__(self) -> None:
         self._irc = IrcLink(self.irc)
         self._events: list[_Event] = []
+        # Builds whose end their Save decided (end_write), until build_finished sees them.
+        self._decided: dict[int, list[Decision]] = {}
         self._wake = asyncio.Event()
         self._sending: set[int] = set()
         self._statuses: set[int] = set()  # builds with a commit status being sent
@@ -147,7 +150,11 @@ class Outbox:
         self.wake()
 
     def build_finished(self, build: Build) -> None:
-        self._events += _ended(build)
+        decided = self._decided.pop(build.id, None)
+        if decided is None:  # its Save did not decide it (see end_write): decide it now
+            self._events += _ended(build)
+        else:
+            self._told(decided)
         self.wake()
 
     def gate_decided(self, build: Build) -> None:
@@ -170,6 +177,23 @@ class Outbox:
                                    deployment_event(point, deployment.id),
                                    succeeded=deployment.state == DeploymentState.SUCCEEDED))
         self.wake()
+
+    def end_write(self, build: Build) -> Callable[[Tx], Awaitable[object]]:
+        """The write that decides who is told of the build's end, for the transaction that
+        saves the end itself: an end costs no commit of its own. Where the decision cannot
+        be made there, the build's end is decided as any event, once it is saved."""
+
+        async def write(tx: Tx) -> None:
+            try:
+                decisions = [await self._decide(e, tx) for e in _ended(build)]
+            except Exception:  # the Save must not fail for it: build_finished decides it
+                log.exception("build %d: cannot decide its notifications with its end",
+                              build.id)
+                return
+            self._decided[build.id] = await self.store.decide_in(tx, decisions,
+                                                                  iso(self.clock()))
+
+        return write
 
     def wake(self) -> None:
         """Look for due work now (the clock may have moved, or something was queued)."""
@@ -223,12 +247,23 @@ class Outbox:
         """Write the notifications of every build event received so far, in one transaction."""
         while self._events:
             events, self._events = self._events, []
-            decisions = [await self._decide(e) for e in events]
-            for d in await self.store.decide(decisions, iso(self.clock())):
-                if d.targets:
-                    self._look = True
-                    log.info("build %d: %d notifications of its %s", d.build_id,
-                             len(d.targets), d.event)
+            # A build's queue and start that tell no one leave no row: nothing is to be sent,
+            # and a restart never looks for them (only ends are decided late). Most builds
+            # tell no one of them, and each write is a commit with its fsync on the path
+            # from trigger to finished.
+            decisions = [d for d in [await self._decide(e) for e in events]
+                         if d.targets or d.event == "end"]
+            if not decisions:
+                continue
+            self._told(await self.store.decide(decisions, iso(self.clock())))
+
+    def _told(self, decided: list[Decision]) -> None:
+        """New decisions were stored: send what they queued."""
+        for d in decided:
+            if d.targets:
+                self._look = True
+                log.info("build %d: %d notifications of its %s", d.build_id, len(d.targets),
+                         d.event)
 
     async def _sleep(self, now: datetime) -> None:
         """Until the next notification is due, an event arrives or a send ends."""
@@ -248,7 +283,8 @@ class Outbox:
                 self._events += _ended(build)
         await self.drain()
 
-    async def _decide(self, event: _Event) -> Decision:
+    async def _decide(self, event: _Event, tx: Tx | None = None) -> Decision:
+        """Who is told of the event (`tx`: the transaction that saves a build's end)."""
         project = await self.resources.project(event.project)
         if project is None:  # deleted meanwhile
             return Decision(event.build_id, event.event, [])
@@ -263,18 +299,19 @@ class Outbox:
                     targets.append(entry)
             return Decision(event.build_id, event.event, targets)
         status = forgestatus.status_target(project, event.event, event.state, event.commit)
-        decision = await self._decide_notify(event, project)
+        decision = await self._decide_notify(event, project, tx)
         return decision if status is None else Decision(
             decision.build_id, decision.event, [status, *decision.targets])
 
-    async def _decide_notify(self, event: _Event, project: Project) -> Decision:
+    async def _decide_notify(self, event: _Event, project: Project,
+                             tx: Tx | None = None) -> Decision:
         if not project.notify:  # tells no one
             return Decision(event.build_id, event.event, [])
         # The stored entries are kept as they are: the notification rows hold them verbatim.
         entries = [(entry, target_of(entry)) for entry in project.notify]
         previous = None
         if event.event == "end" and any(t is not None and t.when == "change" for _, t in entries):
-            previous = await self.builds.previous_outcome(event.project, event.build_id)
+            previous = await self.builds.previous_outcome(event.project, event.build_id, tx)
         targets = []
         told: set[tuple[str, str]] = set()
         for entry, t in entries:

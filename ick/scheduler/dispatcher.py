@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -52,6 +52,7 @@ from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
 from ick.storage.builds import BuildStore
+from ick.storage.db import Tx
 from ick.storage.resources import ResourceStore
 from ick.timefmt import now_iso
 
@@ -72,6 +73,10 @@ class BuildListener(Protocol):
 
     def build_finished(self, build: Build) -> None: ...
 
+
+# Given a build that has ended, a write for the transaction that saves its end (the outbox's
+# decision of who is told): the end and what follows from it are one commit.
+EndWrite = Callable[[Build], Callable[[Tx], Awaitable[object]]]
 
 # The events whose trigger, for a ref and commit the project has built, makes no new build.
 PUSHED = ("push", "tag", "change")
@@ -98,8 +103,10 @@ class Dispatcher:
                  buildlog: BuildLog, listeners: Sequence[BuildListener] = (),
                  on_queued: Sequence[Callable[[Build], None]] = (),
                  untrusted: Refusal | None = None,
-                 repository: RepositoryRead | None = None) -> None:
+                 repository: RepositoryRead | None = None,
+                 on_end: Sequence[EndWrite] = ()) -> None:
         self._builds = builds
+        self._on_end = tuple(on_end)  # written with a build's last Save
         self._repository = repository  # reads a build's repository pipelines
         # Told of each new build once it is queued (a forge's pending status); only take note.
         self._on_queued = tuple(on_queued)
@@ -555,7 +562,9 @@ class Dispatcher:
         transitions of other builds meanwhile share its group commit rather than queueing
         behind its fsync. What follows the Save in its list acts only once it is stored.
         """
-        saving = asyncio.ensure_future(self._builds.save(save.build, save.seqs, git=save.git))
+        also = [end(save.build) for end in self._on_end] if save.build.state.finished else []
+        saving = asyncio.ensure_future(self._builds.save(save.build, save.seqs, git=save.git,
+                                                         also=also))
         self._lock.release()
         try:
             await asyncio.shield(saving)

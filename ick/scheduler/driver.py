@@ -10,7 +10,7 @@ from typing import Any
 
 from ick.model import Build, Environment, GitFacts
 from ick.scheduler.buildlog import BuildLog
-from ick.scheduler.dispatcher import BuildListener, Dispatcher
+from ick.scheduler.dispatcher import BuildListener, Dispatcher, EndWrite
 from ick.scheduler.machine import Outcome, RunningAction
 from ick.scheduler.plan import Refusal, RepositoryRead
 from ick.scheduler.registry import Connected, WorkerRegistry
@@ -33,13 +33,14 @@ class Controller:
                  timeout_grace: float = TIMEOUT_GRACE,
                  on_queued: Sequence[Callable[[Build], None]] = (),
                  untrusted: Refusal | None = None,
-                 repository: RepositoryRead | None = None) -> None:
+                 repository: RepositoryRead | None = None,
+                 on_end: Sequence[EndWrite] = ()) -> None:
         self.registry = WorkerRegistry(lease)
         # Seconds past an action's `timeout:` before the controller ends it itself.
         self.timeout_grace = timeout_grace
         self.buildlog = BuildLog(logs)
         self.dispatcher = Dispatcher(builds, resources, self.registry, self.buildlog,
-                                     listeners, on_queued, untrusted, repository)
+                                     listeners, on_queued, untrusted, repository, on_end)
 
     @property
     def lease(self) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from ick.model import (
@@ -216,10 +216,12 @@ class BuildStore:
             "ORDER BY id", (project, BuildState.QUEUED.value, BuildState.RUNNING.value))
         return await self._builds(rows, with_actions=False)
 
-    async def previous_outcome(self, project: str, before_id: int) -> BuildState | None:
+    async def previous_outcome(self, project: str, before_id: int,
+                               tx: Tx | None = None) -> BuildState | None:
         """The state of the project's last finished build before this one that was not
-        cancelled (a cancelled build says nothing of how the project is doing)."""
-        rows = await self.db.fetchall(
+        cancelled (a cancelled build says nothing of how the project is doing); read in `tx`
+        when given, which sees the ends saved before this one's in the same transaction."""
+        rows = await (self.db if tx is None else tx).fetchall(
             "SELECT state FROM builds WHERE project = ? AND id < ? AND state NOT IN (?, ?, ?) "
             "ORDER BY id DESC LIMIT 1",
             (project, before_id, BuildState.QUEUED.value, BuildState.RUNNING.value,
@@ -227,9 +229,11 @@ class BuildStore:
         )
         return BuildState(rows[0][0]) if rows else None
 
-    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False) -> None:
+    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False,
+                   also: Sequence[Callable[[Tx], Awaitable[object]]] = ()) -> None:
         """Persist the build's row and the given actions' rows in one transaction; with
-        `git`, the build's git facts too (they change once, when a checkout finds them)."""
+        `git`, the build's git facts too (they change once, when a checkout finds them);
+        `also`, more writes of the same transaction (who is told of the build's end)."""
         actions = [
             (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
              build.id, seq)
@@ -261,6 +265,8 @@ class BuildStore:
                     actions,
                 ),
             )
+            for write in also:
+                await write(tx)
 
         await self.db.write(update)
 

@@ -121,29 +121,29 @@ class NotificationStore:
         """Record each (build, event) as decided and queue one pending row per target, in one
         transaction; returns the decisions that were new (one made before writes nothing).
         """
+        return await self.db.write(lambda tx: self.decide_in(tx, decisions, now))
 
-        async def write(tx: Tx) -> list[Decision]:
-            # Two statements however many decisions: which (build, event) are new, then the
-            # pending rows of those.
-            new: list[Decision] = []
-            for start in range(0, len(decisions), DECIDE_BATCH):
-                batch: dict[tuple[int, str], Decision] = {}
-                for d in decisions[start:start + DECIDE_BATCH]:
-                    batch.setdefault((d.build_id, d.event), d)  # the first decides, as before
-                rows = await tx.fetchall(
-                    "INSERT INTO notify_decisions (build_id, event, decided_at) "
-                    f"VALUES {', '.join(['(?, ?, ?)'] * len(batch))} "
-                    "ON CONFLICT DO NOTHING RETURNING build_id, event",
-                    [v for build_id, event in batch for v in (build_id, event, now)])
-                new += [batch[(row[0], row[1])] for row in rows]
-            await tx.executemany(
-                "INSERT INTO notifications (build_id, target, event, state, attempts, "
-                "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
-                [(d.build_id, json.dumps(t), d.event, NotifyState.PENDING.value, now, now)
-                 for d in new for t in d.targets])
-            return new
-
-        return await self.db.write(write)
+    async def decide_in(self, tx: Tx, decisions: Sequence[Decision], now: str) -> list[Decision]:
+        """`decide` inside a transaction that writes more (a build's end with its Save)."""
+        # Two statements however many decisions: which (build, event) are new, then the
+        # pending rows of those.
+        new: list[Decision] = []
+        for start in range(0, len(decisions), DECIDE_BATCH):
+            batch: dict[tuple[int, str], Decision] = {}
+            for d in decisions[start:start + DECIDE_BATCH]:
+                batch.setdefault((d.build_id, d.event), d)  # the first decides, as before
+            rows = await tx.fetchall(
+                "INSERT INTO notify_decisions (build_id, event, decided_at) "
+                f"VALUES {', '.join(['(?, ?, ?)'] * len(batch))} "
+                "ON CONFLICT DO NOTHING RETURNING build_id, event",
+                [v for build_id, event in batch for v in (build_id, event, now)])
+            new += [batch[(row[0], row[1])] for row in rows]
+        await tx.executemany(
+            "INSERT INTO notifications (build_id, target, event, state, attempts, "
+            "created_at, next_attempt_at, history) VALUES (?, ?, ?, ?, 0, ?, ?, '[]')",
+            [(d.build_id, json.dumps(t), d.event, NotifyState.PENDING.value, now, now)
+             for d in new for t in d.targets])
+        return new
 
     async def undecided_ends(self) -> list[int]:
         """Finished builds whose end was never decided (the daemon died in between)."""

@@ -36,6 +36,17 @@ def output_files(root: Path, patterns: list[str]) -> list[tuple[str, Path]]:
     return sorted(found.items())
 
 
+def may_match(root: Path, pattern: str) -> bool:
+    """Whether the glob's fixed leading part (before its first wildcard) exists under `root`:
+    where it does not, the glob matches nothing."""
+    fixed: list[str] = []
+    for part in PurePosixPath(pattern).parts:
+        if any(c in part for c in "*?["):
+            break
+        fixed.append(part)
+    return not fixed or os.path.lexists(root.joinpath(*fixed))
+
+
 def _check_name(rel: str) -> None:
     """A path the daemon can keep (it goes into the database, URLs and pages)."""
     try:
@@ -69,7 +80,11 @@ async def keep_outputs(ctx: ActionContext) -> None:
     patterns = ctx.action.get(KEY)
     if not isinstance(patterns, list) or not patterns:
         return
-    files = await asyncio.to_thread(output_files, ctx.workspace, [str(p) for p in patterns])
+    globs = [str(p) for p in patterns]
+    if any(may_match(ctx.workspace, g) for g in globs):  # a search may be long: not on the loop
+        files = await asyncio.to_thread(output_files, ctx.workspace, globs)
+    else:  # each glob fails at its first folder: the checks alone, without a thread's hop
+        files = output_files(ctx.workspace, globs)
     if not files:
         ctx.say(f"outputs: nothing in the workspace matches {', '.join(map(str, patterns))}")
         return
