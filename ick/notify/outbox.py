@@ -395,17 +395,8 @@ class Outbox:
         start = max(0, size - TAIL_BYTES)
         tail = log_tail(self.logs.read(build.id, start, TAIL_BYTES, job=job),
                         from_start=start == 0)
-        doc = facts(build, n.event, tail, self.base_url(), previous)
-        if self.secret_values is not None:
-            # The log is masked as it is stored; parameters, messages and git facts are not.
-            doc = masked(doc, self.secret_values(build.project))
-        target = target_of(n.target)
-        if target is None:
-            raise SendError("the target names no channel this daemon has")
-        senders = Senders(self.smtp, self.http.session(),
-                          lambda name: self._secret(build.project, name), key=str(n.id),
-                          matrix=self.matrix, irc=self._irc)
-        return await BY_KEY[target.channel].send(senders, target, doc)
+        return await self._tell(n, build.project,
+                                facts(build, n.event, tail, self.base_url(), previous))
 
     async def _send_deployment(self, n: Notification, point: str, deployment_id: int) -> str:
         deployment = None if self.deployments is None else \
@@ -415,14 +406,20 @@ class Outbox:
         build = await self.builds.get(deployment.build)
         if build is None:
             raise SendError(f"build {deployment.build} no longer exists")
-        doc = deployment_facts(point, deployment.to_json(), build, self.base_url())
+        return await self._tell(n, build.project, deployment_facts(
+            point, deployment.to_json(), build, self.base_url()))
+
+    async def _tell(self, n: Notification, project: str, doc: dict[str, Any]) -> str:
+        """Send `doc` to the notification's target through its channel, with the project's
+        secrets masked in it (the log is masked as it is stored; parameters, messages and git
+        facts are not)."""
         if self.secret_values is not None:
-            doc = masked(doc, self.secret_values(build.project))
+            doc = masked(doc, self.secret_values(project))
         target = target_of(n.target)
         if target is None:
             raise SendError("the target names no channel this daemon has")
         senders = Senders(self.smtp, self.http.session(),
-                          lambda name: self._secret(build.project, name), key=str(n.id),
+                          lambda name: self._secret(project, name), key=str(n.id),
                           matrix=self.matrix, irc=self._irc)
         return await BY_KEY[target.channel].send(senders, target, doc)
 
