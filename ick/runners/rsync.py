@@ -72,8 +72,11 @@ class RsyncRunner:
             raise ActionError("rsync got no secrets folder")
         require_tool("ssh", "openssh-client")
         ssh = ssh_command(port, ctx.secrets_dir / key_name, ctx.secrets_dir / hosts_name)
-        argv = [require_tool("rsync", "rsync"), "--archive", "--delete", "--secluded-args",
-                "--itemize-changes", "-e", ssh, "--", f"{src}/", target]
+        # --checksum: a file of the same size and modification time is compared by content,
+        # not skipped: a roll-back ships the older build's files, whose copies may well have
+        # the size and the second of the newer ones, and the target must hold them exactly.
+        argv = [require_tool("rsync", "rsync"), "--archive", "--checksum", "--delete",
+                "--secluded-args", "--itemize-changes", "-e", ssh, "--", f"{src}/", target]
         tail = bytearray()
 
         def output(data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.daemon import Daemon
@@ -59,6 +60,26 @@ def test_rsync_makes_the_target_hold_exactly_the_folder(
     ]
     assert f"ick: rsync public/ to root@127.0.0.1:{target} (port {sshd.port})" in log
     assert "PRIVATE KEY" not in log
+
+
+def test_a_file_of_the_same_size_and_time_is_replaced_by_its_content(
+    daemon: Daemon, sshd: Sshd, tmp_path: Path  # noqa: F811
+) -> None:
+    # What a roll-back meets: the target's file and the build's differ only in content.
+    target = tmp_path / "same"
+    target.mkdir()
+    (target / "index.html").write_text("<h1>HELLO</h1>\n")
+    os.utime(target / "index.html", (1_000_000_000, 1_000_000_000))
+    setup(daemon, sshd, target, sshd.known_hosts)
+    daemon.apply(SITE.replace("TARGET", f"root@127.0.0.1:{target}")
+                 .replace("PORT", str(sshd.port)).replace("SRC", "public")
+                 .replace("echo 'a' > public/sub/a.txt",
+                          "echo 'a' > public/sub/a.txt\n          "
+                          "touch -d @1000000000 public/index.html"))
+    build_id = daemon.trigger("site")
+    assert daemon.wait_build(build_id)["state"] == "succeeded", \
+        daemon.ick("log", str(build_id)).stdout
+    assert (target / "index.html").read_text() == "<h1>hello</h1>\n"
 
 
 def test_an_unknown_host_key_stops_the_upload(
