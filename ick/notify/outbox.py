@@ -228,7 +228,11 @@ class Outbox:
                     self._look = False
                     room = IN_FLIGHT - len(self._sending)
                     held: set[int] = set()
-                    for n in await self.store.due(iso(now), self._sending, room):
+                    # The set as it is now: a send that ends while the query runs is recorded
+                    # before it leaves the set, so the query either sees it sent or skips it
+                    # (given the live set, a row the query read as pending before its send
+                    # was recorded went out twice).
+                    for n in await self.store.due(iso(now), set(self._sending), room):
                         if forgestatus.KEY in n.target:
                             # A build's statuses go one at a time, in order: a pending one
                             # arriving after its build's success would undo it.
