@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from ick.errors import ConflictError, IckError, NotFoundError
 from ick.model import NO_GIT, Build, BuildState, Environment, Project
 from ick.scheduler.conditions import plan_miss
+from ick.scheduler.plan import untrusted
 from ick.storage.builds import BuildStore
 from ick.storage.deployments import Deployment, DeploymentState, DeploymentStore
 from ick.storage.resources import ResourceStore
@@ -267,6 +268,10 @@ class Deliveries:
         if build.state != BuildState.SUCCEEDED:
             raise ConflictError(f"build {build_id} has not succeeded ({build.state.value}): "
                                 "only a succeeded build is deployed")
+        trigger = build.parameters.get("ick_trigger")
+        if untrusted(project, build.event, trigger if isinstance(trigger, str) else ""):
+            raise ConflictError(f"build {build_id} is an untrusted change: rule 'no deployment' "
+                                "(a project with trust_changes: true deploys its changes)")
         return build
 
     async def _default_build(self, project: Project, environment: Environment) -> Build:
