@@ -15,8 +15,9 @@ import ick
 from ick.errors import SendError
 from ick.forges.catalog import BY_TYPE
 from ick.forges.forge import ForgeConfig, Status
+from ick.httpclient import request_failure
 from ick.model import BuildState, Project
-from ick.notify.tls import tls_context, tls_problem
+from ick.notify.tls import tls_context
 
 STATUS_TIMEOUT = 30.0
 KEY = "forge_status"  # a notification target with this key is a commit status
@@ -73,13 +74,8 @@ async def send_status(session: aiohttp.ClientSession, target: Mapping[str, Any],
             timeout=aiohttp.ClientTimeout(total=STATUS_TIMEOUT),
         ) as response:
             code, reason = response.status, response.reason or ""
-    except TimeoutError:
-        raise SendError(f"{place}: timed out after {STATUS_TIMEOUT:.0f} s") from None
-    except aiohttp.ClientConnectorError as e:
-        problem = tls_problem(e.os_error)
-        raise SendError(f"{place}: {problem or f'cannot connect: {e.strerror or e}'}") from None
-    except aiohttp.ClientError as e:
-        raise SendError(f"{place}: {type(e).__name__}: {e}") from None
+    except (TimeoutError, aiohttp.ClientError) as e:
+        raise request_failure(place, e, STATUS_TIMEOUT) from None
     if not 200 <= code < 300:
         raise SendError(f"{place}: answered {code} {reason}".rstrip())
     return f"{place}: {code} {reason}".rstrip()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -17,7 +16,8 @@ import aiohttp
 import ick
 from ick.config import MatrixSettings
 from ick.errors import SendError
-from ick.notify.tls import tls_context, tls_problem
+from ick.httpclient import request_failure
+from ick.notify.tls import tls_context
 
 TIMEOUT = 30.0
 MAX_WAIT = 60.0  # seconds a 429 may ask for within one attempt; longer: the outbox retries
@@ -69,19 +69,8 @@ async def _call(session: aiohttp.ClientSession, settings: MatrixSettings, method
             ) as response:
                 status, answer_headers = response.status, response.headers
                 text = await response.text(errors="replace")
-        except TimeoutError:
-            raise SendError(f"{place}: timed out after {TIMEOUT:.0f} s") from None
-        except aiohttp.ClientConnectorCertificateError as e:
-            refused = tls_problem(e.certificate_error) or f"certificate verify failed: {e}"
-            raise SendError(f"{place}: {refused}") from None
-        except aiohttp.ClientConnectorError as e:
-            problem = tls_problem(e.os_error)
-            if problem is not None:
-                raise SendError(f"{place}: {problem}") from None
-            reason = os.strerror(e.errno) if e.errno else str(e)
-            raise SendError(f"{place}: cannot connect: {reason.lower()}") from None
-        except aiohttp.ClientError as e:
-            raise SendError(f"{place}: {type(e).__name__}: {e}") from None
+        except (TimeoutError, aiohttp.ClientError) as e:
+            raise request_failure(place, e, TIMEOUT) from None
         try:
             loaded = json.loads(text) if text else {}
         except ValueError:

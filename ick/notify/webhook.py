@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +12,8 @@ import aiohttp
 
 import ick
 from ick.errors import SendError
-from ick.notify.tls import tls_context, tls_problem
+from ick.httpclient import request_failure
+from ick.notify.tls import tls_context
 
 WEBHOOK_TIMEOUT = 30.0
 SIGNATURE_HEADER = "X-Ick-Signature"
@@ -54,19 +54,8 @@ async def send_webhook(session: aiohttp.ClientSession, url: str, doc: dict[str, 
             timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT),
         ) as response:
             status, reason = response.status, response.reason or ""
-    except TimeoutError:
-        raise SendError(f"{place}: timed out after {WEBHOOK_TIMEOUT:.0f} s") from None
-    except aiohttp.ClientConnectorCertificateError as e:
-        refused = tls_problem(e.certificate_error) or f"certificate verify failed: {e}"
-        raise SendError(f"{place}: {refused}") from None
-    except aiohttp.ClientConnectorError as e:
-        problem = tls_problem(e.os_error)
-        if problem is not None:
-            raise SendError(f"{place}: {problem}") from None
-        reason = os.strerror(e.errno) if e.errno else str(e)
-        raise SendError(f"{place}: cannot connect: {reason.lower()}") from None
-    except aiohttp.ClientError as e:
-        raise SendError(f"{place}: {type(e).__name__}: {e}") from None
+    except (TimeoutError, aiohttp.ClientError) as e:
+        raise request_failure(place, e, WEBHOOK_TIMEOUT) from None
     if not 200 <= status < 300:
         raise SendError(f"{place}: answered {status} {reason}".rstrip())
     return f"{place}: {status} {reason}".rstrip()
