@@ -311,13 +311,8 @@ class RemoteServices:
         try:
             digest = await asyncio.to_thread(_sha256, path)
 
-            async def chunks() -> AsyncIterator[bytes]:
-                with open(path, "rb") as f:
-                    while chunk := await asyncio.to_thread(f.read, CHUNK):
-                        yield chunk
-
             async with self.source.session.put(
-                self._url(ctx, "artifacts", name), params=self._params(), data=chunks(),
+                self._url(ctx, "artifacts", name), params=self._params(), data=_chunks(path),
                 headers={DIGEST_HEADER: digest, "Content-Type": "application/octet-stream",
                          **({"Ick-Arch": arch} if arch else {})},
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=300),
@@ -338,13 +333,8 @@ class RemoteServices:
         try:
             digest = await asyncio.to_thread(_sha256, file)
 
-            async def chunks() -> AsyncIterator[bytes]:
-                with open(file, "rb") as f:
-                    while chunk := await asyncio.to_thread(f.read, CHUNK):
-                        yield chunk
-
             async with self.source.session.put(
-                self._url(ctx, "outputs", path), params=self._params(), data=chunks(),
+                self._url(ctx, "outputs", path), params=self._params(), data=_chunks(file),
                 headers={DIGEST_HEADER: digest, "Content-Type": "application/octet-stream"},
                 timeout=aiohttp.ClientTimeout(total=None, sock_read=300),
             ) as r:
@@ -401,6 +391,13 @@ class RemoteServices:
                 return await r.read()
         except (aiohttp.ClientError, TimeoutError) as e:
             raise ActionError(f"cannot fetch secret {name!r} from the controller: {e}") from None
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    """A file's bytes, CHUNK at a time, read off the event loop: an upload's body."""
+    with open(path, "rb") as f:
+        while chunk := await asyncio.to_thread(f.read, CHUNK):
+            yield chunk
 
 
 def _sha256(path: Path) -> str:
