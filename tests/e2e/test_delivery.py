@@ -1,6 +1,7 @@
 """Continuous delivery end to end, as a user would meet it: a project whose builds make a
 static site and a .deb; main's builds deploy by themselves to staging (rsync to a real sshd
-on loopback, and ick's APT suite `staging`); production takes only what staging had, waits
+on loopback, and ick's APT suite `staging`), one at a time: while the first is held, the
+second waits without a run, then follows it; production takes only what staging had, waits
 for approval (given with `ick approve`, then in Chromium on the environment's page), and is
 rolled back with `ick rollback`: the target holds the older build's
 files again and apt, told a newer version is installed, downgrades to the older one. A
@@ -27,6 +28,7 @@ projects:
   - project: site
     parameters: {{version: "0"}}
     pipelines: [make]
+    concurrent: true    # main's next build runs while staging's deployment is held
     environments:
       - environment: staging
         pipelines: [ship]
@@ -59,6 +61,16 @@ pipelines:
         outputs: [public, "*.deb"]
   - pipeline: ship
     actions:
+      - shell: |
+          # The test holds a deployment here while the file is there (60 s at most).
+          for i in $(seq 1200); do
+            [ -e {hold} ] || exit 0
+            [ "$i" != 1 ] || echo "held: {hold} is there"
+            sleep 0.05
+          done
+          echo "still held after 60 s"
+          exit 1
+        where: host
       - action: rsync
         rsync_src: public
         ssh_key_secret: deploy_key
@@ -134,27 +146,48 @@ def test_staging_production_approval_and_roll_back(
     daemon = start_daemon(workers=2)
     www = tmp_path / "www"
     www.mkdir()
-    daemon.apply(SITE.format(www=www, port=sshd.port), name="site.ick")
+    hold = tmp_path / "hold"
+    daemon.apply(SITE.format(www=www, port=sshd.port, hold=hold), name="site.ick")
     for environment in ("staging", "production"):
         for name, value in (("deploy_key", sshd.user_key.read_text()),
                             ("known_hosts", sshd.known_hosts + "\n")):
             ok(daemon, "secret", "set", "site", name, "--environment", environment,
                input=value)
-    # main's first build goes to staging by itself, then to production once approved
-    first = built(daemon, "1.0", "main")
-    deployment(daemon, "staging", first)
-    assert (www / "staging" / "index.html").read_text() == "<h1>site 1.0</h1>\n"
-    asked = json.loads(ok(daemon, "deploy", "site", "production", "--json"))
+    # main's first build goes to staging by itself; held there, main's second build's
+    # deployment waits for it, without a run, then follows it
+    hold.touch()
+    try:
+        first = built(daemon, "1.0", "main")
+        held = deployment(daemon, "staging", first, states=("running",))
+        poll(lambda: ok(daemon, "log", str(held["run"])), lambda log: "held:" in log, 60,
+             lambda log: f"the run of the held deployment: {log}")
+        second = built(daemon, "2.0", "main")
+        waits = deployment(daemon, "staging", second, states=("queued", "running"))
+        assert (waits["state"], waits["run"]) == ("queued", None), waits
+        assert deployment(daemon, "staging", first, states=("running",))["run"] == held["run"]
+    finally:
+        hold.unlink(missing_ok=True)
+    held = deployment(daemon, "staging", first)
+    waits = deployment(daemon, "staging", second)
+    assert held["id"] < waits["id"] and held["finished_at"] <= waits["started_at"]
+    [staging] = [e for e in json.loads(ok(daemon, "environments", "site", "--json"))
+                 if e["environment"] == "staging"]
+    assert staging["live"]["build"] == second
+    assert sorted(p.name for p in (www / "staging").iterdir()) == [
+        "index.html", "only-2.0.html"]
+    assert (www / "staging" / "index.html").read_text() == "<h1>site 2.0</h1>\n"
+    # production takes a build staging had, once approved
+    asked = json.loads(ok(daemon, "deploy", "site", "production", "--build", str(first),
+                          "--json"))
     assert (asked["state"], asked["build"]) == ("waiting", first)
     ok(daemon, "approve", str(asked["id"]))
     deployment(daemon, "production", first)
+    assert (www / "production" / "index.html").read_text() == "<h1>site 1.0</h1>\n"
     # a feature branch's build deploys nowhere; production refuses it
     feature = built(daemon, "9.0", "feat/x")
     refused = daemon.ick("deploy", "site", "production", "--build", str(feature))
     assert refused.returncode != 0 and "no succeeded deployment to 'staging'" in refused.stderr
-    # main's second build: staging, then production
-    second = built(daemon, "2.0", "main")
-    deployment(daemon, "staging", second)
+    # main's second build, live in staging, goes to production by default
     asked = json.loads(ok(daemon, "deploy", "site", "production", "--json"))
     assert asked["build"] == second
     approve_in_the_browser(browser, daemon, asked["id"])
