@@ -51,7 +51,7 @@ from ick.scheduler.refs import GATE_PREFIX, gate_ref, ref_problem, same_ref
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
-from ick.storage.builds import BuildStore
+from ick.storage.builds import BuildStore, BuildWrite
 from ick.storage.db import Tx
 from ick.storage.resources import ResourceStore
 from ick.timefmt import now_iso
@@ -223,16 +223,39 @@ class Dispatcher:
             plan = refuse_untrusted(plan, self._untrusted, set(repository.pipelines),
                                     f"untrusted pipeline of {project.repository_pipelines}")
         now = now_iso()
-        build = await self._builds.create(project.name, plan.parameters, project.concurrent,
-                                          plan.actions, now, plan.jobs, plan.fail_fast,
-                                          event, triggered_by, git, gate)
-        self._log.open(build)
-        self._log.skipped(build)  # what `when:` skipped at plan time
+        made: list[Build] = []  # the build, once inserted
+        decisions: list[Decision] = []
+        stored: list[Save] = []
+
+        def enqueue(build: Build) -> list[BuildWrite]:
+            # Inside the transaction that inserts the build (called once): the machine queues
+            # it, and what it makes of it at once (started on a free worker, or ended with
+            # nothing to run) is stored in that same commit, one fsync on its way to its
+            # start rather than two. The machine's calls are synchronous, so none of another
+            # task's can come in between; its other builds' Saves go the usual way.
+            made.append(build)
+            self._log.open(build)
+            self._log.skipped(build)  # what `when:` skipped at plan time
+            for queued in self._on_queued:  # before the machine can start, or even end, it
+                queued(build)
+            decisions.extend(self._machine.enqueue(build, now))
+            stored.extend(d for d in decisions if isinstance(d, Save) and d.build.id == build.id)
+            return [self._write(save) for save in stored]
+
+        try:
+            build = await self._builds.create(project.name, plan.parameters,
+                                              project.concurrent, plan.actions, now, plan.jobs,
+                                              plan.fail_fast, event, triggered_by, git, gate,
+                                              then=enqueue)
+        except BaseException:
+            if made:  # it was never stored: what the machine gave its jobs is free again
+                self._log.forget(made[0].id)
+                async with self._lock:
+                    await self._apply(self._machine.forget(made[0].id, now_iso()))
+            raise
         log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
-        for queued in self._on_queued:  # before the machine can start, or even end, it
-            queued(build)
         async with self._lock:
-            await self._apply(self._machine.enqueue(build, now))
+            await self._apply(decisions, stored)
         return build
 
     async def _plan(self, project: Project, pipelines: dict[str, Pipeline | None],
@@ -518,10 +541,13 @@ class Dispatcher:
 
     # acting on decisions --------------------------------------------------
 
-    async def _apply(self, decisions: list[Decision]) -> None:
+    async def _apply(self, decisions: list[Decision], stored: Sequence[Save] = ()) -> None:
+        """Act on the machine's decisions, in order; `stored`: Saves already written (with
+        the build's creation)."""
         for decision in decisions:
             if isinstance(decision, Save):
-                await self._persist(decision)
+                if not any(decision is s for s in stored):
+                    await self._persist(decision)
                 self._log.skipped(decision.build, decision.seqs)
                 self._failed(decision)
             elif isinstance(decision, Dispatch):
@@ -562,9 +588,9 @@ class Dispatcher:
         transitions of other builds meanwhile share its group commit rather than queueing
         behind its fsync. What follows the Save in its list acts only once it is stored.
         """
-        also = [end(save.build) for end in self._on_end] if save.build.state.finished else []
-        saving = asyncio.ensure_future(self._builds.save(save.build, save.seqs, git=save.git,
-                                                         also=also))
+        write = self._write(save)
+        saving = asyncio.ensure_future(self._builds.save(write.build, write.seqs, git=write.git,
+                                                         also=write.also))
         self._lock.release()
         try:
             await asyncio.shield(saving)
@@ -579,6 +605,12 @@ class Dispatcher:
                     cancelled = True
             if cancelled:
                 raise asyncio.CancelledError
+
+    def _write(self, save: Save) -> BuildWrite:
+        """What storing the Save writes: with a build's end, who is told of it (on_end)."""
+        also = tuple(end(save.build) for end in self._on_end) if save.build.state.finished \
+            else ()
+        return BuildWrite(save.build, save.seqs, save.git, also)
 
     def _dispatch(self, decision: Dispatch) -> Outcome | None:
         """Hand the action to its worker; the outcome of a build that cannot start."""

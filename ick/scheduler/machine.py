@@ -371,6 +371,17 @@ class Scheduler:
         self._route(units)
         return out + self._assign(now)
 
+    def forget(self, build_id: int, now: str) -> list[Decision]:
+        """A build enqueued whose creation could not be stored: it never was. The workers
+        its jobs were given (not yet handed anything) take other work."""
+        self._queue = [(b, j) for b, j in self._queue if b.id != build_id]
+        for key in [k for k in self._running if k[0] == build_id]:
+            self._idle.append(self._running.pop(key).worker)
+        for table in (self._needs, self._waiting):
+            for key in [k for k in table if k[0] == build_id]:
+                del table[key]
+        return self._assign(now)
+
     def worker_ready(self, worker: str, now: str) -> list[Decision]:
         """A worker with a free slot asks for work."""
         if worker not in self._workers:

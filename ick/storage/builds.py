@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ick.model import (
@@ -34,6 +35,16 @@ _UNFINISHED = "build_id IN (SELECT id FROM builds WHERE state IN (?, ?))"
 _UNFINISHED_STATES = (BuildState.QUEUED.value, BuildState.RUNNING.value)
 
 
+@dataclass(frozen=True)
+class BuildWrite:
+    """A build's row, its jobs' rows and these actions' rows to store (see BuildStore.save)."""
+
+    build: Build
+    seqs: tuple[int, ...] = ()
+    git: bool = False
+    also: tuple[Callable[[Tx], Awaitable[object]], ...] = ()
+
+
 class BuildStore:
     """The builds aggregate: a build with its jobs and actions, written and read as one."""
 
@@ -54,17 +65,20 @@ class BuildStore:
         triggered_by: str = "ick",
         git: GitFacts = NO_GIT,
         gate: GateFacts | None = None,
+        then: Callable[[Build], Sequence[BuildWrite]] | None = None,
     ) -> Build:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
         actions (job after job: pending, or skipped with a message where a `when:` condition
         did not hold) in one transaction; `event`, `triggered_by` and `git` say what caused it
-        and what it builds."""
+        and what it builds. `then`, given the build as inserted, says what to write of it in
+        the same transaction (the states it takes at once: one commit, not two); it is called
+        once, however often the transaction runs."""
         # One trip for every statement: the build's row takes its number from the counter
         # just bumped, and its jobs and actions take its id from the highest id handed out
         # (this transaction's, as every write goes through the one writer).
         build_id_sql = f"({self.db.dialect.top_id('builds')})"
 
-        async def insert(tx: Tx) -> tuple[int, int]:
+        async def insert(tx: Tx) -> Build:
             results = await tx.each(
                 # The counter outlives pruned rows: a number is never given out twice.
                 tx.execute(
@@ -101,16 +115,23 @@ class BuildStore:
             )
             row = results[1]
             assert row is not None
-            return int(row[0]), int(row[1])
+            build = Build(
+                id=int(row[0]), project=project, number=int(row[1]), state=BuildState.QUEUED,
+                parameters=parameters, queued_at=queued_at, concurrent=concurrent,
+                actions=tuple(actions),
+                jobs=tuple(JobRecord(job=j, parameters=dict(p)) for j, p in enumerate(jobs)),
+                fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git,
+                gate=gate,
+            )
+            if then is not None:
+                if not written:
+                    written.append(then(build))
+                for write in written[0]:
+                    await self._update(tx, write)
+            return build
 
-        build_id, number = await self.db.write(insert)
-        return Build(
-            id=build_id, project=project, number=number, state=BuildState.QUEUED,
-            parameters=parameters, queued_at=queued_at, concurrent=concurrent,
-            actions=tuple(actions),
-            jobs=tuple(JobRecord(job=j, parameters=dict(p)) for j, p in enumerate(jobs)),
-            fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git, gate=gate,
-        )
+        written: builtins.list[Sequence[BuildWrite]] = []
+        return await self.db.write(insert)
 
     async def _jobs(self, build_ids: Iterable[int]) -> dict[int, builtins.list[JobRecord]]:
         """The jobs of each of these builds, by build id."""
@@ -234,41 +255,46 @@ class BuildStore:
         """Persist the build's row and the given actions' rows in one transaction; with
         `git`, the build's git facts too (they change once, when a checkout finds them);
         `also`, more writes of the same transaction (who is told of the build's end)."""
+        write = BuildWrite(build, tuple(seqs), git, tuple(also))
+
+        async def update(tx: Tx) -> None:
+            await self._update(tx, write)
+
+        await self.db.write(update)
+
+    async def _update(self, tx: Tx, write: BuildWrite) -> None:
+        build = write.build
         actions = [
             (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
              build.id, seq)
-            for seq, a in ((seq, build.actions[seq]) for seq in seqs)
+            for seq, a in ((seq, build.actions[seq]) for seq in write.seqs)
         ]
-
-        async def update(tx: Tx) -> None:
-            await tx.each(
-                tx.execute(
-                    "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ?, "
-                    "git = ? WHERE id = ?",
-                    (build.state.value, build.worker, build.started_at, build.finished_at,
-                     git_to_json(build.git), build.id),
-                ) if git else tx.execute(
-                    "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
-                    "WHERE id = ?",
-                    (build.state.value, build.worker, build.started_at, build.finished_at,
-                     build.id),
-                ),
-                tx.executemany(
-                    "UPDATE build_jobs SET state = ?, worker = ?, started_at = ?, "
-                    "finished_at = ? WHERE build_id = ? AND job = ?",
-                    [(j.state.value, j.worker, j.started_at, j.finished_at, build.id, j.job)
-                     for j in build.jobs],
-                ),
-                tx.executemany(
-                    "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, "
-                    "message = ?, details = ? WHERE build_id = ? AND seq = ?",
-                    actions,
-                ),
-            )
-            for write in also:
-                await write(tx)
-
-        await self.db.write(update)
+        await tx.each(
+            tx.execute(
+                "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ?, "
+                "git = ? WHERE id = ?",
+                (build.state.value, build.worker, build.started_at, build.finished_at,
+                 git_to_json(build.git), build.id),
+            ) if write.git else tx.execute(
+                "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ? "
+                "WHERE id = ?",
+                (build.state.value, build.worker, build.started_at, build.finished_at,
+                 build.id),
+            ),
+            tx.executemany(
+                "UPDATE build_jobs SET state = ?, worker = ?, started_at = ?, "
+                "finished_at = ? WHERE build_id = ? AND job = ?",
+                [(j.state.value, j.worker, j.started_at, j.finished_at, build.id, j.job)
+                 for j in build.jobs],
+            ),
+            tx.executemany(
+                "UPDATE build_actions SET state = ?, exit_code = ?, duration = ?, "
+                "message = ?, details = ? WHERE build_id = ? AND seq = ?",
+                actions,
+            ),
+        )
+        for also in write.also:
+            await also(tx)
 
     async def set_gate(self, build_id: int, gate: GateFacts, git: GitFacts | None = None) -> None:
         """A gate build's facts as the gate decided them (and its git facts, if given)."""

@@ -14,6 +14,7 @@ from ick.model import Build, BuildState, Project
 from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import Dispatcher
 from ick.scheduler.registry import WorkerRegistry
+from ick.scheduler.work import WorkItem
 from ick.storage.builds import BuildStore
 from ick.storage.db import Tx
 from ick.storage.logs import LogStore
@@ -80,30 +81,32 @@ async def world(db: SqliteDatabase, tmp_path: Path) -> AsyncIterator[World]:
         logs.close_all()
 
 
-async def held_save(world: World) -> tuple[str, asyncio.Task[Build]]:
-    """A worker waits; a trigger gives it the build, whose Save (running) is held."""
+async def held_save(world: World) -> tuple[str, asyncio.Task[WorkItem | None]]:
+    """A build is queued with no worker; one comes and asks for work, and the machine gives
+    it the build, whose Save (running) is held. (A build that starts as it is queued is
+    saved with its creation, in one transaction: no Save of its own to hold.)"""
+    await world.dispatcher.trigger("proj", {})
     world.builds.hold = True
     info = world.registry.add("w", {}, 1, None)
     await world.dispatcher.worker_added(info)
     asking = asyncio.ensure_future(world.dispatcher.next_work(info.id, timeout=0))
-    await asyncio.sleep(0)  # it has said it is ready (its poll ends at once, with nothing)
-    await asking
-    triggering = asyncio.ensure_future(world.dispatcher.trigger("proj", {}))
-    while not world.builds.held:  # the machine decided to run it: its Save waits
-        await asyncio.sleep(0)
-    return info.id, triggering
+    async with asyncio.timeout(5):
+        while not world.builds.held:  # the machine decided to run it: its Save waits
+            await asyncio.sleep(0)
+    return info.id, asking
 
 
 async def test_other_transitions_go_on_while_a_save_is_written(world: World) -> None:
-    _, triggering = await held_save(world)
+    _, asking = await held_save(world)
     # the dispatcher's lock is free: another worker registers meanwhile
     other = world.registry.add("w2", {}, 1, None)
     async with asyncio.timeout(5):
         await world.dispatcher.worker_added(other)
-    assert not triggering.done()
+    assert not asking.done()
     world.builds.let_go()
     async with asyncio.timeout(5):
-        await triggering
+        item = await asking
+    assert item is not None and item.build_id == 1
     stored = await world.builds.get(1)
     assert stored is not None and stored.state is BuildState.RUNNING
     assert world.started.builds == [1]
@@ -111,13 +114,14 @@ async def test_other_transitions_go_on_while_a_save_is_written(world: World) -> 
 
 async def test_a_build_that_ends_while_its_save_is_written_is_not_handed_out(
         world: World) -> None:
-    worker, triggering = await held_save(world)
+    worker, asking = await held_save(world)
     removing = asyncio.ensure_future(world.dispatcher.worker_removed(worker, "it went away"))
-    while world.dispatcher.running_action(1) is not None:
-        await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        while world.dispatcher.running_action(1) is not None:
+            await asyncio.sleep(0)
     world.builds.let_go()
     async with asyncio.timeout(5):
-        await triggering
+        assert await asking is None
         await removing
     assert world.registry.inbox(worker).empty()  # nothing handed to the worker that went
     assert world.started.builds == []  # the build never started
