@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from ick.storage.sqlite import SqliteDatabase
 
@@ -21,3 +22,14 @@ async def opened(path: Path) -> AsyncIterator[SqliteDatabase]:
         yield database
     finally:
         await database.close()
+
+
+class CountingDatabase(SqliteDatabase):
+    """The real database, counting its transactions (each one commit and one fsync): what
+    a path costs in commits is checked by counting them."""
+
+    commits = 0
+
+    async def _commit(self, group: list[Any]) -> None:
+        self.commits += 1
+        await super()._commit(group)

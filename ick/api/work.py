@@ -215,8 +215,9 @@ async def done(request: web.Request) -> web.Response:
     outcome = _outcome(await json_body(request))
     worker = _worker(request)
     controller = request.app[CONTROLLER]
-    more = await controller.done(worker, build_id, seq, outcome)
-    if request.query.get("next") != "1":
+    wants_next = request.query.get("next") == "1"
+    more = await controller.done(worker, build_id, seq, outcome, ready=wants_next)
+    if not wants_next:
         return web.json_response({"more": more})
     # The worker's slot is free, or its job's next action waits: what it would poll for
     # next comes in this answer, one round trip fewer per action. Without one at once, the

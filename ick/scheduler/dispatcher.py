@@ -478,7 +478,12 @@ class Dispatcher:
         if run is not None and run.worker == worker:
             self._log.output(build_id, run.job, data)
 
-    async def done(self, worker: str, build_id: int, seq: int, outcome: Outcome) -> bool:
+    async def done(self, worker: str, build_id: int, seq: int, outcome: Outcome,
+                   ready: bool = False) -> bool:
+        """The worker's action ended with `outcome`: whether its job goes on (its next action
+        then comes to the worker). With `ready` (the worker asks for more as soon as this
+        returns), a job that ended frees the slot in the same transition: the next job it
+        is given is in its inbox, its start stored in the commit that stores this end."""
         run = self._machine.running_action(build_id, seq)
         if run is None or run.worker != worker:
             return False  # that job has ended (cancelled, interrupted): nothing more of it
@@ -489,8 +494,13 @@ class Dispatcher:
                 await self._apply(self._machine.log_failed(build_id, unwritten, seq))
             if outcome.message and (outcome.exit_code != 0 or outcome.timed_out):
                 self._log.say(build_id, job, outcome.message)
-            decisions = self._machine.action_exited(build_id, seq, outcome, now_iso())
+            now = now_iso()
+            decisions = self._machine.action_exited(build_id, seq, outcome, now)
             self._log.action_ended(build_id, job, outcome)
+            if ready and not self._stopping and not self._machine.is_running(build_id, job) \
+                    and self._registry.inbox(worker).empty():
+                self._registry.seen(worker)
+                decisions += self._machine.worker_ready(worker, now)
             await self._apply(decisions)
         return self._machine.is_running(build_id, job)
 
@@ -543,11 +553,15 @@ class Dispatcher:
 
     async def _apply(self, decisions: list[Decision], stored: Sequence[Save] = ()) -> None:
         """Act on the machine's decisions, in order; `stored`: Saves already written (with
-        the build's creation)."""
+        the build's creation). Their Saves are written first, in order, in one transaction
+        (a job's end and its worker's next job share a commit): what follows a Save acts only
+        once it is stored."""
+        saves = [d for d in decisions
+                 if isinstance(d, Save) and not any(d is s for s in stored)]
+        if saves:
+            await self._persist(saves)
         for decision in decisions:
             if isinstance(decision, Save):
-                if not any(decision is s for s in stored):
-                    await self._persist(decision)
                 self._log.skipped(decision.build, decision.seqs)
                 self._failed(decision)
             elif isinstance(decision, Dispatch):
@@ -580,17 +594,16 @@ class Dispatcher:
             if touched is not None:
                 touched.set()
 
-    async def _persist(self, save: Save) -> None:
-        """Write the build as the Save has it, with the lock held on entry and on return.
+    async def _persist(self, saves: list[Save]) -> None:
+        """Write the builds as the Saves have them, in one transaction, with the lock held on
+        entry and on return.
 
         The write joins the database's queue at once, in the order the machine decided, so
         a build's states are stored in that order; it is waited for without the lock, so the
         transitions of other builds meanwhile share its group commit rather than queueing
-        behind its fsync. What follows the Save in its list acts only once it is stored.
+        behind its fsync.
         """
-        write = self._write(save)
-        saving = asyncio.ensure_future(self._builds.save(write.build, write.seqs, git=write.git,
-                                                         also=write.also))
+        saving = asyncio.ensure_future(self._builds.save_all([self._write(s) for s in saves]))
         self._lock.release()
         try:
             await asyncio.shield(saving)

@@ -203,8 +203,9 @@ class Controller:
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None:
         self.dispatcher.output(worker_id, build_id, seq, data)
 
-    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
-        return await self.dispatcher.done(worker_id, build_id, seq, outcome)
+    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome,
+                   ready: bool = False) -> bool:
+        return await self.dispatcher.done(worker_id, build_id, seq, outcome, ready)
 
     async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
         await self.dispatcher.wait_cancel_for(build_id, None, seq)

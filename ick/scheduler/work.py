@@ -111,7 +111,10 @@ class WorkSource(Protocol):
 
     def output(self, worker_id: str, build_id: int, seq: int, data: bytes) -> None: ...
 
-    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool: ...
+    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome,
+                   ready: bool = False) -> bool:
+        """The action ended: whether its job goes on. `ready`: the worker asks for its next
+        work right after, so the controller may give it in the same transition."""
 
     async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
         """Return when the job running action `seq` of the build is to be stopped."""

@@ -255,10 +255,14 @@ class BuildStore:
         """Persist the build's row and the given actions' rows in one transaction; with
         `git`, the build's git facts too (they change once, when a checkout finds them);
         `also`, more writes of the same transaction (who is told of the build's end)."""
-        write = BuildWrite(build, tuple(seqs), git, tuple(also))
+        await self.save_all([BuildWrite(build, tuple(seqs), git, tuple(also))])
+
+    async def save_all(self, writes: Sequence[BuildWrite]) -> None:
+        """Persist each of these, in order, in one transaction (see save)."""
 
         async def update(tx: Tx) -> None:
-            await self._update(tx, write)
+            for write in writes:
+                await self._update(tx, write)
 
         await self.db.write(update)
 

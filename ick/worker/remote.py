@@ -159,7 +159,9 @@ class RemoteSource:
         """Wait until all output handed to `output` so far has been sent (or counted lost)."""
         await self._outbox.join()
 
-    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome) -> bool:
+    async def done(self, worker_id: str, build_id: int, seq: int, outcome: Outcome,
+                   ready: bool = False) -> bool:
+        # The request always says next=1 (the answer brings the next work): `ready` as such.
         await self._flush()
         lost = self._lost.pop((build_id, seq), 0)
         if lost:  # the build's log says so, once the controller can hear it

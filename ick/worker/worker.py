@@ -165,7 +165,9 @@ class Worker:
         ended = "succeeded" if outcome.exit_code == 0 else "failed"
         log.log(self.announce, "%s done: %s in %.1f s", what, ended, outcome.duration)
         try:
-            more = await self.source.done(worker_id, item.build_id, item.seq, outcome)
+            # ready: the slot asks for its next work as soon as this job is cleaned up.
+            more = await self.source.done(worker_id, item.build_id, item.seq, outcome,
+                                          ready=True)
         except BaseException:
             await self._end_build(unit)
             raise

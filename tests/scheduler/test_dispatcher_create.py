@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,18 +17,8 @@ from ick.scheduler.registry import WorkerRegistry
 from ick.storage.builds import BuildStore
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
-from ick.storage.sqlite import SqliteDatabase
+from tests.databases import CountingDatabase
 from tests.pipelines import checked
-
-
-class CountingDatabase(SqliteDatabase):
-    """The real database, counting its transactions (each one commit, one fsync)."""
-
-    commits = 0
-
-    async def _commit(self, group: list[Any]) -> None:
-        self.commits += 1
-        await super()._commit(group)
 
 
 @dataclass

@@ -4,7 +4,7 @@ free meanwhile, and a Dispatch whose build ended in between is not handed out.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +15,7 @@ from ick.scheduler.buildlog import BuildLog
 from ick.scheduler.dispatcher import Dispatcher
 from ick.scheduler.registry import WorkerRegistry
 from ick.scheduler.work import WorkItem
-from ick.storage.builds import BuildStore
-from ick.storage.db import Tx
+from ick.storage.builds import BuildStore, BuildWrite
 from ick.storage.logs import LogStore
 from ick.storage.resources import ResourceStore
 from ick.storage.sqlite import SqliteDatabase
@@ -33,12 +32,11 @@ class GatedBuilds(BuildStore):
         self.hold = False
         self.held = False  # this store holds the writer
 
-    async def save(self, build: Build, seqs: Iterable[int] = (), git: bool = False,
-                   also: Sequence[Callable[[Tx], Awaitable[object]]] = ()) -> None:
+    async def save_all(self, writes: Sequence[BuildWrite]) -> None:
         if self.hold and not self.held:
             await self.sqlite.lock.acquire()
             self.held = True
-        await super().save(build, seqs, git, also)
+        await super().save_all(writes)
 
     def let_go(self) -> None:
         self.hold = self.held = False
