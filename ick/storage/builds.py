@@ -296,9 +296,9 @@ class BuildStore:
                 "message = ?, details = ? WHERE build_id = ? AND seq = ?",
                 actions,
             ),
+            # In the same trip: who is told of the build's end, decided from other rows.
+            *(also(tx) for also in write.also),
         )
-        for also in write.also:
-            await also(tx)
 
     async def set_gate(self, build_id: int, gate: GateFacts, git: GitFacts | None = None) -> None:
         """A gate build's facts as the gate decided them (and its git facts, if given)."""

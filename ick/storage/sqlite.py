@@ -434,11 +434,20 @@ class SqliteDatabase:
 
     async def _commit(self, group: list[_Write[Any]]) -> None:
         """Run the group's writes in one transaction and settle each one's future."""
-        await self.conn.execute("BEGIN IMMEDIATE")
+        # BEGIN is queued on aiosqlite's thread, not waited for: the writes' first statements
+        # queue behind it (the yield lets its task queue it first), and the thread runs them
+        # without a trip back to the event loop in between. Its outcome is checked before
+        # COMMIT (it fails only when the database cannot be written at all, and then so do
+        # the statements after it).
+        begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
+        await asyncio.sleep(0)
         results = []
         try:
-            for entry in group:
-                results.append(await entry.fn(SqliteTx(self.conn)))
+            try:
+                for entry in group:
+                    results.append(await entry.fn(SqliteTx(self.conn)))
+            finally:
+                await begin
             await self.conn.commit()
         except Exception as e:
             await self._rollback()
