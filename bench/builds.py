@@ -13,7 +13,8 @@ a ratio in one run.
 With `--features` this tree runs twice, interleaved in the same way: the plain projects, and
 the same projects with this round's features configured but unused (FEATURES: branches: and
 tags: globs, cancel_superseded, a `when:` that holds, `outputs:` that match no file, notify
-rules that never fire, a forge without a status token), with the ratio features / plain.
+rules that never fire, a forge without a status token, environments whose `auto:` never
+matches, a gate), with the ratio features / plain.
 Usage: python bench/builds.py [--latency-runs N] [--builds N] [--rounds N]
                               [--against REF | --features]
 """
@@ -53,14 +54,25 @@ pipelines:
         where: host
 """
 
-# The same projects with the features of issues 23, 26 and 27 configured, none of them at work:
-# API triggers are not filtered by branches:/tags: and cancel nothing; the `when:` holds, so
-# the action runs; its `outputs:` match no file; the notify rules fire only on a failure; the
-# forge has no status token (and the builds no commit), so no status is sent.
+# The same projects with this round's features configured, none of them at work: API
+# triggers are not filtered by branches:/tags: and cancel nothing; the `when:` holds, so the
+# action runs; its `outputs:` match no file; the notify rules fire only on a failure; the
+# forge has no status token (and the builds no commit), so no status is sent; the
+# environments deploy automatically only builds of branch release/*, which API triggers are
+# not; the gate takes only pushes to gate/main/*.
 PROJECT_FEATURES = """
     branches: [main, "release/*"]
     tags: ["v*"]
     cancel_superseded: false
+    environments:
+      - environment: staging
+        pipelines: [noop]
+        auto: {branch: "release/*"}
+      - environment: production
+        pipelines: [noop]
+        after: staging
+        approval: true
+    gate: {branch: main}
     notify:
       - {email: dev@example.org, when: failure}
       - {matrix: "!abcdef:example.org", when: failure}

@@ -51,7 +51,7 @@ from ick.scheduler.refs import GATE_PREFIX, gate_ref, ref_problem, same_ref
 from ick.scheduler.registry import Connected, WorkerRegistry
 from ick.scheduler.routing import WorkerInfo
 from ick.scheduler.work import WorkItem
-from ick.storage.builds import BuildStore, BuildWrite
+from ick.storage.builds import BuildStore, BuildWrite, IdsTaken
 from ick.storage.db import Tx
 from ick.storage.resources import ResourceStore
 from ick.timefmt import now_iso
@@ -222,8 +222,25 @@ class Dispatcher:
                 and not project.trust_repository:
             plan = refuse_untrusted(plan, self._untrusted, set(repository.pipelines),
                                     f"untrusted pipeline of {project.repository_pipelines}")
+        try:
+            build, decisions, stored = await self._create(project, plan, event, triggered_by,
+                                                          git, gate)
+        except IdsTaken:  # another writer gave out its id: the store has read its counters
+            build, decisions, stored = await self._create(project, plan, event, triggered_by,
+                                                          git, gate)
+        log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
+        async with self._lock:
+            await self._apply(decisions, stored)
+        return build
+
+    async def _create(self, project: Project, plan: Plan, event: str, triggered_by: str,
+                      git: GitFacts, gate: GateFacts | None
+                      ) -> tuple[Build, list[Decision], list[Save]]:
+        """Store the new build, queued in the machine inside the transaction that inserts it
+        (see enqueue below); the machine's decisions, and those of its Saves already stored.
+        A build that could not be stored is forgotten by the machine and the logs."""
         now = now_iso()
-        made: list[Build] = []  # the build, once inserted
+        made: list[Build] = []  # the build, once its insert is under way
         decisions: list[Decision] = []
         stored: list[Save] = []
 
@@ -253,10 +270,7 @@ class Dispatcher:
                 async with self._lock:
                     await self._apply(self._machine.forget(made[0].id, now_iso()))
             raise
-        log.info("build %d: queued, project %s number %d", build.id, build.project, build.number)
-        async with self._lock:
-            await self._apply(decisions, stored)
-        return build
+        return build, decisions, stored
 
     async def _plan(self, project: Project, pipelines: dict[str, Pipeline | None],
                     overrides: dict[str, Any], ick_trigger: str, check: bool,

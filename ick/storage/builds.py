@@ -35,6 +35,10 @@ _UNFINISHED = "build_id IN (SELECT id FROM builds WHERE state IN (?, ?))"
 _UNFINISHED_STATES = (BuildState.QUEUED.value, BuildState.RUNNING.value)
 
 
+class IdsTaken(Exception):
+    """Another writer of the database gave out the id or number a new build was to have."""
+
+
 @dataclass(frozen=True)
 class BuildWrite:
     """A build's row, its jobs' rows and these actions' rows to store (see BuildStore.save)."""
@@ -51,6 +55,9 @@ class BuildStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._resolved_commit = resolved_commit(db.dialect)
+        self._last_id: int | None = None  # the highest build id given out (read once)
+        self._numbers: dict[str, int] = {}  # each project's last build number given out
+        self._put_number = db.dialect.upsert("build_numbers", ("project", "last"), ("project",))
 
     async def create(
         self,
@@ -70,68 +77,94 @@ class BuildStore:
         """Insert a queued build, its queued jobs (each with its own parameters) and their
         actions (job after job: pending, or skipped with a message where a `when:` condition
         did not hold) in one transaction; `event`, `triggered_by` and `git` say what caused it
-        and what it builds. `then`, given the build as inserted, says what to write of it in
-        the same transaction (the states it takes at once: one commit, not two); it is called
-        once, however often the transaction runs."""
-        # One trip for every statement: the build's row takes its number from the counter
-        # just bumped, and its jobs and actions take its id from the highest id handed out
-        # (this transaction's, as every write goes through the one writer).
-        build_id_sql = f"({self.db.dialect.top_id('builds')})"
+        and what it builds. `then`, given the build as it will be stored, says what more to
+        write of it in the same transaction (the states it takes at once: one commit, not
+        two, and one trip to the database's thread); it is called once, however often the
+        transaction runs. If another writer gave out the build's id or number meanwhile, the
+        write fails with IdsTaken, having written nothing: call create again."""
+        made: builtins.list[Build] = []
+        written: builtins.list[Sequence[BuildWrite]] = []
 
         async def insert(tx: Tx) -> Build:
-            results = await tx.each(
+            if not made:  # the ids are the same however often the transaction runs
+                build_id, number = await self._next_ids(tx, project)
+                made.append(Build(
+                    id=build_id, project=project, number=number, state=BuildState.QUEUED,
+                    parameters=parameters, queued_at=queued_at, concurrent=concurrent,
+                    actions=tuple(actions),
+                    jobs=tuple(JobRecord(job=j, parameters=dict(p))
+                               for j, p in enumerate(jobs)),
+                    fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git,
+                    gate=gate,
+                ))
+                written.append(then(made[0]) if then is not None else ())
+            build = made[0]
+            await tx.each(
                 # The counter outlives pruned rows: a number is never given out twice.
+                tx.execute(self._put_number, (project, build.number)),
                 tx.execute(
-                    "INSERT INTO build_numbers (project, last) VALUES (?, "
-                    "(SELECT COALESCE(MAX(number), 0) + 1 FROM builds WHERE project = ?)) "
-                    "ON CONFLICT (project) DO UPDATE SET last = last + 1",
-                    (project, project),
-                ),
-                tx.fetchone(
-                    "INSERT INTO builds (project, number, state, parameters, concurrent, "
-                    "queued_at, fail_fast, event, triggered_by, git, gate) VALUES (?, (SELECT "
-                    "last FROM build_numbers WHERE project = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING id, number",
-                    (project, project, BuildState.QUEUED.value, json.dumps(parameters),
-                     int(concurrent), queued_at, int(fail_fast), event, triggered_by,
-                     git_to_json(git), gate_to_json(gate)),
+                    "INSERT INTO builds (id, project, number, state, parameters, concurrent, "
+                    "queued_at, fail_fast, event, triggered_by, git, gate) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (build.id, project, build.number, BuildState.QUEUED.value,
+                     json.dumps(parameters), int(concurrent), queued_at, int(fail_fast), event,
+                     triggered_by, git_to_json(git), gate_to_json(gate)),
                 ),
                 tx.executemany(
                     "INSERT INTO build_jobs (build_id, job, parameters, state) "
-                    f"VALUES ({build_id_sql}, ?, ?, ?)",
-                    [(job, json.dumps(p), BuildState.QUEUED.value)
+                    "VALUES (?, ?, ?, ?)",
+                    [(build.id, job, json.dumps(p), BuildState.QUEUED.value)
                      for job, p in enumerate(jobs)],
                 ),
                 tx.executemany(
                     f"INSERT INTO build_actions ({ACTION_COLUMNS}) "
-                    f"VALUES ({build_id_sql},?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    f"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
-                        (seq, a.pipeline, a.index, a.kind, a.where, json.dumps(a.spec),
-                         a.state.value, None, None, a.message, "{}", a.job, int(a.local),
-                         a.arch_key)
+                        (build.id, seq, a.pipeline, a.index, a.kind, a.where,
+                         json.dumps(a.spec), a.state.value, None, None, a.message, "{}", a.job,
+                         int(a.local), a.arch_key)
                         for seq, a in enumerate(actions)
                     ],
                 ),
+                *(self._update(tx, write) for write in written[0]),
             )
-            row = results[1]
-            assert row is not None
-            build = Build(
-                id=int(row[0]), project=project, number=int(row[1]), state=BuildState.QUEUED,
-                parameters=parameters, queued_at=queued_at, concurrent=concurrent,
-                actions=tuple(actions),
-                jobs=tuple(JobRecord(job=j, parameters=dict(p)) for j, p in enumerate(jobs)),
-                fail_fast=fail_fast, event=event, triggered_by=triggered_by, git=git,
-                gate=gate,
-            )
-            if then is not None:
-                if not written:
-                    written.append(then(build))
-                for write in written[0]:
-                    await self._update(tx, write)
             return build
 
-        written: builtins.list[Sequence[BuildWrite]] = []
-        return await self.db.write(insert)
+        try:
+            return await self.db.write(insert)
+        except Exception:
+            if made and await self._ids_taken(made[0]):
+                raise IdsTaken(f"build id {made[0].id} or number {made[0].number} of project "
+                               f"{project!r} was given out meanwhile") from None
+            raise
+
+    async def _next_ids(self, tx: Tx, project: str) -> tuple[int, int]:
+        """The next build id, and the project's next number. This store gives them out: it
+        reads the database's counters once (once per project), not for every build."""
+        if self._last_id is None:
+            row = await tx.fetchone(self.db.dialect.top_id("builds"))
+            self._last_id = int(row[0]) if row is not None else 0
+        if project not in self._numbers:
+            row = await tx.fetchone(
+                "SELECT COALESCE((SELECT last FROM build_numbers WHERE project = ?), "
+                "(SELECT COALESCE(MAX(number), 0) FROM builds WHERE project = ?))",
+                (project, project))
+            self._numbers[project] = int(row[0]) if row is not None else 0
+        # Taken even if the transaction is rolled back: an id or number is never given twice.
+        self._last_id += 1
+        self._numbers[project] += 1
+        return self._last_id, self._numbers[project]
+
+    async def _ids_taken(self, build: Build) -> bool:
+        """Did another writer give out the build's id or number (the counters are then
+        read again)? A failed write of them changed nothing, so the rows found are theirs."""
+        rows = await self.db.fetchall(
+            "SELECT 1 FROM builds WHERE id = ? OR (project = ? AND number = ?)",
+            (build.id, build.project, build.number))
+        if rows:
+            self._last_id = None
+            self._numbers.clear()
+        return bool(rows)
 
     async def _jobs(self, build_ids: Iterable[int]) -> dict[int, builtins.list[JobRecord]]:
         """The jobs of each of these builds, by build id."""

@@ -85,3 +85,14 @@ async def test_a_build_that_cannot_be_stored_leaves_nothing(world: World) -> Non
     assert stored is not None and stored.state is BuildState.RUNNING
     assert world.dispatcher.running_action(build.id) is not None
     assert world.logs.path(build.id).read_text().count("skipped") == 1
+
+
+async def test_a_trigger_after_another_writer_made_builds_takes_the_next_id(
+        world: World) -> None:
+    first = await world.dispatcher.trigger("proj", {})
+    other = await BuildStore(world.db).create("proj", {}, False, [], "2024-01-01T00:00:00.000Z")
+    build = await world.dispatcher.trigger("proj", {})  # its store's guess was taken: again
+    assert (first.id, other.id, build.id) == (1, 2, 3)
+    assert (build.number, world.logs.path(2).exists()) == (3, False)
+    stored = await world.builds.get(build.id)
+    assert stored is not None and stored.number == 3
