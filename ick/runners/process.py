@@ -173,54 +173,75 @@ async def run_process(
         raise
     if on_start is not None:
         on_start(proc.pid)
-    stream = asyncio.StreamReader(limit=2 * CHUNK)
+    # The pipe is read by a callback of the event loop, straight into `output`: no transport,
+    # stream or task of its own (a build's one action is mostly this function's overhead).
+    eof: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(rfd, CHUNK)
+            if data:
+                output(data)
+                return
+        except BlockingIOError:
+            return
+        except BaseException as e:  # `output` failed: the action fails with it
+            loop.remove_reader(rfd)
+            if not eof.done():
+                eof.set_exception(e)
+            return
+        loop.remove_reader(rfd)  # every writer has closed it: the end of the output
+        if not eof.done():
+            eof.set_result(None)
+
     try:
-        pipe, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(stream), os.fdopen(rfd, "rb", buffering=0)
-        )
+        os.set_blocking(rfd, False)
+        loop.add_reader(rfd, readable)
     except BaseException:
         kill_group(proc.pid)
         with contextlib.suppress(BaseException):
             await asyncio.shield(proc.wait())
+        os.close(rfd)
         raise
-
-    async def pump() -> None:
-        while chunk := await stream.read(CHUNK):
-            output(chunk)
-
-    reader = asyncio.ensure_future(pump())
     timed_out = False
     try:
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await proc.wait()
         except TimeoutError:
             timed_out = True
             kill_group(proc.pid, signal.SIGTERM)
             try:
-                await asyncio.wait_for(proc.wait(), KILL_GRACE)
+                async with asyncio.timeout(KILL_GRACE):
+                    await proc.wait()
             except TimeoutError:
                 kill_group(proc.pid)
                 await proc.wait()
         # The leader is gone; whatever it left behind in its group goes too, so the pipe closes.
         kill_group(proc.pid)
         try:
-            await asyncio.wait_for(asyncio.shield(reader), DRAIN_LIMIT)
+            async with asyncio.timeout(DRAIN_LIMIT):
+                await asyncio.shield(eof)
         except TimeoutError:
             # Someone left the group (setsid, a daemon) and still holds the pipe.
             if kill_pipe_holders(inode):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(reader), DRAIN_LIMIT)
+                    async with asyncio.timeout(DRAIN_LIMIT):
+                        await asyncio.shield(eof)
     except BaseException:
         if stop_signal != signal.SIGKILL:
             kill_group(proc.pid, stop_signal)
             with contextlib.suppress(BaseException):
-                await asyncio.wait_for(asyncio.shield(proc.wait()), KILL_GRACE)
+                async with asyncio.timeout(KILL_GRACE):
+                    await proc.wait()
         kill_group(proc.pid)
         with contextlib.suppress(BaseException):
             await asyncio.shield(proc.wait())
         raise
     finally:
         # A process that left the group may still hold the pipe: stop reading it anyway.
-        reader.cancel()
-        pipe.close()
+        loop.remove_reader(rfd)
+        os.close(rfd)
+        if eof.done() and not eof.cancelled():
+            eof.exception()  # retrieved: an `output` failure raised above, or not at all
     return ProcessResult(proc.returncode(), timed_out, time.monotonic() - started, proc.pid)
