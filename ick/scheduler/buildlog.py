@@ -31,13 +31,11 @@ class BuildLog:
         self._builds[build.id] = build
 
     def forget(self, build_id: int) -> None:
-        """The build could not be stored after all: its logs close and go (its id is given
-        out again, to the next build stored)."""
+        """The build could not be stored after all: its logs, never written, are not live."""
         build = self._builds.pop(build_id, None)
         if build is not None:
             for key in log_keys(build):
                 self._logs.close(build_id, key)
-                self._logs.path(build_id, key).unlink(missing_ok=True)
         self._told_skipped.pop(build_id, None)
 
     def _key(self, build_id: int, job: int) -> int | None:

@@ -252,7 +252,6 @@ class Dispatcher:
             # task's can come in between; its other builds' Saves go the usual way.
             made.append(build)
             self._log.open(build)
-            self._log.skipped(build)  # what `when:` skipped at plan time
             for queued in self._on_queued:  # before the machine can start, or even end, it
                 queued(build)
             decisions.extend(self._machine.enqueue(build, now))
@@ -270,6 +269,9 @@ class Dispatcher:
                 async with self._lock:
                     await self._apply(self._machine.forget(made[0].id, now_iso()))
             raise
+        # Once stored, and before anything is acted on: its log starts with what `when:`
+        # skipped at plan time (written earlier, a build never stored would leave a log).
+        self._log.skipped(build)
         return build, decisions, stored
 
     async def _plan(self, project: Project, pipelines: dict[str, Pipeline | None],

@@ -77,7 +77,7 @@ async def test_a_build_that_cannot_be_stored_leaves_nothing(world: World) -> Non
         await world.dispatcher.trigger("proj", {})
     assert await world.builds.list() == []
     assert not world.dispatcher.running_action(1)
-    assert not world.logs.path(1).exists()  # its skipped action's line went with it
+    assert not world.logs.path(1).exists()  # not even its skipped action's line
     world.refuse.clear()
     # the worker the machine had given it takes the next build (the id given out again)
     build = await world.dispatcher.trigger("proj", {})
