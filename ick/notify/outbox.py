@@ -124,6 +124,7 @@ class Outbox:
     def __post_init__(self) -> None:
         self._irc = IrcLink(self.irc)
         self._events: list[_Event] = []
+        self._draining: list[_Event] = []  # the events drain is deciding now
         # Builds whose end their Save decided (end_write), until build_finished sees them.
         self._decided: dict[int, list[Decision]] = {}
         self._wake = asyncio.Event()
@@ -184,8 +185,15 @@ class Outbox:
         be made there, the build's end is decided as any event, once it is saved."""
 
         async def write(tx: Tx) -> None:
+            # Its queue and start, if not stored yet (drain has not got to them, or is at
+            # them), are decided first, here: a forge's status of its queue stored after its
+            # end's would be sent after it and undo it. Decided twice, they are stored once.
+            earlier = [e for e in (*self._draining, *self._events)
+                       if e.build_id == build.id and e.event in ("queued", "start")]
             try:
-                decisions = [await self._decide(e, tx) for e in _ended(build)]
+                decisions = [d for d in [await self._decide(e, tx) for e in earlier]
+                             if d.targets]
+                decisions += [await self._decide(e, tx) for e in _ended(build)]
             except Exception:  # the Save must not fail for it: build_finished decides it
                 log.exception("build %d: cannot decide its notifications with its end",
                               build.id)
@@ -251,14 +259,20 @@ class Outbox:
         """Write the notifications of every build event received so far, in one transaction."""
         while self._events:
             events, self._events = self._events, []
-            # A build's queue and start that tell no one leave no row: nothing is to be sent,
-            # and a restart never looks for them (only ends are decided late). Most builds
-            # tell no one of them, and each write is a commit with its fsync on the path
-            # from trigger to finished.
-            decisions = [d for d in [await self._decide(e) for e in events]
-                         if d.targets or d.event == "end"]
-            if not decisions:
-                continue
+            self._draining = events
+            try:
+                await self._drain(events)
+            finally:
+                self._draining = []
+
+    async def _drain(self, events: list[_Event]) -> None:
+        # A build's queue and start that tell no one leave no row: nothing is to be sent,
+        # and a restart never looks for them (only ends are decided late). Most builds
+        # tell no one of them, and each write is a commit with its fsync on the path
+        # from trigger to finished.
+        decisions = [d for d in [await self._decide(e) for e in events]
+                     if d.targets or d.event == "end"]
+        if decisions:
             self._told(await self.store.decide(decisions, iso(self.clock())))
 
     def _told(self, decided: list[Decision]) -> None:
