@@ -154,7 +154,7 @@ def test_a_signed_forgejo_push_builds_once_and_reports_pending_then_success(
 
     got = statuses.wait_states(sha, ["pending", "success"])
     assert {r.forge for r in got} == {"forgejo"} and got[0].repository == "gordon/hello-world"
-    assert got[1].body == {"state": "success", "context": "ick/fj",
+    assert got[-1].body == {"state": "success", "context": "ick/fj",
                            "target_url": f"{PUBLIC}/ui/builds/{build['id']}",
                            "description": "fj #1 succeeded"}
     shown = daemon.build(build["id"])["notifications"]
@@ -222,9 +222,9 @@ def test_a_pull_request_runs_untrusted_unless_the_project_trusts_changes(
     log = daemon.wait_log(build["id"], "untrusted change")
     assert "building" not in log  # it never started
     # its status: pending, then failure (also on the trusted project's: one commit, two
-    # contexts)
-    assert [r.body["context"] for r in statuses.wait_states(sha, ["pending", "failure"])] \
-        == ["ick/gh", "ick/gh"]
+    # contexts); refused as it was queued, its pending may not go out at all
+    assert {r.body["context"] for r in statuses.wait_states(sha, ["pending", "failure"])} \
+        == {"ick/gh"}
 
     status, trusted = send(daemon, "gh-trusted", body,
                            github("pull_request", "d-gh-pr-2", body))
@@ -233,7 +233,9 @@ def test_a_pull_request_runs_untrusted_unless_the_project_trusts_changes(
     assert "building refs/pull/2/head at " + sha + " change 2" in daemon.wait_log(
         trusted["id"], "change 2")
     got = statuses.wait_states(sha, ["pending", "failure", "pending", "success"])
-    assert [r.body["context"] for r in got[2:]] == ["ick/gh-trusted", "ick/gh-trusted"]
+    assert [r.body["context"] for r in got if r.body["state"] == "success"] == [
+        "ick/gh-trusted"]
+    assert got[-1].body["context"] == "ick/gh-trusted"
 
 
 def test_a_pull_request_s_action_that_names_a_secret_fails_before_it_starts(
@@ -261,7 +263,7 @@ def test_gitlab_tags_and_merge_requests_and_their_statuses(
     got = statuses.wait_states(sha, ["pending", "failed"])
     assert got[0].forge == "gitlab"
     assert got[0].repository == "demoaccount2-commits-group/test_ci_tmp"  # sent encoded
-    assert got[1].body == {"state": "failed", "name": "ick/gl",
+    assert got[-1].body == {"state": "failed", "name": "ick/gl",
                            "target_url": f"{PUBLIC}/ui/builds/{tag['id']}",
                            "description": "gl #1 failed"}
 
