@@ -440,14 +440,16 @@ class SqliteDatabase:
         # COMMIT (it fails only when the database cannot be written at all, and then so do
         # the statements after it).
         begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
-        await asyncio.sleep(0)
         results = []
         try:
             try:
+                await asyncio.sleep(0)
                 for entry in group:
                     results.append(await entry.fn(SqliteTx(self.conn)))
             finally:
-                await begin
+                # Begun (or failed) before anything else is decided, even when cancelled:
+                # a rollback then finds the transaction it is to end.
+                await asyncio.shield(begin)
             await self.conn.commit()
         except Exception as e:
             await self._rollback()
