@@ -31,8 +31,8 @@ pipelines:
 
 
 def setup(daemon: Daemon, sshd: Sshd, target: Path, known_hosts: str,  # noqa: F811
-          src: str = "public") -> None:
-    text = (SITE.replace("TARGET", f"root@127.0.0.1:{target}").replace("PORT", str(sshd.port))
+          src: str = "public", site: str = SITE) -> None:
+    text = (site.replace("TARGET", f"root@127.0.0.1:{target}").replace("PORT", str(sshd.port))
             .replace("SRC", src))
     # The target comes from the build parameter: rsync_target is not on the action.
     daemon.apply(text)
@@ -70,12 +70,10 @@ def test_a_file_of_the_same_size_and_time_is_replaced_by_its_content(
     target.mkdir()
     (target / "index.html").write_text("<h1>HELLO</h1>\n")
     os.utime(target / "index.html", (1_000_000_000, 1_000_000_000))
-    setup(daemon, sshd, target, sshd.known_hosts)
-    daemon.apply(SITE.replace("TARGET", f"root@127.0.0.1:{target}")
-                 .replace("PORT", str(sshd.port)).replace("SRC", "public")
-                 .replace("echo 'a' > public/sub/a.txt",
-                          "echo 'a' > public/sub/a.txt\n          "
-                          "touch -d @1000000000 public/index.html"))
+    setup(daemon, sshd, target, sshd.known_hosts,
+          site=SITE.replace("echo 'a' > public/sub/a.txt",
+                            "echo 'a' > public/sub/a.txt\n          "
+                            "touch -d @1000000000 public/index.html"))
     build_id = daemon.trigger("site")
     assert daemon.wait_build(build_id)["state"] == "succeeded", \
         daemon.ick("log", str(build_id)).stdout
