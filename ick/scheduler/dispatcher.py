@@ -96,6 +96,22 @@ def facts_of(ick_trigger: str, overrides: dict[str, Any], event: str | None,
     return event, git
 
 
+class _Watch:
+    """A local worker's watch for its running action's cancel (Dispatcher.watch_cancel)."""
+
+    __slots__ = ("job", "stop", "ended")
+
+    def __init__(self, job: int, stop: Callable[[], None]) -> None:
+        self.job = job
+        self.stop = stop
+        self.ended = False
+
+    def fire(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.stop()
+
+
 class Dispatcher:
     """Owns the state machine: every event goes through it, under one lock."""
 
@@ -125,6 +141,9 @@ class Dispatcher:
         # alone knows what is to stop. Per build, so that a trigger or another build's step
         # wakes none of the running actions' cancel watches (their cost would grow with them).
         self._touched: dict[int, asyncio.Event] = {}
+        # The same for local workers' running actions, as callbacks (no task or event each):
+        # per build, each watch's job and what to call once that job is to stop.
+        self._watches: dict[int, list[_Watch]] = {}
 
     # start and stop -------------------------------------------------------
 
@@ -565,6 +584,41 @@ class Dispatcher:
             return False
         return True
 
+    def watch_cancel(self, build_id: int, seq: int,
+                     stop: Callable[[], None]) -> Callable[[], None]:
+        """Call `stop` (soon, from the event loop) once the job whose action `seq` runs is
+        to be stopped, as wait_cancel_for would return True, unless the watch has ended: the
+        function returned ends it. A callback rather than a task: a local worker watches
+        every action it runs."""
+        run = self._machine.running_action(build_id, seq)
+        watch = _Watch(-1 if run is None else run.job, stop)
+        if run is None or self._to_stop(build_id, run.job):  # told before it was watched
+            asyncio.get_running_loop().call_soon(watch.fire)
+        else:
+            self._watches.setdefault(build_id, []).append(watch)
+
+        def unwatch() -> None:
+            watch.ended = True
+            watches = self._watches.get(build_id)
+            if watches is not None and watch in watches:
+                watches.remove(watch)
+                if not watches:
+                    del self._watches[build_id]
+
+        return unwatch
+
+    def _wake_watches(self, build_id: int) -> None:
+        watches = self._watches.get(build_id)
+        if not watches:
+            return
+        loop = asyncio.get_running_loop()
+        for watch in [w for w in watches if self._to_stop(build_id, w.job)]:
+            watches.remove(watch)
+            # Soon, not now: the watcher may be the very task that runs this transition.
+            loop.call_soon(watch.fire)
+        if not watches:
+            del self._watches[build_id]
+
     # acting on decisions --------------------------------------------------
 
     async def _apply(self, decisions: list[Decision], stored: Sequence[Save] = ()) -> None:
@@ -609,6 +663,7 @@ class Dispatcher:
             touched = self._touched.pop(build_id, None)
             if touched is not None:
                 touched.set()
+            self._wake_watches(build_id)
 
     async def _persist(self, saves: list[Save]) -> None:
         """Write the builds as the Saves have them, in one transaction, with the lock held on

@@ -207,8 +207,9 @@ class Controller:
                    ready: bool = False) -> bool:
         return await self.dispatcher.done(worker_id, build_id, seq, outcome, ready)
 
-    async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
-        await self.dispatcher.wait_cancel_for(build_id, None, seq)
+    def watch_cancel(self, worker_id: str, build_id: int, seq: int,
+                     stop: Callable[[], None]) -> Callable[[], None]:
+        return self.dispatcher.watch_cancel(build_id, seq, stop)
 
     async def wait_cancel_for(self, worker_id: str, build_id: int, timeout: float,
                               seq: int | None = None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -116,5 +117,7 @@ class WorkSource(Protocol):
         """The action ended: whether its job goes on. `ready`: the worker asks for its next
         work right after, so the controller may give it in the same transition."""
 
-    async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
-        """Return when the job running action `seq` of the build is to be stopped."""
+    def watch_cancel(self, worker_id: str, build_id: int, seq: int,
+                     stop: Callable[[], None]) -> Callable[[], None]:
+        """Call `stop` from the event loop once the job running action `seq` of the build is
+        to be stopped (and never after the watch ended); returns what ends the watch."""

@@ -50,6 +50,7 @@ class RemoteSource:
         self._lost: dict[tuple[int, int], int] = {}  # (build, seq) -> output bytes not sent
         # Work the controller handed over with the answer to a `done`, for the next poll.
         self._next: list[WorkItem] = []
+        self._watches: set[asyncio.Task[None]] = set()  # cancel polls (watch_cancel)
 
     async def __aenter__(self) -> RemoteSource:
         self._session = aiohttp.ClientSession(headers=self.headers)
@@ -194,6 +195,28 @@ class RemoteSource:
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 15.0)
+
+    def watch_cancel(self, worker_id: str, build_id: int, seq: int,
+                     stop: Callable[[], None]) -> Callable[[], None]:
+        """A task polls for the cancel (wait_cancel) and calls `stop`; ending the watch
+        cancels the task. A poll that cannot be made stops the action rather than let it run
+        blind."""
+
+        async def watch() -> None:
+            try:
+                await self.wait_cancel(worker_id, build_id, seq)
+            except Exception as e:
+                log.warning("build %d: cannot watch for a cancel: %s", build_id, e)
+            stop()
+
+        task = asyncio.ensure_future(watch())
+        self._watches.add(task)
+        task.add_done_callback(self._watches.discard)
+
+        def unwatch() -> None:
+            task.cancel()
+
+        return unwatch
 
     async def wait_cancel(self, worker_id: str, build_id: int, seq: int | None = None) -> None:
         """Returns when the action is to stop: cancelled, or the controller forgot us (then

@@ -199,25 +199,32 @@ class Worker:
         self.workspaces.release(*unit)
 
     async def _run_until_cancelled(self, worker_id: str, item: WorkItem) -> Outcome:
-        """Run the action while watching for its cancel; both tasks belong to one group, so
-        a cancelled worker still lets the action reap its processes before it goes."""
-
-        async def watch(action: asyncio.Task[Outcome]) -> None:
-            try:
-                await self.source.wait_cancel(worker_id, item.build_id, item.seq)
-            except Exception as e:  # no way to hear of a cancel: stop rather than run blind
-                log.warning("build %d: cannot watch for a cancel: %s", item.build_id, e)
-            action.cancel()
-
+        """Run the action while its source watches for its cancel, which cancels this task:
+        the action reaps its processes as the cancel reaches them, and ends "cancelled". A
+        cancel of the worker itself (it stops) goes on up."""
+        task = asyncio.current_task()
+        assert task is not None
         loop = asyncio.get_running_loop()
         started = loop.time()
-        async with asyncio.TaskGroup() as group:
-            action = group.create_task(self._run_action(worker_id, item))
-            watcher = group.create_task(watch(action))
-            action.add_done_callback(lambda _: watcher.cancel())
-        if action.cancelled():
-            return Outcome(None, loop.time() - started, "cancelled")  # the time it ran
-        return action.result()
+        told = False
+
+        def stop() -> None:
+            nonlocal told
+            told = True
+            task.cancel()
+
+        unwatch = self.source.watch_cancel(worker_id, item.build_id, item.seq, stop)
+        try:
+            outcome = await self._run_action(worker_id, item)
+        except asyncio.CancelledError:
+            if told and task.uncancel() == 0:
+                return Outcome(None, loop.time() - started, "cancelled")  # the time it ran
+            raise
+        finally:
+            unwatch()
+        if told:  # the cancel came as the action ended, which did not stop for it
+            task.uncancel()
+        return outcome
 
     def _runner(self, item: WorkItem) -> Runner:
         """The runner of the item's kind, decided when the action's file was checked."""

@@ -127,3 +127,70 @@ async def test_a_cancel_is_kept_by_the_machine_alone(world: World) -> None:
     assert not await d.done(w, build.id, 0, Outcome(None, 0.1, "cancelled"))
     stored = await world.builds.get(build.id)
     assert stored is not None and stored.state is BuildState.CANCELLED
+
+
+# A local worker's watch for a cancel (watch_cancel): a callback, not a task per action. It
+# fires once its job is to stop, never after the watch ended; other builds leave it be.
+
+async def turn() -> None:
+    """Let callbacks the loop has been asked to call soon run."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_watch_fires_once_its_build_is_cancelled(world: World) -> None:
+    d = world.dispatcher
+    w = await worker(world)
+    build = await d.trigger("proj", {})
+    other = await d.trigger("proj", {})  # queued behind it
+    assert await d.next_work(w, timeout=5) is not None
+    fired: list[str] = []
+    d.watch_cancel(build.id, 0, lambda: fired.append("stop"))
+    await d.cancel(other.id)  # another build's transition
+    await turn()
+    assert fired == []
+    await d.cancel(build.id)
+    await turn()
+    assert fired == ["stop"]
+    await d.cancel(build.id)  # told once
+    await turn()
+    assert fired == ["stop"]
+
+
+async def test_a_watch_fires_when_its_job_ends_without_a_cancel(world: World) -> None:
+    d = world.dispatcher
+    w = await worker(world)
+    build = await d.trigger("proj", {})
+    assert await d.next_work(w, timeout=5) is not None
+    fired: list[int] = []
+    d.watch_cancel(build.id, 0, lambda: fired.append(0))
+    assert await d.done(w, build.id, 0, Outcome(0, 0.1))  # the job goes on
+    await turn()
+    assert fired == []
+    assert not await d.done(w, build.id, 1, Outcome(0, 0.1))
+    await turn()
+    assert fired == [0]
+
+
+async def test_an_ended_watch_is_never_called(world: World) -> None:
+    d = world.dispatcher
+    w = await worker(world)
+    build = await d.trigger("proj", {})
+    assert await d.next_work(w, timeout=5) is not None
+    fired: list[str] = []
+    unwatch = d.watch_cancel(build.id, 0, lambda: fired.append("early"))
+    unwatch()
+    late = d.watch_cancel(build.id, 0, lambda: fired.append("late"))
+    await d.cancel(build.id)  # due now, called soon: ended before the loop gets to it
+    late()
+    await turn()
+    assert fired == []
+    # a watch of an action told to stop already fires at once, unless it ends first
+    d.watch_cancel(build.id, 0, lambda: fired.append("told"))
+    d.watch_cancel(build.id, 0, lambda: fired.append("never"))()
+    await turn()
+    assert fired == ["told"]
+    assert not await d.done(w, build.id, 0, Outcome(None, 0.1, "cancelled"))
+    d.watch_cancel(build.id, 0, lambda: fired.append("gone"))  # no longer running
+    await turn()
+    assert fired == ["told", "gone"]
