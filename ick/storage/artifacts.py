@@ -265,7 +265,10 @@ class ArtifactStore:
                 while block := await asyncio.to_thread(f.read, WRITE_SIZE):
                     yield block
 
-        return await self.receive(chunks(), limit, what)
+        # Closed here, file and all, when `receive` stops early (past the limit), not when
+        # the garbage collector gets to it.
+        async with contextlib.aclosing(chunks()) as read:
+            return await self.receive(read, limit, what)
 
     async def commit_blob(self, tmp: Path, digest: str,
                           record: Callable[[Tx], Awaitable[tuple[T, builtins.list[str]]]]) -> T:

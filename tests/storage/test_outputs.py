@@ -5,6 +5,7 @@ when nothing refers to them."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -100,6 +101,9 @@ async def test_the_cap_counts_the_whole_build(svc: Daemon, tmp_path: Path) -> No
         await store.put_file(1, 0, "c", big)
     assert caught.value.message == (
         "output c: build 1's outputs would pass max_outputs_mb (9.53674e-06 MiB); not stored")
+    # The file read is closed as the copy stops, not left to the garbage collector.
+    assert str(big) not in [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                            if os.path.exists(f"/proc/self/fd/{fd}")]
     with pytest.raises(InputError):
         await store.put(1, 0, "c", chunks(b"x" * 100_000))
     # Replacing an output counts its new size in place of the old one.
