@@ -99,7 +99,7 @@ class BuildStore:
                 ))
                 written.append(then(made[0]) if then is not None else ())
             build = made[0]
-            await tx.each(
+            await self._save(tx, written[0], before=(
                 # The counter outlives pruned rows: a number is never given out twice.
                 tx.execute(self._put_number, (project, build.number)),
                 tx.execute(
@@ -126,8 +126,7 @@ class BuildStore:
                         for seq, a in enumerate(actions)
                     ],
                 ),
-                *(self._update(tx, write) for write in written[0]),
-            )
+            ))
             return build
 
         try:
@@ -292,21 +291,32 @@ class BuildStore:
 
     async def save_all(self, writes: Sequence[BuildWrite]) -> None:
         """Persist each of these, in order, in one transaction (see save)."""
+        await self.db.write(lambda tx: self._save(tx, writes))
 
-        async def update(tx: Tx) -> None:
-            for write in writes:
-                await self._update(tx, write)
+    async def _save(self, tx: Tx, writes: Sequence[BuildWrite],
+                    before: Sequence[Awaitable[object]] = ()) -> None:
+        """Write `before`, then each write in order. Statements go to the database together
+        (one trip) up to a write's `also`, which runs after its own statements and before
+        the next write's: it may read them."""
+        pending = list(before)
+        for write in writes:
+            pending += self._statements(tx, write)
+            if write.also:
+                # In the same trip: who is told of the build's end, decided from other rows.
+                await tx.each(*pending, *(also(tx) for also in write.also))
+                pending = []
+        if pending:
+            await tx.each(*pending)
 
-        await self.db.write(update)
-
-    async def _update(self, tx: Tx, write: BuildWrite) -> None:
+    def _statements(self, tx: Tx, write: BuildWrite) -> builtins.list[Awaitable[object]]:
+        """The statements that store the build's row, its jobs' and the write's actions'."""
         build = write.build
         actions = [
             (a.state.value, a.exit_code, a.duration, a.message, json.dumps(a.details),
              build.id, seq)
             for seq, a in ((seq, build.actions[seq]) for seq in write.seqs)
         ]
-        await tx.each(
+        return [
             tx.execute(
                 "UPDATE builds SET state = ?, worker = ?, started_at = ?, finished_at = ?, "
                 "git = ? WHERE id = ?",
@@ -329,9 +339,7 @@ class BuildStore:
                 "message = ?, details = ? WHERE build_id = ? AND seq = ?",
                 actions,
             ),
-            # In the same trip: who is told of the build's end, decided from other rows.
-            *(also(tx) for also in write.also),
-        )
+        ]
 
     async def set_gate(self, build_id: int, gate: GateFacts, git: GitFacts | None = None) -> None:
         """A gate build's facts as the gate decided them (and its git facts, if given)."""

@@ -18,14 +18,14 @@ Row = tuple[Any, ...]  # one result row, columns in the order the query names th
 class Tx(Protocol):
     """One open write transaction: its statements run in order, and see each other."""
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; the number of rows it changed."""
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[int]:
+        """Run one statement (when awaited, or given to `each`); the rows it changed."""
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Awaitable[None]: ...
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[list[Row]]: ...
 
     async def each(self, *statements: Awaitable[Any]) -> list[Any]:
         """Run statements together, in this order, without a round trip between them (a

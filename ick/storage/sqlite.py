@@ -1,13 +1,18 @@
 """SQLite, all that is particular to it: the schema and its migrations (user_version), the
-PRAGMAs, BEGIN IMMEDIATE, its JSON and upsert SQL, and the connections: one writer (aiosqlite,
-WAL, group commit) and a few query-only readers, so a page never waits behind an fsync.
+PRAGMAs, BEGIN IMMEDIATE, its JSON and upsert SQL, and the connections: one writer (a thread
+of its own that runs a transaction's statements in few trips, WAL, group commit) and a few
+query-only readers (aiosqlite), so a page never waits behind an fsync.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import queue
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
@@ -258,44 +263,228 @@ class SqliteDialect:
         return f"SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = '{table}'"
 
 
-class SqliteTx:
-    """One open write transaction: its statements run on the connection in order.
+class WriterThread:
+    """The writer's sqlite3 connection on a thread of its own, which runs the functions it is
+    given on that connection, one at a time, in the order given.
 
-    Each call is one trip to aiosqlite's thread and back (about 80 us here, most of a small
-    write's cost), so nothing here closes its cursor: the statement has run to its end, and
-    the cursor is freed with the object.
+    Each call is one trip to the thread and back: a queue put, the thread's wake-up and the
+    event loop's (a byte on its self-pipe), and the GIL handed over each way, some 20 us of
+    CPU here, more than a small statement costs. A transaction's statements therefore go
+    together where they can (SqliteTx.each), and a call whose outcome nobody waits for (the
+    BEGIN of a group) sends nothing back. aiosqlite, which the readers use, takes one trip
+    per statement.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Future[None] | None = None
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    @classmethod
+    async def open(cls, path: Path) -> WriterThread:
+        writer = cls()
+        loop = asyncio.get_running_loop()
+        writer._loop = loop
+        ready: asyncio.Future[None] = loop.create_future()
+        writer._stopped = loop.create_future()
+        writer._thread = threading.Thread(target=writer._serve, args=(str(path), ready),
+                                          name="ick-sqlite-writer", daemon=True)
+        writer._thread.start()
+        await ready
+        return writer
+
+    def _serve(self, path: str, ready: asyncio.Future[None]) -> None:
+        try:
+            # isolation_level None: the module starts no transaction of its own; rows are
+            # tuples.
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=5000")
+        except BaseException as e:
+            self._settle(ready, None, e)
+            return
+        self._settle(ready, None, None)
+        try:
+            while (call := self._calls.get()) is not None:
+                try:
+                    result = call.fn(conn)
+                except BaseException as e:
+                    call.error = e
+                    if call.future is not None:
+                        self._settle(call.future, None, e)
+                else:
+                    if call.future is not None:
+                        self._settle(call.future, result, None)
+        finally:
+            conn.close()
+            assert self._stopped is not None
+            self._settle(self._stopped, None, None)
+
+    def _settle(self, future: asyncio.Future[Any], result: Any,
+                error: BaseException | None) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            self._loop.call_soon_threadsafe(_settle, future, result, error)
+
+    def send(self, fn: Callable[[sqlite3.Connection], Any]) -> _Call:
+        """Queue `fn` and do not wait: its error, if any, is kept on the call returned, for a
+        later call (which runs after it) to look at."""
+        call = _Call(fn, None)
+        self._calls.put(call)
+        return call
+
+    def call(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue `fn`: the future of its result. It is queued now, behind every call queued
+        before it, and runs even if the future is cancelled."""
+        assert self._loop is not None
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._calls.put(_Call(fn, future))
+        return future
+
+    async def close(self) -> None:
+        if self._thread is None or self._stopped is None:
+            return
+        self._calls.put(None)
+        await asyncio.shield(self._stopped)
+        self._thread.join()
+        self._thread = None
+
+
+@dataclass
+class _Call:
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any] | None
+    error: BaseException | None = None
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class _Failed:
+    """A statement's error, in a batch's results (the batch runs on after it)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _run_batch(statements: list[_Statement]) -> Callable[[sqlite3.Connection], list[Any]]:
+    def run(conn: sqlite3.Connection) -> list[Any]:
+        results: list[Any] = []
+        for statement in statements:
+            try:
+                results.append(statement.run(conn))
+            except Exception as e:
+                results.append(_Failed(e))
+        return results
+    return run
+
+
+class _Statement:
+    """A statement of a transaction, run when awaited (a trip of its own) or, given to
+    SqliteTx.each with others, in one trip with them."""
+
+    __slots__ = ("tx", "kind", "sql", "params")
+
+    EXECUTE, MANY, FETCH = 0, 1, 2
+
+    def __init__(self, tx: SqliteTx, kind: int, sql: str, params: Any) -> None:
+        self.tx = tx
+        self.kind = kind
+        self.sql = sql
+        self.params = params
+
+    def run(self, conn: sqlite3.Connection) -> Any:
+        if self.kind == _Statement.FETCH:
+            return conn.execute(self.sql, self.params).fetchall()
+        if self.kind == _Statement.MANY:
+            if self.params:
+                conn.executemany(self.sql, self.params)
+            return None
+        return conn.execute(self.sql, self.params).rowcount
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        if self.kind == _Statement.MANY and not self.params:
+            return None  # nothing to run: no trip
+        [result] = yield from self.tx.writer.call(_run_batch([self])).__await__()
+        if isinstance(result, _Failed):
+            raise result.error
+        return result
+
+
+class SqliteTx:
+    """One open write transaction: its statements run on the writer's thread in order.
+
+    A statement awaited alone is one trip to the thread; several given to `each` go in one.
+    """
+
+    def __init__(self, writer: WriterThread) -> None:
+        self.writer = writer
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[int]:
         """Run one statement; the number of rows it changed."""
-        cursor = await self._conn.execute(sql, params)
-        return cursor.rowcount
+        return _Statement(self, _Statement.EXECUTE, sql, params)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        rows = list(rows)
-        if rows:
-            await self._conn.executemany(sql, rows)
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Awaitable[None]:
+        return _Statement(self, _Statement.MANY, sql, list(rows))
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return next(iter(await self.fetchall(sql, params)), None)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return _tuples(await self._conn.execute_fetchall(sql, params))
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[list[Row]]:
+        return _Statement(self, _Statement.FETCH, sql, params)
 
     async def each(self, *statements: Awaitable[Any]) -> list[Any]:
-        """Run statements (`tx.execute(...)`, ...) in one trip: aiosqlite's thread takes them
-        one after another, in this order, without waiting for the event loop in between, so
-        a later one sees what an earlier one wrote. All of them run before the first error is
-        raised (the transaction is then rolled back), so none is still pending when it is.
-        Their results, in order."""
-        results = await asyncio.gather(*statements, return_exceptions=True)
+        """Run statements (`tx.execute(...)`, ..., or coroutines that run some) together:
+        the thread takes them in this order (a coroutine's first statement in its place),
+        so a later one sees what an earlier one wrote, and the statements next to each other
+        go in one trip. All of them run before the first error is raised (the transaction
+        is then rolled back), so none is still pending when it is. Their results, in order.
+        """
+        parts: list[Awaitable[Any]] = []
+        sizes: list[int | None] = []  # per part: its statements (None: one awaitable)
+        run: list[_Statement] = []
+
+        def close_run() -> None:
+            if run:
+                batch = _run_batch(list(run))
+                # The first part is queued now; a later one as its turn comes, after the
+                # first statement of each coroutine before it.
+                parts.append(self.writer.call(batch) if not parts else self._later(batch))
+                sizes.append(len(run))
+                run.clear()
+
+        for statement in statements:
+            if isinstance(statement, _Statement) and statement.tx is self:
+                run.append(statement)
+            else:
+                close_run()
+                parts.append(statement)
+                sizes.append(None)
+        close_run()
+        outcomes = await asyncio.gather(*parts, return_exceptions=True)
+        results: list[Any] = []
+        for size, outcome in zip(sizes, outcomes, strict=True):
+            if size is None:
+                results.append(outcome)
+            elif isinstance(outcome, BaseException):
+                results += [outcome] * size
+            else:
+                results += [r.error if isinstance(r, _Failed) else r for r in outcome]
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return results
+
+    async def _later(self, batch: Callable[[sqlite3.Connection], list[Any]]) -> list[Any]:
+        return await self.writer.call(batch)
 
 
 @dataclass
@@ -325,8 +514,8 @@ class SqliteDatabase:
     it has just written.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    def __init__(self, writer: WriterThread) -> None:
+        self.writer = writer
         # One connection is shared by every writer: a statement must not land inside another
         # coroutine's open transaction, so all writes take this lock.
         self.lock = asyncio.Lock()
@@ -341,7 +530,7 @@ class SqliteDatabase:
 
     @classmethod
     async def open(cls, path: Path, readers: int = READERS) -> SqliteDatabase:
-        db = cls(await _connect(path))
+        db = cls(await WriterThread.open(path))
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             # FULL: a transition we acknowledged survives power loss, not only SIGKILL.
@@ -366,7 +555,13 @@ class SqliteDatabase:
         for reader in self._reader_conns:
             await reader.close()
         self._reader_conns.clear()
-        await self.conn.close()
+        await self.writer.close()
+
+    async def on_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the writer's connection, on its thread, between two writes (tests
+        trace its statements with it, or give it functions)."""
+        async with self.lock:
+            return await self.writer.call(fn)
 
     async def migrate(self) -> None:
         rows = await self._write_fetchall("PRAGMA user_version")
@@ -380,12 +575,11 @@ class SqliteDatabase:
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement as its own transaction; return the number of changed rows."""
         async with self.lock:
-            cursor = await self.conn.execute(sql, params)
-            return cursor.rowcount
+            return await self.writer.call(lambda conn: conn.execute(sql, params).rowcount)
 
     async def _write_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         async with self.lock:
-            return _tuples(await self.conn.execute_fetchall(sql, params))
+            return await self.writer.call(lambda conn: conn.execute(sql, params).fetchall())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query on the writer's connection if it is idle, else on a reader."""
@@ -434,23 +628,23 @@ class SqliteDatabase:
 
     async def _commit(self, group: list[_Write[Any]]) -> None:
         """Run the group's writes in one transaction and settle each one's future."""
-        # BEGIN is queued on aiosqlite's thread, not waited for: the writes' first statements
-        # queue behind it (the yield lets its task queue it first), and the thread runs them
-        # without a trip back to the event loop in between. Its outcome is checked before
-        # COMMIT (it fails only when the database cannot be written at all, and then so do
-        # the statements after it).
-        begin = asyncio.ensure_future(self.conn.execute("BEGIN IMMEDIATE"))
+        # BEGIN is queued on the writer's thread, not waited for: the writes' statements
+        # queue behind it, and whatever follows (COMMIT, or a rollback, even of a write
+        # cancelled meanwhile) runs after it on that thread. A BEGIN that failed (the
+        # database cannot be written at all) fails the COMMIT with its error.
+        begin = self.writer.send(lambda conn: conn.execute("BEGIN IMMEDIATE"))
         results = []
+        tx = SqliteTx(self.writer)
+
+        def commit(conn: sqlite3.Connection) -> None:
+            if begin.error is not None:
+                raise begin.error
+            conn.execute("COMMIT")
+
         try:
-            try:
-                await asyncio.sleep(0)
-                for entry in group:
-                    results.append(await entry.fn(SqliteTx(self.conn)))
-            finally:
-                # Begun (or failed) before anything else is decided, even when cancelled:
-                # a rollback then finds the transaction it is to end.
-                await asyncio.shield(begin)
-            await self.conn.commit()
+            for entry in group:
+                results.append(await entry.fn(tx))
+            await self.writer.call(commit)
         except Exception as e:
             await self._rollback()
             if len(group) == 1:
@@ -466,8 +660,12 @@ class SqliteDatabase:
             entry.future.set_result(result)
 
     async def _rollback(self) -> None:
-        if self.conn.in_transaction:  # a failed COMMIT may have ended it already
-            await self.conn.rollback()
+        def rollback(conn: sqlite3.Connection) -> None:
+            if conn.in_transaction:  # a failed COMMIT or BEGIN may have left none
+                conn.rollback()
+
+        # Shielded: a cancelled write still leaves no transaction open behind it.
+        await asyncio.shield(self.writer.call(rollback))
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements atomically."""

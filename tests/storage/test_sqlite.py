@@ -38,7 +38,7 @@ async def test_a_read_returns_while_the_writers_thread_is_held_inside_a_transact
         entered.set()
         return int(release.wait(DEADLINE))
 
-    await db.conn.create_function("hold", 0, hold)
+    await db.on_writer(lambda conn: conn.create_function("hold", 0, hold))
 
     async def slow_write(tx: Tx) -> None:
         await tx.execute("INSERT INTO t (k, v) VALUES ('new', '2')")

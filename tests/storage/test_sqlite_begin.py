@@ -45,5 +45,5 @@ async def test_a_write_cancelled_mid_group_leaves_nothing_open(db: SqliteDatabas
 
     async with asyncio.timeout(5):
         await db.write(kept)
-    assert not db.conn.in_transaction
+    assert not await db.on_writer(lambda conn: conn.in_transaction)
     assert await db.fetchall("SELECT k FROM t") == [("kept",)]

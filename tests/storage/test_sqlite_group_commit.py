@@ -23,11 +23,11 @@ async def db(db: Database) -> Database:
 async def begins(db: SqliteDatabase, work: Awaitable[object]) -> int:
     """How many transactions `work` took, counted by SQLite's own trace of statements."""
     seen: list[str] = []
-    await db.conn.set_trace_callback(seen.append)
+    await db.on_writer(lambda conn: conn.set_trace_callback(seen.append))
     try:
         await work
     finally:
-        await db.conn.set_trace_callback(lambda _: None)
+        await db.on_writer(lambda conn: conn.set_trace_callback(None))
     return sum(1 for s in seen if s.startswith("BEGIN"))
 
 
