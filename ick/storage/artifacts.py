@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -260,7 +260,7 @@ class ArtifactStore:
     async def receive_file(self, source: Path, limit: int | None = None,
                            what: str = "file") -> tuple[Path, str, int]:
         """`receive` for a file on this machine: copied (never moved: it is not ours)."""
-        async def chunks() -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncGenerator[bytes, None]:
             with open(source, "rb") as f:
                 while block := await asyncio.to_thread(f.read, WRITE_SIZE):
                     yield block
