@@ -270,9 +270,8 @@ class WriterThread:
     Each call is one trip to the thread and back: a queue put, the thread's wake-up and the
     event loop's (a byte on its self-pipe), and the GIL handed over each way, some 20 us of
     CPU here, more than a small statement costs. A transaction's statements therefore go
-    together where they can (SqliteTx.each), and a call whose outcome nobody waits for (the
-    BEGIN of a group) sends nothing back. aiosqlite, which the readers use, takes one trip
-    per statement.
+    together where they can (SqliteTx.each), BEGIN with the first of them. aiosqlite, which
+    the readers use, takes one trip per statement.
     """
 
     def __init__(self) -> None:
@@ -309,12 +308,9 @@ class WriterThread:
                 try:
                     result = call.fn(conn)
                 except BaseException as e:
-                    call.error = e
-                    if call.future is not None:
-                        self._settle(call.future, None, e)
+                    self._settle(call.future, None, e)
                 else:
-                    if call.future is not None:
-                        self._settle(call.future, result, None)
+                    self._settle(call.future, result, None)
         finally:
             conn.close()
             assert self._stopped is not None
@@ -325,13 +321,6 @@ class WriterThread:
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
             self._loop.call_soon_threadsafe(_settle, future, result, error)
-
-    def send(self, fn: Callable[[sqlite3.Connection], Any]) -> _Call:
-        """Queue `fn` and do not wait: its error, if any, is kept on the call returned, for a
-        later call (which runs after it) to look at."""
-        call = _Call(fn, None)
-        self._calls.put(call)
-        return call
 
     def call(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """Queue `fn`: the future of its result. It is queued now, behind every call queued
@@ -353,8 +342,7 @@ class WriterThread:
 @dataclass
 class _Call:
     fn: Callable[[sqlite3.Connection], Any]
-    future: asyncio.Future[Any] | None
-    error: BaseException | None = None
+    future: asyncio.Future[Any]
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -413,7 +401,7 @@ class _Statement:
     def __await__(self) -> Generator[Any, None, Any]:
         if self.kind == _Statement.MANY and not self.params:
             return None  # nothing to run: no trip
-        [result] = yield from self.tx.writer.call(_run_batch([self])).__await__()
+        [result] = yield from self.tx.call(_run_batch([self])).__await__()
         if isinstance(result, _Failed):
             raise result.error
         return result
@@ -427,6 +415,20 @@ class SqliteTx:
 
     def __init__(self, writer: WriterThread) -> None:
         self.writer = writer
+        self.begun = False  # BEGIN has gone to the thread, with the first statements
+
+    def call(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue `fn` on the writer's thread; the transaction's first call begins it, in the
+        same trip (if BEGIN fails, so does the call, with its error)."""
+        if not self.begun:
+            self.begun = True
+            inner = fn
+
+            def fn(conn: sqlite3.Connection) -> T:
+                conn.execute("BEGIN IMMEDIATE")
+                return inner(conn)
+
+        return self.writer.call(fn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Awaitable[int]:
         """Run one statement; the number of rows it changed."""
@@ -457,7 +459,7 @@ class SqliteTx:
                 batch = _run_batch(list(run))
                 # The first part is queued now; a later one as its turn comes, after the
                 # first statement of each coroutine before it.
-                parts.append(self.writer.call(batch) if not parts else self._later(batch))
+                parts.append(self.call(batch) if not parts else self._later(batch))
                 sizes.append(len(run))
                 run.clear()
 
@@ -484,7 +486,7 @@ class SqliteTx:
         return results
 
     async def _later(self, batch: Callable[[sqlite3.Connection], list[Any]]) -> list[Any]:
-        return await self.writer.call(batch)
+        return await self.call(batch)
 
 
 @dataclass
@@ -628,18 +630,15 @@ class SqliteDatabase:
 
     async def _commit(self, group: list[_Write[Any]]) -> None:
         """Run the group's writes in one transaction and settle each one's future."""
-        # BEGIN is queued on the writer's thread, not waited for: the writes' statements
-        # queue behind it, and whatever follows (COMMIT, or a rollback, even of a write
-        # cancelled meanwhile) runs after it on that thread. A BEGIN that failed (the
-        # database cannot be written at all) fails the COMMIT with its error.
-        begin = self.writer.send(lambda conn: conn.execute("BEGIN IMMEDIATE"))
+        # BEGIN goes to the writer's thread with the first statements (SqliteTx.call);
+        # whatever follows (COMMIT, or a rollback, even of a write cancelled meanwhile) runs
+        # after it on that thread.
         results = []
         tx = SqliteTx(self.writer)
 
         def commit(conn: sqlite3.Connection) -> None:
-            if begin.error is not None:
-                raise begin.error
-            conn.execute("COMMIT")
+            if tx.begun:  # else nothing was written
+                conn.execute("COMMIT")
 
         try:
             for entry in group:

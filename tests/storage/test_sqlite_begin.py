@@ -1,6 +1,6 @@
-"""The BEGIN of a group commit (ick/storage/sqlite.py) is queued on the database's thread
-without a trip back, ahead of the writes' statements: a write cancelled at any point leaves
-no transaction open and none of its statements stored, and the next write goes through."""
+"""The BEGIN of a group commit (ick/storage/sqlite.py) goes to the writer's thread with the
+first statements: a write cancelled at any point leaves no transaction open and none of its
+statements stored, and the next write goes through."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ async def test_statements_next_to_each_other_go_in_one_trip(db: SqliteDatabase) 
 
     results = await db.write(write)
     assert results == [1, None, 2, [("a", 11), ("b", 12), ("c", 3)]]
-    assert trips.count == 2  # the statements, then COMMIT: BEGIN sends nothing back
+    assert trips.count == 2  # BEGIN with the statements, then COMMIT
 
 
 async def test_a_coroutine_among_statements_runs_in_its_place(db: SqliteDatabase) -> None:
