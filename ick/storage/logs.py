@@ -178,7 +178,8 @@ class LogStore:
                     return
                 event = self._grew.setdefault(key, asyncio.Event())
                 try:
-                    await asyncio.wait_for(event.wait(), timeout)
+                    async with asyncio.timeout(timeout):  # no task of its own, as wait_for's
+                        await event.wait()
                 except TimeoutError:
                     return
         finally:
