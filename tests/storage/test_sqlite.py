@@ -34,15 +34,13 @@ async def test_a_read_returns_while_the_writers_thread_is_held_inside_a_transact
     await db.execute("INSERT INTO t (k, v) VALUES ('old', '1')")
     entered, release = threading.Event(), threading.Event()
 
-    def hold() -> int:  # runs on the writer's thread, which waits here as it would in fsync
+    def hold(conn: sqlite3.Connection) -> int:  # the writer's thread waits, as in an fsync
         entered.set()
         return int(release.wait(DEADLINE))
 
-    await db.on_writer(lambda conn: conn.create_function("hold", 0, hold))
-
     async def slow_write(tx: Tx) -> None:
         await tx.execute("INSERT INTO t (k, v) VALUES ('new', '2')")
-        await tx.fetchall("SELECT hold()")
+        await db.writer.call(hold)  # inside the open transaction, as its COMMIT would be
 
     writing = asyncio.ensure_future(db.write(slow_write))
     try:

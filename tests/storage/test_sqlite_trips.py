@@ -1,10 +1,14 @@
-"""The writer's thread (ick/storage/sqlite.py, WriterThread) takes a transaction's statements
-in few trips: those given to Tx.each next to each other go in one, a coroutine among them
-runs its statements in its place, a failing one fails the write after the others ran, and
-the BEGIN of a group costs no trip back."""
+"""A write transaction's statements (ick/storage/sqlite.py, SqliteTx) run on the event loop,
+in order, and only its COMMIT goes to the writer's thread: one trip per transaction. In
+Tx.each a coroutine among statements runs its own in its place, and a failing statement fails
+the write after the others ran, keeping nothing. After a call on the thread, statements wait
+for it to end before they use the connection."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +16,8 @@ import pytest
 
 from ick.storage.db import Database, Tx
 from ick.storage.sqlite import SqliteDatabase
+
+DEADLINE = 30.0  # a guard against hanging, not a measure
 
 
 @pytest.fixture
@@ -35,7 +41,7 @@ class Trips:
         db.writer.call = call  # type: ignore[method-assign]
 
 
-async def test_statements_next_to_each_other_go_in_one_trip(db: SqliteDatabase) -> None:
+async def test_a_transaction_is_one_trip_to_the_thread(db: SqliteDatabase) -> None:
     trips = Trips(db)
 
     async def write(tx: Tx) -> list[Any]:
@@ -48,7 +54,7 @@ async def test_statements_next_to_each_other_go_in_one_trip(db: SqliteDatabase) 
 
     results = await db.write(write)
     assert results == [1, None, 2, [("a", 11), ("b", 12), ("c", 3)]]
-    assert trips.count == 2  # BEGIN with the statements, then COMMIT
+    assert trips.count == 1  # COMMIT
 
 
 async def test_a_coroutine_among_statements_runs_in_its_place(db: SqliteDatabase) -> None:
@@ -88,13 +94,35 @@ async def test_a_failing_statement_fails_the_write_and_nothing_is_kept(
     assert not await db.on_writer(lambda conn: conn.in_transaction)
 
 
-async def test_a_statement_awaited_alone_is_a_trip_and_an_empty_executemany_none(
-        db: SqliteDatabase) -> None:
+async def test_a_write_that_writes_nothing_takes_no_trip(db: SqliteDatabase) -> None:
     trips = Trips(db)
 
-    async def write(tx: Tx) -> int:
+    async def write(tx: Tx) -> str:
         await tx.executemany("INSERT INTO t (k, v) VALUES (?, ?)", [])
-        return await tx.execute("INSERT INTO t (k, v) VALUES ('a', 1)")
+        return "done"
 
-    assert await db.write(write) == 1
-    assert trips.count == 2  # the INSERT and COMMIT
+    assert await db.write(write) == "done"
+    assert trips.count == 0
+
+
+async def test_statements_wait_while_the_thread_runs_a_call(db: SqliteDatabase) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        entered.set()
+        release.wait(DEADLINE)
+        conn.execute("INSERT INTO t (k, v) VALUES ('thread', 1)")
+
+    held = db.writer.call(hold)  # not through the lock: as a rollback left running would be
+
+    async def write(tx: Tx) -> int:
+        return int((await tx.fetchall("SELECT COUNT(*) FROM t"))[0][0])
+
+    assert await asyncio.to_thread(entered.wait, DEADLINE)
+    writing = asyncio.ensure_future(db.write(write))
+    await asyncio.sleep(0.05)
+    assert not writing.done()  # it waits for the thread, not uses the connection meanwhile
+    release.set()
+    async with asyncio.timeout(DEADLINE):
+        await held
+        assert await writing == 1  # it ran after the thread's insert
