@@ -107,6 +107,7 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
     from ick.worker.instance import instance_key
     from ick.worker.labels import own_labels
     from ick.worker.remote import RemoteServices, RemoteSource
+    from ick.worker.rundir import run_root
     from ick.worker.tracking import ActionTracker
     from ick.worker.worker import Worker
     from ick.worker.workspaces import Workspaces
@@ -114,7 +115,9 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
     log = logging.getLogger("ick.worker")
     loop = asyncio.get_running_loop()
     use_pidfd_watcher(loop)
-    tracker = ActionTracker(state)
+    # Run directories (scripts, parameters, secrets) on a tmpfs, as the daemon's workers'.
+    runs = run_root(state)
+    tracker = ActionTracker(state, runs / "actions")
     killed = tracker.kill_leftovers()
     if killed:
         log.warning("killed %d processes left by actions of this worker's last run", killed)
@@ -125,8 +128,8 @@ async def _run(url: str, token: str, name: str, extra: dict[str, list[str]], sta
             prepare_nspawn()
             prepare_binfmt()
         await services.systrees.open(tmpfs=tmpfs and os.geteuid() == 0)
-        remote = Worker(source, name, HostSettings(state_dir=state), services, workspaces,
-                        labels=own_labels(extra), slots=slots, tracker=tracker,
+        remote = Worker(source, name, HostSettings(state_dir=state, run_root=runs), services,
+                        workspaces, labels=own_labels(extra), slots=slots, tracker=tracker,
                         announce=logging.INFO, controller=url)
         try:
             async with asyncio.TaskGroup() as group:
