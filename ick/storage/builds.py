@@ -295,18 +295,11 @@ class BuildStore:
 
     async def _save(self, tx: Tx, writes: Sequence[BuildWrite],
                     before: Sequence[Awaitable[object]] = ()) -> None:
-        """Write `before`, then each write in order. Statements go to the database together
-        (one trip) up to a write's `also`, which runs after its own statements and before
-        the next write's: it may read them."""
-        pending = list(before)
+        """Write `before`, then each write in order: its statements, then its `also` (who is
+        told of the build's end, decided from other rows: it may read them)."""
+        await tx.each(*before)
         for write in writes:
-            pending += self._statements(tx, write)
-            if write.also:
-                # In the same trip: who is told of the build's end, decided from other rows.
-                await tx.each(*pending, *(also(tx) for also in write.also))
-                pending = []
-        if pending:
-            await tx.each(*pending)
+            await tx.each(*self._statements(tx, write), *(also(tx) for also in write.also))
 
     def _statements(self, tx: Tx, write: BuildWrite) -> builtins.list[Awaitable[object]]:
         """The statements that store the build's row, its jobs' and the write's actions'."""

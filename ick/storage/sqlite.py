@@ -1,7 +1,7 @@
 """SQLite, all that is particular to it: the schema and its migrations (user_version), the
-PRAGMAs, BEGIN IMMEDIATE, its JSON and upsert SQL, and the connections: one writer (a thread
-of its own that runs a transaction's statements in few trips, WAL, group commit) and a few
-query-only readers (aiosqlite), so a page never waits behind an fsync.
+PRAGMAs, BEGIN IMMEDIATE, its JSON and upsert SQL, and the connections: one writer (its
+transactions' statements on the event loop, their COMMIT on a thread of its own, WAL, group
+commit) and a few query-only readers (aiosqlite), so a page never waits behind an fsync.
 """
 
 from __future__ import annotations
