@@ -25,18 +25,24 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.builds import ICK, latency  # noqa: E402
+from ick.storage import sqlite  # noqa: E402
 from tests.daemon import Daemon  # noqa: E402
 
-# Functions whose calls per build are counted from the profile: (label, file part, name).
-# Only plain functions: cProfile counts each resumption of a coroutine as a call.
-COUNTED = [
-    ("statements sent to a database thread", "~",
-     "<method 'put_nowait' of '_queue.SimpleQueue' objects>"),
-    ("writes (each one part of a group commit)", "ick/storage/sqlite.py", "__init__"),
-    ("log appends", "ick/storage/logs.py", "append"),
-    ("JSON documents made", "json/__init__.py", "dumps"),
-    ("JSON documents read", "json/__init__.py", "loads"),
-    ("processes spawned", "~", "<built-in method _posixsubprocess.fork_exec>"),
+# Functions whose calls per build are counted from the profile: (label, [(file part, name,
+# first line or None)]); the counts of a label's functions add up. Only plain functions:
+# cProfile counts each resumption of a coroutine as a call.
+COUNTED: list[tuple[str, list[tuple[str, str, int | None]]]] = [
+    ("write transactions (group commits)",
+     [("ick/storage/sqlite.py", "__init__", sqlite.SqliteTx.__init__.__code__.co_firstlineno)]),
+    ("  their statements, run on the event loop",
+     [("ick/storage/sqlite.py", "run", sqlite._Statement.run.__code__.co_firstlineno)]),
+    ("calls to a database thread (COMMIT, reads)",
+     [("~", "<method 'put' of '_queue.SimpleQueue' objects>", None),
+      ("~", "<method 'put_nowait' of '_queue.SimpleQueue' objects>", None)]),
+    ("log appends", [("ick/storage/logs.py", "append", None)]),
+    ("JSON documents made", [("json/__init__.py", "dumps", None)]),
+    ("JSON documents read", [("json/__init__.py", "loads", None)]),
+    ("processes spawned", [("~", "<built-in method _posixsubprocess.fork_exec>", None)]),
 ]
 SYSCALLS = ["fsync", "fdatasync", "openat", "clone", "clone3", "vfork", "execve", "pwrite64",
             "write", "epoll_wait", "futex"]
@@ -91,9 +97,11 @@ def profile(tmp: Path, builds: int) -> tuple[pstats.Stats, pstats.Stats]:
     return stats[0], stats[1]
 
 
-def calls(stats: pstats.Stats, path: str, name: str) -> int:
+def calls(stats: pstats.Stats, functions: list[tuple[str, str, int | None]]) -> int:
     table = stats.stats  # type: ignore[attr-defined]
-    return sum(v[1] for (file, _, func), v in table.items() if func == name and path in file)
+    return sum(v[1] for (file, line, func), v in table.items()
+               for path, name, first in functions
+               if func == name and path in file and first in (None, line))
 
 
 def syscalls(tmp: Path, builds: int) -> dict[str, int]:
@@ -121,9 +129,9 @@ def main() -> None:
         tmp = Path(name)
         idle, busy = profile(tmp, args.builds)
         print(f"per build (a run of {args.builds} one-action builds less a run of none):")
-        for label, path, func in COUNTED:
-            n = calls(busy, path, func) - calls(idle, path, func)
-            print(f"  {label:40} {n / args.builds:6.2f}")
+        for label, functions in COUNTED:
+            n = calls(busy, functions) - calls(idle, functions)
+            print(f"  {label:44} {n / args.builds:6.2f}")
         print("  (a cProfile of this many builds also shows each function's calls)")
         if not args.no_strace and shutil.which("strace"):
             for call, n in syscalls(tmp, args.builds).items():
