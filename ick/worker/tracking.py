@@ -3,7 +3,7 @@ whatever those actions left running (ick.worker.leftovers, as the daemon's recov
 
 The files are in the worker's run root (ick.worker.rundir: a tmpfs where there is one): they
 need to outlive the worker's process, not the machine (after a reboot nothing is left
-running), and creating and deleting two files per action on this ext4 took a tenth of a
+running), and creating and deleting two files per action on this ext4 took a seventh of a
 remote worker's time. Records in STATE/actions, where earlier versions kept them, are read
 too."""
 

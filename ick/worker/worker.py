@@ -172,10 +172,12 @@ class Worker:
             await self._end_build(unit)
             raise
         if not more:
-            # Once: who waits for the build's end (its log's followers) hears of it before
-            # the worker clears its workspace and run directory.
-            await asyncio.sleep(0)
-            await self._end_build(unit)
+            try:
+                # Once: who waits for the build's end (its log's followers) hears of it
+                # before the worker clears its workspace and run directory.
+                await asyncio.sleep(0)
+            finally:
+                await self._end_build(unit)
 
     def _begin_build(self, unit: tuple[int, int]) -> None:
         """A job begins here: its own workspace and run directory."""
