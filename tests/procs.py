@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from tests.polling import TimedOut, poll
@@ -60,3 +62,12 @@ def wait_none_named(argv0: str, timeout: float = 10) -> None:
     """Poll (bounded) until no process is named `argv0`."""
     poll(lambda: pids_named(argv0), lambda pids: not pids, timeout,
          lambda pids: f"processes {argv0!r} still run: {pids}")
+
+
+def sleeper(procs: list[subprocess.Popen[bytes]], env: dict[str, str]) -> int:
+    """A `sleep 300` leading a process group of its own, as an action's process would, with
+    `env` added to ours (ICK_BUILD_ID, ICK_WORKSPACE); kept in `procs` to be reaped."""
+    proc = subprocess.Popen(["sleep", "300"], env={**os.environ, **env},
+                            start_new_session=True)
+    procs.append(proc)
+    return proc.pid

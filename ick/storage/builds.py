@@ -79,9 +79,9 @@ class BuildStore:
         did not hold) in one transaction; `event`, `triggered_by` and `git` say what caused it
         and what it builds. `then`, given the build as it will be stored, says what more to
         write of it in the same transaction (the states it takes at once: one commit, not
-        two, and one trip to the database's thread); it is called once, however often the
-        transaction runs. If another writer gave out the build's id or number meanwhile, the
-        write fails with IdsTaken, having written nothing: call create again."""
+        two); it is called once, however often the transaction runs. If another writer gave
+        out the build's id or number meanwhile, the write fails with IdsTaken, having written
+        nothing: call create again."""
         made: builtins.list[Build] = []
         written: builtins.list[Sequence[BuildWrite]] = []
 

@@ -3,32 +3,12 @@ workspace, or by the process groups their actions started, and only those."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from ick.worker.leftovers import find_leftovers, kill_leftovers
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-
-
-def sleeper(procs: list[subprocess.Popen[bytes]], env: dict[str, str]) -> int:
-    proc = subprocess.Popen(["sleep", "300"], env={**os.environ, **env},
-                            start_new_session=True)
-    procs.append(proc)
-    return proc.pid
+from tests.procs import sleeper
 
 
 def test_a_builds_processes_under_this_state_dir_and_no_others(

@@ -5,33 +5,12 @@ earlier version kept in STATE/actions, and the groups they name are killed."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from ick.worker.tracking import ActionTracker
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-
-
-def sleeper(procs: list[subprocess.Popen[bytes]], build: int) -> int:
-    """A group leader as an action of `build` starts one (with its build id)."""
-    proc = subprocess.Popen(["sleep", "300"], start_new_session=True,
-                            env={"PATH": os.environ["PATH"], "ICK_BUILD_ID": str(build)})
-    procs.append(proc)
-    return proc.pid
+from tests.procs import sleeper
 
 
 def test_records_live_in_the_run_root_and_old_ones_are_read_too(
@@ -39,13 +18,13 @@ def test_records_live_in_the_run_root_and_old_ones_are_read_too(
     state, runs = tmp_path / "state", tmp_path / "runs"
     tracker = ActionTracker(state, runs / "actions")
     with tracker.track(7, 0):
-        tracker.started(7, 0)(pid := sleeper(procs, 7))
+        tracker.started(7, 0)(pid := sleeper(procs, {"ICK_BUILD_ID": "7"}))
         [record] = (runs / "actions").glob("*.json")
         assert json.loads(record.read_text()) == {"build": 7, "seq": 0, "pids": [pid]}
     assert list((runs / "actions").glob("*.json")) == []  # gone when the action ends
 
     # Left by a worker killed meanwhile: one record here, one where versions before kept them.
-    ours, old = sleeper(procs, 8), sleeper(procs, 9)
+    ours, old = sleeper(procs, {"ICK_BUILD_ID": "8"}), sleeper(procs, {"ICK_BUILD_ID": "9"})
     (runs / "actions" / "8-0.json").write_text(json.dumps({"build": 8, "seq": 0, "pids": [ours]}))
     (state / "actions").mkdir(parents=True, exist_ok=True)
     (state / "actions" / "9-1.json").write_text(json.dumps({"build": 9, "seq": 1, "pids": [old]}))
